@@ -1,0 +1,92 @@
+/**
+ * Electron shell: one window, the menu, and IPC wired to the same handler table the browser host uses.
+ * Thin by design: all behaviour lives in main/ (plain Node) so the CLI and the browser host share it.
+ */
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session } from 'electron';
+import { join, normalize, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { toErrorPayload } from '../main/api/errors.js';
+import { createWorkstation } from '../main/api/handlers.js';
+import { dispatch } from '../main/api/methods.js';
+import { CONTENT_SECURITY_POLICY } from '../main/host/server.js';
+import { appVersion } from '../main/launcher/version.js';
+import { projectRoot, sampleFiles } from '../main/settings/paths.js';
+import { buildMenu } from './menu.js';
+
+const root = projectRoot();
+const rendererDir = resolve(root, 'dist', 'renderer');
+
+// A custom scheme instead of file:// so that 'self' in the CSP means exactly the app's own files.
+protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+let window: BrowserWindow | null = null;
+
+const ws = createWorkstation({
+  mode: 'electron',
+  version: appVersion(),
+  pickPath: async () => {
+    const r = await dialog.showOpenDialog(window!, {
+      title: 'Open a scan',
+      properties: ['openFile', 'openDirectory'],
+      filters: [{ name: 'NIfTI or DICOM', extensions: ['nii', 'gz', 'dcm', '*'] }],
+    });
+    return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0];
+  },
+  onFirstFrame: (ms) => console.log(`neuroverse: first frame drawn ${(ms / 1000).toFixed(1)} s after page load`),
+});
+
+ws.onEvent((e) => window?.webContents.send('neuroverse:event', e));
+
+ipcMain.handle('neuroverse:call', async (event, method: string, args: unknown[]) => {
+  // Only the app's own page may call the API.
+  if (!event.senderFrame?.url.startsWith('app://renderer/')) return { ok: false, error: { name: 'Error', message: 'forbidden' } };
+  try {
+    return { ok: true, value: await dispatch(ws.api, method, args) };
+  } catch (err) {
+    return { ok: false, error: toErrorPayload(err) };
+  }
+});
+
+async function createWindow() {
+  protocol.handle('app', (request) => {
+    const url = new URL(request.url);
+    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const file = resolve(join(rendererDir, normalize(rel)));
+    if (!file.startsWith(rendererDir + sep)) return new Response('not found', { status: 404 });
+    return net.fetch(pathToFileURL(file).href);
+  });
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+  // Nothing leaves the machine: the renderer may not open other sites or ask for permissions.
+  session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  window = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    title: 'Neuroverse Workstation',
+    webPreferences: {
+      preload: join(root, 'dist', 'app', 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  window.webContents.on('will-navigate', (e) => e.preventDefault());
+  Menu.setApplicationMenu(buildMenu(ws, () => window));
+  await window.loadURL('app://renderer/index.html');
+}
+
+app.whenReady().then(async () => {
+  const target = process.argv.slice(2).find((a) => !a.startsWith('-') && !a.endsWith('main.js'));
+  if (target) await ws.openPath(target).catch((e) => console.error(`neuroverse: ${(e as Error).message}`));
+  else {
+    const s = sampleFiles();
+    await ws.openPath(s.t1, { role: 'image' });
+    await ws.openPath(s.labels, { role: 'label' });
+  }
+  await createWindow();
+});
+
+app.on('window-all-closed', () => app.quit());

@@ -1,0 +1,221 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, normalize } from 'node:path';
+import { encodeNifti, isNiftiName, openImagePath, parseNifti, scanDicomFiles, importSeries, seriesSummaries } from '../imaging/index.js';
+import type { DicomScan } from '../imaging/index.js';
+import type { Volume } from '../imaging/volume.js';
+import { Jobs, type ProgressFn } from '../jobs/jobs.js';
+import { VolumeStore } from '../session/volume-store.js';
+import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
+import { RecentFiles } from '../settings/recent-files.js';
+import { InputError } from './errors.js';
+import type {
+  AppInfo,
+  ApiEvent,
+  FileBlob,
+  HostMode,
+  OpenOptions,
+  OpenResult,
+  RecentFile,
+  VolumeInfo,
+  VolumeRole,
+  WorkstationApi,
+} from './types.js';
+
+export interface WorkstationOptions {
+  mode: HostMode;
+  version: string;
+  dataDir?: string;
+  resources?: string;
+  /** Called when the renderer has drawn its first frame (the launcher prints the time from start). */
+  onFirstFrame?: (millisecondsSinceLoad: number) => void;
+  /** A native "open" dialog, supplied by the Electron shell; absent in the browser host and the CLI. */
+  pickPath?: () => Promise<string | null>;
+}
+
+/** The services behind the API, also used directly by the CLI and the launcher (path-based opening). */
+export interface Workstation {
+  api: WorkstationApi;
+  onEvent(listener: (e: ApiEvent) => void): () => void;
+  /** Opens a file or folder by path. Not part of the renderer's API: a renderer never names paths. */
+  openPath(path: string, options?: OpenOptions): Promise<OpenResult>;
+  volumes: VolumeStore;
+}
+
+interface Pending {
+  scan: DicomScan;
+  /** Where the files live on disk (folder or cached upload), for the recent-files entry. */
+  path: string;
+  name: string;
+}
+
+const MAX_PENDING = 4;
+
+export function createWorkstation(options: WorkstationOptions): Workstation {
+  const dataDir = options.dataDir ?? defaultDataDir();
+  const resources = options.resources ?? resourcesDir();
+  const jobs = new Jobs();
+  const volumes = new VolumeStore();
+  const recent = new RecentFiles(join(dataDir, 'recent-files.json'));
+  const pending = new Map<string, Pending>();
+
+  const remember = (kind: 'nifti' | 'dicom', path: string, name: string, seriesInstanceUid?: string) =>
+    recent.add({ kind, path, name, seriesInstanceUid }).catch(() => undefined);
+
+  function addPending(p: Pending): string {
+    const id = randomUUID();
+    pending.set(id, p);
+    while (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value!);
+    return id;
+  }
+
+  function volumeResult(volume: Volume, name: string, role: VolumeRole = 'image'): OpenResult {
+    return { kind: 'volume', volume: volumes.add(volume, name, role) };
+  }
+
+  async function openPath(path: string, opts: OpenOptions = {}): Promise<OpenResult> {
+    return jobs.run(opts.jobId, async (progress, signal) => {
+      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal);
+      const name = basename(path.replace(/[\\/]+$/, ''));
+      if (opened.kind === 'scan') {
+        const pendingId = addPending({ scan: opened.scan, path, name });
+        return { kind: 'choose-series', pendingId, folder: name, series: seriesSummaries(opened.scan) };
+      }
+      const kind = opened.volume.source.kind === 'dicom' ? 'dicom' : 'nifti';
+      await remember(kind, path, name, opened.volume.source.seriesInstanceUid);
+      return volumeResult(opened.volume, name, opts.role);
+    });
+  }
+
+  /** Uploaded bytes are kept in the data folder (by content hash) so that "recent files" can reopen them. */
+  async function cacheUpload(files: FileBlob[]): Promise<string> {
+    const hash = createHash('sha256');
+    for (const f of files) hash.update(f.name).update('\0').update(f.data);
+    const dir = join(dataDir, 'imports', hash.digest('hex').slice(0, 24));
+    if (files.length === 1 && isNiftiName(files[0].name)) {
+      const path = join(dir, safeName(files[0].name));
+      await mkdir(dir, { recursive: true });
+      await writeFile(path, files[0].data);
+      return path;
+    }
+    for (const f of files) {
+      const path = join(dir, safeRelative(f.name));
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, f.data);
+    }
+    return dir;
+  }
+
+  async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn) {
+    const volume = await importSeries(p.scan, seriesUid, progress);
+    await remember('dicom', p.path, p.name, volume.source.seriesInstanceUid);
+    return volumes.add(volume, p.name, role ?? 'image');
+  }
+
+  const api: WorkstationApi = {
+    async appInfo(): Promise<AppInfo> {
+      return {
+        name: 'Neuroverse Workstation',
+        version: options.version,
+        mode: options.mode,
+        nativeDialogs: Boolean(options.pickPath),
+        dataDir,
+        platform: process.platform,
+      };
+    },
+
+    async openSample() {
+      const sample = sampleFiles(resources);
+      const t1 = await openPath(sample.t1, { role: 'image' });
+      const labels = await openPath(sample.labels, { role: 'label' });
+      return [t1, labels].map((r) => (r as { volume: VolumeInfo }).volume);
+    },
+
+    async openWithDialog(opts) {
+      if (!options.pickPath) throw new InputError(undefined, 'this host has no native file dialog; use the file picker', 'unsupported');
+      const path = await options.pickPath();
+      return path ? openPath(path, opts) : null;
+    },
+
+    async openFiles(files, opts = {}) {
+      if (files.length === 0) throw new InputError(undefined, 'no files were given');
+      return jobs.run(opts.jobId, async (progress) => {
+        const label = files.length === 1 ? files[0].name : `${topFolder(files)} (${files.length} files)`;
+        if (files.length === 1 && isNiftiName(files[0].name)) {
+          progress('read', null, `Reading ${files[0].name}`);
+          const volume = parseNifti(files[0].data, files[0].name);
+          const path = await cacheUpload(files);
+          await remember('nifti', path, files[0].name);
+          return volumeResult(volume, files[0].name, opts.role);
+        }
+        progress('scan', null, `Scanning ${files.length} files`);
+        const scan = scanDicomFiles(files, label);
+        const path = await cacheUpload(files);
+        const p: Pending = { scan, path, name: topFolder(files) };
+        if (scan.series.length > 1 && !opts.seriesInstanceUid) {
+          return { kind: 'choose-series', pendingId: addPending(p), folder: p.name, series: seriesSummaries(scan) };
+        }
+        return { kind: 'volume', volume: await importScan(p, opts.seriesInstanceUid, opts.role, progress) };
+      });
+    },
+
+    async chooseSeries(pendingId, seriesUid, opts = {}) {
+      const p = pending.get(pendingId);
+      if (!p) throw new InputError(undefined, 'that series choice has expired; open the folder again', 'not-found');
+      return jobs.run(opts.jobId, (progress) => importScan(p, seriesUid, opts.role, progress));
+    },
+
+    async listVolumes() {
+      return volumes.list();
+    },
+
+    async volumeNifti(id) {
+      return encodeNifti(volumes.get(id));
+    },
+
+    async closeVolume(id) {
+      volumes.remove(id);
+    },
+
+    async recentFiles(): Promise<RecentFile[]> {
+      const list = await recent.list();
+      // Only entries that still exist on disk are offered.
+      const exists = await Promise.all(list.map((r) => stat(r.path).then(() => true, () => false)));
+      return list.filter((_, i) => exists[i]);
+    },
+
+    async openRecent(id, opts = {}) {
+      const entry = await recent.get(id);
+      if (!entry) throw new InputError(undefined, 'that recent file is no longer in the list', 'not-found');
+      return openPath(entry.path, { ...opts, seriesInstanceUid: opts.seriesInstanceUid ?? entry.seriesInstanceUid });
+    },
+
+    async cancelJob(jobId) {
+      return jobs.cancel(jobId);
+    },
+
+    async notifyFirstFrame(ms) {
+      options.onFirstFrame?.(Number(ms));
+    },
+  };
+
+  return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes };
+}
+
+function safeName(name: string): string {
+  return basename(name).replace(/[^A-Za-z0-9._-]/g, '_') || 'upload';
+}
+
+/** A dropped folder's relative path, kept inside the cache folder whatever the browser sent. */
+function safeRelative(name: string): string {
+  const parts = normalize(name.replace(/\\/g, '/'))
+    .split('/')
+    .filter((p) => p && p !== '.' && p !== '..')
+    .map((p) => p.replace(/[^A-Za-z0-9._-]/g, '_'));
+  return parts.length ? join(...parts) : 'file';
+}
+
+function topFolder(files: FileBlob[]): string {
+  const first = files[0].name.replace(/\\/g, '/');
+  return first.includes('/') ? first.split('/')[0] : 'dropped files';
+}

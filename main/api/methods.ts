@@ -1,0 +1,36 @@
+import type { ApiMethod, WorkstationApi } from './types.js';
+
+/**
+ * The method names a transport may call. A transport checks against this list, never against the
+ * object's own properties, so nothing but the API can be reached through it.
+ */
+export const API_METHODS = [
+  'appInfo',
+  'openSample',
+  'openWithDialog',
+  'openFiles',
+  'chooseSeries',
+  'listVolumes',
+  'volumeNifti',
+  'closeVolume',
+  'recentFiles',
+  'openRecent',
+  'cancelJob',
+  'notifyFirstFrame',
+] as const satisfies readonly ApiMethod[];
+
+// Compile-time check that the list above names every method of the interface.
+type Missing = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
+const _complete: Missing extends never ? true : Missing = true;
+void _complete;
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return (API_METHODS as readonly string[]).includes(name);
+}
+
+export async function dispatch(api: WorkstationApi, method: string, args: unknown[]): Promise<unknown> {
+  if (!isApiMethod(method)) throw new Error(`unknown API method ${method}`);
+  if (!Array.isArray(args)) throw new Error('API arguments must be an array');
+  const fn = api[method] as (...a: unknown[]) => Promise<unknown>;
+  return fn.apply(api, args);
+}

@@ -1,0 +1,130 @@
+/**
+ * The typed API: the only way a front end (renderer, CLI, tests) reaches the services.
+ * Transports (Electron IPC in app/preload.ts, HTTP in main/host/) are adapters around the one
+ * handler table in ./handlers.ts; they never add methods of their own.
+ *
+ * Only plain data crosses it: JSON values plus Uint8Array for bulk bytes.
+ */
+import type { Affine, VolumeSource } from '../imaging/volume.js';
+import type { ErrorPayload } from './errors.js';
+
+export type HostMode = 'electron' | 'browser' | 'headless';
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  mode: HostMode;
+  /** Whether the host can show a native file dialog (Electron) or the renderer must use a file input. */
+  nativeDialogs: boolean;
+  dataDir: string;
+  platform: string;
+}
+
+export type VolumeRole = 'image' | 'label' | 'probability';
+
+/** What the renderer and CLI learn about an open volume; the voxels travel separately as NIfTI. */
+export interface VolumeInfo {
+  id: string;
+  name: string;
+  role: VolumeRole;
+  dims: number[];
+  spacing: number[];
+  affine: Affine;
+  datatype: string;
+  /** Real-valued range after scaling, for the default window. */
+  range: [number, number];
+  description: string;
+  source: VolumeSource;
+}
+
+export interface SeriesSummary {
+  seriesInstanceUid: string;
+  description: string;
+  modality: string;
+  seriesNumber: number | null;
+  /** Number of files that belong to the series. */
+  files: number;
+  /** Frames (slices) over all files; an enhanced multi-frame file holds many. */
+  frames: number;
+  rows: number;
+  columns: number;
+  /** Which reader will import it and why (dcm2niix for mosaic, enhanced, compressed). */
+  reader: 'dicom-parser' | 'dcm2niix';
+  readerReason: string;
+}
+
+export type OpenResult =
+  | { kind: 'volume'; volume: VolumeInfo }
+  | { kind: 'choose-series'; pendingId: string; folder: string; series: SeriesSummary[] };
+
+/** A file handed over as bytes (drag-and-drop or a file input in the browser host). */
+export interface FileBlob {
+  /** Name, or the path relative to a dropped folder ("series/IM0001"). */
+  name: string;
+  data: Uint8Array;
+}
+
+export interface RecentFile {
+  id: string;
+  name: string;
+  /** Where it was opened from; for uploads, the cached copy in the data folder. */
+  path: string;
+  kind: 'nifti' | 'dicom';
+  openedAt: string;
+  seriesInstanceUid?: string;
+}
+
+export interface ProgressEvent {
+  type: 'progress';
+  jobId: string;
+  /** Domain name of the step: "scan", "import", "convert", "encode-target", "mini-context"... */
+  stage: string;
+  /** 0..1, or null when unknown. */
+  fraction: number | null;
+  message: string;
+}
+
+export interface JobDoneEvent {
+  type: 'job-done';
+  jobId: string;
+  ok: boolean;
+  error?: ErrorPayload;
+}
+
+export type ApiEvent = ProgressEvent | JobDoneEvent;
+
+export interface OpenOptions {
+  /** Pick this series when the folder holds several. */
+  seriesInstanceUid?: string;
+  /** Job id chosen by the caller so it can follow progress and cancel. */
+  jobId?: string;
+  role?: VolumeRole;
+}
+
+export interface WorkstationApi {
+  appInfo(): Promise<AppInfo>;
+  /** Opens the bundled Colin27 T1 and its atlas overlay. */
+  openSample(): Promise<VolumeInfo[]>;
+  /** Native dialog where the host has one; resolves null when the user cancels. */
+  openWithDialog(options?: OpenOptions): Promise<OpenResult | null>;
+  /** Bytes from drag-and-drop or a file input: one NIfTI file, or the files of a DICOM folder. */
+  openFiles(files: FileBlob[], options?: OpenOptions): Promise<OpenResult>;
+  /** Completes an open that asked the user to pick a series. */
+  chooseSeries(pendingId: string, seriesInstanceUid: string, options?: OpenOptions): Promise<VolumeInfo>;
+  listVolumes(): Promise<VolumeInfo[]>;
+  /** The volume as NIfTI-1 bytes, the format the viewer loads. */
+  volumeNifti(id: string): Promise<Uint8Array>;
+  closeVolume(id: string): Promise<void>;
+  recentFiles(): Promise<RecentFile[]>;
+  openRecent(id: string, options?: OpenOptions): Promise<OpenResult>;
+  cancelJob(jobId: string): Promise<boolean>;
+  /** The renderer reports its first drawn frame; the host logs the time from launch. */
+  notifyFirstFrame(millisecondsSinceLoad: number): Promise<void>;
+}
+
+export type ApiMethod = keyof WorkstationApi;
+
+/** Client side of a transport: the API plus a way to hear events. */
+export interface WorkstationClient extends WorkstationApi {
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}

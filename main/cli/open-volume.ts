@@ -1,0 +1,21 @@
+import { InputError } from '../api/errors.js';
+import { importSeries, openImagePath, type Volume } from '../imaging/index.js';
+import type { CliIo } from './command.js';
+import { cliProgress } from './progress.js';
+
+/** Opens a NIfTI file or DICOM folder for a command; several series without --series is a clear error. */
+export async function openVolumeForCli(path: string, seriesUid: string | undefined, io: CliIo): Promise<Volume> {
+  const progress = cliProgress(io);
+  try {
+    const opened = await openImagePath(path, seriesUid, progress.report);
+    if (opened.kind === 'volume') return opened.volume;
+    const list = opened.scan.series
+      .map((s) => `#${s.summary.seriesNumber ?? '?'} "${s.summary.description}" ${s.uid}`)
+      .join('; ');
+    throw new InputError(path, `holds ${opened.scan.series.length} series; pick one with --series UID: ${list}`, 'several-series');
+  } finally {
+    progress.done();
+  }
+}
+
+export { importSeries };

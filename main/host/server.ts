@@ -1,0 +1,179 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { decodeMessage, encodeMessage } from '../api/codec.js';
+import { toErrorPayload } from '../api/errors.js';
+import { dispatch } from '../api/methods.js';
+import type { Workstation } from '../api/handlers.js';
+
+/**
+ * The browser host: the renderer's transport where there is no Electron binary. It serves the built
+ * renderer and one API endpoint on 127.0.0.1 only. Every API request carries a per-launch token
+ * (handed to the page in the URL fragment, which browsers never send to servers); there are no CORS
+ * headers, and Host/Origin are checked so that another web page cannot reach it by DNS rebinding.
+ */
+export interface BrowserHost {
+  url: string;
+  /** URL with the token, for the one browser window the launcher opens. */
+  appUrl: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  // NiiVue compiles no code at run time; WebAssembly is allowed for its decoders.
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "font-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+};
+
+const MAX_BODY = 4 * 1024 ** 3;
+
+export async function startBrowserHost(ws: Workstation, rendererDir: string, port = 0): Promise<BrowserHost> {
+  const token = randomBytes(32).toString('hex');
+  const tokenBytes = Buffer.from(token);
+  const root = resolve(rendererDir);
+  let actualPort = 0;
+  const eventStreams = new Set<ServerResponse>();
+  const unsubscribe = ws.onEvent((e) => {
+    const frame = `${JSON.stringify(e)}\n`;
+    for (const res of eventStreams) res.write(frame);
+  });
+
+  const authorised = (req: IncomingMessage) => {
+    const header = req.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    return given.length === tokenBytes.length && timingSafeEqual(given, tokenBytes);
+  };
+  const sameOrigin = (req: IncomingMessage) => {
+    const allowedHosts = [`127.0.0.1:${actualPort}`, `localhost:${actualPort}`];
+    if (!allowedHosts.includes(req.headers.host ?? '')) return false;
+    const origin = req.headers.origin;
+    return origin === undefined || allowedHosts.some((h) => origin === `http://${h}`);
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    try {
+      if (!sameOrigin(req)) return send(res, 403, 'text/plain', 'forbidden');
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname.startsWith('/api/')) {
+        if (!authorised(req)) return send(res, 401, 'text/plain', 'missing or wrong token');
+        if (req.method === 'POST' && url.pathname.startsWith('/api/call/')) {
+          return await handleCall(ws, decodeURIComponent(url.pathname.slice('/api/call/'.length)), req, res);
+        }
+        if (req.method === 'GET' && url.pathname === '/api/events') {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+          res.write('\n');
+          eventStreams.add(res);
+          req.on('close', () => eventStreams.delete(res));
+          return;
+        }
+        return send(res, 404, 'text/plain', 'not found');
+      }
+      if (req.method !== 'GET') return send(res, 405, 'text/plain', 'method not allowed');
+      return await serveStatic(root, url.pathname, res);
+    } catch (err) {
+      if (!res.headersSent) send(res, 500, 'text/plain', (err as Error).message);
+      else res.end();
+    }
+  });
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => ok());
+  });
+  actualPort = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${actualPort}/`;
+  return {
+    url,
+    appUrl: `${url}#token=${token}`,
+    token,
+    port: actualPort,
+    close: () =>
+      new Promise<void>((ok) => {
+        unsubscribe();
+        for (const r of eventStreams) r.end();
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handleCall(ws: Workstation, method: string, req: IncomingMessage, res: ServerResponse) {
+  const body = await readBody(req);
+  let reply: unknown;
+  try {
+    const args = body.length ? decodeMessage(body) : [];
+    reply = { ok: true, value: await dispatch(ws.api, method, args as unknown[]) };
+  } catch (err) {
+    reply = { ok: false, error: toErrorPayload(err) };
+  }
+  const bytes = encodeMessage(reply);
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'cache-control': 'no-store' });
+  res.end(bytes);
+}
+
+function readBody(req: IncomingMessage): Promise<Uint8Array> {
+  return new Promise((ok, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        fail(new Error('request too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => ok(Buffer.concat(chunks)));
+    req.on('error', fail);
+  });
+}
+
+async function serveStatic(root: string, pathname: string, res: ServerResponse) {
+  const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+  const file = resolve(join(root, normalize(rel)));
+  if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'text/plain', 'not found');
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch {
+    return send(res, 404, 'text/plain', 'not found');
+  }
+  res.writeHead(200, {
+    'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  });
+  res.end(data);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string) {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}

@@ -1,0 +1,145 @@
+import { InputError } from '../../api/errors.js';
+import type { Volume, VoxelArray } from '../volume.js';
+import { cross, dot, sliceStackAffine } from './geometry.js';
+import type { DicomHeader } from './header.js';
+
+const TOL = 1e-4;
+
+/**
+ * Builds a volume from a classic series (one uncompressed slice per file) read with dicom-parser.
+ * `label` names the folder in errors.
+ */
+export function buildClassicVolume(headers: DicomHeader[], label: string): Volume {
+  checkUniform(headers, label);
+  const first = headers[0];
+  const orientation = first.orientation!;
+  const normal = cross(orientation.slice(0, 3), orientation.slice(3, 6));
+  const sorted = [...headers].sort((a, b) => dot(a.position!, normal) - dot(b.position!, normal));
+  const n = sorted.length;
+  const p0 = sorted[0].position!;
+  const pN = sorted[n - 1].position!;
+  let step: number[];
+  if (n > 1) {
+    step = [0, 1, 2].map((a) => (pN[a] - p0[a]) / (n - 1));
+    checkEvenSpacing(sorted, normal, label);
+  } else {
+    const t = first.sliceThickness ?? 1;
+    step = normal.map((v) => v * t);
+  }
+  const { rows, columns } = first;
+  const perSlice = rows * columns;
+  const scaling = sliceScaling(sorted);
+  const uniformScale = scaling.every((s) => s.slope === scaling[0].slope && s.intercept === scaling[0].intercept);
+  const raw = allocate(first, perSlice * n);
+  const data: VoxelArray = uniformScale ? raw : new Float32Array(perSlice * n);
+  sorted.forEach((h, k) => {
+    const slice = slicePixels(h, perSlice);
+    if (uniformScale) {
+      raw.set(slice as never, k * perSlice);
+    } else {
+      // Per-slice rescale values differ (seen on some Philips and GE series): store real values instead.
+      const { slope, intercept } = scaling[k];
+      for (let v = 0; v < perSlice; v++) (data as Float32Array)[k * perSlice + v] = slice[v] * slope + intercept;
+    }
+  });
+  const spacingZ = Math.hypot(step[0], step[1], step[2]);
+  return {
+    dims: [columns, rows, n],
+    spacing: [first.pixelSpacing![1], first.pixelSpacing![0], spacingZ || first.sliceThickness || 1],
+    affine: sliceStackAffine(orientation, first.pixelSpacing!, p0, step),
+    data,
+    slope: uniformScale ? scaling[0].slope : 1,
+    intercept: uniformScale ? scaling[0].intercept : 0,
+    description: first.seriesDescription,
+    source: {
+      kind: 'dicom',
+      path: label,
+      reader: 'dicom-parser',
+      seriesInstanceUid: first.seriesInstanceUid,
+      studyInstanceUid: first.studyInstanceUid,
+      dicom: { ...first.scanner, modality: first.modality, seriesNumber: first.seriesNumber ?? '' },
+      instances: sorted.map((h) => ({ sopClassUid: h.sopClassUid, sopInstanceUid: h.sopInstanceUid, path: h.file.path ?? h.file.name })),
+    },
+  };
+}
+
+function checkUniform(headers: DicomHeader[], label: string): void {
+  const sizes = new Map<string, number>();
+  for (const h of headers) {
+    const key = `${h.columns}×${h.rows}`;
+    sizes.set(key, (sizes.get(key) ?? 0) + 1);
+  }
+  if (sizes.size > 1) {
+    const list = [...sizes.entries()].map(([k, c]) => `${k} (${c} files)`).join(', ');
+    throw new InputError(label, `mixed image sizes in one series: ${list}`);
+  }
+  const f = headers[0];
+  for (const h of headers) {
+    if (h.orientation!.some((v, i) => Math.abs(v - f.orientation![i]) > TOL)) {
+      throw new InputError(h.file.path ?? h.file.name, 'slice orientation differs from the rest of the series');
+    }
+    if (h.pixelSpacing!.some((v, i) => Math.abs(v - f.pixelSpacing![i]) > TOL)) {
+      throw new InputError(h.file.path ?? h.file.name, 'pixel spacing differs from the rest of the series');
+    }
+    if (h.bitsAllocated !== f.bitsAllocated || h.pixelRepresentation !== f.pixelRepresentation) {
+      throw new InputError(h.file.path ?? h.file.name, 'pixel format differs from the rest of the series');
+    }
+  }
+}
+
+/** Uneven gaps mean a missing slice or a variable-spacing acquisition; a single affine would misplace voxels. */
+function checkEvenSpacing(sorted: DicomHeader[], normal: number[], label: string): void {
+  const d = sorted.map((h) => dot(h.position!, normal));
+  const mean = (d[d.length - 1] - d[0]) / (d.length - 1);
+  for (let k = 1; k < d.length; k++) {
+    const gap = d[k] - d[k - 1];
+    if (Math.abs(gap - mean) > Math.max(0.01, 0.05 * Math.abs(mean))) {
+      throw new InputError(
+        label,
+        `uneven slice spacing (${gap.toFixed(3)} mm between slices ${k} and ${k + 1}, ${mean.toFixed(3)} mm on average): a slice may be missing`,
+      );
+    }
+  }
+}
+
+function sliceScaling(sorted: DicomHeader[]): { slope: number; intercept: number }[] {
+  return sorted.map((h) => {
+    if (h.philipsScaleSlope !== null) {
+      // Philips "precise" values (as dcm2niix writes by default): FP = (SV·RS + RI) / (RS · SS).
+      const rs = h.rescaleSlope || 1;
+      return { slope: 1 / h.philipsScaleSlope, intercept: h.rescaleIntercept / (rs * h.philipsScaleSlope) };
+    }
+    return { slope: h.rescaleSlope || 1, intercept: h.rescaleIntercept };
+  });
+}
+
+function allocate(h: DicomHeader, count: number): VoxelArray {
+  const signed = h.pixelRepresentation === 1;
+  switch (h.bitsAllocated) {
+    case 8:
+      return signed ? new Int8Array(count) : new Uint8Array(count);
+    case 16:
+      return signed ? new Int16Array(count) : new Uint16Array(count);
+    case 32:
+      return signed ? new Int32Array(count) : new Uint32Array(count);
+    default:
+      throw new InputError(h.file.path ?? h.file.name, `unsupported BitsAllocated ${h.bitsAllocated}`);
+  }
+}
+
+function slicePixels(h: DicomHeader, count: number): VoxelArray {
+  const el = h.dataSet.elements.x7fe00010;
+  const bytesPer = h.bitsAllocated / 8;
+  const need = count * bytesPer;
+  if (!el || el.length < need || el.dataOffset + need > h.file.data.byteLength) {
+    throw new InputError(h.file.path ?? h.file.name, `pixel data truncated (need ${need} bytes)`);
+  }
+  // Copy: Buffer#slice is a view into the whole file, and typed arrays need aligned offsets.
+  const bytes = new Uint8Array(need);
+  bytes.set(h.file.data.subarray(el.dataOffset, el.dataOffset + need));
+  if (h.transferSyntax === '1.2.840.10008.1.2.2' && bytesPer > 1) {
+    for (let i = 0; i < bytes.length; i += bytesPer) bytes.subarray(i, i + bytesPer).reverse();
+  }
+  const arr = allocate(h, 0).constructor as new (b: ArrayBufferLike, o: number, n: number) => VoxelArray;
+  return new arr(bytes.buffer, 0, count);
+}

@@ -1,0 +1,71 @@
+import { InputError } from '../../api/errors.js';
+import type { SeriesSummary } from '../../api/types.js';
+import type { Volume } from '../volume.js';
+import { buildClassicVolume } from './classic.js';
+import { runDcm2niix } from './dcm2niix.js';
+import { inflate, readFolderFiles, type DicomFileInput } from './files.js';
+import { readHeader } from './header.js';
+import { groupSeries, type DicomSeries } from './series.js';
+
+export type { DicomFileInput } from './files.js';
+export type { DicomSeries } from './series.js';
+
+export type Progress = (stage: string, fraction: number | null, message: string) => void;
+
+export interface DicomScan {
+  label: string;
+  series: DicomSeries[];
+  /** Files that were not DICOM or held no image. */
+  skipped: string[];
+}
+
+/** Reads and groups a folder from disk. */
+export async function scanDicomFolder(dir: string, progress?: Progress, signal?: AbortSignal): Promise<DicomScan> {
+  const files = await readFolderFiles(dir, (done, total) => {
+    signal?.throwIfAborted();
+    if (done % 16 === 0 || done === total) progress?.('scan', done / total, `Reading ${done}/${total} files`);
+  });
+  return scanDicomFiles(files, dir);
+}
+
+/** Groups already-read files (uploads from the browser host, or a folder read above). */
+export function scanDicomFiles(files: DicomFileInput[] | { name: string; data: Uint8Array }[], label: string): DicomScan {
+  const skipped: string[] = [];
+  const headers = [];
+  for (const f of files) {
+    const input = 'gunzipped' in f ? f : inflate(f);
+    const h = readHeader(input);
+    if (!h || !h.hasPixelData) skipped.push(f.name);
+    else headers.push(h);
+  }
+  if (headers.length === 0) {
+    throw new InputError(label, `no DICOM images found (${files.length} file${files.length === 1 ? '' : 's'}, none a DICOM image)`);
+  }
+  return { label, series: groupSeries(headers), skipped };
+}
+
+export function seriesSummaries(scan: DicomScan): SeriesSummary[] {
+  return scan.series.map((s) => s.summary);
+}
+
+/** Imports one series of a scan. With several series and no choice, the caller must ask the user. */
+export async function importSeries(scan: DicomScan, seriesUid: string | undefined, progress?: Progress): Promise<Volume> {
+  let series: DicomSeries | undefined;
+  if (seriesUid) {
+    series = scan.series.find((s) => s.uid === seriesUid);
+    if (!series) throw new InputError(scan.label, `has no series with SeriesInstanceUID ${seriesUid}`);
+  } else if (scan.series.length === 1) {
+    series = scan.series[0];
+  } else {
+    throw new InputError(scan.label, `holds ${scan.series.length} series; pick one (--series UID)`, 'several-series');
+  }
+  const { reader, readerReason } = series.summary;
+  progress?.('convert', null, `Importing ${series.summary.description || series.uid} with ${reader} (${readerReason})`);
+  if (reader === 'dicom-parser') return buildClassicVolume(series.headers, scan.label);
+  const result = await runDcm2niix(series.headers, scan.label);
+  // dcm2niix splits a series only by echo or image type; the first output is the one a user means
+  // by "the series" (the magnitude / first echo). The others are named in the description.
+  const [main, ...rest] = result.volumes;
+  if (rest.length) main.volume.description += ` [dcm2niix also wrote: ${rest.map((r) => r.name).join(', ')}]`;
+  return main.volume;
+}

@@ -1,0 +1,34 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome', '/Applications/Chromium.app/Contents/MacOS/Chromium'];
+
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.NEUROVERSE_BROWSER) return existsSync(env.NEUROVERSE_BROWSER) ? env.NEUROVERSE_BROWSER : null;
+  return CANDIDATES.find((p) => existsSync(p)) ?? null;
+}
+
+export function hasDisplay(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (process.platform !== 'linux') return true;
+  return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
+}
+
+/**
+ * Chromium in app mode (a window with no tabs or address bar), with its own profile so it never mixes
+ * with the user's browsing, and with background networking off: nothing leaves the machine.
+ */
+export function openAppWindow(browser: string, url: string, profileDir: string): ChildProcess {
+  const args = [
+    `--app=${url}`,
+    `--user-data-dir=${profileDir}`,
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+    '--window-size=1400,900',
+  ];
+  return spawn(browser, args, { stdio: 'ignore', detached: false });
+}

@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../settings/paths.js';
+
+export function appVersion(): string {
+  try {
+    return JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')).version as string;
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { InputError } from '../api/errors.js';
+import type { VolumeInfo, VolumeRole } from '../api/types.js';
+import { datatypeName, valueRange, type Volume } from '../imaging/volume.js';
+
+/** The volumes open in this session, by id. The viewer fetches their voxels as NIfTI on demand. */
+export class VolumeStore {
+  private readonly items = new Map<string, { volume: Volume; info: VolumeInfo }>();
+
+  add(volume: Volume, name: string, role: VolumeRole): VolumeInfo {
+    const id = randomUUID();
+    const info: VolumeInfo = {
+      id,
+      name,
+      role,
+      dims: volume.dims,
+      spacing: volume.spacing,
+      affine: volume.affine,
+      datatype: datatypeName(volume.data),
+      range: valueRange(volume),
+      description: volume.description,
+      source: { ...volume.source, instances: undefined },
+    };
+    this.items.set(id, { volume, info });
+    return info;
+  }
+
+  get(id: string): Volume {
+    const item = this.items.get(id);
+    if (!item) throw new InputError(undefined, `no open volume with id ${id}`, 'not-found');
+    return item.volume;
+  }
+
+  info(id: string): VolumeInfo {
+    this.get(id);
+    return this.items.get(id)!.info;
+  }
+
+  list(): VolumeInfo[] {
+    return [...this.items.values()].map((i) => i.info);
+  }
+
+  remove(id: string): void {
+    this.items.delete(id);
+  }
+}

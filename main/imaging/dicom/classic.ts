@@ -70,7 +70,7 @@ function checkUniform(headers: DicomHeader[], label: string): void {
     sizes.set(key, (sizes.get(key) ?? 0) + 1);
   }
   if (sizes.size > 1) {
-    const list = [...sizes.entries()].map(([k, c]) => `${k} (${c} files)`).join(', ');
+    const list = [...sizes.entries()].map(([k, c]) => `${k} (${c} file${c === 1 ? '' : 's'})`).join(', ');
     throw new InputError(label, `mixed image sizes in one series: ${list}`);
   }
   const f = headers[0];

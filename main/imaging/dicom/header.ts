@@ -1,5 +1,6 @@
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
+import { InputError } from '../../api/errors.js';
 import type { DicomFileInput } from './files.js';
 
 /** The header fields the importer needs from one file, read once with dicom-parser. */
@@ -46,7 +47,12 @@ export function readHeader(file: DicomFileInput): DicomHeader | null {
   let ds: DataSet;
   try {
     ds = dicomParser.parseDicom(file.data);
-  } catch {
+  } catch (err) {
+    // A file with the DICOM preamble that does not parse is a damaged slice, not a stray file:
+    // skipping it silently would leave a hole in the series.
+    if (hasDicomPreamble(file.data)) {
+      throw new InputError(file.path ?? file.name, `damaged DICOM file (${String((err as Error)?.message ?? err)})`);
+    }
     return null;
   }
   const s = (tag: string) => (ds.string(tag) ?? '').trim();
@@ -126,3 +132,7 @@ export const UNCOMPRESSED_SYNTAXES = new Set([
   '1.2.840.10008.1.2.1', // explicit VR little endian
   '1.2.840.10008.1.2.2', // explicit VR big endian (retired, still seen)
 ]);
+
+function hasDicomPreamble(b: Uint8Array): boolean {
+  return b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
+}

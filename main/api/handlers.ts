@@ -82,8 +82,9 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
         return { kind: 'choose-series', pendingId, folder: name, series: seriesSummaries(opened.scan) };
       }
       const kind = opened.volume.source.kind === 'dicom' ? 'dicom' : 'nifti';
-      await remember(kind, path, name, opened.volume.source.seriesInstanceUid);
-      return volumeResult(opened.volume, name, opts.role);
+      const shown = displayName(name, opened.volume);
+      await remember(kind, path, shown, opened.volume.source.seriesInstanceUid);
+      return volumeResult(opened.volume, shown, opts.role);
     });
   }
 
@@ -108,8 +109,9 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
 
   async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn) {
     const volume = await importSeries(p.scan, seriesUid, progress);
-    await remember('dicom', p.path, p.name, volume.source.seriesInstanceUid);
-    return volumes.add(volume, p.name, role ?? 'image');
+    const name = displayName(p.name, volume);
+    await remember('dicom', p.path, name, volume.source.seriesInstanceUid);
+    return volumes.add(volume, name, role ?? 'image');
   }
 
   const api: WorkstationApi = {
@@ -200,6 +202,14 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   };
 
   return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes };
+}
+
+/** A DICOM folder's name says little ("In", "DICOM"): add the series number and description. */
+function displayName(base: string, v: Volume): string {
+  if (v.source.kind !== 'dicom') return base;
+  const number = v.source.dicom?.seriesNumber;
+  const label = [number !== undefined && number !== '' ? `#${number}` : '', v.description].filter(Boolean).join(' ');
+  return label ? `${base} · ${label}` : base;
 }
 
 function safeName(name: string): string {

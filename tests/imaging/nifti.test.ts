@@ -4,7 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../main/api/errors.js';
-import { encodeNifti, readNifti, writeNifti, type Volume } from '../../main/imaging/index.js';
+import { encodeNifti, parseNifti, readNifti, writeNifti, type Volume } from '../../main/imaging/index.js';
 import { affineToQform, qformToAffine } from '../../main/imaging/nifti/quaternion.js';
 import { debianPythonWith, runPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -135,6 +135,14 @@ describe('NIfTI reading', () => {
     const path = join(dir, 'flipped.nii.gz');
     writeFileSync(path, gz);
     await expect(readNifti(path)).rejects.toThrow(/flipped\.nii\.gz: gzip data is corrupt or truncated/);
+  });
+
+  test('bytes that are a view into a larger buffer (an upload inside an HTTP body) parse correctly', () => {
+    const body = Buffer.concat([Buffer.from('prefix-bytes'), raw, Buffer.from('suffix')]);
+    const view = body.subarray(12, 12 + raw.length);
+    const v = parseNifti(view, 'upload.nii');
+    expect(v.dims).toEqual([181, 217, 181]);
+    expect(v.data[90 + 181 * (108 + 217 * 90)]).toBe(raw[352 + 90 + 181 * (108 + 217 * 90)]);
   });
 
   test('bad input: a missing file', async () => {

@@ -26,11 +26,12 @@ export function fileProblem(err: unknown): string {
 /** Parses NIfTI-1 or NIfTI-2 bytes, gzipped or not. `name` is used in error messages and provenance. */
 export function parseNifti(input: Uint8Array, name: string): Volume {
   const bytes = isGzip(input) ? gunzip(input, name) : input;
-  // nifti-reader-js wants a standalone ArrayBuffer; slice only when the view does not cover it exactly.
+  // nifti-reader-js wants a standalone ArrayBuffer. Copy when the bytes are a view into a larger one
+  // (an HTTP body, a pooled Buffer): Buffer#slice would return another view, not a copy.
   const buffer =
     bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? (bytes.buffer as ArrayBuffer)
-      : (bytes.slice().buffer as ArrayBuffer);
+      : (Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer);
   if (bytes.byteLength < 348) {
     throw new InputError(name, `truncated: ${bytes.byteLength} bytes is shorter than a NIfTI header (348 bytes)`);
   }

@@ -1,0 +1,62 @@
+import { expect, test } from '@playwright/test';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { startHost, type RunningHost } from './host';
+import { tileStats } from './pixels';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
+const SHARED = resolve(import.meta.dirname, '../../../shared/data/dicom');
+const ROOT = resolve(import.meta.dirname, '../..');
+
+let host: RunningHost;
+test.beforeAll(async () => {
+  host = await startHost();
+});
+test.afterAll(async () => {
+  await host?.stop();
+});
+
+const volumes = (page: import('@playwright/test').Page) =>
+  page.evaluate(() => (window as unknown as { neuroverseViewer: { volumes(): { name: string; opacity: number; dims: number[]; calMin: number; calMax: number }[] } }).neuroverseViewer.volumes());
+
+test('window/level and overlay opacity change what is drawn', async ({ page }) => {
+  await page.goto(host.url);
+  await expect.poll(async () => (await volumes(page)).length, { timeout: 180_000 }).toBe(2);
+  await page.getByTestId('wl-width').fill('40');
+  await expect.poll(async () => { const v = (await volumes(page))[0]; return v.calMax - v.calMin; }).toBeCloseTo(40, 0);
+  await expect(page.getByTestId('wl-values')).toContainText('window');
+  await page.getByTestId('overlay-opacity').fill('0');
+  await expect.poll(async () => (await volumes(page))[1].opacity).toBe(0);
+  await page.waitForTimeout(1000);
+  const stats = await tileStats(page);
+  // With the overlay fully transparent the slices are grey (only the thin crosshair has colour).
+  for (const t of stats.filter((s) => s.view !== 'render')) expect(t.coloured / t.pixels).toBeLessThan(0.02);
+});
+
+test('bad files give a one-line error naming the file', async ({ page }) => {
+  await page.goto(host.url);
+  await expect(page.getByTestId('open-file')).toBeEnabled();
+  const dir = mkdtempSync(join(tmpdir(), 'neuroverse-e2e-bad-'));
+  const raw = gunzipSync(readFileSync(join(ROOT, 'resources/sample/colin27_t1.nii.gz')));
+  const bad = join(dir, 'half-scan.nii');
+  writeFileSync(bad, raw.subarray(0, raw.length >> 1));
+  await page.getByTestId('file-input').setInputFiles(bad);
+  await expect(page.getByTestId('error')).toContainText('half-scan.nii: truncated: the header promises 181×217×181 voxels');
+});
+
+test('a DICOM folder with two series: pick one, see it, find it in recent files', async ({ page }) => {
+  test.skip(!existsSync(SHARED), 'shared DICOM data not present');
+  await page.goto(host.url);
+  await expect(page.getByTestId('open-folder')).toBeEnabled();
+  await page.getByTestId('folder-input').setInputFiles(join(SHARED, 'siemens-xa30-enhanced/In'));
+  const picker = page.getByTestId('series-picker');
+  await expect(picker).toContainText('holds 2 series');
+  await picker.getByTestId('pick-series').nth(1).click();
+  await expect(page.getByText('96×128×128').or(page.getByText('128×128×96')).or(page.getByText('128×96×128')).first()).toBeVisible({ timeout: 120_000 });
+  await page.waitForTimeout(1500);
+  for (const t of await tileStats(page)) expect(t.lit / t.pixels, `${t.view} is blank`).toBeGreaterThan(0.03);
+  await page.screenshot({ path: resolve(ARTIFACTS, 'dicom-enhanced-series6.png') });
+  await expect(page.getByTestId('recent-files')).toContainText('In · #6');
+});

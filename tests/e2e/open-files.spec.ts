@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { startHost, type RunningHost } from './host';
-import { tileStats } from './pixels';
+import { startHost, type RunningHost } from './host.js';
+import { tileStats } from './pixels.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
 const SHARED = resolve(import.meta.dirname, '../../../shared/data/dicom');

@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startHost, type RunningHost } from './host';
-import { tileStats } from './pixels';
+import { startHost, type RunningHost } from './host.js';
+import { tileStats } from './pixels.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });

@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => host.close());
 
 async function call(method: string, args: unknown[], token = host.token) {
-  const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: encodeMessage(args) });
+  const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: encodeMessage(args) as BodyInit });
   if (!res.ok) return { status: res.status };
   return { status: res.status, reply: decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string; file?: string } } };
 }

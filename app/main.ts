@@ -13,6 +13,8 @@ import { appVersion } from '../main/launcher/version.js';
 import { projectRoot, sampleFiles } from '../main/settings/paths.js';
 import { buildMenu } from './menu.js';
 
+// A packaged app keeps the sample and models beside the asar archive (electron-builder extraResources).
+if (app.isPackaged) process.env.NEUROVERSE_RESOURCES ??= join(process.resourcesPath, 'resources');
 const root = projectRoot();
 const rendererDir = resolve(root, 'dist', 'renderer');
 

@@ -16,14 +16,15 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = 
   return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), APP_ID);
 }
 
-/** The project root (holding resources/ and dist/), found from this file whether run from source or dist/. */
+/** The project root (package.json, dist/), found from this file whether run from source, dist/ or an asar. */
 export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'dist'))) return dir;
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'resources'))) return dir;
     dir = dirname(dir);
   }
-  throw new Error('cannot find the project root (a folder with package.json and resources/)');
+  throw new Error('cannot find the project root (a folder with package.json)');
 }
 
 export function resourcesDir(env: NodeJS.ProcessEnv = process.env): string {

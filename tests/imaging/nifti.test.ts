@@ -137,6 +137,23 @@ describe('NIfTI reading', () => {
     await expect(readNifti(path)).rejects.toThrow(/flipped\.nii\.gz: gzip data is corrupt or truncated/);
   });
 
+  const py = debianPythonWith('nibabel');
+  test.skipIf(!py)('NIfTI-2 (written by nibabel, float64 affine, big-endian) reads with the same voxels and affine', async () => {
+    const out = join(dir, 'two.nii.gz');
+    runPython(py!, `
+import sys, numpy as np, nibabel as nib
+data = (np.arange(4*3*2, dtype='>f4').reshape((4, 3, 2), order='F') * 1.5 - 7)
+aff = np.array([[0, -1.25, 0, 33.125], [0, 0, 2.5, -10.0625], [-0.8, 0, 0, 7.0], [0, 0, 0, 1]])
+img = nib.Nifti2Image(data, aff)
+img.header.set_data_dtype('>f4')
+nib.save(img, sys.argv[1])`, [out]);
+    const v = await readNifti(out);
+    expect(v.source.reader).toBe('nifti-2');
+    expect(v.dims).toEqual([4, 3, 2]);
+    expect(Array.from(v.data)).toEqual(Array.from({ length: 24 }, (_, i) => i * 1.5 - 7));
+    expect(v.affine).toEqual([[0, -1.25, 0, 33.125], [0, 0, 2.5, -10.0625], [-0.8, 0, 0, 7], [0, 0, 0, 1]]);
+  });
+
   test('bytes that are a view into a larger buffer (an upload inside an HTTP body) parse correctly', () => {
     const body = Buffer.concat([Buffer.from('prefix-bytes'), raw, Buffer.from('suffix')]);
     const view = body.subarray(12, 12 + raw.length);

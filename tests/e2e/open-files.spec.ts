@@ -44,6 +44,19 @@ test('bad files give a one-line error naming the file', async ({ page }) => {
   writeFileSync(bad, raw.subarray(0, raw.length >> 1));
   await page.getByTestId('file-input').setInputFiles(bad);
   await expect(page.getByTestId('error')).toContainText('half-scan.nii: truncated: the header promises 181×217×181 voxels');
+
+  // Dropping a file with Shift adds it as an overlay on the open image.
+  const overlaysBefore = await page.getByTestId('overlay-row').count();
+  const bytes = [...readFileSync(join(ROOT, 'resources/sample/colin27_t1_brain.nii.gz'))];
+  await page.evaluate((data) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(data)], 'dropped_brain.nii.gz'));
+    const target = document.querySelector('.shell')!;
+    target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true, shiftKey: true }));
+  }, bytes);
+  await expect(page.getByTestId('overlay-row')).toHaveCount(overlaysBefore + 1);
+  await expect(page.getByTestId('overlay-row').last()).toContainText('dropped_brain.nii.gz');
 });
 
 test('a DICOM folder with two series: pick one, see it, find it in recent files', async ({ page }) => {

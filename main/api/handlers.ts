@@ -151,7 +151,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
           return volumeResult(volume, files[0].name, opts.role);
         }
         progress('scan', null, `Scanning ${files.length} files`);
-        const scan = scanDicomFiles(files, label);
+        const scan = await scanDicomFiles(files, label, progress);
         const path = await cacheUpload(files);
         const p: Pending = { scan, path, name: topFolder(files) };
         if (scan.series.length > 1 && !opts.seriesInstanceUid) {

@@ -25,18 +25,30 @@ export async function scanDicomFolder(dir: string, progress?: Progress, signal?:
     signal?.throwIfAborted();
     if (done % 16 === 0 || done === total) progress?.('scan', done / total, `Reading ${done}/${total} files`);
   });
-  return scanDicomFiles(files, dir);
+  return scanDicomFiles(files, dir, progress, signal);
 }
 
 /** Groups already-read files (uploads from the browser host, or a folder read above). */
-export function scanDicomFiles(files: DicomFileInput[] | { name: string; data: Uint8Array }[], label: string): DicomScan {
+export async function scanDicomFiles(
+  files: DicomFileInput[] | { name: string; data: Uint8Array }[],
+  label: string,
+  progress?: Progress,
+  signal?: AbortSignal,
+): Promise<DicomScan> {
   const skipped: string[] = [];
   const headers = [];
-  for (const f of files) {
+  for (let n = 0; n < files.length; n++) {
+    const f = files[n];
     const input = 'gunzipped' in f ? f : inflate(f);
     const h = readHeader(input);
     if (!h || !h.hasPixelData) skipped.push(f.name);
     else headers.push(h);
+    // Parsing is synchronous: yield now and then so progress reaches the window and Cancel is heard.
+    if (n % 32 === 31 || n === files.length - 1) {
+      progress?.('parse', (n + 1) / files.length, `Reading headers ${n + 1}/${files.length}`);
+      await new Promise((r) => setImmediate(r));
+      signal?.throwIfAborted();
+    }
   }
   if (headers.length === 0) {
     throw new InputError(label, `no DICOM images found (${files.length} file${files.length === 1 ? '' : 's'}, none a DICOM image)`);

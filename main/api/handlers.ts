@@ -5,6 +5,7 @@ import { encodeNifti, isNiftiName, openImagePath, parseNifti, scanDicomFiles, im
 import type { DicomScan } from '../imaging/index.js';
 import type { Volume } from '../imaging/volume.js';
 import { Jobs, type ProgressFn } from '../jobs/jobs.js';
+import { LibraryService, libraryDirFor } from '../library/service.js';
 import { VolumeStore } from '../session/volume-store.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
 import { RecentFiles } from '../settings/recent-files.js';
@@ -26,6 +27,8 @@ export interface WorkstationOptions {
   mode: HostMode;
   version: string;
   dataDir?: string;
+  /** Context library folder; default $NEUROVERSE_LIBRARY, else <dataDir>/library. */
+  libraryDir?: string;
   resources?: string;
   /** Called when the renderer has drawn its first frame (the launcher prints the time from start). */
   onFirstFrame?: (millisecondsSinceLoad: number) => void;
@@ -57,6 +60,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const jobs = new Jobs();
   const volumes = new VolumeStore();
   const recent = new RecentFiles(join(dataDir, 'recent-files.json'));
+  const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes);
   const pending = new Map<string, Pending>();
 
   const remember = (kind: 'nifti' | 'dicom', path: string, name: string, seriesInstanceUid?: string) =>
@@ -199,6 +203,16 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     async notifyFirstFrame(ms) {
       options.onFirstFrame?.(Number(ms));
     },
+
+    listContextSets: () => library.listContextSets(),
+    addLibraryPair: (request) => library.addPair(request),
+    removeLibraryPair: (pairId) => library.removePair(pairId),
+    restoreLibraryPair: (pairId) => library.restorePair(pairId),
+    libraryTrash: () => library.listTrash(),
+    emptyLibraryTrash: () => library.emptyTrash(),
+    reorderLibraryPairs: (setName, pairIds) => library.reorderPairs(setName, pairIds),
+    renameContextSet: (from, to) => library.renameSet(from, to),
+    contextSetThumbnail: (setName, pairId) => library.thumbnail(setName, pairId),
   };
 
   return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes };

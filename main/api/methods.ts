@@ -17,6 +17,15 @@ export const API_METHODS = [
   'openRecent',
   'cancelJob',
   'notifyFirstFrame',
+  'listContextSets',
+  'addLibraryPair',
+  'removeLibraryPair',
+  'restoreLibraryPair',
+  'libraryTrash',
+  'emptyLibraryTrash',
+  'reorderLibraryPairs',
+  'renameContextSet',
+  'contextSetThumbnail',
 ] as const satisfies readonly ApiMethod[];
 
 // Compile-time check that the list above names every method of the interface.

@@ -7,6 +7,9 @@
  */
 import type { Affine, VolumeSource } from '../imaging/volume.js';
 import type { ErrorPayload } from './errors.js';
+import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
+
+export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
 
 export type HostMode = 'electron' | 'browser' | 'headless';
 
@@ -120,6 +123,23 @@ export interface WorkstationApi {
   cancelJob(jobId: string): Promise<boolean>;
   /** The renderer reports its first drawn frame; the host logs the time from launch. */
   notifyFirstFrame(millisecondsSinceLoad: number): Promise<void>;
+
+  // Context library (main/library): sets of image/label pairs per task and scanner.
+  /** Every context set with its task, scanner and pairs in order (trashed pairs excluded). */
+  listContextSets(): Promise<ContextSetInfo[]>;
+  /** Stores two open volumes as a pair of a set (created on first use); refused when the label is on another grid. */
+  addLibraryPair(request: AddPairFromVolumes): Promise<PairInfo>;
+  /** Moves a pair to the trash. */
+  removeLibraryPair(pairId: number): Promise<void>;
+  restoreLibraryPair(pairId: number): Promise<void>;
+  libraryTrash(): Promise<TrashedPair[]>;
+  /** Deletes trashed pairs for good, and the volume files nothing else uses. */
+  emptyLibraryTrash(): Promise<{ pairs: number; volumes: number; bytes: number }>;
+  /** New order of a set's pairs: every pair id of the set exactly once. */
+  reorderLibraryPairs(setName: string, pairIds: number[]): Promise<ContextSetInfo>;
+  renameContextSet(from: string, to: string): Promise<ContextSetInfo>;
+  /** Mid-slice preview of a set's first pair (or the given pair) as raw 2-D arrays. */
+  contextSetThumbnail(setName: string, pairId?: number): Promise<SetThumbnail>;
 }
 
 export type ApiMethod = keyof WorkstationApi;

@@ -1,0 +1,13 @@
+/** The context library: stored image/label pairs per scanner and task, bundles, and their CLI helpers. */
+export { Library, DB_FILE, localUserName, type AddPairInput, type OpenOptions, type VolumeInput } from './library.js';
+export { libraryDir } from './location.js';
+export { resolveContextSet, type ResolvedContextSet } from './resolve.js';
+export { exportBundle, buildManifest, type ExportOptions, type ExportSummary } from './bundle/export.js';
+export { importBundle, type ImportOptions, type ImportPhase, type ImportSummary } from './bundle/import.js';
+export { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip.js';
+export { gridMismatch, GRID_TOLERANCE_MM } from './grid.js';
+export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+export { openDatabase, schemaVersion } from './db.js';
+export * from './types.js';
+export { LibraryService, libraryDirFor, type OpenVolumes } from './service.js';
+export { midSliceThumbnail } from './thumbnail.js';

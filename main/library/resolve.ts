@@ -1,0 +1,37 @@
+import { InputError } from '../api/errors.js';
+import type { Library } from './library.js';
+import type { ContextSetInfo } from './types.js';
+
+export interface ResolvedContextSet {
+  set: ContextSetInfo;
+  /** The engine's task name for the set's task kind. */
+  task: 'segment' | 'generate';
+  /** Label values whose union is the foreground (segment); empty = any non-zero label. */
+  labels: number[];
+  /** Stored files in the set's order, shaped like the run command's --context pairs. */
+  pairs: Array<{ imageFile: string; labelFile: string }>;
+}
+
+/**
+ * Turns a stored context set into what `neuroverse run` needs (for `run --context-set NAME`).
+ * `labels` overrides the task's label values; each must occur in at least one of the set's label maps.
+ */
+export function resolveContextSet(library: Library, name: string, labels?: number[]): ResolvedContextSet {
+  const set = library.requireSet(name);
+  if (set.pairs.length === 0) throw new InputError(undefined, `context set "${name}" has no pairs (add some with neuroverse library add-pair)`, 'empty-set');
+  const task = set.task.kind === 'segmentation' ? 'segment' : 'generate';
+  let chosen = set.task.labels;
+  if (labels && labels.length) {
+    if (task !== 'segment') throw new InputError(undefined, `--label does not apply: set "${name}" is for the generation task "${set.task.name}"`, 'usage');
+    const present = new Set<number>();
+    let known = true;
+    for (const p of set.pairs) {
+      if (!p.label.values) known = false;
+      else p.label.values.forEach((v) => present.add(v));
+    }
+    const missing = labels.filter((l) => !present.has(l));
+    if (known && missing.length) throw new InputError(undefined, `label value(s) ${missing.join(', ')} occur in none of set "${name}"'s label maps`, 'usage');
+    chosen = [...new Set(labels)].sort((a, b) => a - b);
+  }
+  return { set, task, labels: chosen, pairs: set.pairs.map((p) => ({ imageFile: p.image.path, labelFile: p.label.path })) };
+}

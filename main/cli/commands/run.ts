@@ -1,0 +1,135 @@
+import { performance } from 'node:perf_hooks';
+import { InputError } from '../../api/errors.js';
+import { InferenceEngine, parseDevice } from '../../engine/index.js';
+import type { LazyContextPair, Task } from '../../engine/index.js';
+import { runTaskOnEngine } from '../../engine/run-task.js';
+import { Library, libraryDir, resolveContextSet } from '../../library/index.js';
+import { writeNifti } from '../../imaging/index.js';
+import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
+import type { CliCommand } from '../command.js';
+import { openVolumeForCli } from '../open-volume.js';
+import { cliProgress } from '../progress.js';
+
+export const runCommand: CliCommand = {
+  name: 'run',
+  summary: 'run a Neuroverse3D model on a target with image/label context pairs',
+  usage: `usage: neuroverse run --model <dir> --target <img> (--context <image>,<label> [--context ...] | --context-set NAME) --out <file.nii.gz>
+                      [--task segment|generate] [--label V ...] [--mini-context N|auto] [--device auto|cpu|cuda] [--json]
+
+  --model DIR          model package folder (neuroverse model import makes one)
+  --target IMG         NIfTI file or DICOM folder to segment/restore
+  --context IMG,LABEL  one context pair; repeat for more (any number: APSP keeps memory flat)
+  --context-set NAME   the pairs of a stored context set, in its order; its task (and labels unless --label)
+  --library DIR        library folder for --context-set (default $NEUROVERSE_LIBRARY, else <data dir>/library)
+  --out FILE           result: a 0/1 mask (segment) or an image (generate), on the target's grid
+  --task T             segment (default) or generate
+  --label V            label values of multi-label context maps whose union is the foreground (repeatable)
+  --mini-context N     pairs per context-branch call (default auto: from free memory)
+  --device D           auto (CUDA if usable, else CPU; the reason is reported), cpu or cuda
+  --json               print one JSON object with timings instead of text`,
+  async run(argv, io) {
+    const t0 = performance.now();
+    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library'], boolean: ['json'] });
+    const model = flag(args, 'model');
+    const targetPath = flag(args, 'target');
+    const out = flag(args, 'out');
+    const contexts = flagAll(args, 'context');
+    if (!model) throw new InputError(undefined, '--model is required', 'usage');
+    if (!targetPath) throw new InputError(undefined, '--target is required', 'usage');
+    if (!out) throw new InputError(undefined, '--out is required', 'usage');
+    const setName = flag(args, 'context-set');
+    if (contexts.length === 0 && !setName) throw new InputError(undefined, 'give at least one --context image,label pair, or --context-set NAME', 'usage');
+    if (contexts.length > 0 && setName) throw new InputError(undefined, 'give --context pairs or --context-set, not both', 'usage');
+    let task = (flag(args, 'task') ?? 'segment') as Task;
+    if (task !== 'segment' && task !== 'generate') throw new InputError(undefined, `--task must be segment or generate (got "${task}")`, 'usage');
+    let labels = flagAll(args, 'label').map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InputError(undefined, `--label must be an integer label value (got "${v}")`, 'usage');
+      return n;
+    });
+    if (labels.length > 0 && task !== 'segment') throw new InputError(undefined, '--label only applies to --task segment', 'usage');
+    const mc = flag(args, 'mini-context') ?? 'auto';
+    const miniContext = mc === 'auto' ? 'auto' : Number(mc);
+    if (miniContext !== 'auto' && !(Number.isInteger(miniContext) && miniContext >= 1)) {
+      throw new InputError(undefined, `--mini-context must be a positive integer or auto (got "${mc}")`, 'usage');
+    }
+    const device = parseDevice(flag(args, 'device'));
+    let pairsSpec = contexts.map((c) => {
+      const parts = c.split(',');
+      if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
+      return { imageFile: parts[0], labelFile: parts[1] };
+    });
+    if (setName) {
+      // The set decides the task; its stored files are read-only and named by hash, so the paths stay valid.
+      const lib = await Library.open(libraryDir(flag(args, 'library')));
+      try {
+        const r = resolveContextSet(lib, setName, labels);
+        if (flag(args, 'task') && flag(args, 'task') !== r.task) throw new InputError(undefined, `--task ${flag(args, 'task')} does not match set "${setName}" (task ${r.task})`, 'usage');
+        task = r.task;
+        labels = r.labels;
+        pairsSpec = r.pairs;
+      } finally {
+        lib.close();
+      }
+    }
+
+    const engine = await InferenceEngine.open(model, device);
+    try {
+      if (!engine.manifest.tasks.includes(task)) throw new InputError(model, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
+      const load = (performance.now() - t0) / 1000;
+      let t = performance.now();
+      const target = await openVolumeForCli(targetPath, undefined, io);
+      const readTarget = (performance.now() - t) / 1000;
+      // Every pair is checked before any compute so bad input fails fast (checkPairsFirst); then read again
+      // only when its mini-context runs, so memory does not grow with the number of pairs.
+      const pairs: LazyContextPair[] = pairsSpec.map((p) => ({
+        ...p,
+        load: async () => ({ image: await openVolumeForCli(p.imageFile, undefined, io), label: await openVolumeForCli(p.labelFile, undefined, io) }),
+      }));
+      const progress = cliProgress(io);
+      const result = await runTaskOnEngine(engine, {
+        target,
+        targetFile: targetPath,
+        structures: [{ task, pairs, labels }],
+        miniContext,
+        checkPairsFirst: true,
+        onProgress: (p) => progress.report('context', p.pairsDone / p.pairsTotal, `mini-context ${p.miniContext}/${p.miniContexts}`),
+      });
+      progress.done();
+      const s = result.structures[0];
+      t = performance.now();
+      await writeNifti(out, s.volume, task === 'segment' ? { intent: 'label' } : {});
+      const write = (performance.now() - t) / 1000;
+      const seconds = {
+        load,
+        preprocess: readTarget + result.seconds.preprocess,
+        targetEncoder: result.seconds.targetEncoder,
+        context: result.seconds.context,
+        decoder: result.seconds.decoder,
+        postprocess: result.seconds.postprocess + write,
+        total: (performance.now() - t0) / 1000,
+      };
+      const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+      const report = {
+        out,
+        task,
+        contextSize: s.contextSize,
+        miniContext: s.miniContext,
+        device,
+        provider: result.choice.provider,
+        providerReason: result.choice.reason,
+        seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+        peakRssMB,
+      };
+      if (hasFlag(args, 'json')) {
+        io.out(JSON.stringify(report));
+      } else {
+        io.out(`wrote ${out} (${task}, ${s.contextSize} context pairs, mini-context ${s.miniContext}, ${result.choice.provider}: ${result.choice.reason})`);
+        io.out(`seconds: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${peakRssMB} MB`);
+      }
+      return 0;
+    } finally {
+      await engine.release();
+    }
+  },
+};

@@ -1,0 +1,51 @@
+import { InputError } from '../../api/errors.js';
+import type { StateDict } from '../model/state-dict.js';
+import { DTYPE_BYTES, toFloat32 } from './dtype.js';
+import type { WeightDtype } from './dtype.js';
+
+export interface SafetensorsFile {
+  tensors: StateDict;
+  metadata: Record<string, string>;
+}
+
+const MAX_HEADER = 100 * 1024 * 1024;
+
+/**
+ * safetensors: u64 little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
+ * then the raw bytes. Offsets are relative to the end of the header and must stay inside the file.
+ */
+export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+  if (bytes.byteLength < 8) throw new InputError(file, 'not a safetensors file (shorter than its 8-byte header length)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen <= 1 || headerLen > MAX_HEADER || 8 + headerLen > bytes.byteLength) {
+    throw new InputError(file, 'not a safetensors file (header length out of range)');
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  } catch {
+    throw new InputError(file, 'not a safetensors file (header is not JSON)');
+  }
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.byteLength - dataStart;
+  const tensors: StateDict = new Map();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = (entry ?? {}) as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    const dtype = e.dtype as WeightDtype;
+    if (!(dtype in DTYPE_BYTES)) throw new InputError(file, `tensor ${name} has unsupported dtype ${e.dtype}`);
+    const shape = e.shape ?? [];
+    const [begin, end] = e.data_offsets ?? [-1, -1];
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (!(begin >= 0 && end <= dataLen && end - begin === count * DTYPE_BYTES[dtype])) {
+      throw new InputError(file, `tensor ${name} has inconsistent data offsets (file truncated?)`);
+    }
+    tensors.set(name, { dims: shape, data: toFloat32(bytes, dataStart + begin, count, dtype) });
+  }
+  return { tensors, metadata };
+}

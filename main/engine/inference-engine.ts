@@ -1,0 +1,236 @@
+import { freemem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { InputError } from '../api/errors.js';
+import type { Volume } from '../imaging/volume.js';
+import { spatialDims } from '../imaging/volume.js';
+import { chooseMiniContextSize } from './apsp/mini-context-size.js';
+import { loadModelPackage } from './package/load-package.js';
+import type { LoadedModelPackage } from './package/load-package.js';
+import type { Manifest, Task } from './package/manifest.js';
+import { fitToGrid, toModelGrid, toNativeGrid } from './processing/grid-fit.js';
+import type { GridFit } from './processing/grid-fit.js';
+import { labelMask, percentileNormalize, realValues } from './processing/intensity.js';
+import { isOutOfMemory } from './runtime/device.js';
+import type { DeviceRequest, ProviderChoice } from './runtime/device.js';
+import { decode, encodeContext, encodeTarget, releaseEncoding } from './runtime/inference.js';
+import type { ContextProgress, GridPair, TargetEncoding } from './runtime/inference.js';
+import { ModelSessions } from './runtime/model-sessions.js';
+
+/** A target volume normalised and placed in the model grid, with the transform to map results back. */
+export interface PreparedTarget {
+  volume: Volume;
+  file?: string;
+  fit: GridFit;
+  data: Float32Array;
+}
+
+export interface ContextPairInput {
+  image: Volume;
+  label: Volume;
+  imageFile?: string;
+  labelFile?: string;
+}
+
+/** A pair read only when its mini-context runs (the CLI's files), keeping memory flat in L. */
+export interface LazyContextPair {
+  imageFile: string;
+  labelFile: string;
+  load(): Promise<{ image: Volume; label: Volume }>;
+}
+
+/** One structure (or generation task) to run on a shared target encoding. */
+export interface StructureInput {
+  task: Task;
+  pairs: (ContextPairInput | LazyContextPair)[];
+  /** Label values whose union is the foreground (segmentation); all non-zero labels when absent. */
+  labels?: number[];
+}
+
+export interface RunOptions {
+  /** Mini-context size, or 'auto' to derive it from `memoryBudgetBytes`. */
+  miniContext?: number | 'auto';
+  memoryBudgetBytes?: number;
+  order?: readonly number[];
+  signal?: AbortSignal;
+  onProgress?: (p: { structure: number; structures: number } & ContextProgress) => void;
+}
+
+export interface PhaseSeconds {
+  preprocess: number;
+  targetEncoder: number;
+  context: number;
+  decoder: number;
+  postprocess: number;
+}
+
+export interface StructureResult {
+  volume: Volume;
+  task: Task;
+  contextSize: number;
+  miniContext: number;
+  seconds: Omit<PhaseSeconds, 'targetEncoder'>;
+}
+
+export interface RunResult {
+  structures: StructureResult[];
+  targetEncoderSeconds: number;
+  choice: ProviderChoice;
+}
+
+/**
+ * The engine as the app and CLI use it: owns the ORT sessions of one model package, prepares volumes,
+ * runs APSP, and maps outputs back to the target's native grid. The target encoding is computed once per
+ * `run` and shared by all structures.
+ */
+export class InferenceEngine {
+  private constructor(
+    readonly pkg: LoadedModelPackage,
+    private sessions: ModelSessions,
+    private readonly device: DeviceRequest,
+  ) {}
+
+  static async open(modelDir: string, device: DeviceRequest = 'auto'): Promise<InferenceEngine> {
+    const pkg = await loadModelPackage(modelDir);
+    return new InferenceEngine(pkg, await ModelSessions.create(pkg, device), device);
+  }
+
+  get manifest(): Manifest {
+    return this.pkg.manifest;
+  }
+
+  get choice(): ProviderChoice {
+    return this.sessions.choice;
+  }
+
+  prepareTarget(volume: Volume, file?: string): PreparedTarget {
+    const { lower, upper } = this.manifest.normalization;
+    const fit = fitToGrid(spatialDims(volume), volume.spacing, this.manifest.grid);
+    const data = toModelGrid(percentileNormalize(realValues(volume), lower, upper), fit, 'linear');
+    return { volume, file, fit, data };
+  }
+
+  /** Cheap checks of one pair (grids agree, the chosen labels occur), without any resampling. */
+  checkPair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number): void {
+    const imgDims = spatialDims(p.image);
+    const labDims = spatialDims(p.label);
+    const labelFile = p.labelFile ?? `context label ${i + 1}`;
+    if (imgDims.some((d, k) => d !== labDims[k])) {
+      throw new InputError(labelFile, `label grid ${labDims.join('×')} differs from its image grid ${imgDims.join('×')}${p.imageFile ? ` (${p.imageFile})` : ''}`);
+    }
+    if (s.task === 'segment' && !labelMask(realValues(p.label), s.labels).some((x) => x > 0)) {
+      throw new InputError(labelFile, s.labels?.length ? `none of the label values ${s.labels.join(', ')} occurs in this label map` : 'label map is empty');
+    }
+  }
+
+  /** One context pair on the model grid, placed by its own image's geometry. */
+  preparePair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number): GridPair {
+    this.checkPair(p, s, i);
+    const { lower, upper } = this.manifest.normalization;
+    const fit = fitToGrid(spatialDims(p.image), p.image.spacing, this.manifest.grid);
+    const image = toModelGrid(percentileNormalize(realValues(p.image), lower, upper), fit, 'linear');
+    const label =
+      s.task === 'segment'
+        ? toModelGrid(labelMask(realValues(p.label), s.labels), fit, 'nearest')
+        : toModelGrid(percentileNormalize(realValues(p.label), lower, upper), fit, 'linear');
+    return { image, label };
+  }
+
+  miniContextFor(L: number, opts: RunOptions): number {
+    const m = opts.miniContext ?? 'auto';
+    if (m === 'auto') {
+      const budget = opts.memoryBudgetBytes ?? defaultBudget();
+      return chooseMiniContextSize(this.manifest.architecture.channels, this.manifest.grid, L, budget);
+    }
+    if (!Number.isInteger(m) || m < 1) throw new InputError(undefined, `mini-context size must be a positive integer or auto (got ${m})`, 'usage');
+    return Math.min(m, L);
+  }
+
+  async run(target: PreparedTarget, structures: StructureInput[], opts: RunOptions = {}): Promise<RunResult> {
+    try {
+      return await this.runOnce(target, structures, opts);
+    } catch (err) {
+      if (this.sessions.choice.provider === 'cuda' && this.device === 'auto' && isOutOfMemory(err)) {
+        await this.sessions.release();
+        this.sessions = await ModelSessions.create(this.pkg, 'cpu', 'fell back to CPU: CUDA ran out of memory');
+        return this.runOnce(target, structures, opts);
+      }
+      throw err;
+    }
+  }
+
+  private async runOnce(target: PreparedTarget, structures: StructureInput[], opts: RunOptions): Promise<RunResult> {
+    let t = performance.now();
+    const lap = () => {
+      const now = performance.now();
+      const s = (now - t) / 1000;
+      t = now;
+      return s;
+    };
+    const enc: TargetEncoding = await encodeTarget(this.sessions, target.data, this.manifest.grid);
+    const targetEncoderSeconds = lap();
+    const results: StructureResult[] = [];
+    try {
+      for (let k = 0; k < structures.length; k++) {
+        const s = structures[k];
+        lap();
+        let preprocess = 0;
+        const source = {
+          count: s.pairs.length,
+          load: async (i: number) => {
+            const t0 = performance.now();
+            const p = s.pairs[i];
+            const pair = 'load' in p ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p;
+            const g = this.preparePair(pair, s, i);
+            preprocess += (performance.now() - t0) / 1000;
+            return g;
+          },
+        };
+        const l = this.miniContextFor(s.pairs.length, opts);
+        const means = await encodeContext(this.sessions, enc, source, {
+          miniContext: l,
+          order: opts.order,
+          signal: opts.signal,
+          onProgress: (p) => opts.onProgress?.({ structure: k + 1, structures: structures.length, ...p }),
+        });
+        const context = lap() - preprocess;
+        const raw = await decode(this.sessions, enc, means);
+        const decoder = lap();
+        const volume = this.toNative(raw, target, s.task);
+        results.push({ volume, task: s.task, contextSize: s.pairs.length, miniContext: l, seconds: { preprocess, context, decoder, postprocess: lap() } });
+      }
+    } finally {
+      releaseEncoding(enc);
+    }
+    return { structures: results, targetEncoderSeconds, choice: this.sessions.choice };
+  }
+
+  /** Raw model output → target's native grid and affine; masks thresholded at the manifest's threshold. */
+  toNative(raw: Float32Array, target: PreparedTarget, task: Task): Volume {
+    const native = toNativeGrid(raw, target.fit, 'linear', 0);
+    const v = target.volume;
+    const base = {
+      dims: spatialDims(v),
+      spacing: v.spacing.slice(0, 3),
+      affine: v.affine.map((r) => [...r]),
+      slope: 1,
+      intercept: 0,
+      source: { kind: 'memory' as const },
+    };
+    if (task === 'segment') {
+      const mask = new Uint8Array(native.length);
+      const thr = this.manifest.threshold;
+      for (let i = 0; i < native.length; i++) mask[i] = native[i] > thr ? 1 : 0;
+      return { ...base, data: mask, description: `neuroverse3d segment (${this.manifest.name})` };
+    }
+    return { ...base, data: native, description: `neuroverse3d generate (${this.manifest.name})` };
+  }
+
+  async release(): Promise<void> {
+    await this.sessions.release();
+  }
+}
+
+/** Without a budget: half of the free memory the OS reports, as a conservative share for one job. */
+function defaultBudget(): number {
+  return Math.max(1, Math.floor(freemem() / 2));
+}

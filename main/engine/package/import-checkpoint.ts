@@ -1,0 +1,28 @@
+import { basename } from 'node:path';
+import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
+import { inferArchitecture } from '../model/architecture.js';
+import type { Manifest } from './manifest.js';
+import { writeModelPackage } from './write-package.js';
+
+export interface ImportOptions {
+  name?: string;
+  grid?: [number, number, number];
+}
+
+/** `neuroverse model import`: checkpoint (torch zip or safetensors) → model package folder. */
+export async function importCheckpoint(file: string, outDir: string, opts: ImportOptions = {}): Promise<{ manifest: Manifest; notes: string[] }> {
+  const ck = await readCheckpoint(file);
+  const arch = inferArchitecture(ck.stateDict, file);
+  const manifest = await writeModelPackage(outDir, arch, ck.stateDict, {
+    name: opts.name ?? basename(file).replace(/\.(ckpt|pt|pth|safetensors)$/i, ''),
+    grid: opts.grid,
+    provenance: {
+      source: basename(file),
+      sourceFormat: ck.format,
+      sourceSha256: ck.sha256,
+      hyperParameters: ck.hyperParameters,
+      notes: ck.notes.join('; ') || undefined,
+    },
+  });
+  return { manifest, notes: ck.notes };
+}

@@ -1,0 +1,84 @@
+import { InputError } from '../../api/errors.js';
+import type { Architecture } from '../model/architecture.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const PACKAGE_FORMAT = 'neuroverse-model-package';
+export const PACKAGE_FORMAT_VERSION = 1;
+
+export type GraphRole = 'targetEncoder' | 'contextBranch' | 'targetDecoder';
+export const GRAPH_ROLES: GraphRole[] = ['targetEncoder', 'contextBranch', 'targetDecoder'];
+export const GRAPH_FILES: Record<GraphRole, string> = {
+  targetEncoder: 'target_encoder.onnx',
+  contextBranch: 'context_branch.onnx',
+  targetDecoder: 'target_decoder.onnx',
+};
+
+export type Task = 'segment' | 'generate';
+
+/** How raw intensities become model input: clip to the [lower, upper] quantiles, then min-max to [0, 1]. */
+export interface IntensityNormalization {
+  method: 'percentile-minmax';
+  lower: number;
+  upper: number;
+}
+
+export interface Manifest {
+  format: typeof PACKAGE_FORMAT;
+  formatVersion: number;
+  name: string;
+  architecture: Architecture;
+  /** Model grid in voxels; every edge must be divisible by 2^(stages-1). */
+  grid: [number, number, number];
+  normalization: IntensityNormalization;
+  tasks: Task[];
+  /** Raw-output threshold for segmentation masks. */
+  threshold: number;
+  opset: number;
+  graphs: Record<GraphRole, { file: string; sha256: string; bytes: number }>;
+  provenance: {
+    source: string;
+    sourceFormat: 'torch-zip' | 'safetensors';
+    sourceSha256: string;
+    importedAt: string;
+    importer: string;
+    parameters: number;
+    hyperParameters?: unknown;
+    notes?: string;
+  };
+  /** Filled by the training/evaluation work; null until a model has been evaluated. */
+  evaluation: Record<string, unknown> | null;
+}
+
+export const DEFAULT_NORMALIZATION: IntensityNormalization = { method: 'percentile-minmax', lower: 0.02, upper: 0.98 };
+
+/** Structural check of a parsed manifest; every problem names the manifest file. */
+export function validateManifest(m: unknown, file: string): Manifest {
+  const fail = (problem: string): never => {
+    throw new InputError(file, problem, 'bad-model');
+  };
+  if (typeof m !== 'object' || m === null) fail('manifest is not a JSON object');
+  const o = m as Partial<Manifest>;
+  if (o.format !== PACKAGE_FORMAT) fail(`format is "${String(o.format)}", expected "${PACKAGE_FORMAT}"`);
+  if (o.formatVersion !== PACKAGE_FORMAT_VERSION) fail(`unsupported formatVersion ${String(o.formatVersion)}`);
+  const a = o.architecture;
+  if (!a || a.name !== 'neuroverse3d' || !Array.isArray(a.channels) || a.channels.length < 2) {
+    fail('architecture must be {name: "neuroverse3d", channels: [...]} with at least two stages');
+  }
+  const grid = o.grid;
+  const factor = 2 ** (a!.channels.length - 1);
+  if (!Array.isArray(grid) || grid.length !== 3 || grid.some((g) => !Number.isInteger(g) || g <= 0 || g % factor !== 0)) {
+    fail(`grid must be three positive integers divisible by ${factor}`);
+  }
+  const n = o.normalization;
+  if (!n || n.method !== 'percentile-minmax' || !(n.lower >= 0 && n.lower < n.upper && n.upper <= 1)) {
+    fail('normalization must be {method: "percentile-minmax", lower, upper} with 0 <= lower < upper <= 1');
+  }
+  if (typeof o.threshold !== 'number') fail('threshold must be a number');
+  if (!Array.isArray(o.tasks) || o.tasks.some((t) => t !== 'segment' && t !== 'generate')) fail('tasks must list segment/generate');
+  for (const role of GRAPH_ROLES) {
+    const g = o.graphs?.[role];
+    if (!g || typeof g.file !== 'string' || !/^[0-9a-f]{64}$/.test(g.sha256 ?? '')) fail(`graphs.${role} needs file and sha256`);
+    if (g!.file.includes('/') || g!.file.includes('\\') || g!.file.startsWith('.')) fail(`graphs.${role}.file must be a plain file name`);
+  }
+  return o as Manifest;
+}

@@ -1,0 +1,52 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parameterCount } from '../model/architecture.js';
+import type { Architecture } from '../model/architecture.js';
+import { OPSET, buildGraphs } from '../model/build-graphs.js';
+import type { StateDict } from '../model/state-dict.js';
+import { sha256Hex } from './load-package.js';
+import { DEFAULT_NORMALIZATION, GRAPH_FILES, GRAPH_ROLES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
+import type { GraphRole, Manifest, Task } from './manifest.js';
+
+export const ENGINE_VERSION = '0.1.0';
+
+export interface PackageOptions {
+  name: string;
+  grid?: [number, number, number];
+  tasks?: Task[];
+  threshold?: number;
+  provenance: Omit<Manifest['provenance'], 'importedAt' | 'importer' | 'parameters'>;
+}
+
+/** Builds the three graphs from validated weights and writes graphs + manifest into `dir`. */
+export async function writeModelPackage(dir: string, arch: Architecture, sd: StateDict, opts: PackageOptions): Promise<Manifest> {
+  const built = buildGraphs(arch, sd, ENGINE_VERSION);
+  await mkdir(dir, { recursive: true });
+  const graphs = {} as Manifest['graphs'];
+  for (const role of GRAPH_ROLES) {
+    const bytes = built[role as GraphRole];
+    await writeFile(join(dir, GRAPH_FILES[role]), bytes);
+    graphs[role] = { file: GRAPH_FILES[role], sha256: sha256Hex(bytes), bytes: bytes.byteLength };
+  }
+  const manifest: Manifest = {
+    format: PACKAGE_FORMAT,
+    formatVersion: PACKAGE_FORMAT_VERSION,
+    name: opts.name,
+    architecture: arch,
+    grid: opts.grid ?? [128, 128, 128],
+    normalization: DEFAULT_NORMALIZATION,
+    tasks: opts.tasks ?? ['segment', 'generate'],
+    threshold: opts.threshold ?? 0.5,
+    opset: OPSET,
+    graphs,
+    provenance: {
+      ...opts.provenance,
+      importedAt: new Date().toISOString(),
+      importer: `neuroverse-workstation engine ${ENGINE_VERSION}`,
+      parameters: parameterCount(arch.channels),
+    },
+    evaluation: null,
+  };
+  await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}

@@ -1,0 +1,98 @@
+/**
+ * Placement of a native volume in the model grid: isotropic model voxels, the whole native field of view
+ * scaled to fit the grid's most constraining axis (aspect ratio kept, the rest padded), centred.
+ * Native continuous index p_i = scale_i · q_i + offset_i for model index q_i; axes are not permuted or
+ * flipped (the checkpoint was trained on arrays as stored, architecture doc §7).
+ */
+export interface GridFit {
+  grid: [number, number, number];
+  nativeDims: [number, number, number];
+  /** Model voxel edge in mm. */
+  modelVoxelMm: number;
+  scale: [number, number, number];
+  offset: [number, number, number];
+}
+
+export function fitToGrid(nativeDims: readonly number[], spacing: readonly number[], grid: readonly [number, number, number]): GridFit {
+  const n = [nativeDims[0], nativeDims[1], nativeDims[2]] as [number, number, number];
+  const s = [0, 1, 2].map((i) => Math.abs(spacing[i] ?? 1) || 1);
+  const extent = [0, 1, 2].map((i) => n[i] * s[i]);
+  const v = Math.max(...[0, 1, 2].map((i) => extent[i] / grid[i]));
+  const scale = [0, 1, 2].map((i) => v / s[i]) as [number, number, number];
+  // Centres coincide: (n-1)/2 = scale·(G-1)/2 + offset.
+  const offset = [0, 1, 2].map((i) => (n[i] - 1) / 2 - scale[i] * ((grid[i] - 1) / 2)) as [number, number, number];
+  return { grid: [...grid] as [number, number, number], nativeDims: n, modelVoxelMm: v, scale, offset };
+}
+
+/**
+ * Samples `src` (dims `srcDims`, x fastest) at continuous indices given per destination voxel by
+ * p = scale·q + offset; outside the source the value is `fill`. Trilinear or nearest.
+ */
+export function resample(
+  src: Float32Array,
+  srcDims: readonly number[],
+  dstDims: readonly number[],
+  scale: readonly number[],
+  offset: readonly number[],
+  mode: 'linear' | 'nearest',
+  fill = 0,
+): Float32Array {
+  const [sx, sy, sz] = srcDims;
+  const [dx, dy, dz] = dstDims;
+  const out = new Float32Array(dx * dy * dz);
+  const sxy = sx * sy;
+  // Half a voxel of tolerance at the borders so edge voxels of a fitted volume are not lost to rounding.
+  const inside = (p: number, n: number) => p >= -0.5 && p <= n - 0.5;
+  let o = 0;
+  for (let k = 0; k < dz; k++) {
+    const pz = scale[2] * k + offset[2];
+    for (let j = 0; j < dy; j++) {
+      const py = scale[1] * j + offset[1];
+      for (let i = 0; i < dx; i++, o++) {
+        const px = scale[0] * i + offset[0];
+        if (!(inside(px, sx) && inside(py, sy) && inside(pz, sz))) {
+          out[o] = fill;
+          continue;
+        }
+        if (mode === 'nearest') {
+          const x = Math.min(sx - 1, Math.max(0, Math.round(px)));
+          const y = Math.min(sy - 1, Math.max(0, Math.round(py)));
+          const z = Math.min(sz - 1, Math.max(0, Math.round(pz)));
+          out[o] = src[x + sx * y + sxy * z];
+          continue;
+        }
+        const cx = Math.min(sx - 1, Math.max(0, px));
+        const cy = Math.min(sy - 1, Math.max(0, py));
+        const cz = Math.min(sz - 1, Math.max(0, pz));
+        const x0 = Math.floor(cx);
+        const y0 = Math.floor(cy);
+        const z0 = Math.floor(cz);
+        const x1 = Math.min(x0 + 1, sx - 1);
+        const y1 = Math.min(y0 + 1, sy - 1);
+        const z1 = Math.min(z0 + 1, sz - 1);
+        const fx = cx - x0;
+        const fy = cy - y0;
+        const fz = cz - z0;
+        const at = (x: number, y: number, z: number) => src[x + sx * y + sxy * z];
+        const c00 = at(x0, y0, z0) * (1 - fx) + at(x1, y0, z0) * fx;
+        const c10 = at(x0, y1, z0) * (1 - fx) + at(x1, y1, z0) * fx;
+        const c01 = at(x0, y0, z1) * (1 - fx) + at(x1, y0, z1) * fx;
+        const c11 = at(x0, y1, z1) * (1 - fx) + at(x1, y1, z1) * fx;
+        out[o] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
+      }
+    }
+  }
+  return out;
+}
+
+/** Native → model grid. */
+export function toModelGrid(native: Float32Array, fit: GridFit, mode: 'linear' | 'nearest', fill = 0): Float32Array {
+  return resample(native, fit.nativeDims, fit.grid, fit.scale, fit.offset, mode, fill);
+}
+
+/** Model grid → native grid (inverse map q = (p − offset)/scale). */
+export function toNativeGrid(model: Float32Array, fit: GridFit, mode: 'linear' | 'nearest', fill = 0): Float32Array {
+  const scale = fit.scale.map((a) => 1 / a);
+  const offset = fit.offset.map((b, i) => -b / fit.scale[i]);
+  return resample(model, fit.grid, fit.nativeDims, scale, offset, mode, fill);
+}

@@ -1,0 +1,85 @@
+import { performance } from 'node:perf_hooks';
+import { InputError } from '../api/errors.js';
+import type { Volume } from '../imaging/volume.js';
+import type { InferenceEngine, LazyContextPair, RunResult, StructureInput } from './inference-engine.js';
+import type { ContextProgress } from './runtime/inference.js';
+
+/**
+ * One "click": a target, one or more structures with their context pairs, on an open engine. Shared by
+ * `neuroverse run` and the app's runTask API so both check input, share the target encoding and report the
+ * same per-phase seconds.
+ */
+export interface TaskRun {
+  target: Volume;
+  /** Where the target came from, for error messages. */
+  targetFile?: string;
+  structures: StructureInput[];
+  miniContext?: number | 'auto';
+  memoryBudgetBytes?: number;
+  signal?: AbortSignal;
+  /**
+   * Load and check every lazy pair before any compute, so that bad input fails fast (the CLI's files).
+   * A caller whose pairs were checked when they were stored (the context library) may skip it.
+   */
+  checkPairsFirst?: boolean;
+  onProgress?: (p: { structure: number; structures: number } & ContextProgress) => void;
+}
+
+export interface TaskPhaseSeconds {
+  /** Target and pair normalisation and resampling (pair reads included). */
+  preprocess: number;
+  targetEncoder: number;
+  /** Context branch over all mini-contexts, all structures. */
+  context: number;
+  decoder: number;
+  postprocess: number;
+}
+
+export interface TaskRunResult extends RunResult {
+  seconds: TaskPhaseSeconds;
+}
+
+export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Promise<TaskRunResult> {
+  if (run.structures.length === 0) throw new InputError(undefined, 'nothing to run: give at least one structure', 'usage');
+  for (const s of run.structures) {
+    if (!engine.manifest.tasks.includes(s.task)) {
+      throw new InputError(undefined, `model "${engine.manifest.name}" was not trained for task "${s.task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
+    }
+    if (s.pairs.length === 0) throw new InputError(undefined, 'a structure needs at least one context pair', 'usage');
+  }
+  let t = performance.now();
+  if (run.checkPairsFirst) {
+    for (const s of run.structures) {
+      for (let i = 0; i < s.pairs.length; i++) {
+        if (run.signal?.aborted) break;
+        const p = s.pairs[i];
+        const loaded = isLazy(p) ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p;
+        engine.checkPair(loaded, s, i);
+      }
+    }
+  }
+  const prepared = engine.prepareTarget(run.target, run.targetFile);
+  const prepare = (performance.now() - t) / 1000;
+  t = performance.now();
+  const result = await engine.run(prepared, run.structures, {
+    miniContext: run.miniContext ?? 'auto',
+    memoryBudgetBytes: run.memoryBudgetBytes,
+    signal: run.signal,
+    onProgress: run.onProgress,
+  });
+  const sum = (k: 'preprocess' | 'context' | 'decoder' | 'postprocess') => result.structures.reduce((a, s) => a + s.seconds[k], 0);
+  return {
+    ...result,
+    seconds: {
+      preprocess: prepare + sum('preprocess'),
+      targetEncoder: result.targetEncoderSeconds,
+      context: sum('context'),
+      decoder: sum('decoder'),
+      postprocess: sum('postprocess'),
+    },
+  };
+}
+
+function isLazy(p: StructureInput['pairs'][number]): p is LazyContextPair {
+  return 'load' in p;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { fitToGrid, labelMask, percentileNormalize, quantiles, toModelGrid, toNativeGrid } from '../../main/engine/index.js';
+
+describe('intensity normalisation', () => {
+  it('quantiles follow numpy linear interpolation', () => {
+    const v = Float32Array.from({ length: 101 }, (_, i) => i);
+    expect(quantiles(v, [0.02, 0.98, 0.5])).toEqual([2, 98, 50]);
+  });
+
+  it('clips to the 2nd/98th percentile and maps to [0, 1]', () => {
+    const v = Float32Array.from({ length: 101 }, (_, i) => i);
+    v[0] = -1e6; // outlier is clipped, not stretched over the range
+    const n = percentileNormalize(v, 0.02, 0.98);
+    expect(n[0]).toBe(0);
+    expect(n[100]).toBe(1);
+    expect(n[50]).toBeCloseTo(0.5, 6);
+    expect(Math.min(...n)).toBe(0);
+    expect(percentileNormalize(new Float32Array(10).fill(3), 0.02, 0.98).every((x) => x === 0)).toBe(true);
+  });
+
+  it('label union picks the chosen values; no values means all non-zero', () => {
+    const l = Float32Array.of(0, 3, 7, 3, 9);
+    expect([...labelMask(l, [3, 9])]).toEqual([0, 1, 0, 1, 1]);
+    expect([...labelMask(l, undefined)]).toEqual([0, 1, 1, 1, 1]);
+  });
+});
+
+describe('fitting into the model grid', () => {
+  it('keeps the aspect ratio (isotropic model voxels) and centres the volume', () => {
+    const fit = fitToGrid([181, 217, 181], [1, 1, 1], [128, 128, 128]);
+    expect(fit.modelVoxelMm).toBeCloseTo(217 / 128, 10);
+    expect(fit.scale[0]).toBeCloseTo(fit.scale[1], 10);
+    // Model centre maps to native centre.
+    expect(fit.scale[0] * 63.5 + fit.offset[0]).toBeCloseTo(90, 8);
+    expect(fit.scale[1] * 63.5 + fit.offset[1]).toBeCloseTo(108, 8);
+    const aniso = fitToGrid([100, 100, 50], [1, 1, 3], [64, 64, 64]);
+    expect(aniso.modelVoxelMm).toBeCloseTo(150 / 64, 10);
+    expect(aniso.scale[2] * 3).toBeCloseTo(aniso.scale[0] * 1, 10);
+  });
+
+  it('pads outside the native field of view and maps a blob back to where it was', () => {
+    const dims = [60, 40, 30];
+    const spacing = [1, 1.5, 2];
+    const c = [20, 25, 12];
+    const native = new Float32Array(dims[0] * dims[1] * dims[2]);
+    for (let z = 0, o = 0; z < dims[2]; z++)
+      for (let y = 0; y < dims[1]; y++)
+        for (let x = 0; x < dims[0]; x++, o++) {
+          const d2 = ((x - c[0]) * spacing[0]) ** 2 + ((y - c[1]) * spacing[1]) ** 2 + ((z - c[2]) * spacing[2]) ** 2;
+          native[o] = Math.exp(-d2 / (2 * 8 ** 2));
+        }
+    const fit = fitToGrid(dims, spacing, [32, 32, 32]);
+    const model = toModelGrid(native, fit, 'linear');
+    // The 60 mm x extent fills the grid; y (60 mm) too; z (60 mm) too — all extents equal here, so no padding.
+    const back = toNativeGrid(model, fit, 'linear');
+    let best = -1;
+    let at = 0;
+    back.forEach((v, i) => {
+      if (v > best) {
+        best = v;
+        at = i;
+      }
+    });
+    const bx = at % dims[0];
+    const by = Math.floor(at / dims[0]) % dims[1];
+    const bz = Math.floor(at / (dims[0] * dims[1]));
+    expect(Math.abs(bx - c[0])).toBeLessThanOrEqual(1);
+    expect(Math.abs(by - c[1])).toBeLessThanOrEqual(1);
+    expect(Math.abs(bz - c[2])).toBeLessThanOrEqual(1);
+    let err = 0;
+    for (let i = 0; i < native.length; i++) err = Math.max(err, Math.abs(back[i] - native[i]));
+    expect(err).toBeLessThan(0.1);
+
+    const padded = fitToGrid([64, 32, 16], [1, 1, 1], [32, 32, 32]);
+    const m = toModelGrid(new Float32Array(64 * 32 * 16).fill(1), padded, 'nearest');
+    // Half-size y and quarter-size z: the grid's first and last rows along y and z are padding.
+    expect(m[0]).toBe(0);
+    expect(m[16 + 32 * 16 + 32 * 32 * 16]).toBe(1);
+  });
+});

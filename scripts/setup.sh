@@ -28,7 +28,7 @@ say() { printf '\n== %s\n' "$*"; }
 if [ "$use_apt" = 1 ]; then
   packages=(chromium)
   if [ "$with_test_deps" = 1 ]; then
-    packages+=(python3-nibabel python3-pydicom python3-numpy python3-scipy python3-torch python3-onnx python3-pytest)
+    packages+=(python3-nibabel python3-pydicom python3-numpy python3-scipy python3-torch python3-onnx python3-pytest dicom3tools dcmtk orthanc orthanc-dicomweb)
   fi
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -37,6 +37,11 @@ if [ "$use_apt" = 1 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian's orthanc package starts a system PACS listening on every interface. The tests run their
+    # own Orthanc in a private network namespace; the system one must not expose anything.
+    if printf '%s\n' "${missing[@]}" | grep -qx orthanc; then
+      $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || $SUDO service orthanc stop >/dev/null 2>&1 || true
+    fi
   else
     say "apt: ${packages[*]} already installed"
   fi

@@ -1,0 +1,141 @@
+import { reorientToRas, type Volume } from '../imaging/index.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { assertSameGrid } from './nifti-export.js';
+import { encodePngRgb } from './png.js';
+import type { ReportContextSet, ReportModel, VolumeStats } from './types.js';
+
+export interface ReportInput {
+  target: Volume;
+  targetName: string;
+  mask: Volume;
+  stats: VolumeStats;
+  model: ReportModel;
+  /** The in-context examples the model was given (names of the image/label pairs). */
+  contextSet: ReportContextSet;
+  /** ISO time of the run; fixed by the caller so a report can be reproduced byte for byte. */
+  createdAt: string;
+  notes?: string[];
+}
+
+export interface KeySlice {
+  plane: 'axial' | 'coronal' | 'sagittal';
+  index: number;
+  width: number;
+  height: number;
+  png: Uint8Array;
+}
+
+const PALETTE = [
+  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
+  [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [220, 190, 255],
+];
+
+/** Colour of a label in the key slices and the table (stable per position in the stats table). */
+export function labelColour(position: number): [number, number, number] {
+  return PALETTE[position % PALETTE.length] as [number, number, number];
+}
+
+/**
+ * Three key slices (axial, coronal, sagittal) through the centre of the segmented voxels, in RAS
+ * display orientation (patient's right on the image's right, anterior/superior up), the scan windowed
+ * at its 1st–99th percentile with the labels blended on top.
+ */
+export function keySlices(target: Volume, mask: Volume, order: number[]): KeySlice[] {
+  const t = reorientToRas(target);
+  const m = reorientToRas(mask);
+  const [nx, ny, nz] = t.dims;
+  let cx = 0, cy = 0, cz = 0, n = 0;
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++) {
+        const idx = i + j * nx + k * nx * ny;
+        if (m.data[idx] * m.slope + m.intercept !== 0) {
+          cx += i; cy += j; cz += k; n++;
+        }
+      }
+  const c = n ? [Math.round(cx / n), Math.round(cy / n), Math.round(cz / n)] : [nx >> 1, ny >> 1, nz >> 1];
+  const [lo, hi] = percentiles(t, 0.01, 0.99);
+  const colourOf = new Map(order.map((v, p) => [v, labelColour(p)]));
+  const render = (plane: KeySlice['plane'], w: number, h: number, at: (x: number, y: number) => number): KeySlice => {
+    const rgb = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const idx = at(x, h - 1 - y); // image rows top-down; world axes point up
+        const g = Math.max(0, Math.min(255, Math.round(((t.data[idx] * t.slope + t.intercept - lo) / (hi - lo || 1)) * 255)));
+        const label = Math.round(m.data[idx] * m.slope + m.intercept);
+        const col = label ? colourOf.get(label) : undefined;
+        const o = (y * w + x) * 3;
+        if (col) for (let ch = 0; ch < 3; ch++) rgb[o + ch] = Math.round(0.45 * g + 0.55 * col[ch]);
+        else rgb[o] = rgb[o + 1] = rgb[o + 2] = g;
+      }
+    const index = plane === 'axial' ? c[2] : plane === 'coronal' ? c[1] : c[0];
+    return { plane, index, width: w, height: h, png: encodePngRgb(w, h, rgb) };
+  };
+  return [
+    render('axial', nx, ny, (x, y) => x + y * nx + c[2] * nx * ny),
+    render('coronal', nx, nz, (x, z) => x + c[1] * nx + z * nx * ny),
+    render('sagittal', ny, nz, (y, z) => c[0] + y * nx + z * nx * ny),
+  ];
+}
+
+function percentiles(v: Volume, a: number, b: number): [number, number] {
+  // A strided sample is enough for a display window and keeps this fast on large volumes.
+  const step = Math.max(1, Math.floor(v.data.length / 200_000));
+  const s: number[] = [];
+  for (let i = 0; i < v.data.length; i += step) s.push(v.data[i] * v.slope + v.intercept);
+  s.sort((x, y) => x - y);
+  return [s[Math.floor(a * (s.length - 1))], s[Math.floor(b * (s.length - 1))]];
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+
+/** A self-contained HTML run report (no external resources), printable to PDF from any browser. */
+export function buildReportHtml(r: ReportInput): string {
+  assertSameGrid(r.target, r.mask, 'mask');
+  const order = r.stats.structures.map((s) => s.value);
+  const slices = keySlices(r.target, r.mask, order);
+  const total = r.stats.structures.reduce((x, s) => x + s.volumeMl, 0);
+  const rows = r.stats.structures
+    .map((s, i) => {
+      const [cr, cg, cb] = labelColour(i);
+      return `<tr><td><span class="sw" style="background:rgb(${cr},${cg},${cb})"></span>${esc(s.name)}</td><td>${s.value}</td><td>${s.voxels}</td><td>${s.volumeMl.toFixed(3)}</td></tr>`;
+    })
+    .join('\n');
+  const figures = slices
+    .map((k) => `<figure><img alt="${k.plane} slice ${k.index}" width="${k.width}" height="${k.height}" src="data:image/png;base64,${Buffer.from(k.png).toString('base64')}"><figcaption>${k.plane} slice ${k.index} (RAS display: R right, A/S up)</figcaption></figure>`)
+    .join('\n');
+  const src = r.target.source;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Neuroverse run report: ${esc(r.targetName)}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}h1{font-size:1.4em}table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}
+.sw{display:inline-block;width:.9em;height:.9em;margin-right:.4em;vertical-align:middle}
+figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;max-width:320px;height:auto;background:#000}
+.warn{color:#8a1f11}dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}
+</style></head><body>
+<h1>Neuroverse run report</h1>
+<p class="warn">Research use only: not for clinical diagnosis.</p>
+<dl>
+<dt>Target</dt><dd>${esc(r.targetName)} (${r.target.dims.slice(0, 3).join('×')}, ${r.target.spacing.slice(0, 3).map((s) => s.toFixed(3)).join('×')} mm)</dd>
+<dt>Source</dt><dd>${esc(src.kind)}${src.seriesInstanceUid ? ` series ${esc(src.seriesInstanceUid)}` : ''}${src.reader ? `, read with ${esc(src.reader)}` : ''}</dd>
+<dt>Model</dt><dd>${esc(r.model.name)}${r.model.version ? ` ${esc(r.model.version)}` : ''}${r.model.checkpoint ? ` (checkpoint ${esc(r.model.checkpoint)})` : ''}</dd>
+<dt>Context set</dt><dd>${esc(r.contextSet.name)}: ${r.contextSet.pairs.length} pair${r.contextSet.pairs.length === 1 ? '' : 's'}${r.contextSet.pairs.length ? ` (${r.contextSet.pairs.map(esc).join(', ')})` : ''}</dd>
+<dt>Created</dt><dd>${esc(r.createdAt)}</dd>
+</dl>
+<h2>Structure volumes</h2>
+<table><thead><tr><th>structure</th><th>label</th><th>voxels</th><th>volume (mL)</th></tr></thead>
+<tbody>
+${rows}
+</tbody><tfoot><tr><td>total</td><td></td><td>${r.stats.structures.reduce((x, s) => x + s.voxels, 0)}</td><td>${total.toFixed(3)}</td></tr></tfoot></table>
+<p>Voxel volume ${r.stats.voxelVolumeMm3.toFixed(4)} mm³ (from the image affine).</p>
+<h2>Key slices</h2>
+${figures}
+${r.notes?.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+</body></html>
+`;
+}
+
+export async function writeReport(path: string, input: ReportInput, overwrite = false): Promise<void> {
+  await writeFileAtomic(path, new TextEncoder().encode(buildReportHtml(input)), { overwrite });
+}

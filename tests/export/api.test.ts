@@ -1,0 +1,66 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { createWorkstation } from '../../main/api/handlers.js';
+import { InputError } from '../../main/api/errors.js';
+import { dispatch } from '../../main/api/methods.js';
+import { importSeries, parseNifti, scanDicomFolder, writeNifti } from '../../main/imaging/index.js';
+import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
+import { tempDir } from '../helpers/tmp.js';
+import { twoStructureMask } from './masks.js';
+import { dciodvfy, INHERITED_WARNINGS } from './validators.js';
+
+const dir = tempDir('neuroverse-export-api-');
+const GE = 'ge-3d-t1-mprage/In/05_3D_Ax_T1_MP_RAGE_R22';
+
+describe('export and PACS through the API', () => {
+  test('a NIfTI target explains why there is no DICOM-SEG; mask NIfTI, stats and report work', async () => {
+    const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data1') });
+    const [t1, aal] = await ws.api.openSample();
+    expect(await dispatch(ws.api, 'exportAvailability', [t1.id])).toEqual({ seg: false, segReason: expect.stringMatching(/DICOM-SEG needs a DICOM source/) });
+    const err = await ws.api.exportSeg(t1.id, aal.id).catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(/needs a DICOM source/);
+    const nifti = await ws.api.exportMaskNifti(t1.id, aal.id);
+    const back = parseNifti(nifti, 'mask.nii');
+    expect(back.affine).toEqual(t1.affine);
+    expect(back.data).toBeInstanceOf(Uint8Array);
+    const stats = await ws.api.volumeStats(aal.id, { 1: 'Precentral_L' });
+    expect(stats.structures.length).toBeGreaterThan(100);
+    expect(stats.structures[0].name).toBe('Precentral_L');
+    expect(stats.csv.split('\r\n')[1]).toMatch(/^Precentral_L,1,\d+,\d+\.\d{4}$/);
+    const report = new TextDecoder().decode(await ws.api.runReport(t1.id, aal.id, { model: { name: 'Neuroverse3D' }, contextSet: { name: 'AAL demo', pairs: [] }, names: { 1: 'Precentral_L' } }));
+    expect(report).toContain('Precentral_L');
+    expect(report.match(/data:image\/png;base64/g)).toHaveLength(3);
+  }, 60_000);
+
+  test.skipIf(!hasSharedData)('a DICOM target exports a valid SEG through the API', async () => {
+    const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data2') });
+    const opened = await ws.openPath(dicomDir(GE));
+    if (opened.kind !== 'volume') throw new Error('expected a volume');
+    const volume = await importSeries(await scanDicomFolder(dicomDir(GE)), undefined);
+    const maskPath = join(dir, 'mask.nii.gz');
+    await writeNifti(maskPath, twoStructureMask(volume), { intent: 'label' });
+    const mask = await ws.openPath(maskPath, { role: 'label' });
+    if (mask.kind !== 'volume') throw new Error('expected a volume');
+    expect(await ws.api.exportAvailability(opened.volume.id)).toEqual({ seg: true });
+    const bytes = await ws.api.exportSeg(opened.volume.id, mask.volume.id, [{ label: 'Left-Hippocampus', value: 17 }]);
+    const out = join(dir, 'api-seg.dcm');
+    writeFileSync(out, bytes);
+    const v = dciodvfy(out);
+    expect(v.errors, v.output).toEqual([]);
+    expect(v.warnings.filter((w) => !INHERITED_WARNINGS.some((re) => re.test(w))), v.output).toEqual([]);
+  }, 120_000);
+
+  test('PACS nodes are kept in the data folder; an unreachable node is one clear error', async () => {
+    const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data3') });
+    expect(await ws.api.pacsConfig()).toEqual({ localAeTitle: 'NEUROVERSE', nodes: [] });
+    // Port 1 on loopback: nothing listens there, so the connection is refused without leaving the machine.
+    await ws.api.pacsSaveNode({ name: 'nowhere', aeTitle: 'NOBODY', host: '127.0.0.1', port: 1 });
+    expect((await ws.api.pacsConfig()).nodes).toEqual([{ name: 'nowhere', aeTitle: 'NOBODY', host: '127.0.0.1', port: 1 }]);
+    await expect(ws.api.pacsEcho('nowhere')).rejects.toThrow(/DICOM node nowhere \(NOBODY@127\.0\.0\.1:1\): unreachable: connection refused/);
+    await expect(ws.api.pacsSaveNode({ name: 'bad', aeTitle: 'A\\B', host: 'h', port: 104 })).rejects.toThrow(/AE title/);
+    await expect(ws.api.pacsEcho('missing')).rejects.toThrow(/no DICOM node named "missing"/);
+    expect((await ws.api.pacsRemoveNode('nowhere')).nodes).toEqual([]);
+  });
+});

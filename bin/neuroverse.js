@@ -8,5 +8,10 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error('neuroverse: not built yet; run `npm run build` (or scripts/setup.sh) first');
   process.exit(70);
 }
+// `neuroverse info --json | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 const { runCli, processIo } = await import(entry.href);
 process.exitCode = await runCli(process.argv.slice(2), processIo);

@@ -7,9 +7,12 @@ import type { Volume } from '../imaging/volume.js';
 import { Jobs, type ProgressFn } from '../jobs/jobs.js';
 import { LibraryService, libraryDirFor } from '../library/service.js';
 import { VolumeStore } from '../session/volume-store.js';
+import { WorkflowService } from '../workflow/service.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
 import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
+import { ExportService } from '../export/service.js';
+import { PacsService } from '../pacs/service.js';
 import type {
   AppInfo,
   ApiEvent,
@@ -61,7 +64,10 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const volumes = new VolumeStore();
   const recent = new RecentFiles(join(dataDir, 'recent-files.json'));
   const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes);
+  const workflow = new WorkflowService({ dataDir, resources, volumes, library });
   const pending = new Map<string, Pending>();
+  const exports = new ExportService(volumes);
+  const pacs = new PacsService(dataDir, volumes, exports);
 
   const remember = (kind: 'nifti' | 'dicom', path: string, name: string, seriesInstanceUid?: string) =>
     recent.add({ kind, path, name, seriesInstanceUid }).catch(() => undefined);
@@ -213,6 +219,26 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     reorderLibraryPairs: (setName, pairIds) => library.reorderPairs(setName, pairIds),
     renameContextSet: (from, to) => library.renameSet(from, to),
     contextSetThumbnail: (setName, pairId) => library.thumbnail(setName, pairId),
+
+    listModels: () => workflow.listModels(),
+    suggestContextSet: (targetVolumeId, taskKind) => workflow.suggestContextSet(targetVolumeId, taskKind),
+    runTask: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runTask(request, progress, signal)),
+    updateLabelVolume: async (volumeId, nifti, name) => workflow.updateLabelVolume(volumeId, nifti, name),
+    addCorrectedPair: (correctedVolumeId, setName) => workflow.addCorrectedPair(correctedVolumeId, setName),
+
+    exportAvailability: async (targetId) => exports.availability(targetId),
+    exportMaskNifti: async (targetId, maskId) => exports.maskNifti(targetId, maskId),
+    exportSeg: (targetId, maskId, segments) => exports.seg(targetId, maskId, segments),
+    volumeStats: async (maskId, names) => exports.stats(maskId, names),
+    runReport: async (targetId, maskId, request) => exports.report(targetId, maskId, request),
+    pacsConfig: () => pacs.config(),
+    pacsSaveNode: (node) => pacs.saveNode(node),
+    pacsRemoveNode: (name) => pacs.removeNode(name),
+    pacsSetLocalAeTitle: (aeTitle) => pacs.setLocalAeTitle(aeTitle),
+    pacsEcho: (nodeName) => pacs.echo(nodeName),
+    pacsFind: (nodeName, query) => pacs.find(nodeName, query),
+    pacsSend: (nodeName, volumeId, seg) => pacs.send(nodeName, volumeId, seg),
+    pacsRetrieve: async (nodeName, study, series, opts) => openPath(await pacs.retrieve(nodeName, study, series), opts),
   };
 
   return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes };

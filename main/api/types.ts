@@ -8,8 +8,13 @@
 import type { Affine, VolumeSource } from '../imaging/volume.js';
 import type { ErrorPayload } from './errors.js';
 import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
+import type { ExportAvailability, ReportRequest, SegmentSpec, StatsResult } from '../export/types.js';
+import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
 export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
+import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
+export type { ContextSetSuggestion, LabelStat, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from '../workflow/types.js';
+export type { ExportAvailability, ReportRequest, StatsResult, SegmentSpec, DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult };
 
 export type HostMode = 'electron' | 'browser' | 'headless';
 
@@ -140,6 +145,41 @@ export interface WorkstationApi {
   renameContextSet(from: string, to: string): Promise<ContextSetInfo>;
   /** Mid-slice preview of a set's first pair (or the given pair) as raw 2-D arrays. */
   contextSetThumbnail(setName: string, pairId?: number): Promise<SetThumbnail>;
+
+  // One-click workflow (main/workflow): run a model with a stored context set on an open target.
+  /** Model packages found in $NEUROVERSE_MODELS, <dataDir>/models and the bundled resources/models. */
+  listModels(): Promise<ModelInfo[]>;
+  /** The default set for an open target: scanner match on its DICOM header, else the first set of the task kind. */
+  suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion>;
+  /** Runs a task as a job (progress per mini-context, cancel via cancelJob); the result opens as a new volume. */
+  runTask(request: RunTaskRequest): Promise<RunTaskResult>;
+  /** A corrected label map (NIfTI bytes on the same grid) for an open label volume; opens it as a new label volume. */
+  updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): Promise<UpdatedLabelVolume>;
+  /** Saves the run's target + a corrected result as a new pair of the run's set (or setName), in the set's label values. */
+  addCorrectedPair(correctedVolumeId: string, setName?: string): Promise<PairInfo>;
+
+  // Export and PACS (main/export, main/pacs). Exports return bytes; the host saves them where the user says.
+  /** Whether DICOM-SEG can be offered for a target, and if not why (a NIfTI target has no source UIDs). */
+  exportAvailability(targetId: string): Promise<ExportAvailability>;
+  /** A label volume as NIfTI-1 on the target's grid: intent label, uint8 where labels fit, the target's sform/qform. */
+  exportMaskNifti(targetId: string, maskId: string): Promise<Uint8Array>;
+  /** Binary DICOM-SEG of a label volume on its DICOM target, one segment per label (named by `segments`). */
+  exportSeg(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<Uint8Array>;
+  /** Voxel count and mL per label, with the same table as CSV. */
+  volumeStats(maskId: string, names?: Record<number, string>): Promise<StatsResult>;
+  /** Self-contained HTML run report: key slices, structure volumes, model and context set. */
+  runReport(targetId: string, maskId: string, request: ReportRequest): Promise<Uint8Array>;
+  pacsConfig(): Promise<PacsConfig>;
+  pacsSaveNode(node: DicomNode): Promise<PacsConfig>;
+  pacsRemoveNode(name: string): Promise<PacsConfig>;
+  pacsSetLocalAeTitle(aeTitle: string): Promise<PacsConfig>;
+  /** C-ECHO; rejects with a one-line InputError (unreachable, association rejected). */
+  pacsEcho(nodeName: string): Promise<void>;
+  pacsFind(nodeName: string, query: FindQuery): Promise<FindMatch[]>;
+  /** C-STORE of a volume's source series, plus the SEG of `seg.maskId` on it when given. */
+  pacsSend(nodeName: string, volumeId: string, seg?: { maskId: string; segments?: SegmentSpec[] }): Promise<StoreResult>;
+  /** C-GET of a study (or series) into the data folder, then opened like a local folder. */
+  pacsRetrieve(nodeName: string, studyInstanceUid: string, seriesInstanceUid?: string, options?: OpenOptions): Promise<OpenResult>;
 }
 
 export type ApiMethod = keyof WorkstationApi;

@@ -13,12 +13,20 @@ export interface RunningHost {
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+export interface HostOptions {
+  /** Reuse this data folder (a "restart"); the caller owns it and stop() leaves it in place. */
+  dataDir?: string;
+  /** Extra environment, e.g. NEUROVERSE_MODELS. */
+  env?: Record<string, string>;
+}
+
 /** Starts the app the way `npm start` does, forced into browser-host mode without a window. */
-export async function startHost(args: string[] = []): Promise<RunningHost> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'neuroverse-e2e-'));
+export async function startHost(args: string[] = [], options: HostOptions = {}): Promise<RunningHost> {
+  const ownDataDir = !options.dataDir;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'neuroverse-e2e-'));
   const child = spawn(process.execPath, [join(ROOT, 'dist/main/launcher/start.js'), '--browser', '--no-window', ...args], {
     cwd: ROOT,
-    env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir },
+    env: { ...process.env, ...options.env, NEUROVERSE_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -43,8 +51,8 @@ export async function startHost(args: string[] = []): Promise<RunningHost> {
     dataDir,
     stop: async () => {
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,11 @@
 import type { CliCommand } from '../command.js';
 import { convertCommand } from './convert.js';
+import { exportSegCommand } from './export-seg.js';
 import { infoCommand } from './info.js';
+import { pacsCommand } from './pacs.js';
 import { libraryCommand } from './library.js';
+import { modelCommand } from './model.js';
+import { runCommand } from './run.js';
 
 /** The table of sub-commands; add a line here for each new command file. */
-export const commands: CliCommand[] = [convertCommand, infoCommand, libraryCommand];
+export const commands: CliCommand[] = [convertCommand, infoCommand, exportSegCommand, pacsCommand, libraryCommand, modelCommand, runCommand];

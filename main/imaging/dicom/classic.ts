@@ -11,20 +11,22 @@ const TOL = 1e-4;
  */
 export function buildClassicVolume(headers: DicomHeader[], label: string): Volume {
   checkUniform(headers, label);
-  const first = headers[0];
+  const normal0 = cross(headers[0].orientation!.slice(0, 3), headers[0].orientation!.slice(3, 6));
+  const sorted = [...headers].sort((a, b) => dot(a.position!, normal0) - dot(b.position!, normal0));
+  // Geometry comes from the first slice in space, not the first file read: vendors round the
+  // orientation per file, and the result must not depend on file names.
+  const first = sorted[0];
   const orientation = first.orientation!;
-  const normal = cross(orientation.slice(0, 3), orientation.slice(3, 6));
-  const sorted = [...headers].sort((a, b) => dot(a.position!, normal) - dot(b.position!, normal));
   const n = sorted.length;
   const p0 = sorted[0].position!;
   const pN = sorted[n - 1].position!;
   let step: number[];
   if (n > 1) {
     step = [0, 1, 2].map((a) => (pN[a] - p0[a]) / (n - 1));
-    checkEvenSpacing(sorted, normal, label);
+    checkEvenSpacing(sorted, normal0, label);
   } else {
     const t = first.sliceThickness ?? 1;
-    step = normal.map((v) => v * t);
+    step = normal0.map((v) => v * t);
   }
   const { rows, columns } = first;
   const perSlice = rows * columns;

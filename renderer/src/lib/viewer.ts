@@ -120,6 +120,80 @@ export class SliceViewer {
     if (i >= 0) this.nv.setOpacity(i, opacity);
   }
 
+  removeOverlay(id: string) {
+    const i = this.ids.indexOf(id);
+    if (i <= 0) return; // never the base image
+    this.nv.removeVolume(this.nv.volumes[i]);
+    this.ids.splice(i, 1);
+  }
+
+  // ---- correction: NiiVue's drawing layer, seeded with a result mask on the base image's grid.
+  // NiiVue's own undo cycles through a ring of bitmaps and has no redo, so the history is kept here.
+  private history: Uint8Array[] = [];
+  private at = -1;
+
+  /** Loads a label volume (same grid as the base) as the drawing layer and turns drawing on. */
+  async startDrawing(info: VolumeInfo, nifti: Uint8Array, onChange: () => void = () => {}): Promise<void> {
+    const buffer = nifti.buffer.slice(nifti.byteOffset, nifti.byteOffset + nifti.byteLength) as ArrayBuffer;
+    const img = await NVImage.loadFromUrl({ url: `${info.name}.nii`, name: info.name, buffer });
+    if (!this.nv.loadDrawing(img)) throw new Error(`${info.name}: its grid does not match the image, so it cannot be edited`);
+    this.nv.setDrawColormap('$itksnap');
+    this.nv.drawOpacity = 0.6;
+    this.history = [new Uint8Array(this.nv.drawBitmap!)];
+    this.at = 0;
+    this.nv.onDrawingChanged = (action: string) => {
+      if (action !== 'draw' || !this.nv.drawBitmap) return;
+      this.history = this.history.slice(0, this.at + 1);
+      this.history.push(new Uint8Array(this.nv.drawBitmap));
+      this.at = this.history.length - 1;
+      onChange();
+    };
+    this.setPen(1);
+  }
+
+  /** Pen value 0 erases; pen size in voxels. */
+  setPen(value: number, size = 3) {
+    this.nv.opts.penSize = size;
+    this.nv.setPenValue(value, false);
+    this.nv.setDrawingEnabled(true);
+  }
+
+  canUndo() {
+    return this.at > 0;
+  }
+
+  canRedo() {
+    return this.at >= 0 && this.at < this.history.length - 1;
+  }
+
+  undo() {
+    if (this.canUndo()) this.restore(--this.at);
+  }
+
+  redo() {
+    if (this.canRedo()) this.restore(++this.at);
+  }
+
+  private restore(i: number) {
+    this.nv.drawBitmap = new Uint8Array(this.history[i]);
+    this.nv.refreshDrawing(true);
+  }
+
+  /** The drawing layer as NIfTI bytes in the base image's voxel order (what the API's updateLabelVolume takes). */
+  async drawingNifti(): Promise<Uint8Array> {
+    const out = await this.nv.saveImage({ filename: '', isSaveDrawing: true, volumeByIndex: 0 });
+    if (!(out instanceof Uint8Array)) throw new Error('there is no drawing to save');
+    return out;
+  }
+
+  stopDrawing() {
+    this.nv.setDrawingEnabled(false);
+    this.nv.onDrawingChanged = () => {};
+    if (this.nv.drawBitmap) this.nv.closeDrawing();
+    this.history = [];
+    this.at = -1;
+  }
+
   /** Window/level of the base image in real (scaled) units. */
   setWindow(min: number, max: number) {
     const vol = this.nv.volumes[0];

@@ -1,0 +1,336 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CancelledError, InputError } from '../api/errors.js';
+import type { VolumeInfo } from '../api/types.js';
+import { InferenceEngine, parseDevice } from '../engine/index.js';
+import type { LazyContextPair, StructureInput } from '../engine/index.js';
+import { runTaskOnEngine } from '../engine/run-task.js';
+import { parseNifti, readNifti, spatialDims, writeNifti, type Volume } from '../imaging/index.js';
+import type { ProgressFn } from '../jobs/jobs.js';
+import { resolveContextSet } from '../library/resolve.js';
+import type { LibraryService } from '../library/service.js';
+import type { ContextSetInfo, PairInfo } from '../library/types.js';
+import { findModels, modelPlaces, pickModel, type FoundModel } from './models.js';
+import type { ContextSetSuggestion, LabelStat, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from './types.js';
+
+interface ResultOrigin {
+  setName: string;
+  targetVolumeId: string;
+  structures: StructureRequest[];
+}
+
+/** What the workflow needs from the session's open volumes (the API's VolumeStore). */
+export interface WorkflowVolumes {
+  get(id: string): Volume;
+  info(id: string): VolumeInfo;
+  add(volume: Volume, name: string, role: VolumeInfo['role']): VolumeInfo;
+}
+
+export interface WorkflowOptions {
+  dataDir: string;
+  resources: string;
+  volumes: WorkflowVolumes;
+  library: LibraryService;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The one-click workflow behind the API: pick a model and a context set, run every requested structure
+ * on the open target with one shared target encoding, put the (multi-label) result into the session,
+ * and record the run in the library. The API handlers are one-line calls into this class.
+ */
+export class WorkflowService {
+  /** One engine kept open between clicks: creating ORT sessions costs more than a small run. */
+  private engine: { key: string; engine: InferenceEngine } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Where each result (and corrected copy) came from: its labels' names and the set's label values. */
+  private readonly results = new Map<string, ResultOrigin>();
+
+  constructor(private readonly o: WorkflowOptions) {}
+
+  async listModels(): Promise<ModelInfo[]> {
+    return (await this.models()).map(({ dir: _dir, ...info }) => info);
+  }
+
+  private models(): Promise<FoundModel[]> {
+    return findModels(modelPlaces(this.o.dataDir, this.o.resources, this.o.env ?? process.env));
+  }
+
+  /**
+   * Default set for a target: the one whose scanner's manufacturer and model match the target's DICOM
+   * header (manufacturer alone as a weaker match), else the first set (by name) of the wanted task kind.
+   */
+  async suggestContextSet(targetVolumeId: string, taskKind: 'segmentation' | 'generation' = 'segmentation'): Promise<ContextSetSuggestion> {
+    const target = this.o.volumes.get(targetVolumeId);
+    const sets = (await (await this.o.library.library()).listSets()).filter((s) => s.task.kind === taskKind && s.pairs.length > 0);
+    return suggestSet(sets, target);
+  }
+
+  /**
+   * Runs one at a time: they share the open engine (a second model or device would release it under a
+   * running job), and two runs on two CPU cores would only slow each other down.
+   */
+  runTask(req: RunTaskRequest, progress: ProgressFn, signal: AbortSignal): Promise<RunTaskResult> {
+    const turn = this.queue.then(() => {
+      if (signal.aborted) throw new CancelledError('run');
+      return this.runNow(req, progress, signal);
+    });
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async runNow(req: RunTaskRequest, progress: ProgressFn, signal: AbortSignal): Promise<RunTaskResult> {
+    const t0 = performance.now();
+    const startedAt = new Date().toISOString();
+    const target = this.o.volumes.get(req.targetVolumeId);
+    const targetInfo = this.o.volumes.info(req.targetVolumeId);
+    const library = await this.o.library.library();
+
+    let setName = req.contextSet;
+    if (!setName) {
+      const s = await this.suggestContextSet(req.targetVolumeId);
+      if (!s.setName) throw new InputError(undefined, s.reason, 'empty-set');
+      setName = s.setName;
+    }
+    const base = resolveContextSet(library, setName);
+    const structures: StructureRequest[] =
+      base.task === 'segment' && req.structures?.length
+        ? req.structures
+        : [{ name: base.set.task.structure ?? base.set.task.name, labels: base.labels }];
+    if (base.task === 'generate' && req.structures?.length) {
+      throw new InputError(undefined, `set "${setName}" is for the generation task "${base.set.task.name}": structures do not apply`, 'usage');
+    }
+    // Each structure's labels must occur in the set (resolveContextSet checks them against the stored maps).
+    const resolved = structures.map((s) => ({ s, r: base.task === 'segment' ? resolveContextSet(library, setName!, s.labels) : base }));
+
+    progress('load-model', null, 'Loading the model');
+    const models = await this.models();
+    const model = pickModel(models, req.model, base.task);
+    const device = parseDevice(req.device ?? 'auto');
+    const engine = await this.openEngine(model, device);
+    const load = (performance.now() - t0) / 1000;
+
+    const inputs: StructureInput[] = resolved.map(({ r }) => ({
+      task: r.task,
+      labels: r.labels,
+      // Pairs are read from the library only when their mini-context runs: memory stays flat in L.
+      pairs: r.pairs.map<LazyContextPair>((p) => ({
+        ...p,
+        load: async () => ({ image: await readNifti(p.imageFile), label: await readNifti(p.labelFile) }),
+      })),
+    }));
+    progress('encode-target', null, `Encoding the target (${model.name}, ${engine.choice.provider})`);
+    let miniContexts = 0;
+    const run = await runTaskOnEngine(engine, {
+      target,
+      targetFile: targetInfo.name,
+      structures: inputs,
+      miniContext: req.miniContext ?? 'auto',
+      signal,
+      // Stored pairs were checked when they were added (same grid) and the labels just now.
+      checkPairsFirst: false,
+      onProgress: (p) => {
+        miniContexts = Math.max(miniContexts, p.miniContexts);
+        const label = structures.length > 1 ? `${structures[p.structure - 1].name}: ` : '';
+        // progress() throws when the job was cancelled, which stops the run before the next mini-context.
+        progress('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, `${label}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`);
+      },
+    });
+
+    progress('save', null, 'Saving the result');
+    let t = performance.now();
+    const first = run.structures[0];
+    const names = structures.map((s) => s.name);
+    let result: Volume;
+    let stats: LabelStat[] = [];
+    if (base.task === 'segment') {
+      result = combineMasks(run.structures.map((s) => s.volume), `neuroverse3d ${names.join(' + ')} (${model.name})`);
+      stats = labelStats(result, names);
+    } else {
+      result = first.volume;
+    }
+    const displayName = `${base.task === 'segment' ? names.join(' + ') : base.set.task.name} · ${setName}`;
+    const info = this.o.volumes.add(result, displayName, base.task === 'segment' ? 'label' : 'image');
+    this.results.set(info.id, { setName, targetVolumeId: req.targetVolumeId, structures });
+    const seconds: Record<string, number> = { load, ...run.seconds };
+    seconds.postprocess += (performance.now() - t) / 1000;
+    t = performance.now();
+    const runId = await this.record(library, {
+      setName,
+      model: model.id,
+      miniContext: first.miniContext,
+      device: run.choice.provider,
+      targetSource: target.source.path ?? targetInfo.name,
+      studyUid: target.source.studyInstanceUid,
+      labels: [...new Set(structures.flatMap((s) => s.labels))],
+      startedAt,
+      seconds,
+      result,
+    });
+    seconds.record = (performance.now() - t) / 1000;
+    seconds.total = (performance.now() - t0) / 1000;
+    return {
+      volumeId: info.id,
+      task: base.task,
+      contextSet: setName,
+      model: model.id,
+      contextSize: first.contextSize,
+      miniContext: first.miniContext,
+      miniContexts: miniContexts || Math.ceil(first.contextSize / first.miniContext),
+      provider: run.choice.provider,
+      providerReason: run.choice.reason,
+      structures: stats,
+      seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+      runId,
+    };
+  }
+
+  /**
+   * A corrected label map (NIfTI bytes, e.g. the viewer's drawing layer) for an open label volume: it must
+   * have the same voxel grid; it is opened as a new label volume with the original's geometry, so that
+   * it can be stored as a pair with the target it was drawn on.
+   */
+  updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): UpdatedLabelVolume {
+    const original = this.o.volumes.get(volumeId);
+    const originalInfo = this.o.volumes.info(volumeId);
+    if (!(nifti instanceof Uint8Array) || nifti.byteLength === 0) throw new InputError(undefined, 'the corrected label map arrived without bytes', 'usage');
+    const edited = parseNifti(nifti, name ?? 'corrected label map');
+    const a = spatialDims(original);
+    const b = spatialDims(edited);
+    if (a.some((d, k) => d !== b[k]) || (edited.dims[3] ?? 1) !== 1) {
+      throw new InputError(name, `corrected label map is ${edited.dims.join('×')}, but ${originalInfo.name} is ${a.join('×')}`);
+    }
+    const data = new Uint8Array(edited.data.length);
+    for (let i = 0; i < data.length; i++) {
+      const v = Math.round(edited.data[i] * edited.slope + edited.intercept);
+      data[i] = v > 0 && v < 256 ? v : 0;
+    }
+    const volume: Volume = {
+      dims: a,
+      spacing: original.spacing.slice(0, 3),
+      affine: original.affine.map((r) => [...r]),
+      data,
+      slope: 1,
+      intercept: 0,
+      description: `${original.description} (corrected)`.slice(0, 79),
+      source: { kind: 'memory' },
+      xformCodes: original.xformCodes,
+    };
+    const origin = this.results.get(volumeId);
+    const info = this.o.volumes.add(volume, `${originalInfo.name.replace(/ \(corrected\)$/, '')} (corrected)`, 'label');
+    if (origin) this.results.set(info.id, origin);
+    return { volumeId: info.id, labels: labelStats(volume, origin?.structures.map((s) => s.name)) };
+  }
+
+  /**
+   * Stores the target and a corrected result as a new pair of the set that produced it (or `setName`).
+   * The result's values 1..n are mapped back to the set's vocabulary: structure k becomes its first label
+   * value (e.g. hippocampus 1 → 37), so the pair still holds the set's task labels. The target must be
+   * the volume the result was computed on.
+   */
+  async addCorrectedPair(correctedVolumeId: string, setName?: string): Promise<PairInfo> {
+    const origin = this.results.get(correctedVolumeId);
+    if (!origin) throw new InputError(undefined, 'that volume is not the result of a run in this session', 'not-found');
+    const library = await this.o.library.library();
+    const set = library.requireSet(setName ?? origin.setName);
+    const mask = this.o.volumes.get(correctedVolumeId);
+    const values = origin.structures.map((s, k) => s.labels[0] ?? set.task.labels[0] ?? k + 1);
+    const out = values.some((v) => v > 255) ? new Uint16Array(mask.data.length) : new Uint8Array(mask.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const k = mask.data[i];
+      out[i] = k > 0 && k <= values.length ? values[k - 1] : 0;
+    }
+    const remapped = this.o.volumes.add({ ...mask, data: out, description: `${mask.description}`.slice(0, 79) }, `${this.o.volumes.info(correctedVolumeId).name} · ${set.name}`, 'label');
+    return this.o.library.addPair({ set: set.name, task: set.task.name, scanner: set.scanner.name, imageVolumeId: origin.targetVolumeId, labelVolumeId: remapped.id });
+  }
+
+  private async openEngine(model: FoundModel, device: 'auto' | 'cpu' | 'cuda'): Promise<InferenceEngine> {
+    const key = `${model.dir}\0${device}`;
+    if (this.engine?.key === key) return this.engine.engine;
+    await this.close();
+    const engine = await InferenceEngine.open(model.dir, device);
+    this.engine = { key, engine };
+    return engine;
+  }
+
+  private async record(
+    library: Awaited<ReturnType<LibraryService['library']>>,
+    r: { setName: string; model: string; miniContext: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume },
+  ): Promise<number> {
+    // recordRun stores the result like a pair's volume: content-addressed from a file.
+    await mkdir(this.o.dataDir, { recursive: true });
+    const dir = await mkdtemp(join(this.o.dataDir, 'run-'));
+    try {
+      const file = join(dir, 'result.nii.gz');
+      await writeNifti(file, r.result, r.result.data instanceof Uint8Array ? { intent: 'label' } : {});
+      return await library.recordRun({
+        setName: r.setName,
+        studyUid: r.studyUid,
+        model: r.model,
+        miniContext: r.miniContext,
+        device: r.device,
+        targetSource: r.targetSource,
+        labels: r.labels,
+        timings: r.seconds,
+        resultFile: file,
+        startedAt: r.startedAt,
+        finishedAt: new Date().toISOString(),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    const e = this.engine;
+    this.engine = null;
+    await e?.engine.release();
+  }
+}
+
+/** Structure k's mask becomes label value k+1; where masks overlap the earlier structure keeps the voxel. */
+export function combineMasks(masks: Volume[], description: string): Volume {
+  const out = new Uint8Array(masks[0].data.length);
+  for (let k = masks.length - 1; k >= 0; k--) {
+    const d = masks[k].data;
+    for (let i = 0; i < out.length; i++) if (d[i] > 0) out[i] = k + 1;
+  }
+  return { ...masks[0], data: out, description: description.slice(0, 79) };
+}
+
+/** Voxels and millilitres per label value present (1 mL = 1000 mm³; voxel volume from the affine). */
+export function labelStats(v: Volume, names: string[] = []): LabelStat[] {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < v.data.length; i++) {
+    const x = v.data[i];
+    if (x > 0) counts.set(x, (counts.get(x) ?? 0) + 1);
+  }
+  for (let k = 1; k <= names.length; k++) if (!counts.has(k)) counts.set(k, 0);
+  const a = v.affine;
+  const voxelMm3 = Math.abs(
+    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]),
+  );
+  return [...counts.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([label, voxels]) => ({ label, name: names[label - 1] ?? `label ${label}`, voxels, ml: Math.round(((voxels * voxelMm3) / 1000) * 1000) / 1000 }));
+}
+
+export function suggestSet(sets: ContextSetInfo[], target: Volume): ContextSetSuggestion {
+  if (sets.length === 0) return { setName: null, reason: 'the library has no context set with pairs yet: add a pair in the Library panel' };
+  const dicom = target.source.dicom ?? {};
+  const norm = (x: unknown) => String(x ?? '').trim().toLowerCase();
+  const manufacturer = norm(dicom.manufacturer);
+  const model = norm(dicom.model);
+  const sorted = [...sets].sort((a, b) => a.name.localeCompare(b.name));
+  if (manufacturer) {
+    const full = sorted.find((s) => norm(s.scanner.manufacturer) === manufacturer && model && norm(s.scanner.model) === model);
+    if (full) return { setName: full.name, reason: `scanner matches the target's DICOM header (${dicom.manufacturer} ${dicom.model})` };
+    const part = sorted.find((s) => norm(s.scanner.manufacturer) === manufacturer);
+    if (part) return { setName: part.name, reason: `scanner manufacturer matches the target's DICOM header (${dicom.manufacturer})` };
+  }
+  return {
+    setName: sorted[0].name,
+    reason: manufacturer ? `no set's scanner matches ${dicom.manufacturer} ${dicom.model ?? ''}; first set for the task` : 'the target has no DICOM scanner header; first set for the task',
+  };
+}

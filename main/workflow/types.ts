@@ -1,0 +1,67 @@
+/** Plain data of the one-click workflow (models, runs, corrected masks); JSON-safe for the API. */
+
+export interface ModelInfo {
+  /** The package folder's name; the renderer picks a model by this id, never by path. */
+  id: string;
+  /** Manifest name. */
+  name: string;
+  tasks: Array<'segment' | 'generate'>;
+  grid: [number, number, number];
+  /** Which search place it came from: $NEUROVERSE_MODELS, <dataDir>/models or the bundled resources. */
+  origin: 'env' | 'data' | 'resources';
+}
+
+/** One structure of a multi-structure segmentation run; its labels are values in the set's label maps. */
+export interface StructureRequest {
+  name: string;
+  labels: number[];
+}
+
+export interface RunTaskRequest {
+  targetVolumeId: string;
+  /** Context set name; absent = the default for the target (see suggestContextSet). */
+  contextSet?: string;
+  /** Segmentation only; absent = the set's own task structure and labels. */
+  structures?: StructureRequest[];
+  /** Model id from listModels(); absent = the first model that can run the set's task. */
+  model?: string;
+  miniContext?: number | 'auto';
+  device?: 'auto' | 'cpu' | 'cuda';
+  jobId?: string;
+}
+
+export interface LabelStat {
+  /** Value in the result label map (structure k of the request is value k+1). */
+  label: number;
+  name: string;
+  voxels: number;
+  ml: number;
+}
+
+export interface RunTaskResult {
+  /** The result volume, open in the session: role 'label' (segmentation) or 'image' (generation). */
+  volumeId: string;
+  task: 'segment' | 'generate';
+  contextSet: string;
+  model: string;
+  contextSize: number;
+  miniContext: number;
+  miniContexts: number;
+  provider: string;
+  providerReason: string;
+  /** Segmentation: one entry per structure, counted on the combined label map that is shown. */
+  structures: LabelStat[];
+  seconds: Record<string, number>;
+  runId: number | null;
+}
+
+export interface ContextSetSuggestion {
+  setName: string | null;
+  /** Why this set: "scanner matches (SIEMENS Prisma)", "first set for the task", or why none. */
+  reason: string;
+}
+
+export interface UpdatedLabelVolume {
+  volumeId: string;
+  labels: LabelStat[];
+}

@@ -1,0 +1,119 @@
+import { expect, test, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startHost, type RunningHost } from './host.js';
+import { tileStats, tiles } from './pixels.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+// A real model package made by the real importer from the committed tiny checkpoint. Its weights are
+// random: this test checks the workflow (overlay, volume, brush, library, restart), not the mask's quality.
+const work = mkdtempSync(join(tmpdir(), 'neuroverse-workflow-e2e-'));
+const models = join(work, 'models');
+const dataDir = join(work, 'data');
+const SET = 'hippocampus · colin27';
+let host: RunningHost | undefined;
+
+test.beforeAll(() => {
+  mkdirSync(dataDir, { recursive: true });
+  execFileSync(process.execPath, [join(ROOT, 'bin/neuroverse.js'), 'model', 'import', join(ROOT, 'tests/fixtures/engine/tiny.safetensors'), '--out', join(models, 'tiny'), '--grid', '32'], { stdio: 'pipe' });
+});
+
+test.afterAll(async () => {
+  await host?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The axial tile in page coordinates (the viewer reports tiles relative to its canvas). */
+async function axialTile(page: Page) {
+  const canvas = (await page.getByTestId('viewer-canvas').boundingBox())!;
+  const t = (await tiles(page)).find((x) => x.view === 'axial')!;
+  return { left: canvas.x + t.left, top: canvas.y + t.top, width: t.width, height: t.height };
+}
+
+test('library set from the sample, one-click run, brush correction, add to library, found after a restart', async ({ page }) => {
+  test.setTimeout(600_000);
+  host = await startHost([], { dataDir, env: { NEUROVERSE_MODELS: models } });
+  await page.goto(host.url);
+  await expect(page.getByTestId('overlay-row')).toHaveCount(1); // the launcher opened Colin27 T1 + AAL
+  await expect.poll(() => host!.output.join(''), { timeout: 180_000 }).toMatch(/first frame drawn/);
+
+  // 1. A new set from the open image and the AAL overlay (37/38: left/right hippocampus).
+  await page.getByTestId('library-new-name').fill(SET);
+  await page.getByTestId('library-task').fill('hippocampus');
+  await page.getByTestId('library-labels').fill('37, 38');
+  await page.getByTestId('library-scanner').fill('MNI colin27');
+  await page.getByTestId('library-add-pair').click();
+  await expect(page.getByTestId('library-set-name')).toHaveText([SET]);
+  await expect(page.getByTestId('library-pair-count')).toHaveText(['1']);
+  await expect(page.getByTestId('library-thumb')).toBeVisible();
+  // Adding the same pair again is refused with the library's message, shown in the panel.
+  await page.getByTestId('library-add-pair').click();
+  await expect(page.getByTestId('library-error')).toContainText('already in set');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-1-library-set.png') });
+
+  // 2. One click: the set is picked for the target, the tiny model runs on the CPU.
+  await expect(page.getByTestId('run-model')).toHaveValue('tiny');
+  await expect(page.getByTestId('run-set')).toHaveValue(SET);
+  await expect(page.getByTestId('run-structures')).toHaveValue('hippocampus: 37 38');
+  await page.getByTestId('run-device').selectOption('cpu');
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('run-result')).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByTestId('run-error')).toHaveCount(0);
+  await expect(page.getByTestId('run-volume-ml')).toHaveText(/^\d+\.\d\d mL$/);
+  await expect(page.getByTestId('run-device-used')).toHaveText('cpu');
+  await expect(page.getByTestId('run-details')).toContainText('L = 1');
+  await expect(page.getByTestId('overlay-row')).toHaveCount(2); // the AAL atlas + the result
+  // The result is drawn as a third volume (its grid equals the target's: checked in tests/workflow).
+  const volumes = await page.evaluate(() => (window as unknown as { neuroverseViewer: { volumes(): { name: string }[] } }).neuroverseViewer.volumes());
+  expect(volumes.map((v) => v.name)).toEqual([expect.any(String), expect.any(String), `hippocampus · ${SET}`]);
+  await page.getByTestId('run-opacity').fill('0.8');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-2-result-overlay.png') });
+
+  // 3. Correct with the brush on the axial view (AAL hidden so the drawing is what is seen), undo/redo.
+  await page.getByTestId('overlay-visible').first().uncheck();
+  await page.getByTestId('correct-start').click();
+  await expect(page.getByTestId('correct-undo')).toBeDisabled();
+  const before = (await tileStats(page)).find((t) => t.view === 'axial')!;
+  const ax = await axialTile(page);
+  const stroke = async (y: number) => {
+    await page.mouse.move(ax.left + ax.width * 0.35, ax.top + ax.height * y);
+    await page.mouse.down();
+    await page.mouse.move(ax.left + ax.width * 0.65, ax.top + ax.height * y, { steps: 15 });
+    await page.mouse.up();
+  };
+  await stroke(0.45);
+  await stroke(0.5);
+  await expect(page.getByTestId('correct-undo')).toBeEnabled();
+  await page.getByTestId('correct-undo').click();
+  await expect(page.getByTestId('correct-redo')).toBeEnabled();
+  await page.getByTestId('correct-redo').click();
+  await expect(page.getByTestId('correct-redo')).toBeDisabled();
+  await page.waitForTimeout(1000);
+  const after = (await tileStats(page)).find((t) => t.view === 'axial')!;
+  expect(after.coloured, 'brush strokes are drawn on the axial view').toBeGreaterThan(before.coloured);
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-3-brush-correction.png') });
+
+  // 4. Add to library: the drawing travels to the services as NIfTI bytes and becomes pair 2 of the set.
+  await page.getByTestId('correct-add').click();
+  await expect(page.getByTestId('correct-saved')).toContainText(`of “${SET}”`);
+  const saved = (await page.getByTestId('correct-saved').textContent())!;
+  const ml = Number(/hippocampus (\d+\.\d+) mL/.exec(saved)?.[1]);
+  expect(ml, 'the corrected mask holds the brushed voxels').toBeGreaterThan(0);
+  await expect(page.getByTestId('library-pair-count')).toHaveText(['2']);
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-4-added-to-library.png') });
+
+  // 5. Restart the app on the same data folder: the set and both pairs are there.
+  await host.stop();
+  host = await startHost([], { dataDir, env: { NEUROVERSE_MODELS: models } });
+  await page.goto(host.url);
+  await expect(page.getByTestId('library-set-name')).toHaveText([SET]);
+  await expect(page.getByTestId('library-pair-count')).toHaveText(['2']);
+  await page.getByTestId('library-set-name').click();
+  await expect(page.getByTestId('library-pair')).toHaveCount(2);
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-5-after-restart.png') });
+});

@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { importCheckpoint } from '../../main/engine/index.js';
+import { readNifti } from '../../main/imaging/index.js';
+import { neuroverse } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { FIXTURES } from '../engine/fixture-helpers.js';
+import { writePair } from '../library/fixtures.js';
+
+// `neuroverse run --context-set NAME` through the installed CLI (dist/): the stored pairs, in set order,
+// go through the same engine orchestration (main/engine/run-task.ts) as the app's runTask.
+const tmp = tempDir();
+const env = { NEUROVERSE_LIBRARY: join(tmp, 'library'), NEUROVERSE_DATA_DIR: join(tmp, 'data') };
+const model = join(tmp, 'tiny');
+let target: string;
+
+beforeAll(async () => {
+  await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), model, { grid: [32, 32, 32] });
+  for (const seed of [1, 2]) {
+    const p = await writePair(tmp, seed, { values: [1, 2] });
+    if (seed === 1) target = p.image;
+    const r = neuroverse(['library', 'add-pair', '--set', 'syn', '--task', 'blob', '--label', '1', '--scanner', 'synthetic', p.image, p.label], env);
+    expect(r.code, r.stderr).toBe(0);
+  }
+});
+
+describe('neuroverse run --context-set', () => {
+  test('runs with the stored pairs and the set task labels; the mask is on the target grid', async () => {
+    const out = join(tmp, 'seg.nii.gz');
+    const r = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'syn', '--mini-context', '1', '--device', 'cpu', '--out', out, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(j).toMatchObject({ out, task: 'segment', contextSize: 2, miniContext: 1, provider: 'cpu' });
+    for (const k of ['load', 'preprocess', 'targetEncoder', 'context', 'decoder', 'postprocess', 'total']) expect(typeof j.seconds[k]).toBe('number');
+    const mask = await readNifti(out);
+    expect(mask.dims.slice(0, 3)).toEqual([16, 16, 16]);
+    expect([...new Set(mask.data)].every((v) => v === 0 || v === 1)).toBe(true);
+  });
+
+  test('bad use is one line on stderr and a non-zero exit', () => {
+    const missing = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'nope', '--out', join(tmp, 'x.nii.gz')], env);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/nope/);
+    const both = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'syn', '--context', `${target},${target}`, '--out', join(tmp, 'y.nii.gz')], env);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/not both/);
+    const label = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'syn', '--label', '9', '--out', join(tmp, 'z.nii.gz')], env);
+    expect(label.code).not.toBe(0);
+    expect(label.stderr).toMatch(/label value\(s\) 9 occur in none/);
+  });
+});

@@ -1,0 +1,200 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CancelledError, InputError } from '../../main/api/errors.js';
+import { createWorkstation, type Workstation } from '../../main/api/handlers.js';
+import type { ApiEvent, ProgressEvent, VolumeInfo } from '../../main/api/types.js';
+import { importCheckpoint } from '../../main/engine/index.js';
+import { encodeNifti } from '../../main/imaging/index.js';
+import type { Volume } from '../../main/imaging/volume.js';
+import { Library } from '../../main/library/library.js';
+import type { ContextSetInfo } from '../../main/library/types.js';
+import { findModels, modelPlaces } from '../../main/workflow/models.js';
+import { labelStats, suggestSet } from '../../main/workflow/service.js';
+import { FIXTURES } from '../engine/fixture-helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+
+// The committed tiny checkpoint through the real importer: random weights, so these tests check the
+// workflow (grids, label values, volumes, progress, cancel, persistence), never segmentation quality.
+const dataDir = tempDir();
+const SET = 'hippocampus · colin27';
+const TASK = { name: 'hippocampus', structure: 'hippocampus', labels: [37, 38] };
+let ws: Workstation;
+let t1: VolumeInfo;
+let aal: VolumeInfo;
+
+/** A distinct copy of the sample T1 (intensities scaled), so a set can hold several different pairs. */
+function scaledCopy(v: Volume, factor: number): Volume {
+  const data = new Float32Array(v.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = (v.data[i] * v.slope + v.intercept) * factor;
+  return { ...v, data, slope: 1, intercept: 0 };
+}
+
+beforeAll(async () => {
+  await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(dataDir, 'models', 'tiny'), { grid: [32, 32, 32] });
+  ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+  [t1, aal] = await ws.api.openSample();
+  for (const f of [1, 1.1, 0.9]) {
+    const img = f === 1 ? t1 : ws.volumes.add(scaledCopy(ws.volumes.get(t1.id), f), `colin27 ×${f}`, 'image');
+    await ws.api.addLibraryPair({ set: SET, task: TASK, scanner: 'colin27 (MNI)', imageVolumeId: img.id, labelVolumeId: aal.id });
+  }
+});
+
+afterAll(async () => {
+  await ws?.api.closeVolume(t1.id);
+});
+
+describe('model lookup', () => {
+  test('searches $NEUROVERSE_MODELS, then <dataDir>/models, then resources/models; an earlier id hides a later one', async () => {
+    const env = tempDir();
+    const places = modelPlaces(dataDir, '/nonexistent-resources', { NEUROVERSE_MODELS: env });
+    expect(places.map((p) => p.origin)).toEqual(['env', 'data', 'resources']);
+    expect((await findModels(places)).map((m) => [m.id, m.origin])).toEqual([['tiny', 'data']]);
+    await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(env, 'tiny'), { grid: [32, 32, 32], name: 'from-env' });
+    mkdirSync(join(env, 'not-a-model'));
+    const found = await findModels(places);
+    expect(found.map((m) => [m.id, m.origin, m.name])).toEqual([['tiny', 'env', 'from-env']]);
+  });
+
+  test('listModels reports the package the API will use', async () => {
+    const models = await ws.api.listModels();
+    expect(models).toEqual([expect.objectContaining({ id: 'tiny', tasks: expect.arrayContaining(['segment']), grid: [32, 32, 32], origin: 'data' })]);
+  });
+});
+
+describe('default context set', () => {
+  const set = (name: string, manufacturer: string | null, model: string | null) =>
+    ({ name, scanner: { manufacturer, model }, task: { kind: 'segmentation' }, pairs: [{}] }) as unknown as ContextSetInfo;
+  const target = (dicom?: Record<string, string>) => ({ source: { kind: dicom ? 'dicom' : 'nifti', dicom } }) as unknown as Volume;
+  const sets = [set('a-generic', null, null), set('b-prisma', 'SIEMENS', 'Prisma'), set('c-skyra', 'Siemens', 'Skyra'), set('d-ge', 'GE MEDICAL SYSTEMS', 'Signa')];
+
+  test('the set whose scanner matches the DICOM manufacturer and model wins', () => {
+    expect(suggestSet(sets, target({ manufacturer: 'SIEMENS ', model: 'Skyra' }))).toMatchObject({ setName: 'c-skyra', reason: expect.stringMatching(/scanner matches/) });
+    expect(suggestSet(sets, target({ manufacturer: 'GE MEDICAL SYSTEMS', model: 'Discovery' })).setName).toBe('d-ge');
+  });
+
+  test('without a match or a DICOM header: the first set for the task', () => {
+    expect(suggestSet(sets, target({ manufacturer: 'Philips', model: 'Ingenia' })).setName).toBe('a-generic');
+    expect(suggestSet(sets, target())).toMatchObject({ setName: 'a-generic', reason: expect.stringMatching(/no DICOM/) });
+    expect(suggestSet([], target()).setName).toBeNull();
+  });
+
+  test('through the API, for the open sample', async () => {
+    expect(await ws.api.suggestContextSet(t1.id)).toMatchObject({ setName: SET });
+  });
+});
+
+describe('runTask', () => {
+  let result: Awaited<ReturnType<Workstation['api']['runTask']>>;
+  const events: ApiEvent[] = [];
+
+  test('two structures in one click: one multi-label mask on the target grid, mL from the mask, progress per mini-context', async () => {
+    const off = ws.onEvent((e) => e.jobId === 'run-1' && events.push(e));
+    result = await ws.api.runTask({
+      targetVolumeId: t1.id,
+      structures: [{ name: 'hippocampus', labels: [37, 38] }, { name: 'thalamus', labels: [77, 78] }],
+      miniContext: 2,
+      device: 'cpu',
+      jobId: 'run-1',
+    });
+    off();
+    expect(result).toMatchObject({ task: 'segment', contextSet: SET, model: 'tiny', contextSize: 3, miniContext: 2, miniContexts: 2, provider: 'cpu' });
+    const info = (await ws.api.listVolumes()).find((v) => v.id === result.volumeId)!;
+    expect(info.role).toBe('label');
+    expect(info.dims.slice(0, 3)).toEqual(t1.dims.slice(0, 3));
+    expect(info.affine).toEqual(t1.affine);
+    const mask = ws.volumes.get(result.volumeId);
+    expect([...new Set(mask.data)].every((v) => v === 0 || v === 1 || v === 2)).toBe(true);
+    // Volumes recounted here from the voxels (Colin27 is 1 mm isotropic: 1000 voxels = 1 mL).
+    const counts = [1, 2].map((k) => Array.from(mask.data).filter((v) => v === k).length);
+    expect(result.structures.map((s) => [s.label, s.name, s.voxels, s.ml])).toEqual([
+      [1, 'hippocampus', counts[0], counts[0] / 1000],
+      [2, 'thalamus', counts[1], counts[1] / 1000],
+    ]);
+    const perMiniContext = events.filter((e): e is ProgressEvent => e.type === 'progress' && e.stage === 'mini-context');
+    // 3 pairs at l = 2 → 2 mini-contexts, for each of the 2 structures, fractions rising to 1.
+    expect(perMiniContext.map((e) => e.message)).toEqual([
+      'hippocampus: mini-context 1/2 (2/3 pairs)',
+      'hippocampus: mini-context 2/2 (3/3 pairs)',
+      'thalamus: mini-context 1/2 (2/3 pairs)',
+      'thalamus: mini-context 2/2 (3/3 pairs)',
+    ]);
+    expect(perMiniContext.at(-1)!.fraction).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'job-done', ok: true });
+    for (const k of ['load', 'preprocess', 'targetEncoder', 'context', 'decoder', 'postprocess', 'total']) expect(result.seconds[k]).toBeGreaterThanOrEqual(0);
+  });
+
+  test('the run is recorded in the library with its result volume', async () => {
+    const library = await Library.open(join(dataDir, 'library'));
+    try {
+      const runs = library.listRuns();
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ id: result.runId, model: 'tiny', mini_context: 2, device: 'cpu', set_name: SET });
+      expect(JSON.parse(runs[0].labels_json as string)).toEqual([37, 38, 77, 78]);
+      expect(runs[0].result_sha256).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      library.close();
+    }
+  });
+
+  test('cancel between mini-contexts: the job ends as cancelled and adds no volume', async () => {
+    const before = (await ws.api.listVolumes()).length;
+    const run = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 1, device: 'cpu', jobId: 'run-2' });
+    await new Promise<void>((ok) => {
+      const off = ws.onEvent((e) => {
+        if (e.type === 'progress' && e.jobId === 'run-2' && e.stage === 'mini-context') {
+          off();
+          ok();
+        }
+      });
+    });
+    expect(await ws.api.cancelJob('run-2')).toBe(true);
+    await expect(run).rejects.toBeInstanceOf(CancelledError);
+    expect((await ws.api.listVolumes()).length).toBe(before);
+  });
+
+  test('runs take turns: a second click waits for the first, and cancelling it while it waits stops it', async () => {
+    const first = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 3, device: 'cpu', jobId: 'run-a' });
+    const second = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 3, device: 'cpu', jobId: 'run-b' });
+    expect(await ws.api.cancelJob('run-b')).toBe(true);
+    await expect(second).rejects.toBeInstanceOf(CancelledError);
+    const r = await first;
+    expect(r.miniContexts).toBe(1);
+    await ws.api.closeVolume(r.volumeId);
+  });
+
+  test('bad requests fail with one clear line', async () => {
+    await expect(ws.api.runTask({ targetVolumeId: t1.id, contextSet: 'nope' })).rejects.toThrow(/nope/);
+    await expect(ws.api.runTask({ targetVolumeId: t1.id, structures: [{ name: 'x', labels: [250] }] })).rejects.toThrow(/250/);
+    await expect(ws.api.runTask({ targetVolumeId: t1.id, model: 'missing' })).rejects.toBeInstanceOf(InputError);
+  });
+
+  test('a corrected mask travels as NIfTI bytes, is stored as a new pair, and is there after a restart', async () => {
+    const mask = ws.volumes.get(result.volumeId);
+    const edited = new Uint8Array(mask.data);
+    // "Brush": a 10×10×10 block of label 1 around the left hippocampus; "eraser": all of label 2.
+    const [nx, ny] = mask.dims;
+    for (let k = 60; k < 70; k++) for (let j = 100; j < 110; j++) for (let i = 50; i < 60; i++) edited[i + nx * (j + ny * k)] = 1;
+    for (let i = 0; i < edited.length; i++) if (edited[i] === 2) edited[i] = 0;
+    const bytes = encodeNifti({ ...mask, data: edited });
+    const updated = await ws.api.updateLabelVolume(result.volumeId, bytes, 'drawing.nii');
+    const ones = edited.reduce((n, v) => n + (v === 1 ? 1 : 0), 0);
+    expect(updated.labels).toEqual([
+      { label: 1, name: 'hippocampus', voxels: ones, ml: ones / 1000 },
+      { label: 2, name: 'thalamus', voxels: 0, ml: 0 },
+    ]);
+    expect(labelStats(ws.volumes.get(updated.volumeId))).toEqual([{ label: 1, name: 'label 1', voxels: ones, ml: ones / 1000 }]);
+
+    const wrongGrid = encodeNifti({ ...mask, dims: [10, 10, 10], data: new Uint8Array(1000) });
+    await expect(ws.api.updateLabelVolume(result.volumeId, wrongGrid)).rejects.toThrow(/10×10×10/);
+
+    // Back in the set's vocabulary: hippocampus (1) → 37, the set's first hippocampus label value.
+    const pair = await ws.api.addCorrectedPair(updated.volumeId);
+    expect(pair.label.values).toEqual([0, 37]);
+    await expect(ws.api.addCorrectedPair(t1.id)).rejects.toThrow(/not the result of a run/);
+    const restarted = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+    const stored = (await restarted.api.listContextSets()).find((s) => s.name === SET)!;
+    expect(stored.pairs).toHaveLength(4);
+    expect(stored.pairs.at(-1)).toMatchObject({ id: pair.id, label: { sha256: pair.label.sha256 }, image: { sha256: stored.pairs[0].image.sha256 } });
+  });
+});

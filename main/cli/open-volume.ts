@@ -1,4 +1,3 @@
-import { InputError } from '../api/errors.js';
 import { importSeries, openImagePath, type Volume } from '../imaging/index.js';
 import type { CliIo } from './command.js';
 import { cliProgress } from './progress.js';
@@ -9,13 +8,9 @@ export async function openVolumeForCli(path: string, seriesUid: string | undefin
   try {
     const opened = await openImagePath(path, seriesUid, progress.report);
     if (opened.kind === 'volume') return opened.volume;
-    const list = opened.scan.series
-      .map((s) => `#${s.summary.seriesNumber ?? '?'} "${s.summary.description}" ${s.uid}`)
-      .join('; ');
-    throw new InputError(path, `holds ${opened.scan.series.length} series; pick one with --series UID: ${list}`, 'several-series');
+    return await importSeries(opened.scan, undefined); // several series: throws the list to pick from
   } finally {
     progress.done();
   }
 }
 
-export { importSeries };

@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib';
+import { concatBytes } from '../util/bytes.js';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -42,11 +43,5 @@ export function encodePngRgb(width: number, height: number, rgb: Uint8Array): Ui
   v.setUint32(4, height);
   ihdr.set([8, 2, 0, 0, 0], 8);
   const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -1,7 +1,7 @@
 /** Imaging I/O: the one place that turns files into Volumes and back. */
 export { readNifti, parseNifti } from './nifti/read.js';
 export { writeNifti, encodeNifti, NIFTI_INTENT } from './nifti/write.js';
-export { scanDicomFolder, scanDicomFiles, importSeries, seriesSummaries } from './dicom/index.js';
+export { scanDicomFolder, scanDicomFiles, importSeries, selectSeries, seriesSummaries } from './dicom/index.js';
 export type { DicomScan, Progress } from './dicom/index.js';
 export { reorientToRas, orientationCode } from './reorient.js';
 export * from './volume.js';

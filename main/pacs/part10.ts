@@ -4,6 +4,8 @@
  * instead of re-encoding dcmjs' naturalized copy keeps everything, private attributes included.
  */
 
+import { concatBytes } from '../util/bytes.js';
+
 // A UUID-derived UID (ISO/IEC 9834-8, root 2.25) generated once for this implementation: no registered org root needed.
 const IMPLEMENTATION_CLASS_UID = '2.25.103783749732118954471607189333952000448';
 const IMPLEMENTATION_VERSION = 'NEUROVERSE_01';
@@ -40,13 +42,7 @@ export function part10(dataset: Uint8Array, meta: { sopClassUid: string; sopInst
   const length = new Uint8Array(4);
   new DataView(length.buffer).setUint32(0, groupBytes, true);
   const parts = [new Uint8Array(128), new TextEncoder().encode('DICM'), element(0x0002, 0x0000, 'UL', length), ...body, dataset];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

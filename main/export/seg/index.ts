@@ -1,5 +1,5 @@
 import { InputError } from '../../api/errors.js';
-import { scanDicomFolder, type DicomScan } from '../../imaging/index.js';
+import { scanDicomFolder, selectSeries, type DicomScan } from '../../imaging/index.js';
 import type { DicomSeries } from '../../imaging/dicom/series.js';
 import type { Volume } from '../../imaging/volume.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
@@ -15,16 +15,7 @@ export { terminologyFor } from './terminology.js';
  * cannot be referenced frame by frame, so they are refused with the reason.
  */
 export function pickReferenceSeries(scan: DicomScan, seriesUid?: string): DicomSeries {
-  let series: DicomSeries | undefined;
-  if (seriesUid) {
-    series = scan.series.find((s) => s.uid === seriesUid);
-    if (!series) throw new InputError(scan.label, `has no series with SeriesInstanceUID ${seriesUid}`);
-  } else if (scan.series.length === 1) {
-    series = scan.series[0];
-  } else {
-    const list = scan.series.map((s) => `#${s.summary.seriesNumber ?? '?'} "${s.summary.description}" ${s.uid}`).join('; ');
-    throw new InputError(scan.label, `holds ${scan.series.length} series; pick the reference with --series UID: ${list}`, 'several-series');
-  }
+  const series = selectSeries(scan, seriesUid, 'pick the reference with --series UID');
   const reason = series.summary.readerReason;
   if (/mosaic|several images per slice/i.test(reason)) {
     throw new InputError(scan.label, `series ${series.uid} cannot carry a DICOM-SEG: ${reason}; a SEG frame must reference one plane of one source frame`);

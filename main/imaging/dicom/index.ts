@@ -60,17 +60,24 @@ export function seriesSummaries(scan: DicomScan): SeriesSummary[] {
   return scan.series.map((s) => s.summary);
 }
 
+/**
+ * The series the caller named, or the only one. Several series and no choice is an error that lists
+ * them, so a CLI user can copy a UID and the UI can show the picker instead.
+ */
+export function selectSeries(scan: DicomScan, seriesUid: string | undefined, howToPick = 'pick one with --series UID'): DicomSeries {
+  if (seriesUid) {
+    const series = scan.series.find((s) => s.uid === seriesUid);
+    if (!series) throw new InputError(scan.label, `has no series with SeriesInstanceUID ${seriesUid}`);
+    return series;
+  }
+  if (scan.series.length === 1) return scan.series[0];
+  const list = scan.series.map((s) => `#${s.summary.seriesNumber ?? '?'} "${s.summary.description}" ${s.uid}`).join('; ');
+  throw new InputError(scan.label, `holds ${scan.series.length} series; ${howToPick}: ${list}`, 'several-series');
+}
+
 /** Imports one series of a scan. With several series and no choice, the caller must ask the user. */
 export async function importSeries(scan: DicomScan, seriesUid: string | undefined, progress?: Progress): Promise<Volume> {
-  let series: DicomSeries | undefined;
-  if (seriesUid) {
-    series = scan.series.find((s) => s.uid === seriesUid);
-    if (!series) throw new InputError(scan.label, `has no series with SeriesInstanceUID ${seriesUid}`);
-  } else if (scan.series.length === 1) {
-    series = scan.series[0];
-  } else {
-    throw new InputError(scan.label, `holds ${scan.series.length} series; pick one (--series UID)`, 'several-series');
-  }
+  const series = selectSeries(scan, seriesUid);
   const { reader, readerReason } = series.summary;
   progress?.('convert', null, `Importing ${series.summary.description || series.uid} with ${reader} (${readerReason})`);
   if (reader === 'dicom-parser') return buildClassicVolume(series.headers, scan.label);

@@ -19,8 +19,20 @@ import torch
 
 from .data import NATIVE_DIR, fit_to_grid
 
+# The app bundles the same three files under other names (resources/sample, see its README); they are used
+# when no extracted package is found, so the held-out Colin27 check needs no download.
+SAMPLE_DIR = NATIVE_DIR.parent / "resources" / "sample"
+SAMPLE_NAMES = {"ch2.nii.gz": "colin27_t1.nii.gz", "ch2bet.nii.gz": "colin27_t1_brain.nii.gz", "aal.nii.gz": "colin27_aal.nii.gz"}
 DEFAULT_DIR = Path(os.environ.get("NV3D_COLIN27_DIR",
                                   NATIVE_DIR / "runs" / "cache" / "mricron" / "usr" / "share" / "mricron" / "templates"))
+
+
+def _file(folder: Path, name: str) -> Path:
+    p = Path(folder) / name
+    if p.exists() or Path(folder) != DEFAULT_DIR:
+        return p
+    return SAMPLE_DIR / SAMPLE_NAMES[name]
+
 
 # AAL region numbers, both hemispheres merged.
 AAL_STRUCTURES: Dict[str, List[int]] = {
@@ -46,16 +58,16 @@ def _load_lia(path: Path) -> np.ndarray:
 
 
 def available(folder: Path = DEFAULT_DIR) -> bool:
-    return all((Path(folder) / f).exists() for f in ("ch2.nii.gz", "ch2bet.nii.gz", "aal.nii.gz"))
+    return all(_file(folder, f).exists() for f in ("ch2.nii.gz", "ch2bet.nii.gz", "aal.nii.gz"))
 
 
 def load_colin27(grid: int, folder: Path = DEFAULT_DIR):
     """Returns (T1 image [1, 1, G, G, G] in [0, 1], AAL labels [G, G, G]) fitted like the training maps: the brain
     box comes from the skull-stripped T1, intensities are normalised on the 2nd-98th percentiles (paper §4.1)."""
     folder = Path(folder)
-    t1 = _load_lia(folder / "ch2.nii.gz").astype(np.float32)
-    bet = _load_lia(folder / "ch2bet.nii.gz") > 0
-    aal = _load_lia(folder / "aal.nii.gz").astype(np.int16)
+    t1 = _load_lia(_file(folder, "ch2.nii.gz")).astype(np.float32)
+    bet = _load_lia(_file(folder, "ch2bet.nii.gz")) > 0
+    aal = _load_lia(_file(folder, "aal.nii.gz")).astype(np.int16)
     t1g = fit_to_grid(t1, grid, brain=bet)
     aalg = fit_to_grid(aal, grid, brain=bet)
     lo, hi = np.percentile(t1g, [2, 98])

@@ -12,7 +12,9 @@ export function findElectron(): { path: string } | { reason: string } {
     if (typeof p === 'string' && existsSync(p)) return { path: p };
     return { reason: 'the electron package has no binary' };
   } catch (err) {
+    // The package throws "Electron failed to install correctly" when its download never happened.
     const msg = (err as Error).message.split('\n')[0];
-    return { reason: `Electron binary not installed (${msg})` };
+    const why = /failed to install/i.test(msg) ? 'its download was skipped or unreachable at install time' : msg;
+    return { reason: `Electron binary not installed: ${why}` };
   }
 }

@@ -51,8 +51,14 @@ async function main(argv: string[]) {
     console.log(`neuroverse: open ${host.appUrl}`);
   } else {
     console.log(`neuroverse: mode browser host in Chromium app mode (${why})`);
+    const opened = performance.now();
     const child = openAppWindow(browser, host.appUrl, join(defaultDataDir(), 'browser-profile'));
-    child.on('exit', async () => {
+    child.on('exit', async (code) => {
+      // A browser that dies at once could not open a window (no usable display): keep serving, say where.
+      if (code !== 0 && performance.now() - opened < 10_000) {
+        console.log(`neuroverse: Chromium could not open a window (exit code ${code}); open ${host.appUrl}`);
+        return;
+      }
       await host.close();
       process.exit(0);
     });

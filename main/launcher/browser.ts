@@ -29,6 +29,13 @@ export function openAppWindow(browser: string, url: string, profileDir: string):
     '--disable-sync',
     '--disable-quic',
     '--window-size=1400,900',
+    // Without a usable GPU (remote desktops, VMs) Chromium no longer falls back to software WebGL on
+    // its own; this allows that fallback. The "unsafe" is about untrusted pages, and this window only
+    // ever shows the app's own page.
+    '--enable-unsafe-swiftshader',
   ];
+  // Chromium refuses to start as root unless its sandbox is off (containers, CI, kiosk installs);
+  // the window shows only this app's own page, served from 127.0.0.1.
+  if (process.getuid?.() === 0) args.push('--no-sandbox');
   return spawn(browser, args, { stdio: 'ignore', detached: false });
 }

@@ -116,4 +116,13 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await page.getByTestId('library-set-name').click();
   await expect(page.getByTestId('library-pair')).toHaveCount(2);
   await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-5-after-restart.png') });
+
+  // 6. A removed pair waits in the trash and can be restored.
+  await page.getByTestId('library-remove').last().click();
+  await expect(page.getByTestId('library-pair-count')).toHaveText(['1']);
+  await expect(page.getByTestId('library-trash-count')).toHaveText('1');
+  await page.getByTestId('library-trash-toggle').click();
+  await page.getByTestId('library-restore').click();
+  await expect(page.getByTestId('library-trash-count')).toHaveText('0');
+  await expect(page.getByTestId('library-pair-count')).toHaveText(['2']);
 });

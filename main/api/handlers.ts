@@ -221,6 +221,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     contextSetThumbnail: (setName, pairId) => library.thumbnail(setName, pairId),
 
     listModels: () => workflow.listModels(),
+    importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress)),
     suggestContextSet: (targetVolumeId, taskKind) => workflow.suggestContextSet(targetVolumeId, taskKind),
     runTask: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runTask(request, progress, signal)),
     updateLabelVolume: async (volumeId, nifti, name) => workflow.updateLabelVolume(volumeId, nifti, name),

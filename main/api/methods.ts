@@ -27,6 +27,7 @@ export const API_METHODS = [
   'renameContextSet',
   'contextSetThumbnail',
   'listModels',
+  'importModel',
   'suggestContextSet',
   'runTask',
   'updateLabelVolume',

@@ -149,6 +149,8 @@ export interface WorkstationApi {
   // One-click workflow (main/workflow): run a model with a stored context set on an open target.
   /** Model packages found in $NEUROVERSE_MODELS, <dataDir>/models and the bundled resources/models. */
   listModels(): Promise<ModelInfo[]>;
+  /** Installs a checkpoint file (.ckpt from the official release, or .safetensors) as a model package. */
+  importModel(file: FileBlob, options?: { jobId?: string }): Promise<ModelInfo>;
   /** The default set for an open target: scanner match on its DICOM header, else the first set of the task kind. */
   suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion>;
   /** Runs a task as a job (progress per mini-context, cancel via cancelJob); the result opens as a new volume. */

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../api/errors.js';
-import type { VolumeInfo } from '../api/types.js';
-import { InferenceEngine, parseDevice } from '../engine/index.js';
+import type { FileBlob, VolumeInfo } from '../api/types.js';
+import { importCheckpoint, InferenceEngine, parseDevice } from '../engine/index.js';
 import type { LazyContextPair, StructureInput } from '../engine/index.js';
 import { runTaskOnEngine } from '../engine/run-task.js';
 import { parseNifti, readNifti, spatialDims, writeNifti, type Volume } from '../imaging/index.js';
@@ -51,6 +51,41 @@ export class WorkflowService {
 
   async listModels(): Promise<ModelInfo[]> {
     return (await this.models()).map(({ dir: _dir, ...info }) => info);
+  }
+
+  /**
+   * Installs a checkpoint (official Lightning .ckpt or our safetensors) as a model package in
+   * <dataDir>/models, converted in-process: users never need Python. The package is built in a hidden
+   * folder and renamed into place, so a failed import leaves no half-installed model.
+   */
+  async importModel(file: FileBlob, progress?: ProgressFn): Promise<ModelInfo> {
+    const ext = /\.(ckpt|pt|pth|safetensors)$/i.exec(file.name)?.[0];
+    if (!ext) throw new InputError(file.name, 'not a model checkpoint (expected .ckpt, .pt, .pth or .safetensors)');
+    const id = file.name.slice(0, -ext.length).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'model';
+    const root = join(this.o.dataDir, 'models');
+    const final = join(root, id);
+    if (await stat(final).then(() => true, () => false)) {
+      throw new InputError(file.name, `a model named "${id}" is already installed (${final}); rename the file to install it beside`);
+    }
+    await mkdir(root, { recursive: true });
+    const work = await mkdtemp(join(root, '.import-'));
+    try {
+      const source = join(work, `checkpoint${ext}`);
+      await writeFile(source, file.data);
+      progress?.('import-model', null, `Converting ${file.name} to ONNX graphs`);
+      await importCheckpoint(source, join(work, 'package'), { name: id }).catch((err) => {
+        // Errors name the temporary copy; the user knows the file by its own name.
+        if (err instanceof InputError) throw new InputError(file.name, err.problem, err.code);
+        throw err;
+      });
+      await rename(join(work, 'package'), final);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    const found = (await this.models()).find((m) => m.dir === final);
+    if (!found) throw new InputError(file.name, 'was converted but the package cannot be read back');
+    const { dir: _dir, ...info } = found;
+    return info;
   }
 
   private models(): Promise<FoundModel[]> {

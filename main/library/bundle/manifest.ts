@@ -1,6 +1,6 @@
 import { InputError } from '../../api/errors.js';
 import type { Affine } from '../../imaging/index.js';
-import type { TaskKind } from '../types.js';
+import type { ScannerInfo, TaskKind } from '../types.js';
 
 export const BUNDLE_FORMAT = 'neuroverse-library-bundle';
 export const BUNDLE_VERSION = 1;
@@ -17,15 +17,7 @@ export interface BundleManifest {
   format: typeof BUNDLE_FORMAT;
   version: number;
   tasks: Array<{ name: string; kind: TaskKind; structure: string | null; labels: number[] }>;
-  scanners: Array<{
-    name: string;
-    manufacturer: string | null;
-    model: string | null;
-    fieldStrength: number | null;
-    sequence: string | null;
-    institution: string | null;
-    description: string | null;
-  }>;
+  scanners: Array<Omit<ScannerInfo, 'id'>>;
   sets: Array<{
     name: string;
     description: string | null;

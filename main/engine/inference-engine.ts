@@ -3,10 +3,14 @@ import { performance } from 'node:perf_hooks';
 import { InputError } from '../api/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
+import { applyAxisMapping, axisMapping, inverseAxisMapping } from '../imaging/reorient.js';
+import type { AxisMapping } from '../imaging/reorient.js';
 import { chooseMiniContextSize } from './apsp/mini-context-size.js';
 import { loadModelPackage } from './package/load-package.js';
 import type { LoadedModelPackage } from './package/load-package.js';
+import { FIELD_OF_VIEW } from './package/manifest.js';
 import type { Manifest, Task } from './package/manifest.js';
+import { foregroundBox } from './processing/foreground-box.js';
 import { fitToGrid, toModelGrid, toNativeGrid } from './processing/grid-fit.js';
 import type { GridFit } from './processing/grid-fit.js';
 import { labelMask, percentileNormalize, realValues } from './processing/intensity.js';
@@ -20,8 +24,18 @@ import { ModelSessions } from './runtime/model-sessions.js';
 export interface PreparedTarget {
   volume: Volume;
   file?: string;
+  /** Placement in the grid, of the volume as reoriented by `axes` (when the manifest names an orientation). */
   fit: GridFit;
+  axes?: AxisMapping;
   data: Float32Array;
+}
+
+/** One 3-D array (x fastest) with the geometry the grid fit needs. */
+interface Oriented {
+  values: Float32Array;
+  dims: number[];
+  spacing: number[];
+  axes?: AxisMapping;
 }
 
 export interface ContextPairInput {
@@ -104,9 +118,33 @@ export class InferenceEngine {
 
   prepareTarget(volume: Volume, file?: string): PreparedTarget {
     const { lower, upper } = this.manifest.normalization;
-    const fit = fitToGrid(spatialDims(volume), volume.spacing, this.manifest.grid);
-    const data = toModelGrid(percentileNormalize(realValues(volume), lower, upper), fit, 'linear');
-    return { volume, file, fit, data };
+    const o = this.oriented(volume, percentileNormalize(realValues(volume), lower, upper));
+    const fit = this.fitOf(o);
+    const data = toModelGrid(o.values, fit, 'linear');
+    return { volume, file, fit, axes: o.axes, data };
+  }
+
+  /**
+   * Values of `geometry`'s first frame in the voxel-axis order the model was trained on (manifest.orientation,
+   * e.g. LIA for ours): convolutions are not orientation-invariant, so a RAS scan must not reach a model
+   * trained on LIA arrays as stored. Without an orientation the arrays go in as stored (official checkpoint).
+   */
+  private oriented(geometry: Volume, values: Float32Array, axes?: AxisMapping): Oriented {
+    const dims = spatialDims(geometry);
+    const spacing = geometry.spacing.slice(0, 3);
+    const code = this.manifest.orientation;
+    if (!code) return { values, dims, spacing };
+    const m = axes ?? axisMapping(geometry.affine, code);
+    const moved = applyAxisMapping({ ...geometry, dims, spacing, data: values }, m);
+    return { values: moved.data as Float32Array, dims: moved.dims, spacing: moved.spacing, axes: m };
+  }
+
+  /** The manifest's grid-fit rule applied to one (normalised) image; a blank image falls back to its field of view. */
+  private fitOf(o: Oriented): GridFit {
+    const rule = this.manifest.fit ?? FIELD_OF_VIEW;
+    if (rule.method === 'field-of-view') return fitToGrid(o.dims, o.spacing, this.manifest.grid);
+    const box = foregroundBox(o.values, o.dims, rule.threshold);
+    return fitToGrid(o.dims, o.spacing, this.manifest.grid, box ?? undefined, box ? rule.marginMm : 0);
   }
 
   /** Cheap checks of one pair (grids agree, the chosen labels occur), without any resampling. */
@@ -126,12 +164,13 @@ export class InferenceEngine {
   preparePair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number): GridPair {
     this.checkPair(p, s, i);
     const { lower, upper } = this.manifest.normalization;
-    const fit = fitToGrid(spatialDims(p.image), p.image.spacing, this.manifest.grid);
-    const image = toModelGrid(percentileNormalize(realValues(p.image), lower, upper), fit, 'linear');
-    const label =
-      s.task === 'segment'
-        ? toModelGrid(labelMask(realValues(p.label), s.labels), fit, 'nearest')
-        : toModelGrid(percentileNormalize(realValues(p.label), lower, upper), fit, 'linear');
+    const img = this.oriented(p.image, percentileNormalize(realValues(p.image), lower, upper));
+    const fit = this.fitOf(img);
+    const image = toModelGrid(img.values, fit, 'linear');
+    // The label shares its image's grid (checked above), so it moves with the image's axis mapping.
+    const labelValues = s.task === 'segment' ? labelMask(realValues(p.label), s.labels) : percentileNormalize(realValues(p.label), lower, upper);
+    const lab = this.oriented(p.image, labelValues, img.axes);
+    const label = toModelGrid(lab.values, fit, s.task === 'segment' ? 'nearest' : 'linear');
     return { image, label };
   }
 
@@ -206,8 +245,15 @@ export class InferenceEngine {
 
   /** Raw model output → target's native grid and affine; masks thresholded at the manifest's threshold. */
   toNative(raw: Float32Array, target: PreparedTarget, task: Task): Volume {
-    const native = toNativeGrid(raw, target.fit, 'linear', 0);
     const v = target.volume;
+    let native = toNativeGrid(raw, target.fit, 'linear', 0);
+    if (target.axes) {
+      // Back from the model's axis order to the target's own (exact: a permutation and flips).
+      // Only the data is taken from this call; dims, spacing and affine of the result are the target's own.
+      const dims = spatialDims(v);
+      const modelOrderDims = target.axes.perm.map((c) => dims[c]);
+      native = applyAxisMapping({ ...v, dims: modelOrderDims, data: native }, inverseAxisMapping(target.axes)).data as Float32Array;
+    }
     const base = {
       dims: spatialDims(v),
       spacing: v.spacing.slice(0, 3),

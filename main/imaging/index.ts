@@ -3,6 +3,7 @@ export { readNifti, parseNifti } from './nifti/read.js';
 export { writeNifti, encodeNifti, NIFTI_INTENT } from './nifti/write.js';
 export { scanDicomFolder, scanDicomFiles, importSeries, selectSeries, seriesSummaries } from './dicom/index.js';
 export type { DicomScan, Progress } from './dicom/index.js';
-export { reorientToRas, orientationCode } from './reorient.js';
+export { applyAxisMapping, axisMapping, inverseAxisMapping, isOrientationCode, orientationCode, reorientTo, reorientToRas } from './reorient.js';
+export type { AxisMapping } from './reorient.js';
 export * from './volume.js';
 export { openImagePath, isNiftiName } from './open.js';

@@ -249,9 +249,10 @@ def make_episode(bank: LabelBank, subjects: Sequence[int], task: str, g: torch.G
     return Episode(task, T.minmax(inputs), outs, labels, info)
 
 
-def sample_episode(bank: LabelBank, n: int, g: torch.Generator, task: Optional[str] = None) -> Episode:
+def sample_episode(bank: LabelBank, n: int, g: torch.Generator, task: Optional[str] = None,
+                   rate_overrides: Optional[Dict[str, float]] = None) -> Episode:
     """Task by the Table 3 sampling rates, then n distinct subjects (with repeats only if the bank is smaller)."""
-    task = task or sample_task(g)
+    task = task or sample_task(g, rate_overrides)
     if n <= len(bank):
         subjects = torch.randperm(len(bank), generator=g)[:n].tolist()
     else:

@@ -20,7 +20,7 @@ import torch
 
 from .config import ModelConfig, parse_channels, preset
 from .data import TRAIN_IDS, LabelBank, sample_episode
-from .losses import TASKS, task_loss
+from .losses import TASKS, parse_rate_overrides, task_loss
 from .model import Neuroverse3D, count_parameters
 
 
@@ -72,6 +72,8 @@ def parse_args(argv=None):
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--targets-per-group", type=int, default=1,
                    help="how many members of one sampled group serve as target in turn (B.1 uses all L+1)")
+    p.add_argument("--task-rates", type=parse_rate_overrides, default={},
+                   help="override Table 3 sampling rates, e.g. segmentation=8 (recorded in config.json)")
     return p.parse_args(argv)
 
 
@@ -148,7 +150,7 @@ def main(argv=None) -> int:
     model.train()
     while keep_going():
         L = context_size(step, fixed_steps, g)
-        ep = sample_episode(bank, L + 1, g)
+        ep = sample_episode(bank, L + 1, g, rate_overrides=args.task_rates)
         n_targets = min(args.targets_per_group, L + 1)
         for t in range(n_targets):
             if not keep_going():

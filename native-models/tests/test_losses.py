@@ -1,6 +1,8 @@
+import pytest
 import torch
 
-from neuroverse3d.losses import (GENERATION_TASKS, TASKS, generation_loss, intensity_differences, sample_task,
+from neuroverse3d.losses import (GENERATION_TASKS, TASKS, generation_loss, intensity_differences, parse_rate_overrides,
+                                 sample_task,
                                  smooth_l1, smooth_l3l1, task_loss)
 
 
@@ -54,3 +56,14 @@ def test_task_sampling_follows_rates():
     frac_seg = draws.count("segmentation") / len(draws)
     assert abs(frac_seg - 0.2) < 0.03  # 2 / (2 + 8)
     assert set(draws) == set(TASKS)
+
+
+def test_rate_overrides_change_the_mix_and_reject_unknown_tasks():
+    g = torch.Generator().manual_seed(1)
+    overrides = parse_rate_overrides("segmentation=8,2d_to_3d=0")
+    assert overrides == {"segmentation": 8.0, "2d_to_3d": 0.0}
+    draws = [sample_task(g, overrides) for _ in range(5000)]
+    assert abs(draws.count("segmentation") / len(draws) - 8 / 15) < 0.03  # 8 / (8 + 7)
+    assert "2d_to_3d" not in draws
+    with pytest.raises(ValueError, match="unknown task 'segmentaton'"):
+        parse_rate_overrides("segmentaton=3")

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,35 @@ describe('neuroverse model', () => {
     expect(Object.keys(m.graphs)).toEqual(['targetEncoder', 'contextBranch', 'targetDecoder']);
   });
 
+  it('import --evaluation stores the card in the manifest; a card without a summary is refused', async () => {
+    const card = { summary: '10 training steps; Dice 0.1 vs baseline 0.3', segmentation: { table: [{ structure: 'thalamus', model: 0.1, baseline: 0.3 }] } };
+    writeFileSync(join(tmp, 'card.json'), JSON.stringify(card));
+    const out = join(tmp, 'carded');
+    const r = await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', out, '--grid', '32', '--tasks', 'segment', '--evaluation', join(tmp, 'card.json')]);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    const m = JSON.parse((await cli(modelCommand, ['info', out, '--json'])).out.join('\n'));
+    expect(m.evaluation).toEqual(card);
+    expect(m.tasks).toEqual(['segment']);
+
+    writeFileSync(join(tmp, 'no-summary.json'), JSON.stringify({ segmentation: {} }));
+    const bad = await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--evaluation', join(tmp, 'no-summary.json')]);
+    expect(bad.code).toBe(1);
+    expect(bad.err.join('\n')).toMatch(/no-summary\.json.*summary/);
+    const boxed = join(tmp, 'boxed');
+    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', boxed, '--grid', '32', '--fit', 'foreground-box:0.2:5'])).code).toBe(0);
+    expect(JSON.parse((await cli(modelCommand, ['info', boxed, '--json'])).out.join('\n')).fit).toEqual({ method: 'foreground-box', threshold: 0.2, marginMm: 5 });
+    const manifestFile = join(boxed, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    writeFileSync(manifestFile, JSON.stringify({ ...manifest, fit: { method: 'foreground-box', threshold: 3, marginMm: 5 } }));
+    const refused = await cli(modelCommand, ['info', boxed]);
+    expect(refused.code).toBe(1);
+    expect(refused.err.join('\n')).toMatch(/manifest\.json.*fit must be/);
+    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--fit', 'brain'])).code).toBe(2);
+    const badTask = await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--tasks', 'segment,denoise']);
+    expect(badTask.code).toBe(2);
+    expect(badTask.err.join('\n')).toMatch(/denoise/);
+  });
+
   it('a modified graph fails the sha256 check, naming the file', async () => {
     const bad = join(tmp, 'bad-model');
     await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', bad, '--grid', '32']);
@@ -103,6 +132,26 @@ describe('neuroverse run', () => {
     expect(v.affine[0][3]).toBeCloseTo(-10, 4);
     expect(v.affine[2][2]).toBeCloseTo(1.5, 4);
     expect([...new Set(v.data)].every((x) => x === 0 || x === 1)).toBe(true);
+  });
+
+  it('without --model uses the first installed package, looked up like the app ($NEUROVERSE_MODELS first)', async () => {
+    const saved = { models: process.env.NEUROVERSE_MODELS, data: process.env.NEUROVERSE_DATA_DIR };
+    const models = join(tmp, 'models-lookup');
+    const { cpSync } = await import('node:fs');
+    cpSync(pkg, join(models, 'only-one'), { recursive: true });
+    process.env.NEUROVERSE_MODELS = models;
+    process.env.NEUROVERSE_DATA_DIR = join(tmp, 'data-lookup');
+    try {
+      const img = join(tmp, 'img.nii.gz');
+      const r = await cli(runCommand, ['--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--label', '3', '--device', 'cpu', '--out', join(tmp, 'lookup.nii.gz'), '--json']);
+      expect(r.code, r.err.join('\n')).toBe(0);
+      expect(JSON.parse(r.out[0])).toMatchObject({ out: join(tmp, 'lookup.nii.gz'), model: join(models, 'only-one') });
+    } finally {
+      for (const [k, v] of [['NEUROVERSE_MODELS', saved.models], ['NEUROVERSE_DATA_DIR', saved.data]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 
   it('runs on the bundled sample scan (Colin27 T1, AAL hippocampi as context label)', async () => {

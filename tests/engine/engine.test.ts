@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelledError } from '../../main/api/errors.js';
 import { InferenceEngine, importCheckpoint } from '../../main/engine/index.js';
 import type { StructureInput } from '../../main/engine/index.js';
+import { reorientTo } from '../../main/imaging/index.js';
 import type { Volume } from '../../main/imaging/volume.js';
 import { FIXTURES } from './fixture-helpers.js';
 
@@ -69,5 +70,27 @@ describe('InferenceEngine', () => {
       engine.run(target, [s], { miniContext: 1, signal: ac.signal, onProgress: (p) => (progress.push(p.pairsDone), ac.abort()) }),
     ).rejects.toBeInstanceOf(CancelledError);
     expect(progress).toEqual([1]);
+  });
+
+  it('a package naming an orientation reorients target and pairs before the fit and maps the result back', async () => {
+    // The same weights, once with orientation "LIA" in the manifest; the plain package fed LIA-reoriented
+    // volumes must give the same output, read back in the target's own (RAS) voxel order. A generation task:
+    // its output is continuous (a random-weight mask could be empty and prove nothing).
+    await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(tmp, 'lia'), { grid: [32, 32, 32], orientation: 'LIA' });
+    const oriented = await InferenceEngine.open(join(tmp, 'lia'), 'cpu');
+    try {
+      const pairs = [{ image: img(1), label: ball(10, 6) }, { image: img(2), label: ball(14, 7) }];
+      const viaManifest = await oriented.run(oriented.prepareTarget(img(0)), [{ task: 'generate', pairs }], { miniContext: 1 });
+      const lia = (v: Volume) => reorientTo(v, 'LIA');
+      const byHand = await engine.run(engine.prepareTarget(lia(img(0))), [{ pairs: pairs.map((p) => ({ image: lia(p.image), label: lia(p.label) })), task: 'generate' }], { miniContext: 1 });
+      const result = viaManifest.structures[0].volume;
+      expect(result.dims).toEqual([30, 34, 28]);
+      expect(result.affine).toEqual(img(0).affine);
+      const expected = reorientTo(byHand.structures[0].volume, 'RAS');
+      expect(Array.from(result.data)).toEqual(Array.from(expected.data));
+      expect(new Set(result.data).size).toBeGreaterThan(100);
+    } finally {
+      await oriented.release();
+    }
   });
 });

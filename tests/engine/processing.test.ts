@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitToGrid, labelMask, percentileNormalize, quantiles, toModelGrid, toNativeGrid } from '../../main/engine/index.js';
+import { fitToGrid, foregroundBox, labelMask, percentileNormalize, quantiles, toModelGrid, toNativeGrid } from '../../main/engine/index.js';
 
 describe('intensity normalisation', () => {
   it('quantiles follow numpy linear interpolation', () => {
@@ -76,5 +76,32 @@ describe('fitting into the model grid', () => {
     // Half-size y and quarter-size z: the grid's first and last rows along y and z are padding.
     expect(m[0]).toBe(0);
     expect(m[16 + 32 * 16 + 32 * 32 * 16]).toBe(1);
+  });
+
+  it('frames the foreground box (plus margin) instead of the field of view, ignoring sparse noise', () => {
+    const dims = [80, 60, 40];
+    const img = new Float32Array(80 * 60 * 40);
+    const at = (x: number, y: number, z: number) => x + 80 * y + 80 * 60 * z;
+    // A "head" occupying x 30..59, y 10..39, z 5..34, and two bright noise voxels far outside it.
+    for (let z = 5; z <= 34; z++) for (let y = 10; y <= 39; y++) for (let x = 30; x <= 59; x++) img[at(x, y, z)] = 0.6;
+    img[at(1, 1, 1)] = 1;
+    img[at(78, 58, 38)] = 1;
+    const box = foregroundBox(img, dims, 0.1)!;
+    expect(box).toEqual({ lo: [30, 10, 5], hi: [59, 39, 34] });
+    expect(foregroundBox(new Float32Array(80 * 60 * 40), dims, 0.1)).toBeNull();
+
+    const fit = fitToGrid(dims, [1, 1, 1], [32, 32, 32], box, 5);
+    expect(fit.modelVoxelMm).toBeCloseTo(40 / 32, 10); // 30 mm box + 2 × 5 mm margin
+    expect(fit.scale[0] * 15.5 + fit.offset[0]).toBeCloseTo(44.5, 8); // grid centre = box centre
+    const model = toModelGrid(img, fit, 'nearest');
+    // The head fills the grid but for the margin: 4 model voxels (5 mm) of background on each side.
+    const row = Array.from({ length: 32 }, (_, i) => model[i + 32 * 16 + 32 * 32 * 16]);
+    expect(row.slice(0, 4).every((v) => v === 0)).toBe(true);
+    expect(row.slice(4, 28).every((v) => v === Math.fround(0.6))).toBe(true);
+    expect(row.slice(28).every((v) => v === 0)).toBe(true);
+    // Back on the native grid, the head is where it was and the noise voxels (outside the box) are 0.
+    const back = toNativeGrid(model, fit, 'nearest');
+    expect(back[at(45, 25, 20)]).toBe(Math.fround(0.6));
+    expect(back[at(1, 1, 1)]).toBe(0);
   });
 });

@@ -1,17 +1,23 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../../api/errors.js';
 import { importCheckpoint, readManifest } from '../../engine/index.js';
+import type { GridFitRule, Task } from '../../engine/index.js';
+import { isOrientationCode } from '../../imaging/index.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
 
 export const modelCommand: CliCommand = {
   name: 'model',
   summary: 'import a Neuroverse3D checkpoint as a model package, or describe a package',
-  usage: `usage: neuroverse model import <checkpoint.ckpt|.safetensors> --out <dir> [--name NAME] [--grid N] [--json]
+  usage: `usage: neuroverse model import <checkpoint.ckpt|.safetensors> --out <dir> [--name NAME] [--grid N]
+                         [--tasks segment,generate] [--fit field-of-view|foreground-box[:T[:MM]]]
+                         [--orientation LIA] [--evaluation card.json] [--json]
        neuroverse model info <dir> [--json]
 
   import   read a PyTorch Lightning checkpoint (torch.save zip) or safetensors without Python, build the three
-           ONNX graphs and write manifest.json (sha256 of each graph) into <dir>
+           ONNX graphs and write manifest.json (sha256 of each graph) into <dir>; --evaluation stores the
+           evaluation card made by native-models (python -m neuroverse3d.card) in the manifest; --fit and
+           --orientation record how the model's training framed and oriented its volumes (docs/model-package.md)
   info     show a package's manifest (architecture, grid, normalisation, tasks, graphs, provenance)`,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -22,7 +28,7 @@ export const modelCommand: CliCommand = {
 };
 
 async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
-  const args = parseArgs(argv, { value: ['out', 'name', 'grid'], boolean: ['json'] });
+  const args = parseArgs(argv, { value: ['out', 'name', 'grid', 'tasks', 'evaluation', 'fit', 'orientation'], boolean: ['json'] });
   const [file] = args.positional;
   const out = flag(args, 'out');
   if (!file) throw new InputError(undefined, 'give a checkpoint file', 'usage');
@@ -34,9 +40,20 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
     if (!Number.isInteger(n) || n <= 0) throw new InputError(undefined, `--grid must be a positive integer (got "${g}")`, 'usage');
     grid = [n, n, n];
   }
+  const tasksFlag = flag(args, 'tasks');
+  const tasks = tasksFlag?.split(',').map((t) => t.trim()).filter(Boolean);
+  const badTask = tasks?.find((t) => t !== 'segment' && t !== 'generate');
+  if (badTask !== undefined) throw new InputError(undefined, `--tasks takes segment and/or generate (got "${badTask}")`, 'usage');
+  const evaluationFile = flag(args, 'evaluation');
+  const evaluation = evaluationFile === undefined ? undefined : await readEvaluationCard(evaluationFile);
+  const fit = parseFitFlag(flag(args, 'fit'));
+  const orientation = flag(args, 'orientation')?.toUpperCase();
+  if (orientation !== undefined && !isOrientationCode(orientation)) {
+    throw new InputError(undefined, `--orientation takes three axis letters such as LIA or RAS (got "${orientation}")`, 'usage');
+  }
   const existing = await stat(out).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new InputError(out, 'exists and is not a folder');
-  const { manifest, notes } = await importCheckpoint(file, out, { name: flag(args, 'name'), grid });
+  const { manifest, notes } = await importCheckpoint(file, out, { name: flag(args, 'name'), grid, tasks: tasks as Task[] | undefined, evaluation, fit, orientation });
   if (hasFlag(args, 'json')) {
     io.out(JSON.stringify({ out, manifest }));
   } else {
@@ -44,6 +61,35 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
     for (const n of notes) io.out(`note: ${n}`);
   }
   return 0;
+}
+
+/** --fit field-of-view | foreground-box[:THRESHOLD[:MARGIN_MM]] (defaults 0.1 and 10 mm, as our training frames brains). */
+function parseFitFlag(text: string | undefined): GridFitRule | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'field-of-view') return { method: 'field-of-view' };
+  const m = /^foreground-box(?::([0-9.]+))?(?::([0-9.]+))?$/.exec(text);
+  const threshold = Number(m?.[1] ?? 0.1);
+  const marginMm = Number(m?.[2] ?? 10);
+  if (!m || !(threshold > 0 && threshold < 1) || !(marginMm >= 0)) {
+    throw new InputError(undefined, `--fit takes field-of-view or foreground-box[:THRESHOLD[:MARGIN_MM]] with 0 < THRESHOLD < 1 (got "${text}")`, 'usage');
+  }
+  return { method: 'foreground-box', threshold, marginMm };
+}
+
+/** The card is shown in the app as measured; it must be one JSON object with a one-line summary. */
+async function readEvaluationCard(file: string): Promise<Record<string, unknown>> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(file, err.code === 'ENOENT' ? 'evaluation card not found' : `cannot read the evaluation card (${err.message})`);
+  });
+  let card: unknown;
+  try {
+    card = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(file, `evaluation card is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof card !== 'object' || card === null || Array.isArray(card)) throw new InputError(file, 'evaluation card must be a JSON object');
+  if (typeof (card as { summary?: unknown }).summary !== 'string') throw new InputError(file, 'evaluation card needs a "summary" string');
+  return card as Record<string, unknown>;
 }
 
 async function info(argv: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
@@ -59,6 +105,7 @@ async function info(argv: string[], io: Parameters<CliCommand['run']>[1]): Promi
   io.out(`grid ${m.grid.join('×')}, normalisation ${m.normalization.method} ${m.normalization.lower}/${m.normalization.upper}, tasks ${m.tasks.join(', ')}, threshold ${m.threshold}, opset ${m.opset}`);
   for (const [role, g] of Object.entries(m.graphs)) io.out(`  ${role.padEnd(14)} ${g.file} ${(g.bytes / 1e6).toFixed(1)} MB sha256 ${g.sha256}`);
   io.out(`from ${m.provenance.source} (${m.provenance.sourceFormat}, sha256 ${m.provenance.sourceSha256.slice(0, 16)}…) imported ${m.provenance.importedAt}`);
-  io.out(`evaluation: ${m.evaluation ? JSON.stringify(m.evaluation) : 'none yet'}`);
+  const summary = m.evaluation?.summary;
+  io.out(`evaluation: ${m.evaluation ? (typeof summary === 'string' ? summary : JSON.stringify(m.evaluation)) : 'none yet'} (full card: --json)`);
   return 0;
 }

@@ -9,14 +9,17 @@ import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { openVolumeForCli } from '../open-volume.js';
 import { cliProgress } from '../progress.js';
+import { defaultDataDir, resourcesDir } from '../../settings/paths.js';
+import { findModels, modelPlaces, pickModel } from '../../workflow/models.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
-  usage: `usage: neuroverse run --model <dir> --target <img> (--context <image>,<label> [--context ...] | --context-set NAME) --out <file.nii.gz>
+  usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME) --out <file.nii.gz>
                       [--task segment|generate] [--label V ...] [--mini-context N|auto] [--device auto|cpu|cuda] [--json]
 
-  --model DIR          model package folder (neuroverse model import makes one)
+  --model DIR          model package folder (neuroverse model import makes one); default: the first installed
+                       package for the task ($NEUROVERSE_MODELS, <data folder>/models, then the bundled one)
   --target IMG         NIfTI file or DICOM folder to segment/restore
   --context IMG,LABEL  one context pair; repeat for more (any number: APSP keeps memory flat)
   --context-set NAME   the pairs of a stored context set, in its order; its task (and labels unless --label)
@@ -30,11 +33,10 @@ export const runCommand: CliCommand = {
   async run(argv, io) {
     const t0 = performance.now();
     const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library'], boolean: ['json'] });
-    const model = flag(args, 'model');
+    const modelFlag = flag(args, 'model');
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
     const contexts = flagAll(args, 'context');
-    if (!model) throw new InputError(undefined, '--model is required', 'usage');
     if (!targetPath) throw new InputError(undefined, '--target is required', 'usage');
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
     const setName = flag(args, 'context-set');
@@ -73,6 +75,8 @@ export const runCommand: CliCommand = {
       }
     }
 
+    // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
+    const model = modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir;
     const engine = await InferenceEngine.open(model, device);
     try {
       if (!engine.manifest.tasks.includes(task)) throw new InputError(model, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
@@ -112,6 +116,7 @@ export const runCommand: CliCommand = {
       const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
       const report = {
         out,
+        model,
         task,
         contextSize: s.contextSize,
         miniContext: s.miniContext,
@@ -124,7 +129,7 @@ export const runCommand: CliCommand = {
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));
       } else {
-        io.out(`wrote ${out} (${task}, ${s.contextSize} context pairs, mini-context ${s.miniContext}, ${result.choice.provider}: ${result.choice.reason})`);
+        io.out(`wrote ${out} (${task} with ${model}, ${s.contextSize} context pairs, mini-context ${s.miniContext}, ${result.choice.provider}: ${result.choice.reason})`);
         io.out(`seconds: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${peakRssMB} MB`);
       }
       return 0;

@@ -1,12 +1,17 @@
 import { basename } from 'node:path';
 import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
 import { inferArchitecture } from '../model/architecture.js';
-import type { Manifest } from './manifest.js';
+import type { GridFitRule, Manifest, Task } from './manifest.js';
 import { writeModelPackage } from './write-package.js';
 
 export interface ImportOptions {
   name?: string;
   grid?: [number, number, number];
+  tasks?: Task[];
+  fit?: GridFitRule;
+  orientation?: string;
+  /** Evaluation card measured by the training side (native-models/neuroverse3d/card.py). */
+  evaluation?: Record<string, unknown> | null;
 }
 
 /** `neuroverse model import`: checkpoint (torch zip or safetensors) → model package folder. */
@@ -16,6 +21,10 @@ export async function importCheckpoint(file: string, outDir: string, opts: Impor
   const manifest = await writeModelPackage(outDir, arch, ck.stateDict, {
     name: opts.name ?? basename(file).replace(/\.(ckpt|pt|pth|safetensors)$/i, ''),
     grid: opts.grid,
+    tasks: opts.tasks,
+    fit: opts.fit,
+    orientation: opts.orientation,
+    evaluation: opts.evaluation ?? null,
     provenance: {
       source: basename(file),
       sourceFormat: ck.format,

@@ -1,4 +1,5 @@
 import { InputError } from '../../api/errors.js';
+import { isOrientationCode } from '../../imaging/reorient.js';
 import type { Architecture } from '../model/architecture.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -22,6 +23,15 @@ export interface IntensityNormalization {
   upper: number;
 }
 
+/**
+ * How each volume is placed in the grid: the whole field of view (what the official checkpoint's importer
+ * assumes), or the foreground's bounding box (threshold on the normalised image) plus a margin, which is how
+ * our own models were trained (brains framed by their bounding box).
+ */
+export type GridFitRule = { method: 'field-of-view' } | { method: 'foreground-box'; threshold: number; marginMm: number };
+
+export const FIELD_OF_VIEW: GridFitRule = { method: 'field-of-view' };
+
 export interface Manifest {
   format: typeof PACKAGE_FORMAT;
   formatVersion: number;
@@ -30,6 +40,13 @@ export interface Manifest {
   /** Model grid in voxels; every edge must be divisible by 2^(stages-1). */
   grid: [number, number, number];
   normalization: IntensityNormalization;
+  /** Absent in older packages: the whole field of view. */
+  fit?: GridFitRule;
+  /**
+   * Voxel-axis order the model was trained on (e.g. "LIA"): every volume is reoriented to it (permutation and
+   * flips from its affine) before the fit, and results are mapped back. Absent: arrays go in as stored.
+   */
+  orientation?: string;
   tasks: Task[];
   /** Raw-output threshold for segmentation masks. */
   threshold: number;
@@ -72,6 +89,16 @@ export function validateManifest(m: unknown, file: string): Manifest {
   const n = o.normalization;
   if (!n || n.method !== 'percentile-minmax' || !(n.lower >= 0 && n.lower < n.upper && n.upper <= 1)) {
     fail('normalization must be {method: "percentile-minmax", lower, upper} with 0 <= lower < upper <= 1');
+  }
+  const f = o.fit;
+  if (f !== undefined) {
+    const okBox = f?.method === 'foreground-box' && f.threshold > 0 && f.threshold < 1 && f.marginMm >= 0;
+    if (!(f?.method === 'field-of-view' || okBox)) {
+      fail('fit must be {method: "field-of-view"} or {method: "foreground-box", threshold in (0, 1), marginMm >= 0}');
+    }
+  }
+  if (o.orientation !== undefined && !(typeof o.orientation === 'string' && isOrientationCode(o.orientation))) {
+    fail(`orientation must be three axis letters such as "LIA" or "RAS" (got ${JSON.stringify(o.orientation)})`);
   }
   if (typeof o.threshold !== 'number') fail('threshold must be a number');
   if (!Array.isArray(o.tasks) || o.tasks.some((t) => t !== 'segment' && t !== 'generate')) fail('tasks must list segment/generate');

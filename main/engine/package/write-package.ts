@@ -5,8 +5,8 @@ import type { Architecture } from '../model/architecture.js';
 import { OPSET, buildGraphs } from '../model/build-graphs.js';
 import type { StateDict } from '../model/state-dict.js';
 import { sha256Hex } from './load-package.js';
-import { DEFAULT_NORMALIZATION, GRAPH_FILES, GRAPH_ROLES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
-import type { GraphRole, Manifest, Task } from './manifest.js';
+import { DEFAULT_NORMALIZATION, FIELD_OF_VIEW, GRAPH_FILES, GRAPH_ROLES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
+import type { GraphRole, GridFitRule, Manifest, Task } from './manifest.js';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -15,6 +15,9 @@ export interface PackageOptions {
   grid?: [number, number, number];
   tasks?: Task[];
   threshold?: number;
+  fit?: GridFitRule;
+  orientation?: string;
+  evaluation?: Record<string, unknown> | null;
   provenance: Omit<Manifest['provenance'], 'importedAt' | 'importer' | 'parameters'>;
 }
 
@@ -35,6 +38,8 @@ export async function writeModelPackage(dir: string, arch: Architecture, sd: Sta
     architecture: arch,
     grid: opts.grid ?? [128, 128, 128],
     normalization: DEFAULT_NORMALIZATION,
+    fit: opts.fit ?? FIELD_OF_VIEW,
+    ...(opts.orientation ? { orientation: opts.orientation } : {}),
     tasks: opts.tasks ?? ['segment', 'generate'],
     threshold: opts.threshold ?? 0.5,
     opset: OPSET,
@@ -45,7 +50,7 @@ export async function writeModelPackage(dir: string, arch: Architecture, sd: Sta
       importer: `neuroverse-workstation engine ${ENGINE_VERSION}`,
       parameters: parameterCount(arch.channels),
     },
-    evaluation: null,
+    evaluation: opts.evaluation ?? null,
   };
   await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;

@@ -1,6 +1,9 @@
+import type { VoxelBox } from './foreground-box.js';
+
 /**
- * Placement of a native volume in the model grid: isotropic model voxels, the whole native field of view
- * scaled to fit the grid's most constraining axis (aspect ratio kept, the rest padded), centred.
+ * Placement of a native volume in the model grid: isotropic model voxels, the whole native field of view (or a
+ * box in it, plus a margin) scaled to fit the grid's most constraining axis (aspect ratio kept, the rest padded),
+ * centred.
  * Native continuous index p_i = scale_i · q_i + offset_i for model index q_i; axes are not permuted or
  * flipped (the checkpoint was trained on arrays as stored, architecture doc §7).
  */
@@ -13,14 +16,22 @@ export interface GridFit {
   offset: [number, number, number];
 }
 
-export function fitToGrid(nativeDims: readonly number[], spacing: readonly number[], grid: readonly [number, number, number]): GridFit {
+export function fitToGrid(
+  nativeDims: readonly number[],
+  spacing: readonly number[],
+  grid: readonly [number, number, number],
+  box?: VoxelBox,
+  marginMm = 0,
+): GridFit {
   const n = [nativeDims[0], nativeDims[1], nativeDims[2]] as [number, number, number];
   const s = [0, 1, 2].map((i) => Math.abs(spacing[i] ?? 1) || 1);
-  const extent = [0, 1, 2].map((i) => n[i] * s[i]);
+  const lo = box ? box.lo : [0, 0, 0];
+  const hi = box ? box.hi : n.map((d) => d - 1);
+  const extent = [0, 1, 2].map((i) => (hi[i] - lo[i] + 1) * s[i] + 2 * marginMm);
   const v = Math.max(...[0, 1, 2].map((i) => extent[i] / grid[i]));
   const scale = [0, 1, 2].map((i) => v / s[i]) as [number, number, number];
-  // Centres coincide: (n-1)/2 = scale·(G-1)/2 + offset.
-  const offset = [0, 1, 2].map((i) => (n[i] - 1) / 2 - scale[i] * ((grid[i] - 1) / 2)) as [number, number, number];
+  // Centres coincide: (lo+hi)/2 = scale·(G-1)/2 + offset (the whole field of view: lo = 0, hi = n-1).
+  const offset = [0, 1, 2].map((i) => (lo[i] + hi[i]) / 2 - scale[i] * ((grid[i] - 1) / 2)) as [number, number, number];
   return { grid: [...grid] as [number, number, number], nativeDims: n, modelVoxelMm: v, scale, offset };
 }
 

@@ -1,0 +1,51 @@
+/**
+ * The head's (or, for skull-stripped images, the brain's) bounding box, found by thresholding the normalised
+ * image. Our models are trained on brains framed by their bounding box (native-models/neuroverse3d/data.py
+ * fit_to_grid), not on whole fields of view, so a scan with much neck or air around the head would otherwise
+ * show the model a brain far smaller than any it has seen.
+ */
+export interface VoxelBox {
+  lo: [number, number, number];
+  /** Inclusive. */
+  hi: [number, number, number];
+}
+
+/**
+ * Voxels at or above `threshold` (on [0, 1] intensities); along each axis only slices holding at least
+ * `minFraction` of the fullest slice's count count, so a few bright noise voxels or a stray marker in a
+ * corner do not stretch the box. Null when nothing is above the threshold.
+ */
+export function foregroundBox(values: Float32Array, dims: readonly number[], threshold: number, minFraction = 0.002): VoxelBox | null {
+  const [nx, ny, nz] = dims;
+  const cx = new Float64Array(nx);
+  const cy = new Float64Array(ny);
+  const cz = new Float64Array(nz);
+  let o = 0;
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++, o++) {
+        if (values[o] >= threshold) {
+          cx[x]++;
+          cy[y]++;
+          cz[z]++;
+        }
+      }
+    }
+  }
+  const range = (c: Float64Array): [number, number] | null => {
+    let max = 0;
+    for (const v of c) max = Math.max(max, v);
+    if (max === 0) return null;
+    const min = Math.max(1, minFraction * max);
+    let lo = 0;
+    while (c[lo] < min) lo++;
+    let hi = c.length - 1;
+    while (c[hi] < min) hi--;
+    return [lo, hi];
+  };
+  const rx = range(cx);
+  const ry = range(cy);
+  const rz = range(cz);
+  if (!rx || !ry || !rz) return null;
+  return { lo: [rx[0], ry[0], rz[0]], hi: [rx[1], ry[1], rz[1]] };
+}

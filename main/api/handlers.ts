@@ -12,6 +12,7 @@ import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js'
 import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
 import { ExportService } from '../export/service.js';
+import { checkPairGrid } from './pair-check.js';
 import { PacsService } from '../pacs/service.js';
 import type {
   AppInfo,
@@ -53,6 +54,8 @@ interface Pending {
   /** Where the files live on disk (folder or cached upload), for the recent-files entry. */
   path: string;
   name: string;
+  /** False for files opened only to be stored elsewhere (a library pair): no recent-files entry. */
+  remember: boolean;
 }
 
 const MAX_PENDING = 4;
@@ -88,12 +91,12 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
       const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal);
       const name = basename(path.replace(/[\\/]+$/, ''));
       if (opened.kind === 'scan') {
-        const pendingId = addPending({ scan: opened.scan, path, name });
+        const pendingId = addPending({ scan: opened.scan, path, name, remember: opts.remember !== false });
         return { kind: 'choose-series', pendingId, folder: name, series: seriesSummaries(opened.scan) };
       }
       const kind = opened.volume.source.kind === 'dicom' ? 'dicom' : 'nifti';
       const shown = displayName(name, opened.volume);
-      await remember(kind, path, shown, opened.volume.source.seriesInstanceUid);
+      if (opts.remember !== false) await remember(kind, path, shown, opened.volume.source.seriesInstanceUid);
       return volumeResult(opened.volume, shown, opts.role);
     });
   }
@@ -120,7 +123,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn) {
     const volume = await importSeries(p.scan, seriesUid, progress);
     const name = displayName(p.name, volume);
-    await remember('dicom', p.path, name, volume.source.seriesInstanceUid);
+    if (p.remember) await remember('dicom', p.path, name, volume.source.seriesInstanceUid);
     return volumes.add(volume, name, role ?? 'image');
   }
 
@@ -151,19 +154,20 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
 
     async openFiles(files, opts = {}) {
       if (files.length === 0) throw new InputError(undefined, 'no files were given');
+      // A copy is cached only for the recent-files list; files opened with remember: false leave no trace.
+      const keep = opts.remember !== false;
       return jobs.run(opts.jobId, async (progress) => {
         const label = files.length === 1 ? files[0].name : `${topFolder(files)} (${files.length} files)`;
         if (files.length === 1 && isNiftiName(files[0].name)) {
           progress('read', null, `Reading ${files[0].name}`);
           const volume = parseNifti(files[0].data, files[0].name);
-          const path = await cacheUpload(files);
-          await remember('nifti', path, files[0].name);
+          if (keep) await remember('nifti', await cacheUpload(files), files[0].name);
           return volumeResult(volume, files[0].name, opts.role);
         }
         progress('scan', null, `Scanning ${files.length} files`);
         const scan = await scanDicomFiles(files, label, progress);
-        const path = await cacheUpload(files);
-        const p: Pending = { scan, path, name: topFolder(files) };
+        const path = keep ? await cacheUpload(files) : label;
+        const p: Pending = { scan, path, name: topFolder(files), remember: keep };
         if (scan.series.length > 1 && !opts.seriesInstanceUid) {
           return { kind: 'choose-series', pendingId: addPending(p), folder: p.name, series: seriesSummaries(scan) };
         }
@@ -219,6 +223,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     reorderLibraryPairs: (setName, pairIds) => library.reorderPairs(setName, pairIds),
     renameContextSet: (from, to) => library.renameSet(from, to),
     contextSetThumbnail: (setName, pairId) => library.thumbnail(setName, pairId),
+    checkLibraryPair: async (imageVolumeId, labelVolumeId) => checkPairGrid(volumes, imageVolumeId, labelVolumeId),
 
     listModels: () => workflow.listModels(),
     importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress)),

@@ -26,6 +26,7 @@ export const API_METHODS = [
   'reorderLibraryPairs',
   'renameContextSet',
   'contextSetThumbnail',
+  'checkLibraryPair',
   'listModels',
   'importModel',
   'suggestContextSet',

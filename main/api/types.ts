@@ -11,9 +11,9 @@ import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, Trashe
 import type { ExportAvailability, ReportRequest, SegmentSpec, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
-export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
+export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskKind, TaskSpec, ScannerSpec } from '../library/types.js';
 import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
-export type { ContextSetSuggestion, LabelStat, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from '../workflow/types.js';
+export type { ContextSetSuggestion, LabelStat, ModelEvaluation, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from '../workflow/types.js';
 export type { ExportAvailability, ReportRequest, StatsResult, SegmentSpec, DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult };
 
 export type HostMode = 'electron' | 'browser' | 'headless';
@@ -107,6 +107,19 @@ export interface OpenOptions {
   /** Job id chosen by the caller so it can follow progress and cancel. */
   jobId?: string;
   role?: VolumeRole;
+  /**
+   * False for files opened only to be stored elsewhere (a library pair added from files): no recent-files
+   * entry and no cached copy in the data folder. Default true.
+   */
+  remember?: boolean;
+}
+
+/** Whether two open volumes can be stored as a library pair, checked before adding (same rules as the library). */
+export interface PairGridCheck {
+  /** Null when the pair can be added; otherwise one line naming the label and what differs. */
+  problem: string | null;
+  image: { name: string; dims: number[]; spacing: number[] };
+  label: { name: string; dims: number[]; spacing: number[] };
 }
 
 export interface WorkstationApi {
@@ -145,6 +158,8 @@ export interface WorkstationApi {
   renameContextSet(from: string, to: string): Promise<ContextSetInfo>;
   /** Mid-slice preview of a set's first pair (or the given pair) as raw 2-D arrays. */
   contextSetThumbnail(setName: string, pairId?: number): Promise<SetThumbnail>;
+  /** Header check of two open volumes as a would-be pair (grid, single frame), so the UI can warn before adding. */
+  checkLibraryPair(imageVolumeId: string, labelVolumeId: string): Promise<PairGridCheck>;
 
   // One-click workflow (main/workflow): run a model with a stored context set on an open target.
   /** Model packages found in $NEUROVERSE_MODELS, <dataDir>/models and the bundled resources/models. */

@@ -40,7 +40,8 @@ export async function findModels(places: ModelPlace[]): Promise<FoundModel[]> {
       const manifest = await readManifest(dir).catch(() => null);
       if (!manifest) continue;
       seen.add(e.name);
-      found.push({ id: e.name, name: manifest.name, tasks: manifest.tasks, grid: manifest.grid, origin: place.origin, dir });
+      const evaluation = isObject(manifest.evaluation) ? (manifest.evaluation as ModelInfo['evaluation']) : null;
+      found.push({ id: e.name, name: manifest.name, tasks: manifest.tasks, grid: manifest.grid, origin: place.origin, evaluation, dir });
     }
   }
   return found;
@@ -58,4 +59,8 @@ export function pickModel(models: FoundModel[], id: string | undefined, task: 's
     throw new InputError(undefined, `no model package for task "${task}" is installed (looked in $NEUROVERSE_MODELS, <data folder>/models and the bundled resources/models)`, 'no-model');
   }
   return m;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

@@ -11,6 +11,7 @@ import type { ProgressFn } from '../jobs/jobs.js';
 import { resolveContextSet } from '../library/resolve.js';
 import type { LibraryService } from '../library/service.js';
 import type { ContextSetInfo, PairInfo } from '../library/types.js';
+import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
 import { findModels, modelPlaces, pickModel, type FoundModel } from './models.js';
 import type { ContextSetSuggestion, LabelStat, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from './types.js';
 
@@ -260,9 +261,10 @@ export class WorkflowService {
 
   /**
    * Stores the target and a corrected result as a new pair of the set that produced it (or `setName`).
-   * The result's values 1..n are mapped back to the set's vocabulary: structure k becomes its first label
-   * value (e.g. hippocampus 1 → 37), so the pair still holds the set's task labels. The target must be
-   * the volume the result was computed on.
+   * The result's values 1..n (one per structure, as the drawing layer holds them) are mapped back to the
+   * set's vocabulary (corrected-labels.ts): structures run apart stay apart, and a structure run on several
+   * values (left and right hippocampus as one) is split by where the set's label maps put each value.
+   * The target must be the volume the result was computed on.
    */
   async addCorrectedPair(correctedVolumeId: string, setName?: string): Promise<PairInfo> {
     const origin = this.results.get(correctedVolumeId);
@@ -270,12 +272,15 @@ export class WorkflowService {
     const library = await this.o.library.library();
     const set = library.requireSet(setName ?? origin.setName);
     const mask = this.o.volumes.get(correctedVolumeId);
-    const values = origin.structures.map((s, k) => s.labels[0] ?? set.task.labels[0] ?? k + 1);
-    const out = values.some((v) => v > 255) ? new Uint16Array(mask.data.length) : new Uint8Array(mask.data.length);
-    for (let i = 0; i < out.length; i++) {
-      const k = mask.data[i];
-      out[i] = k > 0 && k <= values.length ? values[k - 1] : 0;
+    const values = savedLabelValues(origin.structures, set.task.labels);
+    // Where a structure stands for several values, the set's own label maps say where each one lies.
+    const splits = splittableValues(origin.structures, set.task.labels);
+    const wanted = [...new Set(splits.flatMap((v) => v ?? []))];
+    async function* labelMaps() {
+      for (const p of set.pairs) yield await readNifti(p.label.path);
     }
+    const centroids = wanted.length ? await labelCentroids(labelMaps(), wanted) : new Map();
+    const out = remapCorrected(mask, values, splits.map((v) => (v && v.every((x) => centroids.has(x)) ? v.map((x) => ({ value: x, at: centroids.get(x)! })) : null)));
     const remapped = this.o.volumes.add({ ...mask, data: out, description: `${mask.description}`.slice(0, 79) }, `${this.o.volumes.info(correctedVolumeId).name} · ${set.name}`, 'label');
     return this.o.library.addPair({ set: set.name, task: set.task.name, scanner: set.scanner.name, imageVolumeId: origin.targetVolumeId, labelVolumeId: remapped.id });
   }

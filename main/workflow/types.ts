@@ -9,6 +9,20 @@ export interface ModelInfo {
   grid: [number, number, number];
   /** Which search place it came from: $NEUROVERSE_MODELS, <dataDir>/models or the bundled resources. */
   origin: 'env' | 'data' | 'resources';
+  /** The manifest's evaluation card as stored (native-models/neuroverse3d/card.py); null when not evaluated. */
+  evaluation: ModelEvaluation | null;
+}
+
+/**
+ * The evaluation card of a model package. Only the fields the app reads are named; the rest of the card
+ * passes through untouched. It comes from a file on disk, so readers check each field (see model-card.ts).
+ */
+export interface ModelEvaluation {
+  /** One-line summary of the evaluation run. */
+  summary?: unknown;
+  /** Held-out segmentation scores; `table` is Dice per structure at the largest context size. */
+  segmentation?: unknown;
+  [field: string]: unknown;
 }
 
 /** One structure of a multi-structure segmentation run; its labels are values in the set's label maps. */

@@ -5,11 +5,13 @@ import { CancelledError, InputError } from '../../main/api/errors.js';
 import { createWorkstation, type Workstation } from '../../main/api/handlers.js';
 import type { ApiEvent, ProgressEvent, VolumeInfo } from '../../main/api/types.js';
 import { importCheckpoint } from '../../main/engine/index.js';
-import { encodeNifti } from '../../main/imaging/index.js';
+import { encodeNifti, readNifti } from '../../main/imaging/index.js';
 import type { Volume } from '../../main/imaging/volume.js';
 import { Library } from '../../main/library/library.js';
 import type { ContextSetInfo } from '../../main/library/types.js';
 import { findModels, modelPlaces } from '../../main/workflow/models.js';
+import { cardLines } from '../../main/workflow/model-card.js';
+import { labelCentroids, remapCorrected, savedLabelValues } from '../../main/workflow/corrected-labels.js';
 import { labelStats, suggestSet } from '../../main/workflow/service.js';
 import { FIXTURES } from '../engine/fixture-helpers.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -18,6 +20,7 @@ import { tempDir } from '../helpers/tmp.js';
 // workflow (grids, label values, volumes, progress, cancel, persistence), never segmentation quality.
 const dataDir = tempDir();
 const SET = 'hippocampus · colin27';
+const SET_LR = 'hippocampus L/R · colin27';
 const TASK = { name: 'hippocampus', structure: 'hippocampus', labels: [37, 38] };
 let ws: Workstation;
 let t1: VolumeInfo;
@@ -58,7 +61,49 @@ describe('model lookup', () => {
 
   test('listModels reports the package the API will use', async () => {
     const models = await ws.api.listModels();
-    expect(models).toEqual([expect.objectContaining({ id: 'tiny', tasks: expect.arrayContaining(['segment']), grid: [32, 32, 32], origin: 'data' })]);
+    expect(models).toEqual([expect.objectContaining({ id: 'tiny', tasks: expect.arrayContaining(['segment']), grid: [32, 32, 32], origin: 'data', evaluation: null })]);
+  });
+
+  test("the manifest's evaluation card travels with the model, and the Run panel's lines come from it", async () => {
+    const card = {
+      summary: '1200 training steps. Held-out Dice at L = 8: 0.61 average over 2 structures.',
+      segmentation: {
+        metric: 'Dice',
+        contextSizes: [1, 4, 8],
+        table: [
+          { structure: 'hippocampus', model: 0.58, baseline: 0.52 },
+          { structure: 'thalamus', model: 0.64, baseline: 0.66 },
+        ],
+      },
+      training: { steps: 1200 },
+    };
+    const env = tempDir();
+    await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(env, 'evaluated'), { grid: [32, 32, 32], evaluation: card });
+    const [found] = await findModels([{ dir: env, origin: 'env' }]);
+    expect(found.evaluation).toEqual(card);
+    expect(cardLines(found.evaluation)).toEqual({ evaluated: true, summary: card.summary, rows: card.segmentation.table, contextSize: 8 });
+    expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null });
+    // A card is a file on disk: malformed rows and fields are left out, never shown as "undefined".
+    const odd = { summary: 3, segmentation: { table: [{ structure: 'x', model: '0.5', baseline: 0.4 }, null, { structure: 'y', model: 0.7, baseline: 0.2, extra: 1 }] } };
+    expect(cardLines(odd)).toEqual({ evaluated: true, summary: null, rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }], contextSize: null });
+  });
+});
+
+describe('label values of a corrected result', () => {
+  test('structures run apart are saved apart, each with its own value', () => {
+    expect(savedLabelValues([{ name: 'left hippocampus', labels: [17] }, { name: 'right hippocampus', labels: [53] }], [17, 53])).toEqual([17, 53]);
+    expect(savedLabelValues([{ name: 'hippocampus', labels: [37, 38] }, { name: 'thalamus', labels: [77, 78] }], [37, 38])).toEqual([37, 77]);
+  });
+
+  test("a structure of several values never takes a value another structure stands for alone", () => {
+    // One mask for 37 ∪ 38 cannot be split; with "left: 37" beside it, what remains of it is saved as 38.
+    expect(savedLabelValues([{ name: 'hippocampus', labels: [37, 38] }, { name: 'left', labels: [37] }], [37, 38])).toEqual([38, 37]);
+    expect(savedLabelValues([{ name: 'a', labels: [37, 38] }, { name: 'b', labels: [37, 38] }], [37, 38])).toEqual([37, 38]);
+  });
+
+  test("structures without values take the set's values, then unused ones, never the same", () => {
+    expect(savedLabelValues([{ name: 'a', labels: [] }, { name: 'b', labels: [] }], [5])).toEqual([5, 1]);
+    expect(savedLabelValues([{ name: 'a', labels: [] }, { name: 'b', labels: [1] }], [])).toEqual([2, 1]);
   });
 });
 
@@ -188,13 +233,87 @@ describe('runTask', () => {
     const wrongGrid = encodeNifti({ ...mask, dims: [10, 10, 10], data: new Uint8Array(1000) });
     await expect(ws.api.updateLabelVolume(result.volumeId, wrongGrid)).rejects.toThrow(/10×10×10/);
 
-    // Back in the set's vocabulary: hippocampus (1) → 37, the set's first hippocampus label value.
+    // Back in the set's vocabulary: hippocampus (1) → 37 or 38 by side (the next tests check the split).
     const pair = await ws.api.addCorrectedPair(updated.volumeId);
-    expect(pair.label.values).toEqual([0, 37]);
+    expect(pair.label.values!.length).toBeGreaterThan(1);
+    expect(pair.label.values!.every((v) => [0, 37, 38].includes(v))).toBe(true);
     await expect(ws.api.addCorrectedPair(t1.id)).rejects.toThrow(/not the result of a run/);
     const restarted = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
     const stored = (await restarted.api.listContextSets()).find((s) => s.name === SET)!;
     expect(stored.pairs).toHaveLength(4);
     expect(stored.pairs.at(-1)).toMatchObject({ id: pair.id, label: { sha256: pair.label.sha256 }, image: { sha256: stored.pairs[0].image.sha256 } });
+  });
+
+  test('left and right run as two structures stay 37 and 38 in the stored pair, voxel for voxel', async () => {
+    await ws.api.addLibraryPair({ set: SET_LR, task: TASK, scanner: 'colin27 (MNI)', imageVolumeId: t1.id, labelVolumeId: aal.id });
+    const run = await ws.api.runTask({
+      targetVolumeId: t1.id,
+      contextSet: SET_LR,
+      structures: [{ name: 'left hippocampus', labels: [37] }, { name: 'right hippocampus', labels: [38] }],
+      miniContext: 4,
+      device: 'cpu',
+    });
+    const mask = ws.volumes.get(run.volumeId);
+    // The drawing layer holds structure k as value k: paint a block of each, erase everything else.
+    const edited = new Uint8Array(mask.data.length);
+    const [nx, ny] = mask.dims;
+    const at = (i: number, j: number, k: number) => i + nx * (j + ny * k);
+    for (let k = 60; k < 66; k++) for (let j = 100; j < 106; j++) for (let i = 0; i < 6; i++) {
+      edited[at(110 + i, j, k)] = 1;
+      edited[at(60 + i, j, k)] = 2;
+    }
+    const updated = await ws.api.updateLabelVolume(run.volumeId, encodeNifti({ ...mask, data: edited }), 'drawing.nii');
+    const pair = await ws.api.addCorrectedPair(updated.volumeId);
+    expect(pair.label.values).toEqual([0, 37, 38]);
+    const stored = await readNifti(pair.label.path);
+    expect(stored.data[at(112, 102, 62)]).toBe(37);
+    expect(stored.data[at(62, 102, 62)]).toBe(38);
+    expect(Array.from(stored.data).filter((v) => v === 37).length).toBe(216);
+    expect(Array.from(stored.data).filter((v) => v === 38).length).toBe(216);
+  });
+
+  test("one hippocampus structure (37 38) corrected to AAL's own hippocampi is stored as AAL's 37 and 38", async () => {
+    const run = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET_LR, miniContext: 4, device: 'cpu' });
+    expect(run.structures.map((s) => s.name)).toEqual(['hippocampus']);
+    const atlas = ws.volumes.get(aal.id);
+    const truth = Array.from(atlas.data, (v) => Math.round(v * atlas.slope + atlas.intercept));
+    // The whole correction: structure 1 exactly where AAL has either hippocampus, nothing elsewhere.
+    const drawn = Uint8Array.from(truth, (v) => (v === 37 || v === 38 ? 1 : 0));
+    const mask = ws.volumes.get(run.volumeId);
+    const updated = await ws.api.updateLabelVolume(run.volumeId, encodeNifti({ ...mask, data: drawn }), 'drawing.nii');
+    const pair = await ws.api.addCorrectedPair(updated.volumeId);
+    expect(pair.label.values).toEqual([0, 37, 38]);
+    const stored = await readNifti(pair.label.path);
+    const wrong = truth.filter((v, i) => (v === 37 || v === 38) && stored.data[i] !== v).length;
+    expect(wrong, 'voxels stored with the other side\'s value').toBe(0);
+    expect(Array.from(stored.data).filter((v) => v !== 0).length).toBe(drawn.reduce((n, v) => n + v, 0));
+  });
+});
+
+describe('splitting a structure of several values by where the set puts them', () => {
+  const line = (values: number[]): Volume => ({
+    dims: [values.length, 1, 1],
+    spacing: [1, 1, 1],
+    affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+    data: Uint8Array.from(values),
+    slope: 1,
+    intercept: 0,
+    description: '',
+    source: { kind: 'memory' },
+  });
+
+  test('positions are fractions of each map grid, averaged over maps', async () => {
+    const c = await labelCentroids([line([0, 37, 0, 0, 0, 0, 0, 0, 38, 0]), line([37, 0, 0, 0, 38])], [37, 38, 99]);
+    expect([...c.keys()]).toEqual([37, 38]);
+    expect(c.get(37)![0]).toBeCloseTo((0.15 + 0.1) / 2, 10);
+    expect(c.get(38)![0]).toBeCloseTo((0.85 + 0.9) / 2, 10);
+  });
+
+  test('each voxel of the structure takes the nearest value; other structures keep their one value', () => {
+    const at = (x: number): [number, number, number] => [x, 0.5, 0.5];
+    const out = remapCorrected(line([1, 1, 1, 1, 2, 2, 1, 1, 1, 0]), [37, 77], [[{ value: 37, at: at(0.1) }, { value: 38, at: at(0.9) }], null]);
+    expect(Array.from(out)).toEqual([37, 37, 37, 37, 77, 77, 38, 38, 38, 0]);
+    expect(out).toBeInstanceOf(Uint8Array);
+    expect(remapCorrected(line([1, 2]), [17, 300], [null, null])).toBeInstanceOf(Uint16Array);
   });
 });

@@ -194,6 +194,28 @@ export class SliceViewer {
     this.at = -1;
   }
 
+  // ---- comparison: a second viewer (its own canvas) that follows this one's crosshair, zoom and layout.
+
+  /**
+   * Links two viewers both ways: whichever canvas the user works in moves the other (NiiVue only
+   * broadcasts from the focused canvas, so the pair cannot echo). The other starts at this one's position.
+   */
+  link(other: SliceViewer) {
+    this.nv.broadcastTo(other.nv);
+    other.nv.broadcastTo(this.nv);
+    other.nv.scene.crosshairPos = other.nv.mm2frac(this.nv.frac2mm(this.nv.scene.crosshairPos));
+    other.nv.scene.pan2Dxyzmm = new Float32Array(this.nv.scene.pan2Dxyzmm) as typeof other.nv.scene.pan2Dxyzmm;
+    other.nv.drawScene();
+  }
+
+  /** Frees the WebGL context and listeners of a viewer whose canvas is going away. */
+  dispose() {
+    this.nv.broadcastTo([]);
+    this.nv.cleanup();
+    const gl = this.nv.gl as WebGL2RenderingContext | null;
+    gl?.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+
   /** Window/level of the base image in real (scaled) units. */
   setWindow(min: number, max: number) {
     const vol = this.nv.volumes[0];

@@ -1,0 +1,34 @@
+import type { ModelEvaluation } from './types.js';
+
+/** One row of the card's segmentation table: Dice of the model and of the context-mean baseline. */
+export interface CardRow {
+  structure: string;
+  model: number;
+  baseline: number;
+}
+
+export interface CardLines {
+  /** Null when the package has no evaluation card. */
+  evaluated: boolean;
+  summary: string | null;
+  rows: CardRow[];
+  /** The context size L the table was measured at (the card's largest), when the card says. */
+  contextSize: number | null;
+}
+
+/**
+ * What the Run panel shows of a model's evaluation card. The card is read from a package's manifest on
+ * disk, so every field is checked: a malformed field is left out rather than shown as "undefined".
+ */
+export function cardLines(evaluation: ModelEvaluation | null | undefined): CardLines {
+  if (!evaluation || typeof evaluation !== 'object') return { evaluated: false, summary: null, rows: [], contextSize: null };
+  const summary = typeof evaluation.summary === 'string' && evaluation.summary.trim() ? evaluation.summary.trim() : null;
+  const seg = evaluation.segmentation as { table?: unknown; contextSizes?: unknown } | undefined;
+  const table = seg && typeof seg === 'object' && Array.isArray(seg.table) ? seg.table : [];
+  const rows = table.filter(
+    (r): r is CardRow =>
+      typeof r === 'object' && r !== null && typeof r.structure === 'string' && Number.isFinite(r.model) && Number.isFinite(r.baseline),
+  );
+  const sizes = seg && typeof seg === 'object' && Array.isArray(seg.contextSizes) ? seg.contextSizes.filter(Number.isFinite) : [];
+  return { evaluated: true, summary, rows: rows.map(({ structure, model, baseline }) => ({ structure, model, baseline })), contextSize: sizes.length ? Math.max(...sizes) : null };
+}

@@ -97,10 +97,12 @@ export class WorkflowService {
    * Default set for a target: the one whose scanner's manufacturer and model match the target's DICOM
    * header (manufacturer alone as a weaker match), else the first set (by name) of the wanted task kind.
    */
-  async suggestContextSet(targetVolumeId: string, taskKind: 'segmentation' | 'generation' = 'segmentation'): Promise<ContextSetSuggestion> {
+  /** Without a task kind, segmentation sets are preferred and generation sets considered when there is none. */
+  async suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion> {
     const target = this.o.volumes.get(targetVolumeId);
-    const sets = (await (await this.o.library.library()).listSets()).filter((s) => s.task.kind === taskKind && s.pairs.length > 0);
-    return suggestSet(sets, target);
+    const withPairs = (await (await this.o.library.library()).listSets()).filter((s) => s.pairs.length > 0);
+    const kind = taskKind ?? (withPairs.some((s) => s.task.kind === 'segmentation') ? 'segmentation' : 'generation');
+    return suggestSet(withPairs.filter((s) => s.task.kind === kind), target);
   }
 
   /**

@@ -127,6 +127,16 @@ describe('default context set', () => {
   test('through the API, for the open sample', async () => {
     expect(await ws.api.suggestContextSet(t1.id)).toMatchObject({ setName: SET });
   });
+
+  test('a library holding only generation sets still gets a default set', async () => {
+    const dir = tempDir();
+    const other = createWorkstation({ mode: 'headless', version: 'test', dataDir: dir, libraryDir: join(dir, 'library') });
+    const [img] = await other.api.openSample();
+    const task = { name: 'denoise', kind: 'generation' as const, labels: [] };
+    await other.api.addLibraryPair({ set: 'denoise · colin27', task, scanner: 'colin27 (MNI)', imageVolumeId: img.id, labelVolumeId: img.id });
+    expect(await other.api.suggestContextSet(img.id)).toMatchObject({ setName: 'denoise · colin27' });
+    expect((await other.api.suggestContextSet(img.id, 'segmentation')).setName).toBeNull();
+  });
 });
 
 describe('runTask', () => {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { InputError } from '../api/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
-import { applyAxisMapping, axisMapping, inverseAxisMapping } from '../imaging/reorient.js';
+import { applyAxisMapping, axisMapping, inverseAxisMapping, orientationCode } from '../imaging/reorient.js';
 import type { AxisMapping } from '../imaging/reorient.js';
 import { chooseMiniContextSize } from './apsp/mini-context-size.js';
 import { loadModelPackage } from './package/load-package.js';
@@ -154,6 +154,12 @@ export class InferenceEngine {
     const labelFile = p.labelFile ?? `context label ${i + 1}`;
     if (imgDims.some((d, k) => d !== labDims[k])) {
       throw new InputError(labelFile, `label grid ${labDims.join('×')} differs from its image grid ${imgDims.join('×')}${p.imageFile ? ` (${p.imageFile})` : ''}`);
+    }
+    // Same dims but axes stored in another order would be read voxel for voxel against the wrong anatomy (and
+    // the label is reoriented with its image's axis mapping).
+    const [io, lo] = [orientationCode(p.image.affine), orientationCode(p.label.affine)];
+    if (io !== lo) {
+      throw new InputError(labelFile, `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`);
     }
     if (s.task === 'segment' && !labelMask(realValues(p.label), s.labels).some((x) => x > 0)) {
       throw new InputError(labelFile, s.labels?.length ? `none of the label values ${s.labels.join(', ')} occurs in this label map` : 'label map is empty');

@@ -5,11 +5,28 @@
  * helpers decide which value each corrected voxel is stored with, keeping apart what the result and the
  * set allow to be kept apart.
  */
-import { spatialDims, type Volume } from '../imaging/index.js';
+import { axisMapping, spatialDims, type Volume } from '../imaging/index.js';
 import type { StructureRequest } from './types.js';
 
-/** Position as fractions of the volume's grid: the model sees every volume fitted into its own grid. */
+/**
+ * Position as fractions of the volume's grid, with the axes in RAS order (so a label map stored LIA and a
+ * target stored RAS compare left with left): the model sees every volume fitted into its own grid.
+ */
 export type GridPoint = [number, number, number];
+
+/** Per stored axis: which RAS axis it is and whether it runs backwards; fraction of voxel p along it. */
+function rasFractions(v: Volume): (p: [number, number, number]) => GridPoint {
+  const dims = spatialDims(v);
+  const { perm, flip } = axisMapping(v.affine, 'RAS');
+  return (p) => {
+    const out: GridPoint = [0, 0, 0];
+    for (let w = 0; w < 3; w++) {
+      const c = perm[w];
+      out[w] = flip[w] ? (dims[c] - 0.5 - p[c]) / dims[c] : (p[c] + 0.5) / dims[c];
+    }
+    return out;
+  };
+}
 
 /** Values each structure stands for, and whether another structure was run on a value alone. */
 function ownValues(structures: StructureRequest[], setLabels: number[]) {
@@ -62,15 +79,17 @@ export async function labelCentroids(maps: Iterable<Volume> | AsyncIterable<Volu
   for await (const map of maps) {
     const [nx, ny, nz] = spatialDims(map);
     const { data, slope, intercept } = map;
+    const at = rasFractions(map);
     let n = 0;
     for (let k = 0; k < nz; k++) {
       for (let j = 0; j < ny; j++) {
         for (let i = 0; i < nx; i++, n++) {
           const s = sums.get(Math.round(data[n] * slope + intercept));
           if (!s) continue;
-          s[0] += (i + 0.5) / nx;
-          s[1] += (j + 0.5) / ny;
-          s[2] += (k + 0.5) / nz;
+          const f = at([i, j, k]);
+          s[0] += f[0];
+          s[1] += f[1];
+          s[2] += f[2];
           s[3]++;
         }
       }
@@ -90,6 +109,7 @@ export function remapCorrected(mask: Volume, values: number[], splits: ({ value:
   const largest = Math.max(...values, ...splits.flatMap((s) => s?.map((x) => x.value) ?? []));
   const out = largest > 255 ? new Uint16Array(mask.data.length) : new Uint8Array(mask.data.length);
   const [nx, ny, nz] = spatialDims(mask);
+  const at = rasFractions(mask);
   let n = 0;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
@@ -101,7 +121,7 @@ export function remapCorrected(mask: Volume, values: number[], splits: ({ value:
           out[n] = values[s - 1];
           continue;
         }
-        const x = (i + 0.5) / nx, y = (j + 0.5) / ny, z = (k + 0.5) / nz;
+        const [x, y, z] = at([i, j, k]);
         let best = split[0];
         let bestD = Infinity;
         for (const c of split) {

@@ -67,7 +67,8 @@ def build_card(ckpt: Dict, run_config: Optional[Dict], eval_json: Dict, gen_json
             "channels": ckpt["config"]["channels"], "grid": ckpt["config"]["grid"],
             "data": "SynthSeg-style Gaussian-mixture images rendered on the fly from label maps 01-16 of "
                     "../shared/data/synthseg-label-maps (no real images in training)",
-            "taskRates": args.get("task_rates") or "Table 3",
+            # config.json stores flags as str(value): the default (no overrides) is "{}".
+            "taskRates": args.get("task_rates") if args.get("task_rates") not in (None, "", "{}") else "Table 3",
             "lr": args.get("lr"), "miniContext": args.get("mini_context"),
             # The run config holds only the flags of the last invocation; earlier phases are described here.
             "history": history,

@@ -177,6 +177,16 @@ test('a restored image is reviewed as an overlay, side by side and by swapping',
   expect(canvases[1]!.x, 'side by side: the restored view is to the right').toBeGreaterThanOrEqual(canvases[0]!.x + canvases[0]!.width - 1);
   await page.screenshot({ path: resolve(ARTIFACTS, 'review-6-side-by-side.png') });
 
+  // Running again while side by side: the new result gets its own compare viewer, drawn (a disposed viewer's
+  // WebGL context must not be reused).
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('run-button')).toBeDisabled();
+  await expect(page.getByTestId('run-button')).toBeEnabled({ timeout: 300_000 });
+  await expect(page.getByTestId('run-error')).toHaveCount(0);
+  await expect.poll(async () => (await tilesOf(page, 'compare')).length, { timeout: 180_000 }).toBeGreaterThan(0);
+  await page.waitForTimeout(1000);
+  expect(litFraction(await tileImage(page, 'axial', 'compare')), 'the second result is drawn side by side').toBeGreaterThan(0.05);
+
   // Swap: one view; the button and the X key flip between restored and original.
   await page.getByTestId('compare-swap').click();
   await expect(page.getByTestId('compare-showing')).toHaveText('restored');

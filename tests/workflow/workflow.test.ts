@@ -326,4 +326,13 @@ describe('splitting a structure of several values by where the set puts them', (
     expect(out).toBeInstanceOf(Uint8Array);
     expect(remapCorrected(line([1, 2]), [17, 300], [null, null])).toBeInstanceOf(Uint16Array);
   });
+
+  test('a set stored in another orientation than the target keeps left and right apart', async () => {
+    // The set's map runs right-to-left (axis 0 points to -x, as in LIA-stored maps); the target runs left-to-right.
+    const flipped = { ...line([0, 37, 0, 0, 0, 0, 0, 0, 38, 0]), affine: [[-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] };
+    const c = await labelCentroids([flipped], [37, 38]);
+    expect(c.get(37)![0]).toBeCloseTo(0.85, 10);
+    const out = remapCorrected(line([0, 1, 0, 0, 0, 0, 0, 0, 1, 0]), [37], [[{ value: 37, at: c.get(37)! }, { value: 38, at: c.get(38)! }]]);
+    expect(Array.from(out)).toEqual([0, 38, 0, 0, 0, 0, 0, 0, 37, 0]);
+  });
 });

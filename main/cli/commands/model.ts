@@ -63,13 +63,16 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
   return 0;
 }
 
-/** --fit field-of-view | foreground-box[:THRESHOLD[:MARGIN_MM]] (defaults 0.1 and 10 mm, as our training frames brains). */
+/**
+ * --fit field-of-view | foreground-box[:THRESHOLD[:MARGIN_MM]], defaults 0.1 and 5 mm: training frames the brain's
+ * label box plus 10 mm, and a head's foreground box (scalp and skull included) already reaches most of that.
+ */
 function parseFitFlag(text: string | undefined): GridFitRule | undefined {
   if (text === undefined) return undefined;
   if (text === 'field-of-view') return { method: 'field-of-view' };
   const m = /^foreground-box(?::([0-9.]+))?(?::([0-9.]+))?$/.exec(text);
   const threshold = Number(m?.[1] ?? 0.1);
-  const marginMm = Number(m?.[2] ?? 10);
+  const marginMm = Number(m?.[2] ?? 5);
   if (!m || !(threshold > 0 && threshold < 1) || !(marginMm >= 0)) {
     throw new InputError(undefined, `--fit takes field-of-view or foreground-box[:THRESHOLD[:MARGIN_MM]] with 0 < THRESHOLD < 1 (got "${text}")`, 'usage');
   }

@@ -92,7 +92,8 @@ export function validateManifest(m: unknown, file: string): Manifest {
   }
   const f = o.fit;
   if (f !== undefined) {
-    const okBox = f?.method === 'foreground-box' && f.threshold > 0 && f.threshold < 1 && f.marginMm >= 0;
+    const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+    const okBox = f?.method === 'foreground-box' && finite(f.threshold) && f.threshold > 0 && f.threshold < 1 && finite(f.marginMm) && f.marginMm >= 0;
     if (!(f?.method === 'field-of-view' || okBox)) {
       fail('fit must be {method: "field-of-view"} or {method: "foreground-box", threshold in (0, 1), marginMm >= 0}');
     }

@@ -208,6 +208,11 @@ export class SliceViewer {
     other.nv.drawScene();
   }
 
+  /** Stops broadcasting to a linked viewer (before that viewer is disposed). */
+  unlink() {
+    this.nv.broadcastTo([]);
+  }
+
   /** Frees the WebGL context and listeners of a viewer whose canvas is going away. */
   dispose() {
     this.nv.broadcastTo([]);

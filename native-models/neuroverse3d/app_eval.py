@@ -84,7 +84,7 @@ def main(argv=None) -> int:
             for name, aal_values in AAL_STRUCTURES.items():
                 truth = np.isin(aal, aal_values)
                 for L in sizes:
-                    out = work / f"{name}_{L}.nii.gz"
+                    out = work / f"{name}_L{L}_r{r}.nii.gz"
                     cmd = ["node", str(ROOT / "bin" / "neuroverse.js"), "run", "--model", str(a.model), "--target",
                            str(target), "--out", str(out), "--device", "cpu", "--json"]
                     for pr in pairs[:L]:

@@ -28,7 +28,7 @@ cd "$ROOT/native-models"
 "$PY" -m neuroverse3d.card --checkpoint "$RUN_ABS/last.pt" --eval "$RUN_ABS/eval_seg" --gen-eval "$RUN_ABS/eval_gen" \
   ${HISTORY:+--history "$HISTORY"} --out "$RUN_ABS/card.json"
 
-GRID=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['grid'])" "$RUN_ABS/export/architecture.json")
+GRID=$("$PY" -c "import json,sys; g=json.load(open(sys.argv[1]))['grid']; print(g[0] if isinstance(g, list) else g)" "$RUN_ABS/export/architecture.json")
 cd "$ROOT"
 NEW="resources/models/.default.new"
 rm -rf "$NEW"

@@ -10,17 +10,19 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-// A real model package made by the real importer from the committed tiny checkpoint. Its weights are
-// random: this test checks the workflow (overlay, volume, brush, library, restart), not the mask's quality.
+// The bundled default model (resources/models/default), found the way `npm start` finds it. This test checks the
+// workflow (overlay, volume, brush, library, restart); the model's quality is measured by its evaluation card
+// (native-models: evaluate.py in PyTorch, app_eval.py through the app's CLI).
 const work = mkdtempSync(join(tmpdir(), 'neuroverse-workflow-e2e-'));
-const models = join(work, 'models');
 const dataDir = join(work, 'data');
+const BUNDLED = join(ROOT, 'resources/models/default');
 const SET = 'hippocampus · colin27';
 let host: RunningHost | undefined;
 
 test.beforeAll(() => {
   mkdirSync(dataDir, { recursive: true });
-  execFileSync(process.execPath, [join(ROOT, 'bin/neuroverse.js'), 'model', 'import', join(ROOT, 'tests/fixtures/engine/tiny.safetensors'), '--out', join(models, 'tiny'), '--grid', '32'], { stdio: 'pipe' });
+  // The package must load (every graph's sha256 checked) before the UI is asked to use it.
+  execFileSync(process.execPath, [join(ROOT, 'bin/neuroverse.js'), 'model', 'info', BUNDLED], { stdio: 'pipe' });
 });
 
 test.afterAll(async () => {
@@ -37,7 +39,7 @@ async function axialTile(page: Page) {
 
 test('library set from the sample, one-click run, brush correction, add to library, found after a restart', async ({ page }) => {
   test.setTimeout(600_000);
-  host = await startHost([], { dataDir, env: { NEUROVERSE_MODELS: models } });
+  host = await startHost([], { dataDir, env: { NEUROVERSE_MODELS: '' } });
   await page.goto(host.url);
   await expect(page.getByTestId('overlay-row')).toHaveCount(1); // the launcher opened Colin27 T1 + AAL
   await expect.poll(() => host!.output.join(''), { timeout: 180_000 }).toMatch(/first frame drawn/);
@@ -56,8 +58,10 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await expect(page.getByTestId('library-error')).toContainText('already in set');
   await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-1-library-set.png') });
 
-  // 2. One click: the set is picked for the target, the tiny model runs on the CPU.
-  await expect(page.getByTestId('run-model')).toHaveValue('tiny');
+  // 2. One click: the set is picked for the target, the bundled model runs on the CPU.
+  await expect(page.getByTestId('run-model')).toHaveValue('default');
+  // Its evaluation card, as measured, is shown with it.
+  await expect(page.getByTestId('run-model-card')).toContainText(/\d+ training steps .* Held-out Dice at L = 8/);
   await expect(page.getByTestId('run-set')).toHaveValue(SET);
   await expect(page.getByTestId('run-structures')).toHaveValue('hippocampus: 37 38');
   await page.getByTestId('run-device').selectOption('cpu');
@@ -109,7 +113,7 @@ test('library set from the sample, one-click run, brush correction, add to libra
 
   // 5. Restart the app on the same data folder: the set and both pairs are there.
   await host.stop();
-  host = await startHost([], { dataDir, env: { NEUROVERSE_MODELS: models } });
+  host = await startHost([], { dataDir, env: { NEUROVERSE_MODELS: '' } });
   await page.goto(host.url);
   await expect(page.getByTestId('library-set-name')).toHaveText([SET]);
   await expect(page.getByTestId('library-pair-count')).toHaveText(['2']);

@@ -67,10 +67,12 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="1,4,8")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--seed", type=int, default=4321)
+    p.add_argument("--target", type=Path, default=SAMPLE_DIR / "colin27_t1.nii.gz",
+                   help="Colin27 T1 as target (default: with skull; colin27_t1_brain.nii.gz is skull-stripped)")
     p.add_argument("--out", type=Path, default=None, help="write app_eval.json and app_eval.md here")
     a = p.parse_args(argv)
     import nibabel as nib
-    target = SAMPLE_DIR / "colin27_t1.nii.gz"
+    target = a.target
     aal = np.rint(np.asarray(nib.load(str(SAMPLE_DIR / "colin27_aal.nii.gz")).dataobj)).astype(np.int16)
     sizes = [int(s) for s in a.sizes.split(",")]
     scores: Dict[str, Dict[int, List[float]]] = {s: {L: [] for L in sizes} for s in AAL_STRUCTURES}
@@ -100,7 +102,7 @@ def main(argv=None) -> int:
                     mask = np.asarray(nib.load(str(out)).dataobj) > 0
                     scores[name][L].append(dice(mask, truth))
             print(f"repeat {r + 1}/{a.repeats} done", flush=True)
-    lines = [f"Colin27 T1 (RAS, native grid) vs AAL through `neuroverse run` with {a.model.name}; contexts: T1-like "
+    lines = [f"{target.name} (RAS, native grid) vs AAL through `neuroverse run` with {a.model.name}; contexts: T1-like "
              f"renderings of maps 01-16 at native resolution (LIA); mean over {a.repeats} repeats", "",
              "| structure | " + " | ".join(f"L={L}" for L in sizes) + " |", "|---|" + "---|" * len(sizes)]
     for name in AAL_STRUCTURES:

@@ -61,7 +61,11 @@ describe('model lookup', () => {
 
   test('listModels reports the package the API will use', async () => {
     const models = await ws.api.listModels();
-    expect(models).toEqual([expect.objectContaining({ id: 'tiny', tasks: expect.arrayContaining(['segment']), grid: [32, 32, 32], origin: 'data', evaluation: null })]);
+    // The user's package comes before the bundled default, which is listed with its evaluation card.
+    expect(models).toEqual([
+      expect.objectContaining({ id: 'tiny', tasks: expect.arrayContaining(['segment']), grid: [32, 32, 32], origin: 'data', evaluation: null }),
+      expect.objectContaining({ id: 'default', grid: [64, 64, 64], origin: 'resources', evaluation: expect.objectContaining({ summary: expect.any(String) }) }),
+    ]);
   });
 
   test("the manifest's evaluation card travels with the model, and the Run panel's lines come from it", async () => {

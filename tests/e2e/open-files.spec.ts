@@ -77,11 +77,12 @@ test('a DICOM folder with two series: pick one, see it, find it in recent files'
 test('a model checkpoint imported from the Run panel becomes selectable', async ({ page }) => {
   await page.goto(host.url);
   await expect(page.getByTestId('run-import-model')).toBeEnabled();
+  await expect(page.getByTestId('run-model').locator('option')).toHaveCount(1); // the bundled default
   await page.getByTestId('run-model-input').setInputFiles(join(ROOT, 'tests/fixtures/engine/tiny.safetensors'));
-  await expect(page.getByTestId('run-model').locator('option')).toHaveCount(1);
-  await expect(page.getByTestId('run-model')).toContainText('tiny');
+  await expect(page.getByTestId('run-model').locator('option')).toHaveCount(2);
+  await expect(page.getByTestId('run-model')).toHaveValue('tiny');
   // The same file again is refused with the reason, and the installed model stays.
   await page.getByTestId('run-model-input').setInputFiles(join(ROOT, 'tests/fixtures/engine/tiny.safetensors'));
   await expect(page.getByTestId('run-error')).toContainText('tiny.safetensors: a model named "tiny" is already installed');
-  await expect(page.getByTestId('run-model').locator('option')).toHaveCount(1);
+  await expect(page.getByTestId('run-model').locator('option')).toHaveCount(2);
 });

@@ -11,9 +11,11 @@ import type { LoadedModelPackage } from './package/load-package.js';
 import { FIELD_OF_VIEW } from './package/manifest.js';
 import type { Manifest, Task } from './package/manifest.js';
 import { foregroundBox } from './processing/foreground-box.js';
+import type { VoxelBox } from './processing/foreground-box.js';
 import { fitToGrid, toModelGrid, toNativeGrid } from './processing/grid-fit.js';
 import type { GridFit } from './processing/grid-fit.js';
 import { labelMask, percentileNormalize, realValues } from './processing/intensity.js';
+import { checkContextPair } from './processing/pair-checks.js';
 import { isOutOfMemory } from './runtime/device.js';
 import type { DeviceRequest, ProviderChoice } from './runtime/device.js';
 import { decode, encodeContext, encodeTarget, releaseEncoding } from './runtime/inference.js';
@@ -66,6 +68,8 @@ export interface RunOptions {
   memoryBudgetBytes?: number;
   order?: readonly number[];
   signal?: AbortSignal;
+  /** The pairs were resampled onto the target's voxel grid (alignment): frame them as the target. */
+  pairsOnTargetGrid?: boolean;
   onProgress?: (p: { structure: number; structures: number } & ContextProgress) => void;
 }
 
@@ -116,10 +120,14 @@ export class InferenceEngine {
     return this.sessions.choice;
   }
 
-  prepareTarget(volume: Volume, file?: string): PreparedTarget {
+  /**
+   * `frame`: a box of the target's voxels (as stored) to fit into the grid instead of the manifest's rule,
+   * e.g. where the aligned context labels lie, so a skull and neck do not shrink the brain in the grid.
+   */
+  prepareTarget(volume: Volume, file?: string, frame?: { box: VoxelBox; marginMm: number }): PreparedTarget {
     const { lower, upper } = this.manifest.normalization;
     const o = this.oriented(volume, percentileNormalize(realValues(volume), lower, upper));
-    const fit = this.fitOf(o);
+    const fit = frame ? fitToGrid(o.dims, o.spacing, this.manifest.grid, orientBox(frame.box, spatialDims(volume), o.axes), frame.marginMm) : this.fitOf(o);
     const data = toModelGrid(o.values, fit, 'linear');
     return { volume, file, fit, axes: o.axes, data };
   }
@@ -149,29 +157,18 @@ export class InferenceEngine {
 
   /** Cheap checks of one pair (grids agree, the chosen labels occur), without any resampling. */
   checkPair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number): void {
-    const imgDims = spatialDims(p.image);
-    const labDims = spatialDims(p.label);
-    const labelFile = p.labelFile ?? `context label ${i + 1}`;
-    if (imgDims.some((d, k) => d !== labDims[k])) {
-      throw new InputError(labelFile, `label grid ${labDims.join('×')} differs from its image grid ${imgDims.join('×')}${p.imageFile ? ` (${p.imageFile})` : ''}`);
-    }
-    // Same dims but axes stored in another order would be read voxel for voxel against the wrong anatomy (and
-    // the label is reoriented with its image's axis mapping).
-    const [io, lo] = [orientationCode(p.image.affine), orientationCode(p.label.affine)];
-    if (io !== lo) {
-      throw new InputError(labelFile, `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`);
-    }
-    if (s.task === 'segment' && !labelMask(realValues(p.label), s.labels).some((x) => x > 0)) {
-      throw new InputError(labelFile, s.labels?.length ? `none of the label values ${s.labels.join(', ')} occurs in this label map` : 'label map is empty');
-    }
+    checkContextPair(p, s.task, s.labels, i);
   }
 
-  /** One context pair on the model grid, placed by its own image's geometry. */
-  preparePair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number): GridPair {
+  /**
+   * One context pair on the model grid, placed by its own image's geometry, or, when it was aligned onto
+   * the target's voxel grid (`onTarget`), framed exactly as the target is.
+   */
+  preparePair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number, onTarget?: PreparedTarget): GridPair {
     this.checkPair(p, s, i);
     const { lower, upper } = this.manifest.normalization;
-    const img = this.oriented(p.image, percentileNormalize(realValues(p.image), lower, upper));
-    const fit = this.fitOf(img);
+    const img = this.oriented(p.image, percentileNormalize(realValues(p.image), lower, upper), onTarget?.axes);
+    const fit = onTarget ? onTarget.fit : this.fitOf(img);
     const image = toModelGrid(img.values, fit, 'linear');
     // The label shares its image's grid (checked above), so it moves with the image's axis mapping.
     const labelValues = s.task === 'segment' ? labelMask(realValues(p.label), s.labels) : percentileNormalize(realValues(p.label), lower, upper);
@@ -225,7 +222,7 @@ export class InferenceEngine {
             const t0 = performance.now();
             const p = s.pairs[i];
             const pair = 'load' in p ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p;
-            const g = this.preparePair(pair, s, i);
+            const g = this.preparePair(pair, s, i, opts.pairsOnTargetGrid ? target : undefined);
             preprocess += (performance.now() - t0) / 1000;
             return g;
           },
@@ -280,6 +277,19 @@ export class InferenceEngine {
   async release(): Promise<void> {
     await this.sessions.release();
   }
+}
+
+/** A box of voxel indices as stored, in the voxel order `axes` gives (the model's orientation). */
+function orientBox(box: VoxelBox, dims: readonly number[], axes?: AxisMapping): VoxelBox {
+  if (!axes) return box;
+  const lo = [0, 0, 0] as [number, number, number];
+  const hi = [0, 0, 0] as [number, number, number];
+  for (let w = 0; w < 3; w++) {
+    const c = axes.perm[w];
+    lo[w] = axes.flip[w] ? dims[c] - 1 - box.hi[c] : box.lo[c];
+    hi[w] = axes.flip[w] ? dims[c] - 1 - box.lo[c] : box.hi[c];
+  }
+  return { lo, hi };
 }
 
 /** Without a budget: half of the free memory the OS reports, as a conservative share for one job. */

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { InputError } from '../api/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import type { InferenceEngine, LazyContextPair, RunResult, StructureInput } from './inference-engine.js';
+import type { VoxelBox } from './processing/foreground-box.js';
 import type { ContextProgress } from './runtime/inference.js';
 
 /**
@@ -22,6 +23,9 @@ export interface TaskRun {
    * A caller whose pairs were checked when they were stored (the context library) may skip it.
    */
   checkPairsFirst?: boolean;
+  /** Pairs already on the target's voxel grid (aligned); the target is framed by `frame`. */
+  pairsOnTargetGrid?: boolean;
+  frame?: { box: VoxelBox; marginMm: number };
   onProgress?: (p: { structure: number; structures: number } & ContextProgress) => void;
 }
 
@@ -58,13 +62,14 @@ export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Pr
       }
     }
   }
-  const prepared = engine.prepareTarget(run.target, run.targetFile);
+  const prepared = engine.prepareTarget(run.target, run.targetFile, run.frame);
   const prepare = (performance.now() - t) / 1000;
   t = performance.now();
   const result = await engine.run(prepared, run.structures, {
     miniContext: run.miniContext ?? 'auto',
     memoryBudgetBytes: run.memoryBudgetBytes,
     signal: run.signal,
+    pairsOnTargetGrid: run.pairsOnTargetGrid,
     onProgress: run.onProgress,
   });
   const sum = (k: 'preprocess' | 'context' | 'decoder' | 'postprocess') => result.structures.reduce((a, s) => a + s.seconds[k], 0);

@@ -380,12 +380,12 @@ export class Library {
         const id = Number(
           this.db
             .prepare(
-              `INSERT INTO runs (study_id, set_id, model, mini_context, device, target_source, labels_json, timings_json, result_sha256, started_at, finished_at, run_by)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+              `INSERT INTO runs (study_id, set_id, model, method, alignment, mini_context, device, target_source, labels_json, timings_json, result_sha256, started_at, finished_at, run_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             )
-            .run(studyId, setId, run.model, run.miniContext ?? null, run.device ?? null, run.targetSource ?? null, JSON.stringify(run.labels ?? []), JSON.stringify(run.timings ?? {}), result?.meta.sha256 ?? null, run.startedAt, run.finishedAt ?? null, this.user).lastInsertRowid,
+            .run(studyId, setId, run.model, run.method ?? null, run.alignment ?? null, run.miniContext ?? null, run.device ?? null, run.targetSource ?? null, JSON.stringify(run.labels ?? []), JSON.stringify(run.timings ?? {}), result?.meta.sha256 ?? null, run.startedAt, run.finishedAt ?? null, this.user).lastInsertRowid,
         );
-        this.audit('record-run', { run: id, set: run.setName ?? null, model: run.model });
+        this.audit('record-run', { run: id, set: run.setName ?? null, model: run.model, method: run.method ?? null, alignment: run.alignment ?? null });
         return id;
       });
     } catch (err) {

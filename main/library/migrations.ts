@@ -117,6 +117,16 @@ export const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'runs record how they were made: method (model or atlas vote) and the alignment of the context pairs',
+    up(db) {
+      db.exec(`
+        ALTER TABLE runs ADD COLUMN method TEXT;
+        ALTER TABLE runs ADD COLUMN alignment TEXT;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -93,7 +93,12 @@ export interface AuditEntry {
 export interface RunRecord {
   setName?: string;
   studyUid?: string;
+  /** Model id, or the fusion method's name for runs without a model. */
   model: string;
+  /** 'model' or 'vote' (atlas fusion); absent in runs recorded before methods existed. */
+  method?: string;
+  /** How the context pairs were aligned: none, affine or deformable. */
+  alignment?: string;
   miniContext?: number;
   device?: string;
   targetSource?: string;

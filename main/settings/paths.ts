@@ -37,3 +37,8 @@ export function sampleFiles(resources = resourcesDir()) {
     labels: join(resources, 'sample', 'colin27_aal.nii.gz'),
   };
 }
+
+/** Aligned context pairs (registration results), a bounded cache: deleting it only costs time. */
+export function registrationCacheDir(dataDir: string): string {
+  return join(dataDir, 'cache', 'registration');
+}

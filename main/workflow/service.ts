@@ -4,8 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../api/errors.js';
 import type { FileBlob, VolumeInfo } from '../api/types.js';
 import { importCheckpoint, InferenceEngine, parseDevice } from '../engine/index.js';
-import type { LazyContextPair, StructureInput } from '../engine/index.js';
-import { runTaskOnEngine } from '../engine/run-task.js';
+import type { ComputePool } from '../compute/pool.js';
+import { chooseAlign, chooseMethod, METHODS } from '../pipeline/defaults.js';
+import type { Method } from '../pipeline/defaults.js';
+import { runPipeline } from '../pipeline/run.js';
+import { ALIGN_MODES, RegistrationCache, registrationPool } from '../registration/index.js';
+import type { AlignMode } from '../registration/index.js';
+import { registrationCacheDir } from '../settings/paths.js';
 import { parseNifti, readNifti, spatialDims, writeNifti, type Volume } from '../imaging/index.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import { resolveContextSet } from '../library/resolve.js';
@@ -47,6 +52,7 @@ export class WorkflowService {
   private queue: Promise<unknown> = Promise.resolve();
   /** Where each result (and corrected copy) came from: its labels' names and the set's label values. */
   private readonly results = new Map<string, ResultOrigin>();
+  private computePool: ComputePool | null = null;
 
   constructor(private readonly o: WorkflowOptions) {}
 
@@ -142,37 +148,40 @@ export class WorkflowService {
     // Each structure's labels must occur in the set (resolveContextSet checks them against the stored maps).
     const resolved = structures.map((s) => ({ s, r: base.task === 'segment' ? resolveContextSet(library, setName!, s.labels) : base }));
 
-    progress('load-model', null, 'Loading the model');
-    const models = await this.models();
-    const model = pickModel(models, req.model, base.task);
-    const device = parseDevice(req.device ?? 'auto');
-    const engine = await this.openEngine(model, device);
+    if (req.method !== undefined && !METHODS.includes(req.method)) throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
+    if (req.align !== undefined && !ALIGN_MODES.includes(req.align)) throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
+    const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined });
+    let model: FoundModel | null = null;
+    let engine: InferenceEngine | undefined;
+    if (method === 'model') {
+      progress('load-model', null, 'Loading the model');
+      model = pickModel(await this.models(), req.model, base.task);
+      engine = await this.openEngine(model, parseDevice(req.device ?? 'auto'));
+    }
+    const align: AlignMode = chooseAlign(base.task, method, req.align, engine?.manifest.alignment);
     const load = (performance.now() - t0) / 1000;
-
-    const inputs: StructureInput[] = resolved.map(({ r }) => ({
-      task: r.task,
-      labels: r.labels,
-      // Pairs are read from the library only when their mini-context runs: memory stays flat in L.
-      pairs: r.pairs.map<LazyContextPair>((p) => ({
-        ...p,
-        load: async () => ({ image: await readNifti(p.imageFile), label: await readNifti(p.labelFile) }),
-      })),
-    }));
-    progress('encode-target', null, `Encoding the target (${model.name}, ${engine.choice.provider})`);
+    progress('align', null, align === 'none' ? 'Preparing the context pairs' : `Aligning ${base.pairs.length} context pairs to the target (${align})`);
     let miniContexts = 0;
-    const run = await runTaskOnEngine(engine, {
+    const run = await runPipeline({
       target,
       targetFile: targetInfo.name,
-      structures: inputs,
+      structures: resolved.map(({ r }) => ({ task: r.task, labels: r.labels, pairs: r.pairs })),
+      align,
+      method,
+      engine,
+      pool: this.pool(),
+      cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
       miniContext: req.miniContext ?? 'auto',
       signal,
       // Stored pairs were checked when they were added (same grid) and the labels just now.
       checkPairsFirst: false,
-      onProgress: (p) => {
-        miniContexts = Math.max(miniContexts, p.miniContexts);
-        const label = structures.length > 1 ? `${structures[p.structure - 1].name}: ` : '';
-        // progress() throws when the job was cancelled, which stops the run before the next mini-context.
-        progress('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, `${label}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`);
+      onProgress: (stage, fraction, message) => {
+        const m = /mini-context (\d+)\/(\d+)/.exec(message);
+        if (m) miniContexts = Math.max(miniContexts, Number(m[2]));
+        // Structures are named in the app's words, not numbered.
+        const named = message.replace(/^structure (\d+): /, (_, k) => `${structures[Number(k) - 1].name}: `);
+        // progress() throws when the job was cancelled; the pipeline's signal stops the workers too.
+        progress(stage, fraction, named);
       },
     });
 
@@ -183,7 +192,7 @@ export class WorkflowService {
     let result: Volume;
     let stats: LabelStat[] = [];
     if (base.task === 'segment') {
-      result = combineMasks(run.structures.map((s) => s.volume), `neuroverse3d ${names.join(' + ')} (${model.name})`);
+      result = combineMasks(run.structures.map((s) => s.volume), `${method === 'vote' ? 'atlas vote' : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`);
       stats = labelStats(result, names);
     } else {
       result = first.volume;
@@ -196,9 +205,11 @@ export class WorkflowService {
     t = performance.now();
     const runId = await this.record(library, {
       setName,
-      model: model.id,
-      miniContext: first.miniContext,
-      device: run.choice.provider,
+      model: model?.id ?? 'atlas-vote',
+      method,
+      alignment: align,
+      miniContext: first.miniContext ?? undefined,
+      device: run.choice?.provider ?? 'cpu',
       targetSource: target.source.path ?? targetInfo.name,
       studyUid: target.source.studyInstanceUid,
       labels: [...new Set(structures.flatMap((s) => s.labels))],
@@ -212,12 +223,15 @@ export class WorkflowService {
       volumeId: info.id,
       task: base.task,
       contextSet: setName,
-      model: model.id,
+      model: model?.id ?? null,
+      method,
+      align,
+      alignment: run.alignment,
       contextSize: first.contextSize,
       miniContext: first.miniContext,
-      miniContexts: miniContexts || Math.ceil(first.contextSize / first.miniContext),
-      provider: run.choice.provider,
-      providerReason: run.choice.reason,
+      miniContexts: first.miniContext ? miniContexts || Math.ceil(first.contextSize / first.miniContext) : 0,
+      provider: run.choice?.provider ?? null,
+      providerReason: run.choice?.reason ?? null,
       structures: stats,
       seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       runId,
@@ -287,6 +301,12 @@ export class WorkflowService {
     return this.o.library.addPair({ set: set.name, task: set.task.name, scanner: set.scanner.name, imageVolumeId: origin.targetVolumeId, labelVolumeId: remapped.id });
   }
 
+  /** Registration workers, started on the first aligned run; idle workers do not keep the app alive. */
+  private pool(): ComputePool {
+    this.computePool ??= registrationPool();
+    return this.computePool;
+  }
+
   private async openEngine(model: FoundModel, device: 'auto' | 'cpu' | 'cuda'): Promise<InferenceEngine> {
     const key = `${model.dir}\0${device}`;
     if (this.engine?.key === key) return this.engine.engine;
@@ -298,7 +318,7 @@ export class WorkflowService {
 
   private async record(
     library: Awaited<ReturnType<LibraryService['library']>>,
-    r: { setName: string; model: string; miniContext: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume },
+    r: { setName: string; model: string; method: string; alignment: string; miniContext?: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume },
   ): Promise<number> {
     // recordRun stores the result like a pair's volume: content-addressed from a file.
     await mkdir(this.o.dataDir, { recursive: true });
@@ -310,6 +330,8 @@ export class WorkflowService {
         setName: r.setName,
         studyUid: r.studyUid,
         model: r.model,
+        method: r.method,
+        alignment: r.alignment,
         miniContext: r.miniContext,
         device: r.device,
         targetSource: r.targetSource,

@@ -1,4 +1,6 @@
 /** Plain data of the one-click workflow (models, runs, corrected masks); JSON-safe for the API. */
+import type { Method } from '../pipeline/defaults.js';
+import type { AlignMode } from '../registration/types.js';
 
 export interface ModelInfo {
   /** The package folder's name; the renderer picks a model by this id, never by path. */
@@ -41,6 +43,10 @@ export interface RunTaskRequest {
   model?: string;
   miniContext?: number | 'auto';
   device?: 'auto' | 'cpu' | 'cuda';
+  /** How context pairs are brought onto the target; absent = the default for the task (pipeline/defaults.ts). */
+  align?: AlignMode;
+  /** Segmentation: the in-context model or atlas fusion by majority vote; absent = the default. */
+  method?: Method;
   jobId?: string;
 }
 
@@ -57,12 +63,18 @@ export interface RunTaskResult {
   volumeId: string;
   task: 'segment' | 'generate';
   contextSet: string;
-  model: string;
+  /** Model id; null for atlas vote, which uses no model. */
+  model: string | null;
+  method: Method;
+  align: AlignMode;
+  /** Pairs registered in this run and reused from the registration cache; null without alignment. */
+  alignment: { registered: number; cached: number; referenceRegistered: number; seconds: number } | null;
   contextSize: number;
-  miniContext: number;
+  /** Model runs only (null for atlas vote). */
+  miniContext: number | null;
   miniContexts: number;
-  provider: string;
-  providerReason: string;
+  provider: string | null;
+  providerReason: string | null;
   /** Segmentation: one entry per structure, counted on the combined label map that is shown. */
   structures: LabelStat[];
   seconds: Record<string, number>;

@@ -122,6 +122,9 @@ test('pairs from files: a wrong-size label is announced before adding, a matchin
 test('a run shows a progress bar and can be cancelled: a clear cancelled state, no result', async ({ page }) => {
   await openApp(page);
   await page.getByTestId('run-set').selectOption(LONG_SET);
+  // Generation runs are aligned affinely by default; this test is about the model's progress, so none.
+  await expect(page.getByTestId('run-align')).toHaveValue('affine');
+  await page.getByTestId('run-align').selectOption('none');
   await page.getByTestId('run-mini-context').selectOption('1');
   await page.getByTestId('run-device').selectOption('cpu');
   await page.getByTestId('run-button').click();

@@ -58,18 +58,22 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await expect(page.getByTestId('library-error')).toContainText('already in set');
   await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-1-library-set.png') });
 
-  // 2. One click: the set is picked for the target, the bundled model runs on the CPU.
+  // 2. One click with the defaults: the pair is registered to the target (deformable) and its labels voted.
   await expect(page.getByTestId('run-model')).toHaveValue('default');
-  // Its evaluation card, as measured, is shown with it.
+  // The bundled model's evaluation card, as measured, is shown with it.
   await expect(page.getByTestId('run-model-card')).toContainText(/\d+ training steps .* Held-out Dice at L = 8/);
   await expect(page.getByTestId('run-set')).toHaveValue(SET);
   await expect(page.getByTestId('run-structures')).toHaveValue('hippocampus: 37 38');
-  await page.getByTestId('run-device').selectOption('cpu');
+  await expect(page.getByTestId('run-method')).toHaveValue('vote');
+  await expect(page.getByTestId('run-align')).toHaveValue('deformable');
+  await expect(page.getByTestId('run-align-estimate')).toContainText(/aligning 1 pair: up to ~\d+ s/);
   await page.getByTestId('run-button').click();
-  await expect(page.getByTestId('run-result')).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByTestId('run-progress')).toContainText(/align/i);
+  await expect(page.getByTestId('run-result')).toBeVisible({ timeout: 400_000 });
   await expect(page.getByTestId('run-error')).toHaveCount(0);
   await expect(page.getByTestId('run-volume-ml')).toHaveText(/^\d+\.\d\d mL$/);
-  await expect(page.getByTestId('run-device-used')).toHaveText('cpu');
+  await expect(page.getByTestId('run-method-used')).toHaveText('atlas vote');
+  await expect(page.getByTestId('run-align-used')).toHaveText('deformable');
   await expect(page.getByTestId('run-details')).toContainText('L = 1');
   await expect(page.getByTestId('overlay-row')).toHaveCount(2); // the AAL atlas + the result
   // The result is drawn as a third volume (its grid equals the target's: checked in tests/workflow).

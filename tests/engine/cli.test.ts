@@ -108,7 +108,7 @@ describe('neuroverse model', () => {
     await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', bad, '--grid', '32']);
     writeFileSync(join(bad, 'target_decoder.onnx'), 'tampered');
     const img = join(tmp, 'img.nii.gz');
-    const r = await cli(runCommand, ['--model', bad, '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--out', join(tmp, 'x.nii.gz')]);
+    const r = await cli(runCommand, ['--align', 'none', '--model', bad, '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--out', join(tmp, 'x.nii.gz')]);
     expect(r.code).toBe(1);
     expect(r.err[0]).toMatch(/target_decoder\.onnx: sha256 mismatch/);
   });
@@ -119,7 +119,7 @@ describe('neuroverse run', () => {
     const img = join(tmp, 'img.nii.gz');
     const out = join(tmp, 'seg.nii.gz');
     const r = await cli(runCommand, [
-      '--model', pkg, '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--context', `${img},${join(tmp, 'lab.nii.gz')}`,
+      '--align', 'none', '--model', pkg, '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--context', `${img},${join(tmp, 'lab.nii.gz')}`,
       '--label', '3', '--mini-context', '1', '--device', 'cpu', '--out', out, '--json',
     ]);
     expect(r.code, r.err.join('\n')).toBe(0);
@@ -143,7 +143,7 @@ describe('neuroverse run', () => {
     process.env.NEUROVERSE_DATA_DIR = join(tmp, 'data-lookup');
     try {
       const img = join(tmp, 'img.nii.gz');
-      const r = await cli(runCommand, ['--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--label', '3', '--device', 'cpu', '--out', join(tmp, 'lookup.nii.gz'), '--json']);
+      const r = await cli(runCommand, ['--method', 'model', '--align', 'none', '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--label', '3', '--device', 'cpu', '--out', join(tmp, 'lookup.nii.gz'), '--json']);
       expect(r.code, r.err.join('\n')).toBe(0);
       expect(JSON.parse(r.out[0])).toMatchObject({ out: join(tmp, 'lookup.nii.gz'), model: join(models, 'only-one') });
     } finally {
@@ -157,7 +157,7 @@ describe('neuroverse run', () => {
   it('runs on the bundled sample scan (Colin27 T1, AAL hippocampi as context label)', async () => {
     const out = join(tmp, 'sample-seg.nii.gz');
     const r = await cli(runCommand, [
-      '--model', pkg, '--target', join(SAMPLE, 'colin27_t1.nii.gz'),
+      '--align', 'none', '--model', pkg, '--target', join(SAMPLE, 'colin27_t1.nii.gz'),
       '--context', `${join(SAMPLE, 'colin27_t1_brain.nii.gz')},${join(SAMPLE, 'colin27_aal.nii.gz')}`,
       '--label', '37', '--label', '38', '--out', out, '--json',
     ]);
@@ -169,7 +169,7 @@ describe('neuroverse run', () => {
   it('generate task writes a float image', async () => {
     const img = join(tmp, 'img.nii.gz');
     const out = join(tmp, 'gen.nii.gz');
-    const r = await cli(runCommand, ['--model', pkg, '--task', 'generate', '--target', img, '--context', `${img},${img}`, '--out', out]);
+    const r = await cli(runCommand, ['--align', 'none', '--model', pkg, '--task', 'generate', '--target', img, '--context', `${img},${img}`, '--out', out]);
     expect(r.code, r.err.join('\n')).toBe(0);
     expect((await readNifti(out)).data).toBeInstanceOf(Float32Array);
   });
@@ -177,28 +177,28 @@ describe('neuroverse run', () => {
   it('bad inputs exit ≠ 0 with one line naming the file and the problem', async () => {
     const img = join(tmp, 'img.nii.gz');
     const base = ['--target', img, '--out', join(tmp, 'bad.nii.gz')];
-    const grid = await cli(runCommand, ['--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab-small.nii.gz')}`]);
+    const grid = await cli(runCommand, ['--align', 'none', '--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab-small.nii.gz')}`]);
     expect(grid.code).toBe(1);
     expect(grid.err).toHaveLength(1);
     expect(grid.err[0]).toMatch(/lab-small\.nii\.gz: label grid 20×36×30 differs from its image grid 40×36×30/);
 
-    const missing = await cli(runCommand, ['--model', pkg, ...base, '--context', `${join(tmp, 'nope.nii.gz')},${img}`]);
+    const missing = await cli(runCommand, ['--align', 'none', '--model', pkg, ...base, '--context', `${join(tmp, 'nope.nii.gz')},${img}`]);
     expect(missing.code).toBe(1);
     expect(missing.err[0]).toMatch(/nope\.nii\.gz/);
 
-    const noModel = await cli(runCommand, ['--model', tmp, ...base, '--context', `${img},${img}`]);
+    const noModel = await cli(runCommand, ['--align', 'none', '--model', tmp, ...base, '--context', `${img},${img}`]);
     expect(noModel.code).toBe(1);
     expect(noModel.err[0]).toMatch(new RegExp(`${tmp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a model folder \\(no manifest\\.json\\)`));
 
-    const noLabel = await cli(runCommand, ['--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--label', '77']);
+    const noLabel = await cli(runCommand, ['--align', 'none', '--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--label', '77']);
     expect(noLabel.code).toBe(1);
     expect(noLabel.err[0]).toMatch(/lab\.nii\.gz: none of the label values 77/);
 
-    const usage = await cli(runCommand, ['--model', pkg, ...base, '--context', img]);
+    const usage = await cli(runCommand, ['--align', 'none', '--model', pkg, ...base, '--context', img]);
     expect(usage.code).toBe(2);
 
     // This machine has no CUDA provider: asking for it explicitly is an error, not a silent fallback.
-    const cuda = await cli(runCommand, ['--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--device', 'cuda']);
+    const cuda = await cli(runCommand, ['--align', 'none', '--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--device', 'cuda']);
     expect(cuda.code).toBe(1);
     expect(cuda.err[0]).toMatch(/tiny-model: --device cuda: no CUDA provider installed/);
   });
@@ -212,7 +212,7 @@ describe('registration in the neuroverse CLI', () => {
     expect(await runCli(['model', 'info', pkg], io)).toBe(0);
     expect(out.join('\n')).toMatch(/channels 4-8-16-32/);
     const img = join(tmp, 'img.nii.gz');
-    expect(await runCli(['run', '--model', join(tmp, 'missing-model'), '--target', img, '--context', `${img},${img}`, '--out', join(tmp, 'o.nii.gz')], io)).toBe(1);
+    expect(await runCli(['run', '--align', 'none', '--model', join(tmp, 'missing-model'), '--target', img, '--context', `${img},${img}`, '--out', join(tmp, 'o.nii.gz')], io)).toBe(1);
     expect(err).toEqual([`neuroverse run: ${join(tmp, 'missing-model')}: model folder does not exist`]);
   });
 });

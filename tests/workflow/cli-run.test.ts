@@ -27,7 +27,7 @@ beforeAll(async () => {
 describe('neuroverse run --context-set', () => {
   test('runs with the stored pairs and the set task labels; the mask is on the target grid', async () => {
     const out = join(tmp, 'seg.nii.gz');
-    const r = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'syn', '--mini-context', '1', '--device', 'cpu', '--out', out, '--json'], env);
+    const r = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--mini-context', '1', '--device', 'cpu', '--out', out, '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(j).toMatchObject({ out, task: 'segment', contextSize: 2, miniContext: 1, provider: 'cpu' });
@@ -38,13 +38,13 @@ describe('neuroverse run --context-set', () => {
   });
 
   test('bad use is one line on stderr and a non-zero exit', () => {
-    const missing = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'nope', '--out', join(tmp, 'x.nii.gz')], env);
+    const missing = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'nope', '--out', join(tmp, 'x.nii.gz')], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/nope/);
-    const both = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'syn', '--context', `${target},${target}`, '--out', join(tmp, 'y.nii.gz')], env);
+    const both = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--context', `${target},${target}`, '--out', join(tmp, 'y.nii.gz')], env);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/not both/);
-    const label = neuroverse(['run', '--model', model, '--target', target, '--context-set', 'syn', '--label', '9', '--out', join(tmp, 'z.nii.gz')], env);
+    const label = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--label', '9', '--out', join(tmp, 'z.nii.gz')], env);
     expect(label.code).not.toBe(0);
     expect(label.stderr).toMatch(/label value\(s\) 9 occur in none/);
   });

@@ -85,11 +85,11 @@ describe('model lookup', () => {
     await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(env, 'evaluated'), { grid: [32, 32, 32], evaluation: card });
     const [found] = await findModels([{ dir: env, origin: 'env' }]);
     expect(found.evaluation).toEqual(card);
-    expect(cardLines(found.evaluation)).toEqual({ evaluated: true, summary: card.summary, rows: card.segmentation.table, contextSize: 8 });
-    expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null });
+    expect(cardLines(found.evaluation)).toEqual({ evaluated: true, summary: card.summary, rows: card.segmentation.table, contextSize: 8, realScans: null });
+    expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null, realScans: null });
     // A card is a file on disk: malformed rows and fields are left out, never shown as "undefined".
     const odd = { summary: 3, segmentation: { table: [{ structure: 'x', model: '0.5', baseline: 0.4 }, null, { structure: 'y', model: 0.7, baseline: 0.2, extra: 1 }] } };
-    expect(cardLines(odd)).toEqual({ evaluated: true, summary: null, rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }], contextSize: null });
+    expect(cardLines(odd)).toEqual({ evaluated: true, summary: null, rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }], contextSize: null, realScans: null });
   });
 });
 
@@ -153,7 +153,7 @@ describe('runTask', () => {
       targetVolumeId: t1.id,
       structures: [{ name: 'hippocampus', labels: [37, 38] }, { name: 'thalamus', labels: [77, 78] }],
       miniContext: 2,
-      device: 'cpu',
+      device: 'cpu', method: 'model', align: 'none',
       jobId: 'run-1',
     });
     off();
@@ -188,7 +188,7 @@ describe('runTask', () => {
     try {
       const runs = library.listRuns();
       expect(runs).toHaveLength(1);
-      expect(runs[0]).toMatchObject({ id: result.runId, model: 'tiny', mini_context: 2, device: 'cpu', set_name: SET });
+      expect(runs[0]).toMatchObject({ id: result.runId, model: 'tiny', mini_context: 2, device: 'cpu', method: 'model', alignment: 'none', set_name: SET });
       expect(JSON.parse(runs[0].labels_json as string)).toEqual([37, 38, 77, 78]);
       expect(runs[0].result_sha256).toMatch(/^[0-9a-f]{64}$/);
     } finally {
@@ -198,7 +198,7 @@ describe('runTask', () => {
 
   test('cancel between mini-contexts: the job ends as cancelled and adds no volume', async () => {
     const before = (await ws.api.listVolumes()).length;
-    const run = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 1, device: 'cpu', jobId: 'run-2' });
+    const run = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 1, device: 'cpu', method: 'model', align: 'none', jobId: 'run-2' });
     await new Promise<void>((ok) => {
       const off = ws.onEvent((e) => {
         if (e.type === 'progress' && e.jobId === 'run-2' && e.stage === 'mini-context') {
@@ -213,8 +213,8 @@ describe('runTask', () => {
   });
 
   test('runs take turns: a second click waits for the first, and cancelling it while it waits stops it', async () => {
-    const first = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 3, device: 'cpu', jobId: 'run-a' });
-    const second = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 3, device: 'cpu', jobId: 'run-b' });
+    const first = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 3, device: 'cpu', method: 'model', align: 'none', jobId: 'run-a' });
+    const second = ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, miniContext: 3, device: 'cpu', method: 'model', align: 'none', jobId: 'run-b' });
     expect(await ws.api.cancelJob('run-b')).toBe(true);
     await expect(second).rejects.toBeInstanceOf(CancelledError);
     const r = await first;
@@ -265,7 +265,7 @@ describe('runTask', () => {
       contextSet: SET_LR,
       structures: [{ name: 'left hippocampus', labels: [37] }, { name: 'right hippocampus', labels: [38] }],
       miniContext: 4,
-      device: 'cpu',
+      device: 'cpu', method: 'model', align: 'none',
     });
     const mask = ws.volumes.get(run.volumeId);
     // The drawing layer holds structure k as value k: paint a block of each, erase everything else.
@@ -287,7 +287,7 @@ describe('runTask', () => {
   });
 
   test("one hippocampus structure (37 38) corrected to AAL's own hippocampi is stored as AAL's 37 and 38", async () => {
-    const run = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET_LR, miniContext: 4, device: 'cpu' });
+    const run = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET_LR, miniContext: 4, device: 'cpu', method: 'model', align: 'none' });
     expect(run.structures.map((s) => s.name)).toEqual(['hippocampus']);
     const atlas = ws.volumes.get(aal.id);
     const truth = Array.from(atlas.data, (v) => Math.round(v * atlas.slope + atlas.intercept));

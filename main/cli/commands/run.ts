@@ -1,22 +1,28 @@
+import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../api/errors.js';
 import { InferenceEngine, parseDevice } from '../../engine/index.js';
-import type { LazyContextPair, Task } from '../../engine/index.js';
-import { runTaskOnEngine } from '../../engine/run-task.js';
+import type { Task } from '../../engine/index.js';
 import { Library, libraryDir, resolveContextSet } from '../../library/index.js';
-import { writeNifti } from '../../imaging/index.js';
+import { isNiftiName, writeNifti } from '../../imaging/index.js';
+import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
+import type { Method } from '../../pipeline/defaults.js';
+import { runPipeline } from '../../pipeline/run.js';
+import { ALIGN_MODES, RegistrationCache, registrationPool } from '../../registration/index.js';
+import type { AlignMode } from '../../registration/index.js';
 import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { openVolumeForCli } from '../open-volume.js';
 import { cliProgress } from '../progress.js';
-import { defaultDataDir, resourcesDir } from '../../settings/paths.js';
+import { defaultDataDir, registrationCacheDir, resourcesDir } from '../../settings/paths.js';
 import { findModels, modelPlaces, pickModel } from '../../workflow/models.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME) --out <file.nii.gz>
-                      [--task segment|generate] [--label V ...] [--mini-context N|auto] [--device auto|cpu|cuda] [--json]
+                      [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
+                      [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda] [--workers N] [--json]
 
   --model DIR          model package folder (neuroverse model import makes one); default: the first installed
                        package for the task ($NEUROVERSE_MODELS, <data folder>/models, then the bundled one)
@@ -27,12 +33,21 @@ export const runCommand: CliCommand = {
   --out FILE           result: a 0/1 mask (segment) or an image (generate), on the target's grid
   --task T             segment (default) or generate
   --label V            label values of multi-label context maps whose union is the foreground (repeatable)
+  --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
+                       deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
+                       for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
+  --method M           model (the in-context model) or vote (majority vote of the aligned labels, no model);
+                       default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: model
+  --reference IMG      align through this reference image (e.g. the Colin27 T1 in resources/sample) instead of
+                       each pair directly to the target: pairs are registered to it once (cached), the target
+                       once per run; faster with many pairs, less accurate (docs/alignment.md)
+  --workers N          registration worker threads (default: one per core, as memory allows)
   --mini-context N     pairs per context-branch call (default auto: from free memory)
   --device D           auto (CUDA if usable, else CPU; the reason is reported), cpu or cuda
   --json               print one JSON object with timings instead of text`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library'], boolean: ['json'] });
+    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference'], boolean: ['json'] });
     const modelFlag = flag(args, 'model');
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
@@ -75,29 +90,50 @@ export const runCommand: CliCommand = {
       }
     }
 
+    const alignFlag = flag(args, 'align') as AlignMode | undefined;
+    if (alignFlag !== undefined && !ALIGN_MODES.includes(alignFlag)) throw new InputError(undefined, `--align must be ${ALIGN_MODES.join(', ')} (got "${alignFlag}")`, 'usage');
+    const methodFlag = flag(args, 'method') as Method | undefined;
+    if (methodFlag !== undefined && !METHODS.includes(methodFlag)) throw new InputError(undefined, `--method must be ${METHODS.join(' or ')} (got "${methodFlag}")`, 'usage');
+    if (methodFlag === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote applies to --task segment only', 'usage');
+    if (methodFlag === 'vote' && modelFlag) throw new InputError(undefined, '--model does not apply to --method vote (atlas fusion uses no model)', 'usage');
+    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined });
+    const reference = flag(args, 'reference');
+    if (reference !== undefined && !(isNiftiName(reference) && existsSync(reference))) throw new InputError(reference, 'the --reference image must be an existing NIfTI file');
+    const workersFlag = flag(args, 'workers');
+    const workers = workersFlag === undefined ? undefined : Number(workersFlag);
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
+
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
-    const model = modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir;
-    const engine = await InferenceEngine.open(model, device);
+    const model = method === 'vote' ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
+    const engine = model ? await InferenceEngine.open(model, device) : null;
+    const align = chooseAlign(task, method, alignFlag, engine?.manifest.alignment);
+    if (reference !== undefined && align === 'none') throw new InputError(undefined, '--reference needs --align affine or deformable', 'usage');
+    const needsPool = align !== 'none' || method === 'vote';
+    const pool = needsPool ? registrationPool(workers) : null;
+    const cache = new RegistrationCache(registrationCacheDir(defaultDataDir()));
     try {
-      if (!engine.manifest.tasks.includes(task)) throw new InputError(model, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
+      if (engine && !engine.manifest.tasks.includes(task)) throw new InputError(model!, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
       const load = (performance.now() - t0) / 1000;
       let t = performance.now();
       const target = await openVolumeForCli(targetPath, undefined, io);
       const readTarget = (performance.now() - t) / 1000;
+      for (const p of pairsSpec) for (const f of [p.imageFile, p.labelFile]) if (!isNiftiName(f)) throw new InputError(f, 'context pairs must be NIfTI files (convert a DICOM series with neuroverse convert)');
       // Every pair is checked before any compute so bad input fails fast (checkPairsFirst); then read again
-      // only when its mini-context runs, so memory does not grow with the number of pairs.
-      const pairs: LazyContextPair[] = pairsSpec.map((p) => ({
-        ...p,
-        load: async () => ({ image: await openVolumeForCli(p.imageFile, undefined, io), label: await openVolumeForCli(p.labelFile, undefined, io) }),
-      }));
+      // only when it is used, so memory does not grow with the number of pairs.
       const progress = cliProgress(io);
-      const result = await runTaskOnEngine(engine, {
+      const result = await runPipeline({
         target,
         targetFile: targetPath,
-        structures: [{ task, pairs, labels }],
+        structures: [{ task, pairs: pairsSpec, labels }],
+        align,
+        method,
+        engine: engine ?? undefined,
+        pool: pool ?? undefined,
+        cache,
+        reference,
         miniContext,
         checkPairsFirst: true,
-        onProgress: (p) => progress.report('context', p.pairsDone / p.pairsTotal, `mini-context ${p.miniContext}/${p.miniContexts}`),
+        onProgress: (stage, fraction, message) => progress.report(stage, fraction, message),
       });
       progress.done();
       const s = result.structures[0];
@@ -106,7 +142,9 @@ export const runCommand: CliCommand = {
       const write = (performance.now() - t) / 1000;
       const seconds = {
         load,
+        align: result.seconds.align,
         preprocess: readTarget + result.seconds.preprocess,
+        vote: result.seconds.vote,
         targetEncoder: result.seconds.targetEncoder,
         context: result.seconds.context,
         decoder: result.seconds.decoder,
@@ -118,23 +156,31 @@ export const runCommand: CliCommand = {
         out,
         model,
         task,
+        method,
+        align,
+        registered: result.alignment?.registered ?? 0,
+        cachedAlignments: result.alignment?.cached ?? 0,
+        referenceRegistered: result.alignment?.referenceRegistered ?? 0,
         contextSize: s.contextSize,
         miniContext: s.miniContext,
         device,
-        provider: result.choice.provider,
-        providerReason: result.choice.reason,
+        provider: result.choice?.provider ?? null,
+        providerReason: result.choice?.reason ?? null,
         seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
         peakRssMB,
       };
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));
       } else {
-        io.out(`wrote ${out} (${task} with ${model}, ${s.contextSize} context pairs, mini-context ${s.miniContext}, ${result.choice.provider}: ${result.choice.reason})`);
+        const how = result.choice ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider}: ${result.choice.reason}` : 'majority vote';
+        const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
+        io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
         io.out(`seconds: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${peakRssMB} MB`);
       }
       return 0;
     } finally {
-      await engine.release();
+      await engine?.release();
+      await pool?.close();
     }
   },
 };

@@ -47,6 +47,11 @@ export interface Manifest {
    * flips from its affine) before the fit, and results are mapped back. Absent: arrays go in as stored.
    */
   orientation?: string;
+  /**
+   * How context pairs should be aligned to the target for this model (what it was trained for); absent:
+   * the app's default for model runs (pipeline/defaults.ts).
+   */
+  alignment?: 'none' | 'affine' | 'deformable';
   tasks: Task[];
   /** Raw-output threshold for segmentation masks. */
   threshold: number;
@@ -100,6 +105,9 @@ export function validateManifest(m: unknown, file: string): Manifest {
   }
   if (o.orientation !== undefined && !(typeof o.orientation === 'string' && isOrientationCode(o.orientation))) {
     fail(`orientation must be three axis letters such as "LIA" or "RAS" (got ${JSON.stringify(o.orientation)})`);
+  }
+  if (o.alignment !== undefined && !['none', 'affine', 'deformable'].includes(o.alignment)) {
+    fail(`alignment must be none, affine or deformable (got ${JSON.stringify(o.alignment)})`);
   }
   if (typeof o.threshold !== 'number') fail('threshold must be a number');
   if (!Array.isArray(o.tasks) || o.tasks.some((t) => t !== 'segment' && t !== 'generate')) fail('tasks must list segment/generate');

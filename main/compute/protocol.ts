@@ -1,0 +1,13 @@
+import type { ErrorPayload } from '../api/errors.js';
+
+/** Messages between the compute pool (main thread) and its worker threads. Plain data: structured clone. */
+export type ToWorker = { type: 'job'; id: number; kind: string; payload: unknown };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress'; id: number; fraction: number | null; message: string }
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number; error: ErrorPayload };
+
+/** A handler runs one job inside a worker; `progress` posts a message to the pool, never throws. */
+export type JobHandler = (payload: any, progress: (fraction: number | null, message: string) => void) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>;

@@ -1,0 +1,28 @@
+import { InputError } from '../../api/errors.js';
+import { orientationCode } from '../../imaging/reorient.js';
+import type { Volume } from '../../imaging/volume.js';
+import { spatialDims } from '../../imaging/volume.js';
+import type { Task } from '../package/manifest.js';
+import { labelMask, realValues } from './intensity.js';
+
+/**
+ * Cheap checks of one context pair, before any resampling: the label shares its image's grid and axis
+ * order, and (segmentation) the chosen label values occur. Every method (model, atlas vote) runs them.
+ */
+export function checkContextPair(p: { image: Volume; label: Volume; imageFile?: string; labelFile?: string }, task: Task, labels: number[] | undefined, i: number): void {
+  const imgDims = spatialDims(p.image);
+  const labDims = spatialDims(p.label);
+  const labelFile = p.labelFile ?? `context label ${i + 1}`;
+  if (imgDims.some((d, k) => d !== labDims[k])) {
+    throw new InputError(labelFile, `label grid ${labDims.join('×')} differs from its image grid ${imgDims.join('×')}${p.imageFile ? ` (${p.imageFile})` : ''}`);
+  }
+  // Same dims but axes stored in another order would be read voxel for voxel against the wrong anatomy (and
+  // the label is reoriented with its image's axis mapping).
+  const [io, lo] = [orientationCode(p.image.affine), orientationCode(p.label.affine)];
+  if (io !== lo) {
+    throw new InputError(labelFile, `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`);
+  }
+  if (task === 'segment' && !labelMask(realValues(p.label), labels).some((x) => x > 0)) {
+    throw new InputError(labelFile, labels?.length ? `none of the label values ${labels.join(', ')} occurs in this label map` : 'label map is empty');
+  }
+}

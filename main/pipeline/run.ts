@@ -1,0 +1,204 @@
+import { performance } from 'node:perf_hooks';
+import { InputError } from '../api/errors.js';
+import type { ComputePool } from '../compute/pool.js';
+import type { InferenceEngine, LazyContextPair, Task } from '../engine/index.js';
+import type { ProviderChoice } from '../engine/runtime/device.js';
+import { checkContextPair } from '../engine/processing/pair-checks.js';
+import { runTaskOnEngine } from '../engine/run-task.js';
+import { majorityVote } from '../fusion/vote.js';
+import { readNifti } from '../imaging/nifti/read.js';
+import type { Volume } from '../imaging/volume.js';
+import { spatialDims } from '../imaging/volume.js';
+import { alignPairs } from '../registration/align.js';
+import type { AlignedSet } from '../registration/align.js';
+import type { RegistrationCache } from '../registration/cache.js';
+import type { AlignMode, PairFiles } from '../registration/types.js';
+import { BRAIN_MARGIN_MM } from './defaults.js';
+import type { Method } from './defaults.js';
+
+export interface PipelineStructure {
+  task: Task;
+  /** Label values whose union is the structure; all non-zero labels when absent. */
+  labels?: number[];
+  pairs: PairFiles[];
+}
+
+export interface PipelineRun {
+  target: Volume;
+  targetFile?: string;
+  structures: PipelineStructure[];
+  align: AlignMode;
+  method: Method;
+  /** Needed for method "model". */
+  engine?: InferenceEngine;
+  /** Needed unless align is "none" with method "model". */
+  pool?: ComputePool;
+  cache?: RegistrationCache;
+  /** Align through this reference image instead of pair → target (registration/align.ts). */
+  reference?: string;
+  miniContext?: number | 'auto';
+  memoryBudgetBytes?: number;
+  signal?: AbortSignal;
+  /** Check every pair (grid, labels) before compute: the CLI's files, not the library's checked pairs. */
+  checkPairsFirst?: boolean;
+  onProgress?: (stage: 'align' | 'mini-context' | 'vote', fraction: number | null, message: string) => void;
+}
+
+export interface PipelineStructureResult {
+  volume: Volume;
+  task: Task;
+  contextSize: number;
+  /** Model runs only. */
+  miniContext: number | null;
+}
+
+export interface PipelineResult {
+  method: Method;
+  align: AlignMode;
+  structures: PipelineStructureResult[];
+  alignment: { registered: number; cached: number; referenceRegistered: number; seconds: number } | null;
+  seconds: { align: number; preprocess: number; targetEncoder: number; context: number; decoder: number; vote: number; postprocess: number };
+  /** Model runs only. */
+  choice: ProviderChoice | null;
+}
+
+/**
+ * One click, whatever the method: context pairs aligned to the target (or not), then either the
+ * in-context model (aligned pairs framed exactly as the target, by where their labels lie) or atlas
+ * fusion by majority vote. Shared by `neuroverse run` and the app's runTask.
+ */
+export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
+  if (run.structures.length === 0) throw new InputError(undefined, 'nothing to run: give at least one structure', 'usage');
+  for (const s of run.structures) if (s.pairs.length === 0) throw new InputError(undefined, 'a structure needs at least one context pair', 'usage');
+  const task = run.structures[0].task;
+  if (run.structures.some((s) => s.task !== task)) throw new InputError(undefined, 'all structures of one run must have the same task', 'usage');
+  if (run.method === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote fuses label maps: it applies to segmentation only', 'usage');
+  const seconds = { align: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
+
+  if (run.method === 'model' && run.align === 'none') {
+    // Each pair framed by its own head box, as before alignment existed.
+    const engine = needEngine(run);
+    const r = await runTaskOnEngine(engine, {
+      target: run.target,
+      targetFile: run.targetFile,
+      structures: run.structures.map((s) => ({ task: s.task, labels: s.labels, pairs: s.pairs.map((p) => lazyPair(p)) })),
+      miniContext: run.miniContext,
+      memoryBudgetBytes: run.memoryBudgetBytes,
+      signal: run.signal,
+      checkPairsFirst: run.checkPairsFirst,
+      onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
+    });
+    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
+  }
+
+  if (!run.pool || !run.cache) throw new Error('aligned runs and atlas vote need a compute pool and a registration cache');
+  if (run.checkPairsFirst) await checkPairs(run);
+  // Every distinct pair once: structures of one set share their pairs (and so their registrations).
+  const unique = new Map<string, PairFiles>();
+  for (const s of run.structures) for (const p of s.pairs) unique.set(pairKey(p), p);
+  const aligned = await alignPairs({
+    pool: run.pool,
+    cache: run.cache,
+    target: run.target,
+    mode: run.align,
+    kind: task === 'segment' ? 'label' : 'image',
+    pairs: [...unique.values()],
+    needImages: run.method === 'model',
+    reference: run.reference,
+    signal: run.signal,
+    onProgress: (done, total, message) => run.onProgress?.('align', done / total, message),
+  });
+  seconds.align = aligned.seconds;
+  const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
+  const alignment = { registered: aligned.registered, cached: aligned.cached, referenceRegistered: aligned.referenceRegistered, seconds: aligned.seconds };
+
+  if (run.method === 'vote') {
+    const t = performance.now();
+    const structures: PipelineStructureResult[] = [];
+    for (const s of run.structures) {
+      const files = s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
+      run.onProgress?.('vote', null, `majority vote of ${files.length} aligned label maps`);
+      const { mask } = await majorityVote(files.length, (i) => readNifti(files[i]), s.labels, run.signal);
+      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${files.length} pairs)`), task: s.task, contextSize: files.length, miniContext: null });
+    }
+    seconds.vote = (performance.now() - t) / 1000;
+    return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
+  }
+
+  const engine = needEngine(run);
+  const box = aligned.labelBox ?? undefined;
+  const r = await runTaskOnEngine(engine, {
+    target: run.target,
+    targetFile: run.targetFile,
+    structures: run.structures.map((s) => ({
+      task: s.task,
+      labels: s.labels,
+      pairs: s.pairs.map((p) => {
+        const a = byKey.get(pairKey(p))!;
+        return lazyPair({ imageFile: a.imageFile, labelFile: a.labelFile }, p);
+      }),
+    })),
+    miniContext: run.miniContext,
+    memoryBudgetBytes: run.memoryBudgetBytes,
+    signal: run.signal,
+    pairsOnTargetGrid: true,
+    frame: box ? { box, marginMm: BRAIN_MARGIN_MM } : undefined,
+    onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
+  });
+  return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s })), alignment, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
+}
+
+export type { AlignedSet };
+
+function contextMessage(run: PipelineRun, p: { structure: number; miniContext: number; miniContexts: number; pairsDone: number; pairsTotal: number }): string {
+  const name = run.structures.length > 1 ? `structure ${p.structure}: ` : '';
+  return `${name}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`;
+}
+
+function needEngine(run: PipelineRun): InferenceEngine {
+  if (!run.engine) throw new Error('method "model" needs an open model');
+  const task = run.structures[0].task;
+  if (!run.engine.manifest.tasks.includes(task)) {
+    throw new InputError(undefined, `model "${run.engine.manifest.name}" was not trained for task "${task}" (manifest tasks: ${run.engine.manifest.tasks.join(', ')})`);
+  }
+  return run.engine;
+}
+
+/** A pair read only when its mini-context runs; errors name the user's files (`named`), not cache copies. */
+function lazyPair(files: PairFiles, named: PairFiles = files): LazyContextPair {
+  return {
+    imageFile: named.imageFile,
+    labelFile: named.labelFile,
+    load: async () => ({ image: await readNifti(files.imageFile), label: await readNifti(files.labelFile) }),
+  };
+}
+
+function pairKey(p: PairFiles): string {
+  return `${p.imageFile}\u0000${p.labelFile}`;
+}
+
+/** The same grid and label checks the engine makes, before any registration starts. */
+async function checkPairs(run: PipelineRun): Promise<void> {
+  for (const s of run.structures) {
+    for (let i = 0; i < s.pairs.length; i++) {
+      run.signal?.throwIfAborted();
+      const p = s.pairs[i];
+      const image = await readNifti(p.imageFile);
+      const label = await readNifti(p.labelFile);
+      checkContextPair({ image, label, ...p }, s.task, s.labels, i);
+    }
+  }
+}
+
+function maskOnTarget(target: Volume, mask: Uint8Array, description: string): Volume {
+  return {
+    dims: spatialDims(target),
+    spacing: target.spacing.slice(0, 3),
+    affine: target.affine.map((r) => [...r]),
+    data: mask,
+    slope: 1,
+    intercept: 0,
+    description,
+    source: { kind: 'memory' },
+  };
+}

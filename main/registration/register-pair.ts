@@ -1,0 +1,244 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { InputError } from '../api/errors.js';
+import type { VoxelBox } from '../engine/processing/foreground-box.js';
+import { realValues } from '../engine/processing/intensity.js';
+import { encodeNifti } from '../imaging/nifti/write.js';
+import { readNifti } from '../imaging/nifti/read.js';
+import type { Volume, VoxelArray } from '../imaging/volume.js';
+import { spatialDims } from '../imaging/volume.js';
+import { blockMean, coarseFactors, itkGeometry, itkImage } from './itk-image.js';
+import type { ItkGeometry, ItkImageLike } from './itk-image.js';
+import { BSPLINE_GRID_MM, identityTransform, OVERRIDES, REGISTRATION_MM, RESOLUTIONS, stagesOf, withInterpolation } from './parameters.js';
+import type { ParameterMap } from './parameters.js';
+import type { PlainVolume, RegisterJob, RegisterResult, TransformJob } from './types.js';
+
+type Elastix = typeof import('@itk-wasm/elastix');
+let elastixModule: Promise<Elastix> | null = null;
+/** The Node entry of @itk-wasm/elastix (its pipelines are read from node_modules, never downloaded). */
+function elastix(): Promise<Elastix> {
+  elastixModule ??= import('@itk-wasm/elastix');
+  return elastixModule;
+}
+
+/**
+ * Labels are resampled at full resolution only inside their coarse box plus a margin (B-spline resampling
+ * of a whole 256³ grid costs ~17 s); images with a wider one, which covers the model's framing margin
+ * around the union of all pairs' labels.
+ */
+const LABEL_MARGIN_MM = 6;
+const IMAGE_MARGIN_MM = 20;
+
+/**
+ * One context pair registered to the target and resampled onto its voxel grid (runs in a compute worker).
+ * Registration uses ~2 mm block means of both images; the transform is then applied to the full-resolution
+ * image (linear) and label (nearest neighbour for label maps, so every value is kept exactly) on the
+ * target's own grid, inside the label's box plus a margin.
+ */
+export async function registerPair(job: RegisterJob, progress: (f: number | null, m: string) => void): Promise<{ value: RegisterResult }> {
+  const t0 = performance.now();
+  const image = await readNifti(job.image.file);
+  const label = await readNifti(job.label.file);
+  const targetDims = spatialDims(job.target);
+  const targetValues = realValues(job.target as unknown as Volume);
+  const imageValues = realValues(image);
+  if (isBlank(imageValues)) throw new InputError(job.image.file, 'image is blank (every voxel has the same value): it cannot be registered to the target');
+  if (isBlank(targetValues)) throw new InputError(undefined, 'the target image is blank (every voxel has the same value): nothing to register to');
+  const labelValues = realValues(label);
+
+  const fullTarget = itkGeometry(job.target.affine, targetDims);
+  const coarseTarget = itkGeometry(job.target.affine, targetDims, coarseFactors(job.target.spacing, REGISTRATION_MM));
+  let maps: ParameterMap[];
+  if (job.transformFiles?.length) {
+    // A chain of stored transforms (e.g. target → reference, then reference → pair): resampling only.
+    maps = [];
+    for (const f of job.transformFiles) maps.push(...(JSON.parse(await readFile(f, 'utf8')) as ParameterMap[]));
+  } else if (job.mode === 'none') {
+    maps = [identityTransform(fullTarget)];
+  } else {
+    progress(null, `registering ${job.mode}`);
+    maps = await registerImages({ ...job.target, values: targetValues }, { ...image, values: imageValues }, job.mode, job.image.file);
+  }
+  const register = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+
+  // Where the label lands: a cheap coarse warp first, then full resolution only inside that box.
+  const whole: VoxelBox = { lo: [0, 0, 0], hi: targetDims.map((d) => d - 1) as [number, number, number] };
+  let coarseBox: VoxelBox | null = null;
+  if (job.kind === 'label') {
+    const coarse = await transform(itkImage(itkGeometry(label.affine, spatialDims(label)), labelValues, 'label'), withInterpolation(maps, 'nearest'), coarseTarget);
+    coarseBox = nonZeroBox(coarse.data!, coarse.size);
+    if (!coarseBox) throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
+  }
+  const region = (marginMm: number) => (coarseBox ? toFullBox(coarseBox, coarseTarget, fullTarget, job.target, targetDims, marginMm) : whole);
+  const labelFull = await warpInto(label, labelValues, maps, job.kind === 'label' ? 'nearest' : 'linear', region(LABEL_MARGIN_MM), job.target);
+  const labelBox = job.kind === 'label' ? nonZeroBox(labelFull, targetDims) : null;
+  if (job.kind === 'label' && !labelBox) throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
+  await writeFile(join(job.outDir, 'label.nii.gz'), gz(onTargetGrid(job.target, asStored(labelFull, label), `aligned ${job.mode} label`)));
+  if (job.warpImage) {
+    const imageFull = await warpInto(image, imageValues, maps, 'linear', region(IMAGE_MARGIN_MM), job.target);
+    await writeFile(join(job.outDir, 'image.nii.gz'), gz(onTargetGrid(job.target, asStored(imageFull, image), `aligned ${job.mode} image`)));
+  }
+  await writeFile(join(job.outDir, 'transform.json'), JSON.stringify(maps));
+  return { value: { labelBox, image: job.warpImage, seconds: { register, warp: (performance.now() - t1) / 1000 } } };
+}
+
+/** `values` (of `source`) resampled onto the target grid inside `box`; zero elsewhere. */
+async function warpInto(source: Volume, values: Float32Array, maps: ParameterMap[], kind: 'nearest' | 'linear', box: VoxelBox, target: PlainVolume): Promise<Float32Array> {
+  const dims = spatialDims(target);
+  const sub = itkGeometry(target.affine, dims, [1, 1, 1], box.lo, box.lo.map((l, c) => box.hi[c] - l + 1));
+  const warped = await transform(itkImage(itkGeometry(source.affine, spatialDims(source)), values), withInterpolation(maps, kind), sub);
+  return paste(warped.data!, box, dims);
+}
+
+/**
+ * elastix on ~2 mm block means of both images; the result maps points of `fixed` to points of `moving`.
+ * Failures name `movingFile`.
+ */
+async function registerImages(fixed: Grid, moving: Grid, mode: RegisterJob['mode'], movingFile: string): Promise<ParameterMap[]> {
+  const ff = coarseFactors(fixed.spacing, REGISTRATION_MM);
+  const fm = coarseFactors(moving.spacing, REGISTRATION_MM);
+  const f = itkImage(itkGeometry(fixed.affine, spatialDims(fixed), ff), blockMean(fixed.values, spatialDims(fixed), ff), 'fixed');
+  const m = itkImage(itkGeometry(moving.affine, spatialDims(moving), fm), blockMean(moving.values, spatialDims(moving), fm), 'moving');
+  try {
+    const r = await (await elastix()).elastixNode(await registrationMaps(mode), { fixed: f as never, moving: m as never });
+    return r.transformParameterObject as unknown as ParameterMap[];
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw err; // ours, not elastix's
+    throw new InputError(movingFile, `registration failed (${elastixProblem(err)}): is it the same kind of scan?`);
+  }
+}
+
+interface Grid {
+  dims: number[];
+  spacing: number[];
+  affine: number[][];
+  values: Float32Array;
+}
+
+/**
+ * Registration only (a compute job): `fixed` to `moving`, the transform written as JSON to `outFile`. Used
+ * for alignment through a reference (each library pair to the reference once; each target to it per run).
+ */
+export async function registerOnly(job: TransformJob, progress: (f: number | null, m: string) => void): Promise<{ value: { seconds: number } }> {
+  const t0 = performance.now();
+  const open = async (v: TransformJob['fixed']) => {
+    const vol = 'file' in v ? await readNifti(v.file) : (v.volume as unknown as Volume);
+    const values = realValues(vol);
+    if (isBlank(values)) throw new InputError('file' in v ? v.file : undefined, 'image is blank (every voxel has the same value): it cannot be registered');
+    return { ...vol, values };
+  };
+  const fixed = await open(job.fixed);
+  const moving = await open(job.moving);
+  progress(null, `registering ${job.mode}`);
+  const maps = await registerImages(fixed, moving, job.mode, 'file' in job.moving ? job.moving.file : 'the target');
+  await writeFile(job.outFile, JSON.stringify(maps));
+  return { value: { seconds: (performance.now() - t0) / 1000 } };
+}
+
+async function registrationMaps(mode: RegisterJob['mode']): Promise<ParameterMap[]> {
+  const { defaultParameterMapNode } = await elastix();
+  const maps: ParameterMap[] = [];
+  for (const stage of stagesOf(mode)) {
+    const { parameterMap } = await defaultParameterMapNode(stage, { numberOfResolutions: RESOLUTIONS, finalGridSpacing: BSPLINE_GRID_MM });
+    maps.push({ ...(parameterMap as ParameterMap), ...OVERRIDES.all, ...OVERRIDES[stage] });
+  }
+  return maps;
+}
+
+async function transform(moving: ItkImageLike, maps: ParameterMap[], out: ItkGeometry): Promise<ItkImageLike> {
+  const { transformixNode } = await elastix();
+  const r = await transformixNode(moving as never, maps as never, { outputOrigin: out.origin, outputSpacing: out.spacing, outputSize: out.size, outputDirection: [...out.direction] });
+  return r.result as unknown as ItkImageLike;
+}
+
+function isBlank(v: Float32Array): boolean {
+  const first = v[0];
+  for (let i = 1; i < v.length; i++) if (v[i] !== first) return false;
+  return true;
+}
+
+/** elastix reports failures as a long log; its "Description:" line (or the first line) says what happened. */
+function elastixProblem(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const d = lines.find((l) => /^Description:/i.test(l));
+  return (d ? d.replace(/^Description:\s*/i, '') : (lines[0] ?? 'unknown error')).slice(0, 200);
+}
+
+export function nonZeroBox(data: ArrayLike<number>, dims: readonly number[]): VoxelBox | null {
+  const [nx, ny, nz] = dims;
+  const lo = [nx, ny, nz];
+  const hi = [-1, -1, -1];
+  let o = 0;
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++, o++) {
+        if (data[o] === 0) continue;
+        if (x < lo[0]) lo[0] = x;
+        if (x > hi[0]) hi[0] = x;
+        if (y < lo[1]) lo[1] = y;
+        if (y > hi[1]) hi[1] = y;
+        if (z < lo[2]) lo[2] = z;
+        if (z > hi[2]) hi[2] = z;
+      }
+    }
+  }
+  if (hi[0] < 0) return null;
+  return { lo: lo as [number, number, number], hi: hi as [number, number, number] };
+}
+
+/** A box in the coarse registration grid as a box of the full target grid, widened by the warp margin. */
+function toFullBox(c: VoxelBox, coarse: ItkGeometry, full: ItkGeometry, target: PlainVolume, dims: readonly number[], marginMm: number): VoxelBox {
+  const f = [0, 1, 2].map((k) => Math.round(coarse.spacing[k] / full.spacing[k]));
+  const margin = [0, 1, 2].map((k) => Math.ceil(marginMm / (Math.abs(target.spacing[k]) || 1)));
+  const lo = [0, 1, 2].map((k) => Math.max(0, c.lo[k] * f[k] - margin[k])) as [number, number, number];
+  const hi = [0, 1, 2].map((k) => Math.min(dims[k] - 1, c.hi[k] * f[k] + f[k] - 1 + margin[k])) as [number, number, number];
+  return { lo, hi };
+}
+
+function paste(sub: Float32Array, box: VoxelBox, dims: readonly number[]): Float32Array {
+  const [nx, ny] = dims;
+  const out = new Float32Array(dims[0] * dims[1] * dims[2]);
+  const sx = box.hi[0] - box.lo[0] + 1;
+  let o = 0;
+  for (let z = box.lo[2]; z <= box.hi[2]; z++) {
+    for (let y = box.lo[1]; y <= box.hi[1]; y++, o += sx) {
+      out.set(sub.subarray(o, o + sx), box.lo[0] + nx * (y + ny * z));
+    }
+  }
+  return out;
+}
+
+/**
+ * Warped values in the source's own storage type when that is exact (integer labels; integer images
+ * rounded, which is what they were), so cached pairs stay small and label values are unchanged.
+ */
+function asStored(values: Float32Array, source: Volume): VoxelArray {
+  const scaled = source.slope !== 1 || source.intercept !== 0;
+  const Ctor = source.data.constructor as new (n: number) => VoxelArray;
+  if (scaled || source.data instanceof Float32Array || source.data instanceof Float64Array) return values;
+  const out = new Ctor(values.length);
+  // Linear interpolation stays within the source's range, so rounding cannot overflow its type.
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
+  return out;
+}
+
+function onTargetGrid(target: PlainVolume, data: VoxelArray, description: string): Volume {
+  return {
+    dims: spatialDims(target),
+    spacing: target.spacing.slice(0, 3),
+    affine: target.affine.map((r) => [...r]),
+    data,
+    slope: 1,
+    intercept: 0,
+    description,
+    source: { kind: 'memory' },
+  };
+}
+
+function gz(v: Volume): Uint8Array {
+  return gzipSync(encodeNifti(v), { level: 3 });
+}

@@ -1,0 +1,149 @@
+/**
+ * Leave-one-out on the real dev heads (../shared/data/freesurfer-dev, issue 10): each subject the target,
+ * the other four its context pairs, six structures, every alignment × method, all through the app's own
+ * CLI (`neuroverse run`, one child process per run). Not a test: prints a Markdown table and writes JSON.
+ * Build first (`npm run build:node`), then:
+ *   node dist/scripts/eval-freesurfer.js [--data DIR] [--aligns none,affine,deformable] [--methods vote,model]
+ *        [--targets 01,02,03,04,05] [--out docs/results/freesurfer-loo.json] [--pairs 4]
+ *        [--card resources/models/default]   (also writes the table into that package's evaluation card)
+ *        [--from docs/results/freesurfer-loo.json]   (no runs: the table and card from an earlier run's JSON)
+ * An alignment written `affine@colin27` aligns through the bundled Colin27 T1 (`--reference`) instead of
+ * pair → target. Each alignment starts from an empty registration cache (a fresh data folder), so the first
+ * run of a target pays for its registrations ("cold"); the other structures of that target reuse them.
+ * Through a reference, a cold run counts only once the pairs' own registrations to the reference are
+ * cached (from target 03 on), as a library that registers pairs when they are added would have them.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { readNifti } from '../main/imaging/index.js';
+import { projectRoot } from '../main/settings/paths.js';
+
+const run = promisify(execFile);
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+
+export const STRUCTURES: Record<string, number[]> = {
+  cortex: [3, 42],
+  hippocampus: [17, 53],
+  thalamus: [10, 49],
+  'lateral ventricle': [4, 43],
+  putamen: [12, 51],
+  amygdala: [18, 54],
+};
+
+async function dice(resultFile: string, truthFile: string, labels: number[]): Promise<number> {
+  const [r, t] = [await readNifti(resultFile), await readNifti(truthFile)];
+  const want = new Set(labels);
+  let a = 0;
+  let b = 0;
+  let ab = 0;
+  for (let i = 0; i < t.data.length; i++) {
+    const x = want.has(t.data[i] * t.slope + t.intercept);
+    const y = r.data[i] > 0;
+    if (x) a++;
+    if (y) b++;
+    if (x && y) ab++;
+  }
+  return a + b === 0 ? 1 : (2 * ab) / (a + b);
+}
+
+async function main() {
+  const data = resolve(arg('data', join(projectRoot(), '..', 'shared', 'data', 'freesurfer-dev')));
+  if (!existsSync(data)) throw new Error(`${data}: dev data not found`);
+  const aligns = arg('aligns', 'none,affine,deformable').split(',');
+  const methods = arg('methods', 'vote,model').split(',');
+  const targets = arg('targets', '01,02,03,04,05').split(',');
+  const nPairs = Number(arg('pairs', '4'));
+  const outJson = resolve(arg('out', join(projectRoot(), 'docs', 'results', 'freesurfer-loo.json')));
+  const cli = join(projectRoot(), 'bin', 'neuroverse.js');
+  const work = mkdtempSync(join(tmpdir(), 'nv-loo-'));
+  const from = arg('from', '');
+  const earlier = from ? JSON.parse(readFileSync(resolve(from), 'utf8')) : null;
+  const rows: Record<string, unknown>[] = earlier ? earlier.rows : [];
+  const started = new Date().toISOString();
+  try {
+    for (const spec of earlier ? [] : aligns) {
+      const [align, via] = spec.split('@');
+      const reference = via ? join(projectRoot(), 'resources', 'sample', 'colin27_t1.nii.gz') : undefined;
+      const dataDir = join(work, `data-${spec}`);
+      for (const t of targets) {
+        const others = ['01', '02', '03', '04', '05'].filter((s) => s !== t).slice(0, nPairs);
+        const context = others.flatMap((s) => ['--context', `${data}/sub-${s}_T1.nii.gz,${data}/sub-${s}_aseg.nii.gz`]);
+        for (const method of methods) {
+          for (const [name, labels] of Object.entries(STRUCTURES)) {
+            const out = join(work, `out-${align}-${method}-${t}.nii.gz`);
+            rmSync(out, { force: true });
+            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, '--out', out, '--json'];
+            const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
+            const report = JSON.parse(stdout.trim().split('\n').pop()!);
+            const d = await dice(out, `${data}/sub-${t}_aseg.nii.gz`, labels);
+            const row = { target: t, align: spec, method, structure: name, dice: d, seconds: report.seconds.total, alignSeconds: report.seconds.align, registered: report.registered, referenceRegistered: report.referenceRegistered, peakRssMB: report.peakRssMB };
+            rows.push(row);
+            console.error(JSON.stringify(row));
+          }
+        }
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const machine = earlier?.machine ?? { cpus: cpus().length, cpu: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg(), started, finished: new Date().toISOString() };
+  if (!earlier) writeFileSync(outJson, JSON.stringify({ machine, pairs: nPairs, rows }, null, 1));
+  const cardDir = arg('card', '');
+  if (cardDir) writeCard(cardDir, rows, nPairs, machine.finished);
+  // Markdown: mean Dice (min–max over targets) per structure, per alignment × method; times.
+  const names = Object.keys(STRUCTURES);
+  const four = ['hippocampus', 'thalamus', 'lateral ventricle', 'putamen'];
+  console.log(`| alignment | method | ${names.join(' | ')} | mean of 4 | mean of 6 | cold run s | warm run s | peak RSS MB |`);
+  console.log(`|---|---|${names.map(() => '---').join('|')}|---|---|---|---|---|`);
+  const shown = earlier ? [...new Set(rows.map((r) => r.align as string))] : aligns;
+  for (const align of shown) {
+    for (const method of methods) {
+      const sel = rows.filter((r) => r.align === align && r.method === method);
+      if (sel.length === 0) continue;
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const cell = (n: string) => {
+        const ds = sel.filter((r) => r.structure === n).map((r) => r.dice as number);
+        return `${mean(ds).toFixed(2)} (${Math.min(...ds).toFixed(2)}–${Math.max(...ds).toFixed(2)})`;
+      };
+      const m4 = mean(sel.filter((r) => four.includes(r.structure as string)).map((r) => r.dice as number));
+      const m6 = mean(sel.map((r) => r.dice as number));
+      const viaReference = align.includes('@');
+      const cold = sel.filter((r) => (r.registered as number) > 0 && (!viaReference || (r.referenceRegistered as number) <= 1)).map((r) => r.seconds as number);
+      const warm = sel.filter((r) => (r.registered as number) === 0).map((r) => r.seconds as number);
+      const fmt = (xs: number[]) => (xs.length ? `${mean(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` : '—');
+      console.log(`| ${align} | ${method} | ${names.map(cell).join(' | ')} | **${m4.toFixed(3)}** | ${m6.toFixed(3)} | ${fmt(cold)} | ${fmt(warm)} | ${Math.max(...sel.map((r) => r.peakRssMB as number))} |`);
+    }
+  }
+}
+
+/** The model's card gains the real-scan table: mean Dice per structure for each method × alignment measured. */
+function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number, at: string): void {
+  const file = join(resolve(dir), 'manifest.json');
+  const manifest = JSON.parse(readFileSync(file, 'utf8'));
+  const columns = [...new Set(rows.map((r) => `${r.method}|${r.align}`))].map((k) => ({ method: k.split('|')[0], align: k.split('|')[1] }));
+  const dice: Record<string, number[]> = {};
+  for (const name of Object.keys(STRUCTURES)) {
+    dice[name] = columns.map((c) => {
+      const ds = rows.filter((r) => r.structure === name && r.method === c.method && r.align === c.align).map((r) => r.dice as number);
+      return Math.round((ds.reduce((a, b) => a + b, 0) / ds.length) * 1000) / 1000;
+    });
+  }
+  manifest.evaluation = manifest.evaluation ?? {};
+  manifest.evaluation.realScans = {
+    note: `Leave-one-out on 5 real T1 heads with skull (freesurfer-dev), ${nPairs} context pairs, neuroverse run; mean Dice over the 5 targets (${at.slice(0, 10)}, scripts/eval-freesurfer.ts).`,
+    columns,
+    dice,
+  };
+  writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError } from '../../main/api/errors.js';
+import { ComputePool } from '../../main/compute/pool.js';
+
+const script = new URL('../fixtures/compute/test-worker.mjs', import.meta.url);
+
+describe('compute pool', () => {
+  it('runs jobs in worker threads, at most `size` at once, with progress messages', async () => {
+    const pool = new ComputePool(script, 2);
+    try {
+      const seen: string[] = [];
+      const r = await pool.run('echo', { a: 1 }, { onProgress: (f, m) => seen.push(`${f} ${m}`) });
+      expect(r).toEqual({ a: 1 });
+      expect(seen).toEqual(['0.5 half way']);
+      const all = await Promise.all([1, 2, 3, 4].map((k) => pool.run('sleep', 50 * k)));
+      expect(all).toEqual([50, 100, 150, 200]);
+      expect(pool.workers).toBeLessThanOrEqual(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a worker that dies fails only its own job; the pool recovers', async () => {
+    const pool = new ComputePool(script, 1);
+    try {
+      await expect(pool.run('crash', null)).rejects.toThrow(/compute worker for "crash" stopped/);
+      await expect(pool.run('fail', null)).rejects.toThrow(/handler failed on purpose/);
+      expect(await pool.run('echo', 'still here')).toBe('still here');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('cancel is a message: a queued job never starts, a running one is stopped and its worker replaced', async () => {
+    const pool = new ComputePool(script, 1);
+    try {
+      const running = new AbortController();
+      const queued = new AbortController();
+      const a = pool.run('sleep', 60_000, { signal: running.signal });
+      const b = pool.run('sleep', 60_000, { signal: queued.signal });
+      queued.abort();
+      await expect(b).rejects.toBeInstanceOf(CancelledError);
+      running.abort();
+      await expect(a).rejects.toBeInstanceOf(CancelledError);
+      expect(await pool.run('echo', 'next')).toBe('next');
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -4,7 +4,8 @@
  * target and their left–right mirror images (the label maps mirrored with them; structures are unions of
  * both sides, so a mirrored pair is as good a context as any). Each run starts with an empty cache, so
  * every pair is registered. Build first (`npm run build:node`), then:
- *   node dist/scripts/bench-align-memory.js [--data DIR] [--align affine] [--method vote] [--Ls 2,8]
+ *   node dist/scripts/bench-align-memory.js [--data DIR] [--align affine] [--method vote] [--Ls 2,8] [--mini-context N]
+ * (model runs: give --mini-context, or "auto" picks l from free memory and may take all pairs at once)
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +35,7 @@ async function main() {
   const align = arg('align', 'affine');
   const method = arg('method', 'vote');
   const Ls = arg('Ls', '2,8').split(',').map(Number);
+  const miniContext = arg('mini-context', '');
   const work = mkdtempSync(join(tmpdir(), 'nv-mem-'));
   try {
     const pairs: string[] = [];
@@ -49,10 +51,10 @@ async function main() {
     }
     for (const L of Ls) {
       const dataDir = join(work, `data-${L}`);
-      const argv = [join(projectRoot(), 'bin', 'neuroverse.js'), 'run', '--target', `${data}/sub-01_T1.nii.gz`, ...pairs.slice(0, L).flatMap((p) => ['--context', p]), '--label', '17', '--label', '53', '--align', align, '--method', method, '--out', join(work, `out-${L}.nii.gz`), '--json'];
+      const argv = [join(projectRoot(), 'bin', 'neuroverse.js'), 'run', '--target', `${data}/sub-01_T1.nii.gz`, ...pairs.slice(0, L).flatMap((p) => ['--context', p]), '--label', '17', '--label', '53', '--align', align, '--method', method, ...(miniContext ? ['--mini-context', miniContext] : []), '--out', join(work, `out-${L}.nii.gz`), '--json'];
       const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
       const r = JSON.parse(stdout.trim().split('\n').pop()!);
-      console.log(JSON.stringify({ L, align, method, peakRssMB: r.peakRssMB, seconds: r.seconds.total, alignSeconds: r.seconds.align, registered: r.registered, cpus: cpus().length, loadavg: loadavg() }));
+      console.log(JSON.stringify({ L, align, method, miniContext: r.miniContext, peakRssMB: r.peakRssMB, seconds: r.seconds.total, alignSeconds: r.seconds.align, registered: r.registered, cpus: cpus().length, loadavg: loadavg() }));
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -50,6 +50,11 @@ export interface PipelineStructureResult {
   contextSize: number;
   /** Model runs only. */
   miniContext: number | null;
+  /**
+   * Model runs on aligned pairs: the atlas vote of the same aligned labels (almost free once they are
+   * aligned), the baseline the model must beat, and how far the model's mask agrees with it (Dice).
+   */
+  baseline: { voxels: number; agreement: number } | null;
 }
 
 export interface PipelineResult {
@@ -88,7 +93,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       checkPairsFirst: run.checkPairsFirst,
       onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
     });
-    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
+    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
   }
 
   if (!run.pool || !run.cache) throw new Error('aligned runs and atlas vote need a compute pool and a registration cache');
@@ -119,7 +124,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       const files = s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
       run.onProgress?.('vote', null, `majority vote of ${files.length} aligned label maps`);
       const { mask } = await majorityVote(files.length, (i) => readNifti(files[i]), s.labels, run.signal);
-      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${files.length} pairs)`), task: s.task, contextSize: files.length, miniContext: null });
+      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${files.length} pairs)`), task: s.task, contextSize: files.length, miniContext: null, baseline: null });
     }
     seconds.vote = (performance.now() - t) / 1000;
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
@@ -145,7 +150,35 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     frame: box ? { box, marginMm: BRAIN_MARGIN_MM } : undefined,
     onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
   });
-  return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s })), alignment, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
+  const t = performance.now();
+  const structures: PipelineStructureResult[] = [];
+  for (let k = 0; k < r.structures.length; k++) {
+    const s = r.structures[k];
+    let baseline: PipelineStructureResult['baseline'] = null;
+    if (s.task === 'segment') {
+      const files = run.structures[k].pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
+      const { mask } = await majorityVote(files.length, (i) => readNifti(files[i]), run.structures[k].labels, run.signal);
+      baseline = agreement(s.volume.data, mask);
+    }
+    structures.push({ ...s, baseline });
+  }
+  seconds.vote = (performance.now() - t) / 1000;
+  return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice };
+}
+
+/** Voxels of the vote's mask and the Dice between it and the model's. */
+function agreement(model: ArrayLike<number>, vote: Uint8Array): { voxels: number; agreement: number } {
+  let a = 0;
+  let b = 0;
+  let ab = 0;
+  for (let i = 0; i < vote.length; i++) {
+    const x = model[i] > 0;
+    const y = vote[i] > 0;
+    if (x) a++;
+    if (y) b++;
+    if (x && y) ab++;
+  }
+  return { voxels: b, agreement: a + b === 0 ? 1 : Math.round(((2 * ab) / (a + b)) * 1000) / 1000 };
 }
 
 export type { AlignedSet };

@@ -38,6 +38,7 @@ export interface AlignedSet {
   labelBox: VoxelBox | null;
   /** Wall-clock seconds of the whole alignment (registrations run in parallel). */
   seconds: number;
+  /** Pairs registered in this call; `cached` = the others (their transform was stored). */
   registered: number;
   cached: number;
   /** Registrations to the reference made in this call (target and pairs); 0 without a reference. */
@@ -109,7 +110,8 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
       const result = await o.pool.run<RegisterResult>('register', job, { signal: inner.signal });
       const entry = hit ? await o.cache.addImage(key, outDir, result) : await o.cache.commit(outDir, key, result);
       if (!entry) throw new Error(`registration cache entry ${key} vanished while it was being completed`);
-      registered++;
+      // Resampling the image with a stored transform is not a registration.
+      if (!hit) registered++;
       o.onProgress?.(++done, total, `pair ${i + 1} of ${total} aligned (${o.mode}, ${result.seconds.register.toFixed(0)} s)`);
       return { imageFile: entry.imageFile, labelFile: entry.labelFile, source: p, labelBox: result.labelBox, cached: false, seconds: result.seconds.register + result.seconds.warp };
     } catch (err) {

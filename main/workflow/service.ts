@@ -233,6 +233,7 @@ export class WorkflowService {
       provider: run.choice?.provider ?? null,
       providerReason: run.choice?.reason ?? null,
       structures: stats,
+      baseline: baselineOf(run.structures, names, target),
       seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       runId,
     };
@@ -353,6 +354,12 @@ export class WorkflowService {
   }
 }
 
+function baselineOf(results: { baseline: { voxels: number; agreement: number } | null }[], names: string[], target: Volume): RunTaskResult['baseline'] {
+  if (!results.some((r) => r.baseline)) return null;
+  const mm3 = voxelMm3(target);
+  return results.flatMap((r, k) => (r.baseline ? [{ name: names[k], voteMl: Math.round(((r.baseline.voxels * mm3) / 1000) * 1000) / 1000, agreement: r.baseline.agreement }] : []));
+}
+
 /** Structure k's mask becomes label value k+1; where masks overlap the earlier structure keeps the voxel. */
 export function combineMasks(masks: Volume[], description: string): Volume {
   const out = new Uint8Array(masks[0].data.length);
@@ -371,13 +378,18 @@ export function labelStats(v: Volume, names: string[] = []): LabelStat[] {
     if (x > 0) counts.set(x, (counts.get(x) ?? 0) + 1);
   }
   for (let k = 1; k <= names.length; k++) if (!counts.has(k)) counts.set(k, 0);
-  const a = v.affine;
-  const voxelMm3 = Math.abs(
-    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]),
-  );
+  const mm3 = voxelMm3(v);
   return [...counts.entries()]
     .sort((x, y) => x[0] - y[0])
-    .map(([label, voxels]) => ({ label, name: names[label - 1] ?? `label ${label}`, voxels, ml: Math.round(((voxels * voxelMm3) / 1000) * 1000) / 1000 }));
+    .map(([label, voxels]) => ({ label, name: names[label - 1] ?? `label ${label}`, voxels, ml: Math.round(((voxels * mm3) / 1000) * 1000) / 1000 }));
+}
+
+/** Volume of one voxel in mm³, from the affine (|det| of its 3×3 part). */
+function voxelMm3(v: Volume): number {
+  const a = v.affine;
+  return Math.abs(
+    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]),
+  );
 }
 
 export function suggestSet(sets: ContextSetInfo[], target: Volume): ContextSetSuggestion {

@@ -77,6 +77,11 @@ export interface RunTaskResult {
   providerReason: string | null;
   /** Segmentation: one entry per structure, counted on the combined label map that is shown. */
   structures: LabelStat[];
+  /**
+   * Model runs on aligned pairs, per structure: the atlas vote of the same aligned labels (its mL) and the
+   * Dice between the model's mask and the vote's — a low agreement is a reason to look twice.
+   */
+  baseline: { name: string; voteMl: number; agreement: number }[] | null;
   seconds: Record<string, number>;
   runId: number | null;
 }

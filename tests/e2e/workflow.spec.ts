@@ -62,6 +62,9 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await expect(page.getByTestId('run-model')).toHaveValue('default');
   // The bundled model's evaluation card, as measured, is shown with it.
   await expect(page.getByTestId('run-model-card')).toContainText(/\d+ training steps .* Held-out Dice at L = 8/);
+  // ... and beside it the model against atlas vote on real heads, as measured through the CLI.
+  await expect(page.getByTestId('run-model-card-real')).toContainText('Real heads: model vs atlas vote');
+  await expect(page.getByTestId('run-model-card-real')).toContainText('vote · deformable');
   await expect(page.getByTestId('run-set')).toHaveValue(SET);
   await expect(page.getByTestId('run-structures')).toHaveValue('hippocampus: 37 38');
   await expect(page.getByTestId('run-method')).toHaveValue('vote');

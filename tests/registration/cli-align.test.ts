@@ -51,7 +51,12 @@ describe('neuroverse run --align / --method', () => {
     const out = join(tmp, 'model.nii.gz');
     const r = neuroverse(['run', '--model', join(ROOT, 'resources/models/default'), '--target', target, ...(await contexts(2)), '--label', '7', '--align', 'affine', '--device', 'cpu', '--out', out, '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim())).toMatchObject({ method: 'model', align: 'affine', contextSize: 2, provider: 'cpu' });
+    const j = JSON.parse(r.stdout.trim());
+    expect(j).toMatchObject({ method: 'model', align: 'affine', contextSize: 2, provider: 'cpu' });
+    // The atlas vote of the same aligned labels comes with it, and how far the model agrees with it.
+    expect(j.baseline.voxels).toBeGreaterThan(0);
+    expect(j.baseline.agreement).toBeGreaterThanOrEqual(0);
+    expect(j.baseline.agreement).toBeLessThanOrEqual(1);
     const mask = await readNifti(out);
     expect(mask.dims.slice(0, 3)).toEqual(head.image.dims);
     expect([...new Set(mask.data)].every((v) => v === 0 || v === 1)).toBe(true);

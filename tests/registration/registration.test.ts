@@ -116,6 +116,7 @@ describe('alignment of context pairs', () => {
     const labelBefore = Array.from((await readNifti(vote.pairs[0].labelFile)).data);
     const model = await alignPairs({ pool, cache, target: head.image, mode: 'affine', kind: 'label', pairs: [pair], needImages: true });
     expect(existsSync(model.pairs[0].imageFile)).toBe(true);
+    expect(model).toMatchObject({ registered: 0, cached: 1 });
     expect(Array.from((await readNifti(model.pairs[0].labelFile)).data)).toEqual(labelBefore);
   });
 

@@ -51,6 +51,16 @@ describe('one-click run with alignment', () => {
     expect(r.structures[0].voxels).toBeGreaterThan(1000);
   });
 
+  test('the model on the same aligned pair reuses the registration and reports its agreement with the vote', async () => {
+    const r = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, method: 'model', align: 'deformable', device: 'cpu' });
+    expect(r).toMatchObject({ method: 'model', model: 'default', align: 'deformable', alignment: { registered: 0 } });
+    expect(r.baseline).toHaveLength(1);
+    expect(r.baseline![0].name).toBe('hippocampus');
+    expect(r.baseline![0].voteMl).toBeGreaterThan(5);
+    expect(r.baseline![0].agreement).toBeGreaterThanOrEqual(0);
+    await ws.api.closeVolume(r.volumeId);
+  });
+
   test('the runs are recorded with their method and alignment', async () => {
     const library = await Library.open(join(dataDir, 'library'));
     try {
@@ -58,6 +68,7 @@ describe('one-click run with alignment', () => {
       expect(runs.map((x) => [x.model, x.method, x.alignment])).toEqual([
         ['atlas-vote', 'vote', 'deformable'],
         ['atlas-vote', 'vote', 'deformable'],
+        ['default', 'model', 'deformable'],
       ]);
     } finally {
       library.close();

@@ -163,6 +163,7 @@ export const runCommand: CliCommand = {
         referenceRegistered: result.alignment?.referenceRegistered ?? 0,
         contextSize: s.contextSize,
         miniContext: s.miniContext,
+        baseline: s.baseline,
         device,
         provider: result.choice?.provider ?? null,
         providerReason: result.choice?.reason ?? null,
@@ -175,6 +176,7 @@ export const runCommand: CliCommand = {
         const how = result.choice ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider}: ${result.choice.reason}` : 'majority vote';
         const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
         io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
+        if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
         io.out(`seconds: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${peakRssMB} MB`);
       }
       return 0;

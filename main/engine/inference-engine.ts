@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { InputError } from '../api/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
-import { applyAxisMapping, axisMapping, inverseAxisMapping, orientationCode } from '../imaging/reorient.js';
+import { applyAxisMapping, axisMapping, inverseAxisMapping } from '../imaging/reorient.js';
 import type { AxisMapping } from '../imaging/reorient.js';
 import { chooseMiniContextSize } from './apsp/mini-context-size.js';
 import { loadModelPackage } from './package/load-package.js';

@@ -10,7 +10,6 @@ import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
 import { alignPairs } from '../registration/align.js';
-import type { AlignedSet } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
 import { BRAIN_MARGIN_MM } from './defaults.js';
@@ -181,7 +180,6 @@ function agreement(model: ArrayLike<number>, vote: Uint8Array): { voxels: number
   return { voxels: b, agreement: a + b === 0 ? 1 : Math.round(((2 * ab) / (a + b)) * 1000) / 1000 };
 }
 
-export type { AlignedSet };
 
 function contextMessage(run: PipelineRun, p: { structure: number; miniContext: number; miniContexts: number; pairsDone: number; pairsTotal: number }): string {
   const name = run.structures.length > 1 ? `structure ${p.structure}: ` : '';

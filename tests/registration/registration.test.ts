@@ -14,7 +14,13 @@ const pool = registrationPool(2);
 afterAll(() => pool.close());
 
 const head = syntheticHead();
-const shift = rigid(7, [6, -5, 4]);
+/** A known affine: rotation 7° about z, 6 % wider along x, 4 % shear, and a shift of (6, −5, 4) mm. */
+const shift = ((r) => [
+  [1.06 * r[0][0], r[0][1] + 0.04, 0, r[0][3]],
+  [1.06 * r[1][0], r[1][1], 0, r[1][3]],
+  [0, 0, 1, r[2][3]],
+  [0, 0, 0, 1],
+])(rigid(7, [6, -5, 4]));
 
 async function save(v: Volume, name: string): Promise<string> {
   const f = join(tmp, name);
@@ -32,7 +38,7 @@ describe('alignment of context pairs', () => {
     expect(`@itk-wasm/elastix@${pkg.dependencies['@itk-wasm/elastix']}`).toBe(ELASTIX_PACKAGE);
   });
 
-  it('affine registration recovers a known rotation and shift: the warped label lands on the target', async () => {
+  it('affine registration recovers a known affine (rotation, scale, shear, shift): the warped label lands on the target', async () => {
     const pair = await pairOf(moved(head.image, shift), moved(head.label, shift), 'shifted');
     const cache = new RegistrationCache(join(tmp, 'cache-affine'));
     const none = await alignPairs({ pool, cache, target: head.image, mode: 'none', kind: 'label', pairs: [pair], needImages: false });

@@ -5,8 +5,12 @@
  *
  * Only plain data crosses it: JSON values plus Uint8Array for bulk bytes.
  */
-import type { Affine, VolumeSource } from '../imaging/volume.js';
-import type { ErrorPayload } from './errors.js';
+import type { FileBlob } from '../common/types.js';
+import type { SeriesSummary } from '../imaging/dicom/types.js';
+import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
+import type { VolumeInfo, VolumeRole } from '../session/types.js';
+import type { RecentFile } from '../settings/types.js';
+export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, VolumeInfo, VolumeRole, RecentFile };
 import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
 import type { ExportAvailability, ReportRequest, SegmentSpec, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
@@ -28,78 +32,14 @@ export interface AppInfo {
   platform: string;
 }
 
-export type VolumeRole = 'image' | 'label' | 'probability';
 
-/** What the renderer and CLI learn about an open volume; the voxels travel separately as NIfTI. */
-export interface VolumeInfo {
-  id: string;
-  name: string;
-  role: VolumeRole;
-  dims: number[];
-  spacing: number[];
-  affine: Affine;
-  datatype: string;
-  /** Real-valued range after scaling, for the default window. */
-  range: [number, number];
-  description: string;
-  source: VolumeSource;
-}
-
-export interface SeriesSummary {
-  seriesInstanceUid: string;
-  description: string;
-  modality: string;
-  seriesNumber: number | null;
-  /** Number of files that belong to the series. */
-  files: number;
-  /** Frames (slices) over all files; an enhanced multi-frame file holds many. */
-  frames: number;
-  rows: number;
-  columns: number;
-  /** Which reader will import it and why (dcm2niix for mosaic, enhanced, compressed). */
-  reader: 'dicom-parser' | 'dcm2niix';
-  readerReason: string;
-}
 
 export type OpenResult =
   | { kind: 'volume'; volume: VolumeInfo }
   | { kind: 'choose-series'; pendingId: string; folder: string; series: SeriesSummary[] };
 
-/** A file handed over as bytes (drag-and-drop or a file input in the browser host). */
-export interface FileBlob {
-  /** Name, or the path relative to a dropped folder ("series/IM0001"). */
-  name: string;
-  data: Uint8Array;
-}
 
-export interface RecentFile {
-  id: string;
-  name: string;
-  /** Where it was opened from; for uploads, the cached copy in the data folder. */
-  path: string;
-  kind: 'nifti' | 'dicom';
-  openedAt: string;
-  seriesInstanceUid?: string;
-}
 
-export interface ProgressEvent {
-  type: 'progress';
-  jobId: string;
-  /** Domain name of the step: "scan", "import", "convert", "encode-target", "mini-context"... */
-  stage: string;
-  /** 0..1, or null when unknown. */
-  fraction: number | null;
-  message: string;
-}
-
-export interface JobDoneEvent {
-  type: 'job-done';
-  jobId: string;
-  ok: boolean;
-  error?: ErrorPayload;
-}
-
-export type ApiEvent = ProgressEvent | JobDoneEvent;
 
 export interface OpenOptions {
   /** Pick this series when the folder holds several. */

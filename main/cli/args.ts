@@ -1,4 +1,4 @@
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 
 /**
  * Small flag parser shared by all commands. Hand-written because node:util.parseArgs cannot express

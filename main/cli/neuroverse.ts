@@ -1,4 +1,4 @@
-import { CancelledError, InputError } from '../api/errors.js';
+import { CancelledError, InputError } from '../common/errors.js';
 import type { CliIo } from './command.js';
 import { commands } from './commands/index.js';
 

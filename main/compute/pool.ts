@@ -1,6 +1,6 @@
 import { availableParallelism, freemem } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CancelledError, fromErrorPayload } from '../api/errors.js';
+import { CancelledError, fromErrorPayload } from '../common/errors.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 export interface PoolJobOptions {

@@ -1,4 +1,4 @@
-import type { ErrorPayload } from '../api/errors.js';
+import type { ErrorPayload } from '../common/errors.js';
 
 /** Messages between the compute pool (main thread) and its worker threads. Plain data: structured clone. */
 export type ToWorker = { type: 'job'; id: number; kind: string; payload: unknown };

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { toErrorPayload } from '../api/errors.js';
+import { toErrorPayload } from '../common/errors.js';
 import type { FromWorker, JobHandler, ToWorker } from './protocol.js';
 
 /**

@@ -1,6 +1,6 @@
 import { freemem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
 import { applyAxisMapping, axisMapping, inverseAxisMapping } from '../imaging/reorient.js';

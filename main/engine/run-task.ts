@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import type { InferenceEngine, LazyContextPair, RunResult, StructureInput } from './inference-engine.js';
 import type { VoxelBox } from './processing/foreground-box.js';

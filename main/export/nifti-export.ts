@@ -1,4 +1,4 @@
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { writeNifti, type Volume, type VoxelArray } from '../imaging/index.js';
 
 /** How close two grids must be to count as the same (mm in the affine, as float32 NIfTI storage allows). */

@@ -1,4 +1,4 @@
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { encodeNifti, scanDicomFolder, type Volume } from '../imaging/index.js';
 import type { VolumeStore } from '../session/volume-store.js';
 import { maskVolume, assertSameGrid } from './nifti-export.js';

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { decodeMessage, encodeMessage } from '../api/codec.js';
-import { toErrorPayload } from '../api/errors.js';
+import { toErrorPayload } from '../common/errors.js';
 import { dispatch } from '../api/methods.js';
 import type { Workstation } from '../api/handlers.js';
 

@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { importSeries, scanDicomFolder, type DicomScan, type Progress } from './dicom/index.js';
-import { fileProblem, readNifti } from './nifti/read.js';
+import { fileProblem } from '../common/errors.js';
+import { readNifti } from './nifti/read.js';
 import type { Volume } from './volume.js';
 
 export function isNiftiName(name: string): boolean {

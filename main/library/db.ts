@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { LATEST_VERSION, MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;

@@ -3,7 +3,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { encodeNifti, openImagePath, type Volume } from '../imaging/index.js';
 import { openDatabase, type Db } from './db.js';
 import { gridMismatch, isSingleFrame } from './grid.js';

@@ -1,4 +1,4 @@
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import type { Library } from './library.js';
 import type { ContextSetInfo } from './types.js';
 

@@ -1,5 +1,5 @@
 import { resolve, join } from 'node:path';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { readNifti, type Volume } from '../imaging/index.js';
 import type { Library } from './library.js';
 import { midSliceThumbnail } from './thumbnail.js';

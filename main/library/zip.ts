@@ -3,7 +3,7 @@ import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Inflate, Zip, ZipDeflate, ZipPassThrough } from 'fflate';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 
 /**
  * Minimal ZIP support for library bundles, built on fflate.

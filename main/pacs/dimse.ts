@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import dcmjs from 'dcmjs';
 import dimse from 'dcmjs-dimse';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { inflate } from '../imaging/dicom/files.js';
 import { datasetOffset, part10 } from './part10.js';
 import type { DicomNode, FindMatch, FindQuery, StoreResult } from './types.js';

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 import type { DicomNode, PacsConfig } from './types.js';

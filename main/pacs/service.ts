@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import type { ExportService } from '../export/service.js';
 import type { SegmentSpec } from '../export/seg/index.js';
 import { scanDicomFolder } from '../imaging/index.js';

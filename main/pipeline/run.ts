@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
 import type { InferenceEngine, LazyContextPair, Task } from '../engine/index.js';
 import type { ProviderChoice } from '../engine/runtime/device.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CancelledError } from '../api/errors.js';
+import { CancelledError } from '../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
 import type { VoxelBox } from '../engine/processing/foreground-box.js';
 import type { Volume } from '../imaging/volume.js';

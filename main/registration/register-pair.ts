@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import type { VoxelBox } from '../engine/processing/foreground-box.js';
 import { realValues } from '../engine/processing/intensity.js';
 import { encodeNifti } from '../imaging/nifti/write.js';

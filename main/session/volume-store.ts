@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { InputError } from '../api/errors.js';
-import type { VolumeInfo, VolumeRole } from '../api/types.js';
+import { InputError } from '../common/errors.js';
+import type { VolumeInfo, VolumeRole } from './types.js';
 import { datatypeName, valueRange, type Volume } from '../imaging/volume.js';
 
 /** The volumes open in this session, by id. The viewer fetches their voxels as NIfTI on demand. */

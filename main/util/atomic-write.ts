@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from '../api/errors.js';
-import { fileProblem } from '../imaging/nifti/read.js';
+import { fileProblem, InputError } from '../common/errors.js';
 
 export interface WriteOptions {
   /** Replace an existing file. Off by default: a user's file is never overwritten by surprise. */

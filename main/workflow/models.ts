@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InputError } from '../api/errors.js';
+import { InputError } from '../common/errors.js';
 import { readManifest } from '../engine/index.js';
 import type { ModelInfo } from './types.js';
 

@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CancelledError, InputError } from '../api/errors.js';
-import type { FileBlob, VolumeInfo } from '../api/types.js';
+import { CancelledError, InputError } from '../common/errors.js';
+import type { FileBlob } from '../common/types.js';
+import type { VolumeInfo } from '../session/types.js';
 import { importCheckpoint, InferenceEngine, parseDevice } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
 import { chooseAlign, chooseMethod, METHODS } from '../pipeline/defaults.js';

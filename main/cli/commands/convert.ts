@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { writeNifti } from '../../imaging/index.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';

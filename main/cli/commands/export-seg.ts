@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { exportSeg, type SegmentSpec } from '../../export/seg/index.js';
 import { volumeStats, writeStatsCsv } from '../../export/stats.js';
 import { readNifti } from '../../imaging/index.js';

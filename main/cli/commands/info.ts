@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { datatypeName, orientationCode, scanDicomFolder, seriesSummaries, valueRange, type Volume } from '../../imaging/index.js';
-import { fileProblem } from '../../imaging/nifti/read.js';
+import { fileProblem } from '../../common/errors.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { openVolumeForCli } from '../open-volume.js';

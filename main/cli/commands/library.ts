@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { exportBundle, importBundle, Library, libraryDir, type ContextSetInfo } from '../../library/index.js';
 import type { TaskKind } from '../../library/types.js';
 import { flag, flagAll, hasFlag, parseArgs } from '../args.js';

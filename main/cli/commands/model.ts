@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { importCheckpoint, readManifest } from '../../engine/index.js';
 import type { GridFitRule, Task } from '../../engine/index.js';
 import { isOrientationCode } from '../../imaging/index.js';

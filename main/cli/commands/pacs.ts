@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { checkAeTitle, checkNode, echo, find, get, PacsNodes, store, type DicomNode, type Peer } from '../../pacs/index.js';
 import { defaultDataDir } from '../../settings/paths.js';
 import { flag, hasFlag, parseArgs, type ParsedArgs } from '../args.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { InferenceEngine, parseDevice } from '../../engine/index.js';
 import type { Task } from '../../engine/index.js';
 import { Library, libraryDir, resolveContextSet } from '../../library/index.js';

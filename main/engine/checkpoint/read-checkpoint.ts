@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { stripNetPrefix } from '../model/state-dict.js';
 import type { StateDict } from '../model/state-dict.js';
 import { parseSafetensors } from './safetensors.js';

@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { StateDict } from '../model/state-dict.js';
 import { DTYPE_BYTES, toFloat32 } from './dtype.js';
 import type { WeightDtype } from './dtype.js';

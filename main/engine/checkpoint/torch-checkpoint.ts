@@ -1,5 +1,5 @@
 import { unzipSync } from 'fflate';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { StateDict } from '../model/state-dict.js';
 import { toFloat32 } from './dtype.js';
 import type { WeightDtype } from './dtype.js';

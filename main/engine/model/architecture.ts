@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { StateDict } from './state-dict.js';
 
 /** What determines the graph topology: the per-stage channel widths (official: 32, 64, 128, 256, 512). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { GRAPH_ROLES, MANIFEST_FILE, validateManifest } from './manifest.js';
 import type { GraphRole, Manifest } from './manifest.js';
 

@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { isOrientationCode } from '../../imaging/reorient.js';
 import type { Architecture } from '../model/architecture.js';
 

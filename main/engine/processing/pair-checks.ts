@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { orientationCode } from '../../imaging/reorient.js';
 import type { Volume } from '../../imaging/volume.js';
 import { spatialDims } from '../../imaging/volume.js';

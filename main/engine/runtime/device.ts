@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
 export type Provider = 'cuda' | 'cpu';

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { CancelledError } from '../../api/errors.js';
+import { CancelledError } from '../../common/errors.js';
 import { RunningMean } from '../apsp/running-mean.js';
 import { partitionContext } from '../apsp/mini-contexts.js';
 import { io } from '../model/build-graphs.js';

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { LoadedModelPackage } from '../package/load-package.js';
 import { cudaProviderInstalled, explainCudaFailure, sessionOptions } from './device.js';
 import type { DeviceRequest, Provider, ProviderChoice } from './device.js';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 
 /** The three ORT sessions of one model package, all on one execution provider. */
 export class ModelSessions {

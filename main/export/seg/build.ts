@@ -1,5 +1,5 @@
 import dcmjs, { type NaturalDataset } from 'dcmjs';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { DicomHeader } from '../../imaging/dicom/header.js';
 import type { Volume } from '../../imaging/volume.js';
 import type { SegmentSpec } from '../types.js';

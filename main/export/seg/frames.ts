@@ -1,5 +1,5 @@
 import type { NaturalDataset } from 'dcmjs';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { Volume } from '../../imaging/volume.js';
 
 /** A naturalized sequence holds one item as an object or as an array of one, depending on who built it. */

@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { scanDicomFolder, selectSeries, type DicomScan } from '../../imaging/index.js';
 import type { DicomSeries } from '../../imaging/dicom/series.js';
 import type { Volume } from '../../imaging/volume.js';

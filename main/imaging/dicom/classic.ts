@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { Volume, VoxelArray } from '../volume.js';
 import { cross, dot, sliceStackAffine } from './geometry.js';
 import type { DicomHeader } from './header.js';

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { parseNifti } from '../nifti/read.js';
 import type { Volume } from '../volume.js';
 import type { DicomHeader } from './header.js';

@@ -1,8 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { InputError } from '../../api/errors.js';
-import { fileProblem, isGzip } from '../nifti/read.js';
+import { InputError } from '../../common/errors.js';
+import { fileProblem } from '../../common/errors.js';
+import { isGzip } from '../nifti/read.js';
 
 /** A candidate DICOM file, from disk or from the browser host's upload. */
 export interface DicomFileInput {

@@ -1,6 +1,6 @@
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { DicomFileInput } from './files.js';
 
 /** The header fields the importer needs from one file, read once with dicom-parser. */

@@ -1,5 +1,5 @@
-import { InputError } from '../../api/errors.js';
-import type { SeriesSummary } from '../../api/types.js';
+import { InputError } from '../../common/errors.js';
+import type { SeriesSummary } from './types.js';
 import type { Volume } from '../volume.js';
 import { buildClassicVolume } from './classic.js';
 import { runDcm2niix } from './dcm2niix.js';

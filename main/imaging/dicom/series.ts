@@ -1,4 +1,4 @@
-import type { SeriesSummary } from '../../api/types.js';
+import type { SeriesSummary } from './types.js';
 import { UNCOMPRESSED_SYNTAXES, type DicomHeader } from './header.js';
 
 export interface DicomSeries {

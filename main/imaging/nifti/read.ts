@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
-import { InputError } from '../../api/errors.js';
+import { fileProblem, InputError } from '../../common/errors.js';
 import type { Affine, Volume } from '../volume.js';
 import { arrayTypeFor, datatypeLabel } from './datatypes.js';
 
@@ -13,14 +13,6 @@ export async function readNifti(path: string): Promise<Volume> {
     throw new InputError(path, fileProblem(err));
   }
   return parseNifti(bytes, path);
-}
-
-export function fileProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a folder, not a file';
-  return (err as Error)?.message ?? String(err);
 }
 
 /** Parses NIfTI-1 or NIfTI-2 bytes, gzipped or not. `name` is used in error messages and provenance. */

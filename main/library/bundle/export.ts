@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { Library } from '../library.js';
 import type { ContextSetInfo } from '../types.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, encodeManifest, MANIFEST_NAME, type BundleManifest } from './manifest.js';

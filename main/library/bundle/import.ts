@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import { gridMismatch, isSingleFrame } from '../grid.js';
 import type { Library } from '../library.js';
 import { describeNifti, distinctValues, type VolumeMeta } from '../volumes.js';

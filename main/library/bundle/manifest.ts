@@ -1,4 +1,4 @@
-import { InputError } from '../../api/errors.js';
+import { InputError } from '../../common/errors.js';
 import type { Affine } from '../../imaging/index.js';
 import type { ScannerInfo, TaskKind } from '../types.js';
 

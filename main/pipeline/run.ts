@@ -115,15 +115,19 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   seconds.align = aligned.seconds;
   const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
   const alignment = { registered: aligned.registered, cached: aligned.cached, referenceRegistered: aligned.referenceRegistered, seconds: aligned.seconds };
+  /** Majority vote of one structure's aligned labels (the vote method, and the baseline beside the model). */
+  const vote = async (s: PipelineStructure): Promise<Uint8Array> => {
+    const files = s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
+    return (await majorityVote(files.length, (i) => readNifti(files[i]), s.labels, run.signal)).mask;
+  };
 
   if (run.method === 'vote') {
     const t = performance.now();
     const structures: PipelineStructureResult[] = [];
     for (const s of run.structures) {
-      const files = s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
-      run.onProgress?.('vote', null, `majority vote of ${files.length} aligned label maps`);
-      const { mask } = await majorityVote(files.length, (i) => readNifti(files[i]), s.labels, run.signal);
-      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${files.length} pairs)`), task: s.task, contextSize: files.length, miniContext: null, baseline: null });
+      run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`);
+      const mask = await vote(s);
+      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null });
     }
     seconds.vote = (performance.now() - t) / 1000;
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
@@ -154,11 +158,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   for (let k = 0; k < r.structures.length; k++) {
     const s = r.structures[k];
     let baseline: PipelineStructureResult['baseline'] = null;
-    if (s.task === 'segment') {
-      const files = run.structures[k].pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
-      const { mask } = await majorityVote(files.length, (i) => readNifti(files[i]), run.structures[k].labels, run.signal);
-      baseline = agreement(s.volume.data, mask);
-    }
+    if (s.task === 'segment') baseline = agreement(s.volume.data, await vote(run.structures[k]));
     structures.push({ ...s, baseline });
   }
   seconds.vote = (performance.now() - t) / 1000;

@@ -238,7 +238,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     volumeStats: async (maskId, names) => exports.stats(maskId, names),
     runReport: async (targetId, maskId, request) => exports.report(targetId, maskId, request),
     pacsConfig: () => pacs.config(),
-    pacsSaveNode: (node) => pacs.saveNode(node),
+    pacsSaveNode: (node, options) => pacs.saveNode(node, options),
     pacsRemoveNode: (name) => pacs.removeNode(name),
     pacsSetLocalAeTitle: (aeTitle) => pacs.setLocalAeTitle(aeTitle),
     pacsEcho: (nodeName) => pacs.echo(nodeName),

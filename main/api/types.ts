@@ -127,7 +127,8 @@ export interface WorkstationApi {
   /** Self-contained HTML run report: key slices, structure volumes, model and context set. */
   runReport(targetId: string, maskId: string, request: ReportRequest): Promise<Uint8Array>;
   pacsConfig(): Promise<PacsConfig>;
-  pacsSaveNode(node: DicomNode): Promise<PacsConfig>;
+  /** A host other than this computer needs `confirmRemote` (the user agreed that scans may go there). */
+  pacsSaveNode(node: DicomNode, options?: { confirmRemote?: boolean }): Promise<PacsConfig>;
   pacsRemoveNode(name: string): Promise<PacsConfig>;
   pacsSetLocalAeTitle(aeTitle: string): Promise<PacsConfig>;
   /** C-ECHO; rejects with a one-line InputError (unreachable, association rejected). */

@@ -25,6 +25,8 @@ export interface VolumeSource {
   studyInstanceUid?: string;
   /** How the voxels were obtained, for the user and for provenance. */
   reader?: string;
+  /** Something the reader had to assume (e.g. an unusable sform, so the qform was used), shown with the volume. */
+  note?: string;
   /** DICOM header fields worth keeping (manufacturer, model, field strength, sequence...). */
   dicom?: Record<string, string | number>;
   /** Source instance of each slice along k, for exports that must reference them (DICOM-SEG). */

@@ -5,6 +5,7 @@ import dcmjs from 'dcmjs';
 import dimse from 'dcmjs-dimse';
 import { InputError } from '../common/errors.js';
 import { inflate } from '../imaging/dicom/files.js';
+import { isDicomUid } from '../imaging/dicom/uid.js';
 import { datasetOffset, part10 } from './part10.js';
 import type { DicomNode, FindMatch, FindQuery, StoreResult } from './types.js';
 
@@ -276,7 +277,7 @@ export async function get(peer: Peer, q: { studyInstanceUid: string; seriesInsta
       const response = CStoreResponse.fromRequest(request);
       const ds = request.getDataset();
       const uid = ds?.getElement('SOPInstanceUID');
-      if (!ds || !uid || !/^[0-9.]+$/.test(uid)) {
+      if (!ds || !isDicomUid(uid)) {
         response.setStatus(0xa900); // dataset does not match SOP class
         callback(response);
         return;

@@ -20,7 +20,8 @@ export function checkNode(n: Partial<DicomNode>): DicomNode {
   const name = (n.name ?? '').trim();
   if (!/^[\w.-]{1,64}$/.test(name)) throw new InputError(undefined, `node name "${n.name ?? ''}" must be 1–64 letters, digits, "-", "_" or "."`, 'usage');
   const host = (n.host ?? '').trim();
-  if (!host || /\s/.test(host)) throw new InputError(undefined, `node ${name}: host is missing`, 'usage');
+  if (!host) throw new InputError(undefined, `node ${name}: host is missing`, 'usage');
+  if (!isHostName(host)) throw new InputError(undefined, `node ${name}: host "${host.slice(0, 80)}" is not a host name or IP address`, 'usage');
   const port = Number(n.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError(undefined, `node ${name}: port must be 1–65535 (got ${n.port})`, 'usage');
   return { name, aeTitle: checkAeTitle(n.aeTitle ?? '', `node ${name}: AE title`), host, port };
@@ -56,10 +57,17 @@ export class PacsNodes {
     await writeFileAtomic(this.file, new TextEncoder().encode(JSON.stringify(clean, null, 2) + '\n'), { overwrite: true });
   }
 
-  /** Adds or replaces the node with this name. */
-  async put(node: DicomNode): Promise<PacsConfig> {
+  /**
+   * Adds or replaces the node with this name. A host other than this computer receives patients' scans when
+   * the user sends, so saving one needs `confirmRemote` (the app asks the user; typing the CLI command is the
+   * confirmation there).
+   */
+  async put(node: DicomNode, options: { confirmRemote?: boolean } = {}): Promise<PacsConfig> {
     const c = await this.load();
     const n = checkNode(node);
+    if (!isLoopback(n.host) && !options.confirmRemote) {
+      throw new InputError(undefined, `node ${n.name}: ${n.host} is another computer; scans sent there leave this machine. Confirm to save it`, 'confirm-remote');
+    }
     c.nodes = [...c.nodes.filter((x) => x.name !== n.name), n];
     await this.save(c);
     return c;
@@ -79,4 +87,18 @@ export class PacsNodes {
     if (!n) throw new InputError(undefined, `no DICOM node named "${name}" (configured: ${c.nodes.map((x) => x.name).join(', ') || 'none'})`);
     return n;
   }
+}
+
+/** An IPv4 or IPv6 literal or an RFC 1123 host name: nothing that could smuggle a URL, path or option. */
+export function isHostName(host: string): boolean {
+  if (host.length > 253) return false;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return host.split('.').every((p) => Number(p) <= 255);
+  if (/^\[?[0-9a-fA-F:]+(%\w+)?\]?$/.test(host) && host.includes(':')) return true;
+  return host.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
+/** This computer: localhost, 127.0.0.0/8 or ::1. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

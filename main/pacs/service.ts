@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { InputError } from '../common/errors.js';
 import type { ExportService } from '../export/service.js';
 import type { SegmentSpec } from '../export/seg/index.js';
+import { isDicomUid } from '../imaging/dicom/uid.js';
 import { scanDicomFolder } from '../imaging/index.js';
 import type { VolumeStore } from '../session/volume-store.js';
 import { echo, find, get, store, type FindMatch, type FindQuery, type Peer, type StoreInput, type StoreResult } from './dimse.js';
@@ -28,8 +29,8 @@ export class PacsService {
     return this.nodes.load();
   }
 
-  saveNode(node: DicomNode): Promise<PacsConfig> {
-    return this.nodes.put(node);
+  saveNode(node: DicomNode, options: { confirmRemote?: boolean } = {}): Promise<PacsConfig> {
+    return this.nodes.put(node, options);
   }
 
   removeNode(name: string): Promise<PacsConfig> {
@@ -65,7 +66,9 @@ export class PacsService {
 
   /** C-GET of a study (or series) into the data folder; returns the folder to open. */
   async retrieve(name: string, studyInstanceUid: string, seriesInstanceUid?: string): Promise<string> {
-    if (!/^[0-9.]+$/.test(studyInstanceUid) || (seriesInstanceUid && !/^[0-9.]+$/.test(seriesInstanceUid))) throw new InputError(undefined, 'study and series must be DICOM UIDs (digits and dots)');
+    if (!isDicomUid(studyInstanceUid) || (seriesInstanceUid !== undefined && !isDicomUid(seriesInstanceUid))) {
+      throw new InputError(undefined, `study and series must be DICOM UIDs (digit groups joined by single dots, at most 64 characters; got ${JSON.stringify(seriesInstanceUid !== undefined && !isDicomUid(seriesInstanceUid) ? seriesInstanceUid : studyInstanceUid).slice(0, 80)})`, 'usage');
+    }
     const dir = join(this.dataDir, 'pacs', studyInstanceUid, seriesInstanceUid ?? 'study');
     await get(await this.peer(name), { studyInstanceUid, seriesInstanceUid }, dir);
     return dir;

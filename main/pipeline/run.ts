@@ -5,10 +5,13 @@ import type { InferenceEngine, LazyContextPair, Task } from '../engine/index.js'
 import type { ProviderChoice } from '../engine/runtime/device.js';
 import { checkContextPair } from '../engine/processing/pair-checks.js';
 import { runTaskOnEngine } from '../engine/run-task.js';
+import type { TaskPhaseSeconds } from '../engine/run-task.js';
 import { majorityVote } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
+import { boxWhere, unionBox } from '../imaging/voxel-box.js';
+import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
@@ -134,25 +137,39 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   }
 
   const engine = needEngine(run);
-  const box = aligned.labelBox ?? undefined;
-  const r = await runTaskOnEngine(engine, {
-    target: run.target,
-    targetFile: run.targetFile,
-    structures: run.structures.map((s) => ({
-      task: s.task,
-      labels: s.labels,
-      pairs: s.pairs.map((p) => {
-        const a = byKey.get(pairKey(p))!;
-        return lazyPair({ imageFile: a.imageFile, labelFile: a.labelFile }, p);
-      }),
-    })),
-    miniContext: run.miniContext,
-    memoryBudgetBytes: run.memoryBudgetBytes,
-    signal: run.signal,
-    pairsOnTargetGrid: true,
-    frame: box ? { box, marginMm: BRAIN_MARGIN_MM } : undefined,
-    onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
-  });
+  const rule = engine.manifest.alignedFrame ?? { around: 'labels', marginMm: BRAIN_MARGIN_MM };
+  const onEngine = (structures: PipelineStructure[], box: VoxelBox | null, first: number) =>
+    runTaskOnEngine(engine, {
+      target: run.target,
+      targetFile: run.targetFile,
+      structures: structures.map((s) => ({
+        task: s.task,
+        labels: s.labels,
+        pairs: s.pairs.map((p) => {
+          const a = byKey.get(pairKey(p))!;
+          return lazyPair({ imageFile: a.imageFile, labelFile: a.labelFile }, p);
+        }),
+      })),
+      miniContext: run.miniContext,
+      memoryBudgetBytes: run.memoryBudgetBytes,
+      signal: run.signal,
+      pairsOnTargetGrid: true,
+      frame: box ? { box, marginMm: rule.marginMm } : undefined,
+      onProgress: (p) => run.onProgress?.('mini-context', (first + p.structure - 1 + p.pairsDone / p.pairsTotal) / run.structures.length, contextMessage(run, { ...p, structure: first + p.structure })),
+    });
+  let r: Awaited<ReturnType<typeof runTaskOnEngine>>;
+  if (rule.around === 'structure' && task === 'segment') {
+    // One engine run per structure, each framed where that structure's warped context labels lie: a small
+    // structure gets fine voxels instead of a share of a brain-sized grid (the model was trained so).
+    const parts = [];
+    for (let k = 0; k < run.structures.length; k++) {
+      const s = run.structures[k];
+      parts.push(await onEngine([s], await structureBox(s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile), s.labels), k));
+    }
+    r = { ...parts[0], structures: parts.flatMap((p) => p.structures), seconds: sumSeconds(parts.map((p) => p.seconds)) };
+  } else {
+    r = await onEngine(run.structures, aligned.labelBox, 0);
+  }
   const t = performance.now();
   const structures: PipelineStructureResult[] = [];
   for (let k = 0; k < r.structures.length; k++) {
@@ -163,6 +180,27 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   }
   seconds.vote = (performance.now() - t) / 1000;
   return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice };
+}
+
+/** Where a structure's labels lie in the aligned label maps (all on the target's grid): the union of their boxes. */
+async function structureBox(labelFiles: string[], labels: number[] | undefined): Promise<VoxelBox | null> {
+  const want = labels && labels.length > 0 ? new Set(labels) : null;
+  const boxes = [];
+  for (const f of labelFiles) {
+    const v = await readNifti(f);
+    const keep = (raw: number) => {
+      const x = raw * v.slope + v.intercept;
+      return want ? want.has(x) : x !== 0;
+    };
+    boxes.push(boxWhere(v.data, spatialDims(v), keep));
+  }
+  return unionBox(boxes);
+}
+
+function sumSeconds(parts: TaskPhaseSeconds[]): TaskPhaseSeconds {
+  const out = { ...parts[0] };
+  for (const p of parts.slice(1)) for (const k of Object.keys(out) as (keyof TaskPhaseSeconds)[]) out[k] += p[k];
+  return out;
 }
 
 /** Voxels of the vote's mask and the Dice between it and the model's. */

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError } from '../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
-import type { VoxelBox } from '../engine/processing/foreground-box.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
+import { unionBox } from '../imaging/voxel-box.js';
+import type { VoxelBox } from '../imaging/voxel-box.js';
 import type { RegistrationCache } from './cache.js';
 import { ELASTIX_PACKAGE, parameterKey } from './parameters.js';
 import type { AlignedPair, AlignMode, LabelKind, PairFiles, RegisterJob, RegisterResult, TransformJob } from './types.js';
@@ -142,19 +143,6 @@ function cacheKey(parts: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 40);
 }
 
-export function unionBox(boxes: (VoxelBox | null)[]): VoxelBox | null {
-  let out: VoxelBox | null = null;
-  for (const b of boxes) {
-    if (!b) continue;
-    if (!out) out = { lo: [...b.lo], hi: [...b.hi] };
-    else
-      for (let k = 0; k < 3; k++) {
-        out.lo[k] = Math.min(out.lo[k], b.lo[k]);
-        out.hi[k] = Math.max(out.hi[k], b.hi[k]);
-      }
-  }
-  return out;
-}
 
 /** Content hash of an in-memory volume: voxels and geometry (the target often has no file). */
 export function volumeHash(v: Volume): string {

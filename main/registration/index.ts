@@ -1,5 +1,5 @@
 /** Context pairs registered to the target (elastix in compute workers), cached on disk. */
-export { alignPairs, unionBox, volumeHash } from './align.js';
+export { alignPairs, volumeHash } from './align.js';
 export type { AlignedSet, AlignOptions } from './align.js';
 export { RegistrationCache, DEFAULT_CACHE_BYTES } from './cache.js';
 export { registrationPool } from './pool.js';

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../common/errors.js';
-import type { VoxelBox } from '../engine/processing/foreground-box.js';
 import { realValues } from '../engine/processing/intensity.js';
 import { encodeNifti } from '../imaging/nifti/write.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume, VoxelArray } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
+import { boxWhere } from '../imaging/voxel-box.js';
+import type { VoxelBox } from '../imaging/voxel-box.js';
 import { blockMean, coarseFactors, itkGeometry, itkImage } from './itk-image.js';
 import type { ItkGeometry, ItkImageLike } from './itk-image.js';
 import { BSPLINE_GRID_MM, identityTransform, OVERRIDES, REGISTRATION_MM, RESOLUTIONS, stagesOf, withInterpolation } from './parameters.js';
@@ -69,12 +70,12 @@ export async function registerPair(job: RegisterJob, progress: (f: number | null
   let coarseBox: VoxelBox | null = null;
   if (job.kind === 'label') {
     const coarse = await transform(itkImage(itkGeometry(label.affine, spatialDims(label)), labelValues, 'label'), withInterpolation(maps, 'nearest'), coarseTarget);
-    coarseBox = nonZeroBox(coarse.data!, coarse.size);
+    coarseBox = boxWhere(coarse.data!, coarse.size);
     if (!coarseBox) throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
   }
   const region = (marginMm: number) => (coarseBox ? toFullBox(coarseBox, coarseTarget, fullTarget, job.target, targetDims, marginMm) : whole);
   const labelFull = await warpInto(label, labelValues, maps, job.kind === 'label' ? 'nearest' : 'linear', region(LABEL_MARGIN_MM), job.target);
-  const labelBox = job.kind === 'label' ? nonZeroBox(labelFull, targetDims) : null;
+  const labelBox = job.kind === 'label' ? boxWhere(labelFull, targetDims) : null;
   if (job.kind === 'label' && !labelBox) throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
   await writeFile(join(job.outDir, 'label.nii.gz'), gz(onTargetGrid(job.target, asStored(labelFull, label), `aligned ${job.mode} label`)));
   if (job.warpImage) {
@@ -168,27 +169,6 @@ function elastixProblem(err: unknown): string {
   return (d ? d.replace(/^Description:\s*/i, '') : (lines[0] ?? 'unknown error')).slice(0, 200);
 }
 
-export function nonZeroBox(data: ArrayLike<number>, dims: readonly number[]): VoxelBox | null {
-  const [nx, ny, nz] = dims;
-  const lo = [nx, ny, nz];
-  const hi = [-1, -1, -1];
-  let o = 0;
-  for (let z = 0; z < nz; z++) {
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++, o++) {
-        if (data[o] === 0) continue;
-        if (x < lo[0]) lo[0] = x;
-        if (x > hi[0]) hi[0] = x;
-        if (y < lo[1]) lo[1] = y;
-        if (y > hi[1]) hi[1] = y;
-        if (z < lo[2]) lo[2] = z;
-        if (z > hi[2]) hi[2] = z;
-      }
-    }
-  }
-  if (hi[0] < 0) return null;
-  return { lo: lo as [number, number, number], hi: hi as [number, number, number] };
-}
 
 /** A box in the coarse registration grid as a box of the full target grid, widened by the warp margin. */
 function toFullBox(c: VoxelBox, coarse: ItkGeometry, full: ItkGeometry, target: PlainVolume, dims: readonly number[], marginMm: number): VoxelBox {

@@ -16,6 +16,15 @@ export interface CardLines {
   contextSize: number | null;
   /** Dice on real heads through the app (leave-one-out), the model beside atlas vote; null when not measured. */
   realScans: RealScanTable | null;
+  /** The same heads at several context sizes (model and vote per size, with seconds); null when not measured. */
+  realScansBySize: RealScanSizeTable | null;
+}
+
+export interface RealScanSizeTable {
+  note: string;
+  structures: string[];
+  /** One row per method · alignment and context size L. */
+  rows: { method: string; size: number; values: (number | null)[]; seconds: number | null }[];
 }
 
 export interface RealScanTable {
@@ -30,7 +39,7 @@ export interface RealScanTable {
  * disk, so every field is checked: a malformed field is left out rather than shown as "undefined".
  */
 export function cardLines(evaluation: ModelEvaluation | null | undefined): CardLines {
-  if (!evaluation || typeof evaluation !== 'object') return { evaluated: false, summary: null, rows: [], contextSize: null, realScans: null };
+  if (!evaluation || typeof evaluation !== 'object') return { evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null };
   const summary = typeof evaluation.summary === 'string' && evaluation.summary.trim() ? evaluation.summary.trim() : null;
   const seg = evaluation.segmentation as { table?: unknown; contextSizes?: unknown } | undefined;
   const table = seg && typeof seg === 'object' && Array.isArray(seg.table) ? seg.table : [];
@@ -45,6 +54,7 @@ export function cardLines(evaluation: ModelEvaluation | null | undefined): CardL
     rows: rows.map(({ structure, model, baseline }) => ({ structure, model, baseline })),
     contextSize: sizes.length ? Math.max(...sizes) : null,
     realScans: realScanTable(evaluation.realScans),
+    realScansBySize: realScanSizeTable(evaluation.realScansBySize),
   };
 }
 
@@ -63,4 +73,32 @@ function realScanTable(r: unknown): RealScanTable | null {
     .map(([structure, v]) => ({ structure, values: (v as unknown[]).map((x) => (typeof x === 'number' && Number.isFinite(x) ? x : null)) }));
   if (rows.length === 0) return null;
   return { note: typeof o.note === 'string' ? o.note : '', columns: columns.map((c) => `${c.method === 'vote' ? 'vote' : 'model'} · ${c.align}`), rows };
+}
+
+/**
+ * `evaluation.realScansBySize`: `{ note, sizes: [L...], columns: { "model|affine": { dice: { structure: [value
+ * per size] }, seconds: [per size] } } }`, turned into rows of method × size.
+ */
+function realScanSizeTable(r: unknown): RealScanSizeTable | null {
+  if (!r || typeof r !== 'object') return null;
+  const o = r as { note?: unknown; sizes?: unknown; columns?: unknown };
+  if (!Array.isArray(o.sizes) || o.sizes.length === 0 || !o.sizes.every((n) => Number.isInteger(n) && n > 0)) return null;
+  if (!o.columns || typeof o.columns !== 'object') return null;
+  const sizes = o.sizes as number[];
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  let structures: string[] | null = null;
+  const rows: RealScanSizeTable['rows'] = [];
+  for (const [key, c] of Object.entries(o.columns as Record<string, unknown>)) {
+    const [method, align] = key.split('|');
+    const col = c as { dice?: unknown; seconds?: unknown };
+    if (!method || !align || !col?.dice || typeof col.dice !== 'object') return null;
+    const dice = col.dice as Record<string, unknown>;
+    const names = Object.keys(dice);
+    if (structures === null) structures = names;
+    if (names.join() !== structures.join() || names.some((n) => !Array.isArray(dice[n]) || (dice[n] as unknown[]).length !== sizes.length)) return null;
+    const seconds = Array.isArray(col.seconds) && col.seconds.length === sizes.length ? col.seconds : [];
+    sizes.forEach((size, i) => rows.push({ method: `${method === 'vote' ? 'vote' : 'model'} · ${align}`, size, values: names.map((n) => num((dice[n] as unknown[])[i])), seconds: num(seconds[i]) }));
+  }
+  if (!structures || rows.length === 0) return null;
+  return { note: typeof o.note === 'string' ? o.note : '', structures, rows };
 }

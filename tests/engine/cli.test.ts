@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,30 @@ describe('neuroverse model', () => {
     expect(refused.code).toBe(1);
     expect(refused.err.join('\n')).toMatch(/manifest\.json.*fit must be/);
     expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--fit', 'brain'])).code).toBe(2);
+    // How the model expects aligned pairs: recorded in the manifest, checked when read back.
+    const framed = join(tmp, 'framed');
+    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', framed, '--grid', '32', '--alignment', 'affine', '--aligned-frame', 'structure:12'])).code).toBe(0);
+    const framedManifest = JSON.parse((await cli(modelCommand, ['info', framed, '--json'])).out.join('\n'));
+    expect(framedManifest.alignment).toBe('affine');
+    expect(framedManifest.alignedFrame).toEqual({ around: 'structure', marginMm: 12 });
+    writeFileSync(join(framed, 'manifest.json'), JSON.stringify({ ...framedManifest, alignedFrame: { around: 'everything', marginMm: 1 } }));
+    expect((await cli(modelCommand, ['info', framed])).err.join('\n')).toMatch(/manifest\.json.*alignedFrame must be/);
+    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--aligned-frame', 'brain'])).code).toBe(2);
+    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--alignment', 'rigid'])).code).toBe(2);
+    // An existing package is replaced only with --force, and a failed import leaves it as it was.
+    const userFile = join(framed, 'my-notes.txt');
+    writeFileSync(userFile, 'keep me');
+    const again = await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', framed, '--grid', '32']);
+    expect(again.code).toBe(2);
+    expect(again.err.join('\n')).toMatch(/framed: exists: give --force/);
+    expect(readFileSync(userFile, 'utf8')).toBe('keep me');
+    writeFileSync(join(tmp, 'broken.safetensors'), 'not a checkpoint');
+    expect((await cli(modelCommand, ['import', join(tmp, 'broken.safetensors'), '--out', framed, '--force'])).code).toBe(1);
+    expect(readFileSync(userFile, 'utf8')).toBe('keep me');
+    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', framed, '--grid', '32', '--force'])).code).toBe(0);
+    expect(existsSync(userFile)).toBe(false);
+    expect(JSON.parse((await cli(modelCommand, ['info', framed, '--json'])).out.join('\n')).alignedFrame).toBeUndefined();
+    expect(readdirSync(tmp).filter((n) => n.includes('.import-'))).toEqual([]);
     const badTask = await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--tasks', 'segment,denoise']);
     expect(badTask.code).toBe(2);
     expect(badTask.err.join('\n')).toMatch(/denoise/);

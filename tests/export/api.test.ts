@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createWorkstation } from '../../main/api/handlers.js';
@@ -62,5 +62,23 @@ describe('export and PACS through the API', () => {
     await expect(ws.api.pacsSaveNode({ name: 'bad', aeTitle: 'A\\B', host: 'h', port: 104 })).rejects.toThrow(/AE title/);
     await expect(ws.api.pacsEcho('missing')).rejects.toThrow(/no DICOM node named "missing"/);
     expect((await ws.api.pacsRemoveNode('nowhere')).nodes).toEqual([]);
+  });
+
+  test('a node on another computer is saved only when the user confirms; hosts and UIDs are checked', async () => {
+    const data = join(dir, 'data4');
+    const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: data });
+    const remote = { name: 'hospital', aeTitle: 'PACS', host: 'pacs.example.org', port: 104 };
+    await expect(ws.api.pacsSaveNode(remote)).rejects.toThrow(/pacs\.example\.org is another computer.*Confirm/);
+    expect((await ws.api.pacsConfig()).nodes).toEqual([]);
+    expect((await ws.api.pacsSaveNode(remote, { confirmRemote: true })).nodes).toEqual([remote]);
+    for (const host of ['http://evil/', 'a b', '../x', 'host;rm', '-oProxy=x', '1.2.3.999']) {
+      await expect(ws.api.pacsSaveNode({ ...remote, name: 'x', host }, { confirmRemote: true })).rejects.toThrow(/is not a host name or IP address|host is missing/);
+    }
+    await ws.api.pacsSaveNode({ name: 'here', aeTitle: 'X', host: '127.0.0.1', port: 1 });
+    for (const uid of ['..', '.', '1..2', '../../etc', '1.2.', `1.${'2'.repeat(70)}`]) {
+      await expect(ws.api.pacsRetrieve('here', '1.2.3', uid)).rejects.toThrow(/must be DICOM UIDs/);
+      await expect(ws.api.pacsRetrieve('here', uid)).rejects.toThrow(/must be DICOM UIDs/);
+    }
+    expect(existsSync(join(data, 'pacs'))).toBe(false);
   });
 });

@@ -31,4 +31,35 @@ describe('evaluation card: the real-scan table', () => {
     expect(cardLines({ realScans: { columns: [{ method: 'vote', align: 'affine' }], dice: { x: [1, 2] } } }).realScans).toBeNull();
     expect(cardLines(null).realScans).toBeNull();
   });
+
+  test('the table by context size: one row per method and L, in the order measured', () => {
+    const lines = cardLines({
+      realScansBySize: {
+        note: 'sizes',
+        sizes: [1, 4],
+        columns: {
+          'model|affine': { dice: { thalamus: [0.7, 0.85], putamen: [0.5, 0.8] }, seconds: [9, 11] },
+          'vote|affine': { dice: { thalamus: [0.6, 0.84], putamen: [0.4, null] }, seconds: [3, 3] },
+        },
+      },
+    });
+    expect(lines.realScansBySize).toEqual({
+      note: 'sizes',
+      structures: ['thalamus', 'putamen'],
+      rows: [
+        { method: 'model · affine', size: 1, values: [0.7, 0.5], seconds: 9 },
+        { method: 'model · affine', size: 4, values: [0.85, 0.8], seconds: 11 },
+        { method: 'vote · affine', size: 1, values: [0.6, 0.4], seconds: 3 },
+        { method: 'vote · affine', size: 4, values: [0.84, null], seconds: 3 },
+      ],
+    });
+  });
+
+  test('a by-size table whose columns disagree is left out', () => {
+    const bad = (columns: unknown, sizes: unknown = [1, 2]) => cardLines({ realScansBySize: { sizes, columns } }).realScansBySize;
+    expect(bad({ 'model|affine': { dice: { a: [1] } } })).toBeNull(); // one value for two sizes
+    expect(bad({ 'model|affine': { dice: { a: [1, 1] } }, 'vote|affine': { dice: { b: [1, 1] } } })).toBeNull(); // other structures
+    expect(bad({ model: { dice: { a: [1, 1] } } })).toBeNull(); // no alignment in the key
+    expect(bad({ 'model|affine': { dice: { a: [1, 1] } } }, [0, 2])).toBeNull();
+  });
 });

@@ -85,8 +85,8 @@ describe('model lookup', () => {
     await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(env, 'evaluated'), { grid: [32, 32, 32], evaluation: card });
     const [found] = await findModels([{ dir: env, origin: 'env' }]);
     expect(found.evaluation).toEqual(card);
-    expect(cardLines(found.evaluation)).toEqual({ evaluated: true, summary: card.summary, rows: card.segmentation.table, contextSize: 8, realScans: null });
-    expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null, realScans: null });
+    expect(cardLines(found.evaluation)).toEqual({ evaluated: true, summary: card.summary, rows: card.segmentation.table, contextSize: 8, realScans: null, realScansBySize: null });
+    expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null });
     // A card is a file on disk: malformed rows and fields are left out, never shown as "undefined".
     const odd = { summary: 3, segmentation: { table: [{ structure: 'x', model: '0.5', baseline: 0.4 }, null, { structure: 'y', model: 0.7, baseline: 0.2, extra: 1 }] } };
     expect(cardLines(odd)).toEqual({ evaluated: true, summary: null, rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }], contextSize: null, realScans: null });

@@ -52,6 +52,7 @@ export const infoCommand: CliCommand = {
       for (const row of v.affine) io.out(`  ${row.map((x) => x.toFixed(4).padStart(11)).join(' ')}`);
       if (v.description) io.out(`description "${v.description}"`);
       io.out(`read by ${v.reader}`);
+      if (v.note) io.out(`note: ${v.note}`);
     }
     return 0;
   },
@@ -69,6 +70,7 @@ function describe(v: Volume) {
     range: valueRange(v),
     description: v.description,
     reader: v.source.reader,
+    note: v.source.note,
     seriesInstanceUid: v.source.seriesInstanceUid,
     scanner: v.source.dicom,
   };

@@ -1,7 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../../common/errors.js';
 import { importCheckpoint, readManifest } from '../../engine/index.js';
-import type { GridFitRule, Task } from '../../engine/index.js';
+import type { AlignedFrameRule, GridFitRule, Manifest, Task } from '../../engine/index.js';
+import type { AlignMode } from '../../registration/types.js';
 import { isOrientationCode } from '../../imaging/index.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
@@ -11,13 +13,16 @@ export const modelCommand: CliCommand = {
   summary: 'import a Neuroverse3D checkpoint as a model package, or describe a package',
   usage: `usage: neuroverse model import <checkpoint.ckpt|.safetensors> --out <dir> [--name NAME] [--grid N]
                          [--tasks segment,generate] [--fit field-of-view|foreground-box[:T[:MM]]]
-                         [--orientation LIA] [--evaluation card.json] [--json]
+                         [--orientation LIA] [--alignment none|affine|deformable]
+                         [--aligned-frame structure|labels[:MM]] [--evaluation card.json] [--force] [--json]
        neuroverse model info <dir> [--json]
 
   import   read a PyTorch Lightning checkpoint (torch.save zip) or safetensors without Python, build the three
-           ONNX graphs and write manifest.json (sha256 of each graph) into <dir>; --evaluation stores the
+           ONNX graphs and write manifest.json (sha256 of each graph) into <dir> (an existing <dir> only with
+           --force: the new package is built beside it and swapped in once complete); --evaluation stores the
            evaluation card made by native-models (python -m neuroverse3d.card) in the manifest; --fit and
-           --orientation record how the model's training framed and oriented its volumes (docs/model-package.md)
+           --orientation record how the model's training framed and oriented its volumes; --alignment and
+           --aligned-frame how it expects context pairs aligned and framed (docs/model-package.md)
   info     show a package's manifest (architecture, grid, normalisation, tasks, graphs, provenance)`,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -28,7 +33,7 @@ export const modelCommand: CliCommand = {
 };
 
 async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
-  const args = parseArgs(argv, { value: ['out', 'name', 'grid', 'tasks', 'evaluation', 'fit', 'orientation'], boolean: ['json'] });
+  const args = parseArgs(argv, { value: ['out', 'name', 'grid', 'tasks', 'evaluation', 'fit', 'orientation', 'alignment', 'aligned-frame'], boolean: ['json', 'force'] });
   const [file] = args.positional;
   const out = flag(args, 'out');
   if (!file) throw new InputError(undefined, 'give a checkpoint file', 'usage');
@@ -51,9 +56,27 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
   if (orientation !== undefined && !isOrientationCode(orientation)) {
     throw new InputError(undefined, `--orientation takes three axis letters such as LIA or RAS (got "${orientation}")`, 'usage');
   }
+  const alignment = flag(args, 'alignment');
+  if (alignment !== undefined && !['none', 'affine', 'deformable'].includes(alignment)) {
+    throw new InputError(undefined, `--alignment takes none, affine or deformable (got "${alignment}")`, 'usage');
+  }
+  const alignedFrame = parseAlignedFrameFlag(flag(args, 'aligned-frame'));
   const existing = await stat(out).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new InputError(out, 'exists and is not a folder');
-  const { manifest, notes } = await importCheckpoint(file, out, { name: flag(args, 'name'), grid, tasks: tasks as Task[] | undefined, evaluation, fit, orientation });
+  if (existing && !hasFlag(args, 'force')) throw new InputError(out, 'exists: give --force to replace it (the old package is kept until the new one is complete)', 'usage');
+  // Built beside the destination and moved in whole, so a failed import leaves what was there untouched.
+  const parent = dirname(resolve(out));
+  await mkdir(parent, { recursive: true });
+  const work = await mkdtemp(join(parent, `.${basename(out)}.import-`));
+  let manifest: Manifest;
+  let notes: string[];
+  try {
+    ({ manifest, notes } = await importCheckpoint(file, join(work, 'package'), { name: flag(args, 'name'), grid, tasks: tasks as Task[] | undefined, evaluation, fit, orientation, alignment: alignment as AlignMode | undefined, alignedFrame }));
+    if (existing) await rename(out, join(work, 'old'));
+    await rename(join(work, 'package'), out);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
   if (hasFlag(args, 'json')) {
     io.out(JSON.stringify({ out, manifest }));
   } else {
@@ -111,4 +134,13 @@ async function info(argv: string[], io: Parameters<CliCommand['run']>[1]): Promi
   const summary = m.evaluation?.summary;
   io.out(`evaluation: ${m.evaluation ? (typeof summary === 'string' ? summary : JSON.stringify(m.evaluation)) : 'none yet'} (full card: --json)`);
   return 0;
+}
+
+/** --aligned-frame structure | labels [:MARGIN_MM], margin 10 mm by default (BRAIN_MARGIN_MM). */
+function parseAlignedFrameFlag(text: string | undefined): AlignedFrameRule | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(structure|labels)(?::([0-9.]+))?$/.exec(text);
+  const marginMm = Number(m?.[2] ?? 10);
+  if (!m || !(marginMm >= 0)) throw new InputError(undefined, `--aligned-frame takes structure or labels, optionally :MARGIN_MM (got "${text}")`, 'usage');
+  return { around: m[1] as AlignedFrameRule['around'], marginMm };
 }

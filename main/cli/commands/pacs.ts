@@ -94,7 +94,7 @@ async function nodesCommand(nodes: PacsNodes, argv: string[], io: CliIo): Promis
   }
   if (action === 'add') {
     const node = checkNode({ name: args.positional[0], aeTitle: flag(args, 'ae'), host: flag(args, 'host'), port: Number(flag(args, 'port')) });
-    await nodes.put(node);
+    await nodes.put(node, { confirmRemote: true }); // typing the host on the command line is the confirmation
     io.out(`node ${node.name}: ${node.aeTitle}@${node.host}:${node.port} saved in ${nodes.file}`);
     return 0;
   }

@@ -110,6 +110,9 @@ export interface PickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
 }
 
+/** Longest LONG1/LONG4 integer decoded. */
+export const MAX_LONG_BYTES = 64;
+
 export function unpickle(bytes: Uint8Array, opts: PickleOptions = {}): unknown {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dec = new TextDecoder('utf-8');
@@ -153,9 +156,13 @@ export function unpickle(bytes: Uint8Array, opts: PickleOptions = {}): unknown {
   const appendItems = (l: unknown, items: unknown[]) => {
     const target = l instanceof PyObject ? l.elements : l;
     if (!Array.isArray(target)) throw new PickleError('APPEND on a non-list');
-    target.push(...items);
+    // A loop, not push(...items): a million items spread as arguments overflow the call stack.
+    for (const x of items) target.push(x);
   };
   const longFrom = (b: Uint8Array) => {
+    // A checkpoint's integers (sizes, strides, step counts) fit in 8 bytes; a megabyte-long integer would take
+    // quadratic time to decode and means nothing here.
+    if (b.length > MAX_LONG_BYTES) throw new PickleError(`an integer of ${b.length} bytes (at most ${MAX_LONG_BYTES} are read)`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
     if (b.length > 0 && b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);

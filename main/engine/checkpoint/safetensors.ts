@@ -27,25 +27,31 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
   } catch {
     throw new InputError(file, 'not a safetensors file (header is not JSON)');
   }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new InputError(file, 'not a safetensors file (header is not a JSON object)');
   const dataStart = 8 + headerLen;
   const dataLen = bytes.byteLength - dataStart;
   const tensors: StateDict = new Map();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (entry !== null && (typeof entry !== 'object' || Array.isArray(entry))) throw new InputError(file, '__metadata__ is not a map of strings');
       metadata = (entry ?? {}) as Record<string, string>;
       continue;
     }
-    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new InputError(file, `tensor ${name} has no description (got ${JSON.stringify(entry)})`);
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = e.dtype as WeightDtype;
-    if (!(dtype in DTYPE_BYTES)) throw new InputError(file, `tensor ${name} has unsupported dtype ${e.dtype}`);
+    if (typeof e.dtype !== 'string' || !(dtype in DTYPE_BYTES)) throw new InputError(file, `tensor ${name} has unsupported dtype ${JSON.stringify(e.dtype)}`);
     const shape = e.shape ?? [];
-    const [begin, end] = e.data_offsets ?? [-1, -1];
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (!(begin >= 0 && end <= dataLen && end - begin === count * DTYPE_BYTES[dtype])) {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new InputError(file, `tensor ${name} has shape ${JSON.stringify(e.shape)}, not a list of non-negative integers`);
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d))) throw new InputError(file, `tensor ${name} has data_offsets ${JSON.stringify(offsets)}, not two integers`);
+    const [begin, end] = offsets as [number, number];
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (!(begin >= 0 && begin <= end && end <= dataLen && end - begin === count * DTYPE_BYTES[dtype])) {
       throw new InputError(file, `tensor ${name} has inconsistent data offsets (file truncated?)`);
     }
-    tensors.set(name, { dims: shape, data: toFloat32(bytes, dataStart + begin, count, dtype) });
+    tensors.set(name, { dims: shape as number[], data: toFloat32(bytes, dataStart + begin, count, dtype) });
   }
   return { tensors, metadata };
 }

@@ -1,7 +1,7 @@
 import { unzipSync } from 'fflate';
 import { InputError } from '../../common/errors.js';
 import type { StateDict } from '../model/state-dict.js';
-import { toFloat32 } from './dtype.js';
+import { DTYPE_BYTES, toFloat32 } from './dtype.js';
 import type { WeightDtype } from './dtype.js';
 import { PickleError, PyDict, PyGlobal, PyObject, StorageRef, TensorRef, unpickle } from './pickle.js';
 
@@ -32,8 +32,9 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchChec
   let entries: Record<string, Uint8Array>;
   try {
     // Optimizer moments and other storages are skipped: only data.pkl is decompressed up front.
-    entries = unzipSync(bytes, { filter: (f) => f.name.endsWith('/data.pkl') || f.name === 'data.pkl' });
+    entries = unzipSync(bytes, { filter: (f) => (f.name.endsWith('/data.pkl') || f.name === 'data.pkl') && checkEntrySize(f, MAX_PICKLE_BYTES, file) });
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(file, `corrupt checkpoint zip (${(err as Error).message})`);
   }
   const pklName = Object.keys(entries).find((n) => n.endsWith('data.pkl'));
@@ -68,8 +69,9 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchChec
   const storageNames = new Set(wanted.map(([, t]) => `${prefix}data/${t.storage.key}`));
   let storages: Record<string, Uint8Array>;
   try {
-    storages = unzipSync(bytes, { filter: (f) => storageNames.has(f.name) });
+    storages = unzipSync(bytes, { filter: (f) => storageNames.has(f.name) && checkEntrySize(f, MAX_WEIGHT_BYTES, file) });
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(file, `corrupt checkpoint zip (${(err as Error).message})`);
   }
 
@@ -79,10 +81,42 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchChec
     if (!dtype) throw new InputError(file, `weight ${key} is stored as ${t.storage.storageType}; only float storages are supported`);
     const raw = storages[`${prefix}data/${t.storage.key}`];
     if (!raw) throw new InputError(file, `storage data/${t.storage.key} of weight ${key} is missing from the archive`);
+    checkTensorBounds(t, raw.byteLength, dtype, file, key);
     stateDict.set(key, { dims: t.size, data: gather(raw, t, dtype, file, key) });
   }
   collectOpaque(root, opaque);
   return { stateDict, hyperParameters: root instanceof PyDict ? toJson(root.get('hyper_parameters')) : undefined, opaqueClasses: [...opaque] };
+}
+
+/** A data.pkl larger than this is not a checkpoint's (the official 70.85 M-parameter one is under 100 kB). */
+const MAX_PICKLE_BYTES = 64 * 2 ** 20;
+/** One storage at most 2 GiB (the official model's largest weight is 19 MB). */
+const MAX_WEIGHT_BYTES = 2 ** 31;
+
+/** Refuses a zip entry whose declared size exceeds `max`, before it is inflated. */
+function checkEntrySize(f: { name: string; size: number; originalSize: number }, max: number, file: string): boolean {
+  if (!(f.originalSize <= max)) throw new InputError(file, `archive entry ${f.name} declares ${f.originalSize} bytes, more than the ${max} a checkpoint entry may hold`);
+  return true;
+}
+
+/**
+ * Every number a tensor's view is built from, checked against its storage before anything is allocated: the
+ * pickle says how many elements a storage has and what slice of it a tensor is, and neither may be believed.
+ */
+function checkTensorBounds(t: TensorRef, storageBytes: number, dtype: WeightDtype, file: string, key: string): void {
+  const fail = (what: string): never => {
+    throw new InputError(file, `weight ${key}: ${what}`);
+  };
+  const n = t.storage.numel;
+  if (!Number.isSafeInteger(n) || n < 0) fail(`its storage declares ${t.storage.numel} elements`);
+  if (n * DTYPE_BYTES[dtype] > storageBytes) fail(`its storage declares ${n} elements (${n * DTYPE_BYTES[dtype]} bytes) but holds ${storageBytes} bytes`);
+  if (!t.size.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`size ${JSON.stringify(t.size)} is not a list of non-negative integers`);
+  if (t.stride.length !== t.size.length || !t.stride.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`stride ${JSON.stringify(t.stride)} does not fit size ${JSON.stringify(t.size)}`);
+  if (!Number.isSafeInteger(t.offset) || t.offset < 0) fail(`storage offset ${t.offset} is not a non-negative integer`);
+  const count = t.size.reduce((a, b) => a * b, 1);
+  if (count === 0) return;
+  const last = t.size.reduce((a, d, i) => a + (d - 1) * t.stride[i], t.offset);
+  if (last >= n) fail(`size ${t.size.join('×')} with stride ${t.stride.join(',')} from offset ${t.offset} reaches element ${last} of a storage of ${n}`);
 }
 
 /** Copies a (possibly strided) view out of its storage into a dense row-major Float32Array. */
@@ -105,29 +139,36 @@ function gather(raw: Uint8Array, t: TensorRef, dtype: WeightDtype, file: string,
   return out;
 }
 
-function collectOpaque(v: unknown, out: Set<string>, depth = 0): void {
-  if (depth > 50) return;
+// A pickle may share one object from many places (its memo), so a walk that does not remember where it has
+// been takes exponential time on an 811-byte file: each walk below visits every object once.
+function collectOpaque(v: unknown, out: Set<string>, depth = 0, seen = new Set<unknown>()): void {
+  if (depth > 50 || (typeof v === 'object' && v !== null && seen.has(v))) return;
+  if (typeof v === 'object' && v !== null) seen.add(v);
   if (v instanceof PyObject) {
     out.add(v.cls.qualified);
-    collectOpaque(v.state, out, depth + 1);
-    collectOpaque(v.items, out, depth + 1);
+    collectOpaque(v.state, out, depth + 1, seen);
+    collectOpaque(v.items, out, depth + 1, seen);
   } else if (v instanceof PyDict) {
-    for (const x of v.values()) collectOpaque(x, out, depth + 1);
+    for (const x of v.values()) collectOpaque(x, out, depth + 1, seen);
   } else if (Array.isArray(v)) {
-    for (const x of v) collectOpaque(x, out, depth + 1);
+    for (const x of v) collectOpaque(x, out, depth + 1, seen);
   }
 }
 
-/** Best-effort JSON view of pickled hyper-parameters for the manifest's provenance. */
-function toJson(v: unknown, depth = 0): unknown {
+/** Best-effort JSON view of pickled hyper-parameters for the manifest's provenance; a shared object appears once. */
+function toJson(v: unknown, depth = 0, seen = new Set<unknown>()): unknown {
   if (depth > 20) return null;
+  if (typeof v === 'object' && v !== null) {
+    if (seen.has(v)) return '<shared>';
+    seen.add(v);
+  }
   if (v === null || v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (Array.isArray(v)) return v.map((x) => toJson(x, depth + 1));
-  if (v instanceof PyDict) return Object.fromEntries([...v].map(([k, x]) => [String(k), toJson(x, depth + 1)]));
+  if (Array.isArray(v)) return v.slice(0, 1000).map((x) => toJson(x, depth + 1, seen));
+  if (v instanceof PyDict) return Object.fromEntries([...v].slice(0, 1000).map(([k, x]) => [String(k), toJson(x, depth + 1, seen)]));
   if (v instanceof PyObject) {
-    if (v.items.size > 0) return toJson(v.items, depth + 1);
-    if (v.state instanceof PyDict) return toJson(v.state, depth + 1);
+    if (v.items.size > 0) return toJson(v.items, depth + 1, seen);
+    if (v.state instanceof PyDict) return toJson(v.state, depth + 1, seen);
     return `<${v.cls.qualified}>`;
   }
   if (v instanceof TensorRef) return `<tensor ${v.size.join('x')}>`;

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
 import { inferArchitecture } from '../model/architecture.js';
-import type { GridFitRule, Manifest, Task } from './manifest.js';
+import type { AlignedFrameRule, GridFitRule, Manifest, Task } from './manifest.js';
 import { writeModelPackage } from './write-package.js';
 
 export interface ImportOptions {
@@ -10,6 +10,8 @@ export interface ImportOptions {
   tasks?: Task[];
   fit?: GridFitRule;
   orientation?: string;
+  alignment?: Manifest['alignment'];
+  alignedFrame?: AlignedFrameRule;
   /** Evaluation card measured by the training side (native-models/neuroverse3d/card.py). */
   evaluation?: Record<string, unknown> | null;
 }
@@ -24,6 +26,8 @@ export async function importCheckpoint(file: string, outDir: string, opts: Impor
     tasks: opts.tasks,
     fit: opts.fit,
     orientation: opts.orientation,
+    alignment: opts.alignment,
+    alignedFrame: opts.alignedFrame,
     evaluation: opts.evaluation ?? null,
     provenance: {
       source: basename(file),

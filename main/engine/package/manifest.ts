@@ -32,6 +32,17 @@ export type GridFitRule = { method: 'field-of-view' } | { method: 'foreground-bo
 
 export const FIELD_OF_VIEW: GridFitRule = { method: 'field-of-view' };
 
+/**
+ * How a run on aligned pairs frames target and pairs (they share the target's grid): around where the chosen
+ * structure lies in the warped context labels ("structure": finer voxels for small structures; what models
+ * trained on aligned episodes expect, native-models/neuroverse3d/aligned.py), or around all their labels
+ * ("labels": the brain for a full label map). Absent: "labels" with the pipeline's margin.
+ */
+export interface AlignedFrameRule {
+  around: 'structure' | 'labels';
+  marginMm: number;
+}
+
 export interface Manifest {
   format: typeof PACKAGE_FORMAT;
   formatVersion: number;
@@ -52,6 +63,7 @@ export interface Manifest {
    * the app's default for model runs (pipeline/defaults.ts).
    */
   alignment?: 'none' | 'affine' | 'deformable';
+  alignedFrame?: AlignedFrameRule;
   tasks: Task[];
   /** Raw-output threshold for segmentation masks. */
   threshold: number;
@@ -108,6 +120,10 @@ export function validateManifest(m: unknown, file: string): Manifest {
   }
   if (o.alignment !== undefined && !['none', 'affine', 'deformable'].includes(o.alignment)) {
     fail(`alignment must be none, affine or deformable (got ${JSON.stringify(o.alignment)})`);
+  }
+  const af = o.alignedFrame;
+  if (af !== undefined && !((af?.around === 'structure' || af?.around === 'labels') && typeof af.marginMm === 'number' && Number.isFinite(af.marginMm) && af.marginMm >= 0)) {
+    fail('alignedFrame must be {around: "structure" | "labels", marginMm >= 0}');
   }
   if (typeof o.threshold !== 'number') fail('threshold must be a number');
   if (!Array.isArray(o.tasks) || o.tasks.some((t) => t !== 'segment' && t !== 'generate')) fail('tasks must list segment/generate');

@@ -6,7 +6,7 @@ import { OPSET, buildGraphs } from '../model/build-graphs.js';
 import type { StateDict } from '../model/state-dict.js';
 import { sha256Hex } from './load-package.js';
 import { DEFAULT_NORMALIZATION, FIELD_OF_VIEW, GRAPH_FILES, GRAPH_ROLES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
-import type { GraphRole, GridFitRule, Manifest, Task } from './manifest.js';
+import type { AlignedFrameRule, GraphRole, GridFitRule, Manifest, Task } from './manifest.js';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -17,6 +17,8 @@ export interface PackageOptions {
   threshold?: number;
   fit?: GridFitRule;
   orientation?: string;
+  alignment?: Manifest['alignment'];
+  alignedFrame?: AlignedFrameRule;
   evaluation?: Record<string, unknown> | null;
   provenance: Omit<Manifest['provenance'], 'importedAt' | 'importer' | 'parameters'>;
 }
@@ -40,6 +42,8 @@ export async function writeModelPackage(dir: string, arch: Architecture, sd: Sta
     normalization: DEFAULT_NORMALIZATION,
     fit: opts.fit ?? FIELD_OF_VIEW,
     ...(opts.orientation ? { orientation: opts.orientation } : {}),
+    ...(opts.alignment ? { alignment: opts.alignment } : {}),
+    ...(opts.alignedFrame ? { alignedFrame: opts.alignedFrame } : {}),
     tasks: opts.tasks ?? ['segment', 'generate'],
     threshold: opts.threshold ?? 0.5,
     opset: OPSET,

@@ -4,11 +4,9 @@
  * fit_to_grid), not on whole fields of view, so a scan with much neck or air around the head would otherwise
  * show the model a brain far smaller than any it has seen.
  */
-export interface VoxelBox {
-  lo: [number, number, number];
-  /** Inclusive. */
-  hi: [number, number, number];
-}
+import type { VoxelBox } from '../../imaging/voxel-box.js';
+
+export type { VoxelBox };
 
 /**
  * Voxels at or above `threshold` (on [0, 1] intensities); along each axis only slices holding at least

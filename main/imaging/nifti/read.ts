@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { fileProblem, InputError } from '../../common/errors.js';
 import type { Affine, Volume } from '../volume.js';
 import { arrayTypeFor, datatypeLabel } from './datatypes.js';
+import { qformToAffine } from './quaternion.js';
 
 export async function readNifti(path: string): Promise<Volume> {
   let bytes: Uint8Array;
@@ -15,39 +16,49 @@ export async function readNifti(path: string): Promise<Volume> {
   return parseNifti(bytes, path);
 }
 
+/**
+ * Absolute ceiling on one volume's voxel bytes, whatever its header says (2 GiB: a 1024³ float16 or a long
+ * 4-D series at 2 mm). Above it a file is refused before anything is inflated or allocated.
+ */
+export const MAX_NIFTI_DATA_BYTES = 2 ** 31;
+/** Largest edge accepted along any axis (NIfTI-2 allows 2^63; no scanner makes more than a few thousand). */
+export const MAX_NIFTI_DIM = 16384;
+/** Extensions between header and voxels, and trailing padding some writers add, allowed beyond the voxel bytes. */
+const INFLATE_SLACK = 16 * 2 ** 20;
+
 /** Parses NIfTI-1 or NIfTI-2 bytes, gzipped or not. `name` is used in error messages and provenance. */
 export function parseNifti(input: Uint8Array, name: string): Volume {
-  const bytes = isGzip(input) ? gunzip(input, name) : input;
-  // nifti-reader-js wants a standalone ArrayBuffer. Copy when the bytes are a view into a larger one
-  // (an HTTP body, a pooled Buffer): Buffer#slice would return another view, not a copy.
-  const buffer =
-    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-      ? (bytes.buffer as ArrayBuffer)
-      : (Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer);
-  if (bytes.byteLength < 348) {
-    throw new InputError(name, `truncated: ${bytes.byteLength} bytes is shorter than a NIfTI header (348 bytes)`);
-  }
-  if (!nifti.isNIFTI(buffer)) {
-    throw new InputError(name, 'not a NIfTI-1 or NIfTI-2 file (header magic "n+1"/"n+2" not found)');
-  }
-  const hdr = nifti.readHeader(buffer);
-  const isV2 = hdr instanceof nifti.NIFTI2;
-  const ndim = hdr.dims[0];
-  if (ndim < 1 || ndim > 7) throw new InputError(name, `invalid number of dimensions (${ndim}) in the header`);
-  const dims = hdr.dims.slice(1, 1 + ndim).map((d) => Math.max(1, d));
+  const zipped = isGzip(input);
+  // A gzip bomb is stopped by the header's own promise: inflate only the header first, then at most the bytes
+  // it says the file holds.
+  let bytes = zipped ? gunzipPrefix(input, name, 1024) : input;
+  const head = checkHeaderBytes(bytes, name);
+  const ndim = head.dims[0];
+  if (!Number.isInteger(ndim) || ndim < 1 || ndim > 7) throw new InputError(name, `invalid number of dimensions (dim[0] = ${ndim}) in the header`);
+  const stated = head.dims.slice(1, 1 + ndim);
+  const bad = stated.findIndex((d) => !Number.isInteger(d) || d < 1 || d > MAX_NIFTI_DIM);
+  if (bad >= 0) throw new InputError(name, `dim[${bad + 1}] is ${stated[bad]}: each of the ${ndim} dimensions must be between 1 and ${MAX_NIFTI_DIM}`);
+  const dims = [...stated];
   while (dims.length < 3) dims.push(1);
   // Trailing singleton dimensions carry no data; 5-D and up are not images this app can show.
   while (dims.length > 3 && dims[dims.length - 1] === 1) dims.pop();
   if (dims.length > 4) {
     throw new InputError(name, `${dims.length}-D data (${dims.join('×')}) is not supported; expected 3-D or 4-D`);
   }
-  const Ctor = arrayTypeFor(hdr.datatypeCode);
-  if (!Ctor) {
-    throw new InputError(name, `unsupported voxel type ${datatypeLabel(hdr.datatypeCode)}`);
-  }
+  const Ctor = arrayTypeFor(head.datatype);
+  if (!Ctor) throw new InputError(name, `unsupported voxel type ${datatypeLabel(head.datatype)}`);
   const count = dims.reduce((a, b) => a * b, 1);
-  const offset = Math.max(Math.floor(hdr.vox_offset), isV2 ? 544 : 352);
   const need = count * Ctor.BYTES_PER_ELEMENT;
+  if (need > MAX_NIFTI_DATA_BYTES) {
+    throw new InputError(name, `the header promises ${dims.join('×')} voxels of ${datatypeLabel(head.datatype)} (${gib(need)}), above the ${gib(MAX_NIFTI_DATA_BYTES)} this app reads`);
+  }
+  if (!Number.isFinite(head.voxOffset) || head.voxOffset < 0) throw new InputError(name, `vox_offset is ${head.voxOffset}: it must be a finite byte offset`);
+  // Old writers put 0 here for single files; the standard's minimum is the header plus the 4-byte extension flag.
+  const offset = Math.max(Math.floor(head.voxOffset), head.v2 ? 544 : 352);
+  if (offset > input.byteLength + (zipped ? MAX_NIFTI_DATA_BYTES : 0)) {
+    throw new InputError(name, `vox_offset ${head.voxOffset} lies beyond the end of the file (${input.byteLength} bytes)`);
+  }
+  if (zipped) bytes = gunzipBounded(input, name, offset + need + INFLATE_SLACK);
   if (bytes.byteLength < offset + need) {
     throw new InputError(
       name,
@@ -55,63 +66,197 @@ export function parseNifti(input: Uint8Array, name: string): Volume {
         `${Math.max(0, bytes.byteLength - offset)} bytes of voxel data are present`,
     );
   }
-  // Copy into a fresh buffer: Buffer#slice is a view, and typed arrays need element-aligned offsets.
-  const raw = new Uint8Array(need);
-  raw.set(bytes.subarray(offset, offset + need));
-  if (!hdr.littleEndian && Ctor.BYTES_PER_ELEMENT > 1) swapBytes(raw, Ctor.BYTES_PER_ELEMENT);
-  const data = new Ctor(raw.buffer, 0, count);
+  for (let i = 0; i < Math.min(3, ndim); i++) {
+    const p = head.pixdim[i + 1];
+    if (!Number.isFinite(p) || p === 0) throw new InputError(name, `pixdim[${i + 1}] (voxel size) is ${p}: it must be a finite, non-zero number of mm`);
+  }
+  const hdr = readNiftiHeader(bytes, name);
+  const data = voxelData(bytes, offset, count, Ctor, hdr.littleEndian, zipped);
 
   // nifti1.h: scl_slope == 0 means "no scaling", and then scl_inter is ignored too.
   const scaled = Number.isFinite(hdr.scl_slope) && hdr.scl_slope !== 0;
   const slope = scaled ? hdr.scl_slope : 1;
   const intercept = scaled && Number.isFinite(hdr.scl_inter) ? hdr.scl_inter : 0;
-  const spacing = dims.map((_, i) => Math.abs(hdr.pixDims[i + 1]) || 1);
+  const spacing = dims.map((_, i) => Math.abs(head.pixdim[i + 1]) || 1);
+  const { affine, note } = headerAffine(hdr, bytes, head.v2, spacing, name);
   return {
     dims,
     spacing,
-    affine: headerAffine(hdr, bytes, isV2),
+    affine,
     data,
     slope,
     intercept,
     description: hdr.description.replace(/\0.*$/, ''),
-    source: { kind: 'nifti', path: name, reader: isV2 ? 'nifti-2' : 'nifti-1' },
+    source: { kind: 'nifti', path: name, reader: head.v2 ? 'nifti-2' : 'nifti-1', ...(note ? { note } : {}) },
     xformCodes: { qform: hdr.qform_code, sform: hdr.sform_code },
   };
 }
 
+interface HeaderFields {
+  v2: boolean;
+  littleEndian: boolean;
+  dims: number[];
+  pixdim: number[];
+  datatype: number;
+  voxOffset: number;
+}
+
 /**
- * sform when present, else qform, else voxel sizes only — the order nibabel and dcm2niix agree on.
- * nifti-reader-js prefers the qform when its code is higher, so the sform rows are read here directly.
+ * The fields that bound the file's size, read straight from the bytes (NIfTI-1: dim int16 at 40, datatype at 70,
+ * pixdim float32 at 76, vox_offset float32 at 108; NIfTI-2: datatype int16 at 12, dim int64 at 16, pixdim float64
+ * at 104, vox_offset int64 at 168), before nifti-reader-js builds anything from them.
  */
-function headerAffine(hdr: nifti.NIFTI1 | nifti.NIFTI2, bytes: Uint8Array, isV2: boolean): Affine {
+function checkHeaderBytes(bytes: Uint8Array, name: string): HeaderFields {
+  if (bytes.byteLength < 348) {
+    throw new InputError(name, `truncated: ${bytes.byteLength} bytes is shorter than a NIfTI header (348 bytes)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = String.fromCharCode(...bytes.subarray(344, 347));
+  const magic2 = String.fromCharCode(...bytes.subarray(4, 7));
+  const v2 = magic2 === 'n+2' || magic2 === 'ni2';
+  if (!v2 && magic !== 'n+1' && magic !== 'ni1') {
+    throw new InputError(name, 'not a NIfTI-1 or NIfTI-2 file (header magic "n+1"/"n+2" not found)');
+  }
+  const want = v2 ? 540 : 348;
+  const le = view.getInt32(0, true) === want;
+  if (!le && view.getInt32(0, false) !== want) {
+    throw new InputError(name, `sizeof_hdr is ${view.getInt32(0, true)}, not ${want}: the header is damaged`);
+  }
+  if (v2 && bytes.byteLength < 540) throw new InputError(name, `truncated: ${bytes.byteLength} bytes is shorter than a NIfTI-2 header (540 bytes)`);
+  const dims: number[] = [];
+  const pixdim: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    dims.push(v2 ? Number(view.getBigInt64(16 + 8 * i, le)) : view.getInt16(40 + 2 * i, le));
+    pixdim.push(v2 ? view.getFloat64(104 + 8 * i, le) : view.getFloat32(76 + 4 * i, le));
+  }
+  return {
+    v2,
+    littleEndian: le,
+    dims,
+    pixdim,
+    datatype: v2 ? view.getInt16(12, le) : view.getInt16(70, le),
+    voxOffset: v2 ? Number(view.getBigInt64(168, le)) : view.getFloat32(108, le),
+  };
+}
+
+function readNiftiHeader(bytes: Uint8Array, name: string): nifti.NIFTI1 | nifti.NIFTI2 {
+  // nifti-reader-js wants a standalone ArrayBuffer holding the header; copy just the header bytes.
+  const header = Uint8Array.prototype.slice.call(bytes.subarray(0, Math.min(bytes.byteLength, 4096))).buffer as ArrayBuffer;
+  try {
+    const hdr = nifti.readHeader(header);
+    if (!hdr) throw new Error('no header');
+    return hdr;
+  } catch (err) {
+    throw new InputError(name, `the NIfTI header could not be read (${(err as Error).message})`);
+  }
+}
+
+/** The voxels as a typed array; a buffer we inflated ourselves is used in place when aligned (no second copy). */
+function voxelData(bytes: Uint8Array, offset: number, count: number, Ctor: TypedArrayCtor, littleEndian: boolean, owned: boolean) {
+  const size = Ctor.BYTES_PER_ELEMENT;
+  const start = bytes.byteOffset + offset;
+  let raw: Uint8Array;
+  if (owned && start % size === 0) {
+    raw = new Uint8Array(bytes.buffer, start, count * size);
+  } else {
+    // A caller's bytes are never modified (byte swapping works in place), and typed arrays need aligned offsets.
+    raw = new Uint8Array(count * size);
+    raw.set(bytes.subarray(offset, offset + count * size));
+  }
+  if (!littleEndian && size > 1) swapBytes(raw, size);
+  return new Ctor(raw.buffer, raw.byteOffset, count);
+}
+
+type TypedArrayCtor = NonNullable<ReturnType<typeof arrayTypeFor>>;
+
+function gib(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * sform when present and usable, else qform, else voxel sizes only (the order nibabel and dcm2niix agree on),
+ * each checked to be finite and invertible; falling back says so in `note`. nifti-reader-js prefers the qform
+ * when its code is higher, so the sform rows are read here directly.
+ */
+function headerAffine(hdr: nifti.NIFTI1 | nifti.NIFTI2, bytes: Uint8Array, isV2: boolean, spacing: number[], name: string): { affine: Affine; note?: string } {
+  const notes: string[] = [];
   if (hdr.sform_code > 0) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const rows: number[][] = [];
     for (let r = 0; r < 3; r++) {
       const row: number[] = [];
       for (let c = 0; c < 4; c++) {
-        row.push(
-          isV2
-            ? view.getFloat64(400 + (r * 4 + c) * 8, hdr.littleEndian)
-            : view.getFloat32(280 + (r * 4 + c) * 4, hdr.littleEndian),
-        );
+        row.push(isV2 ? view.getFloat64(400 + (r * 4 + c) * 8, hdr.littleEndian) : view.getFloat32(280 + (r * 4 + c) * 4, hdr.littleEndian));
       }
       rows.push(row);
     }
     rows.push([0, 0, 0, 1]);
-    return rows;
+    if (usableAffine(rows)) return { affine: rows };
+    notes.push('the sform is not a finite, invertible matrix');
   }
-  return hdr.affine.map((row) => row.slice());
+  if (hdr.qform_code > 0) {
+    // From the quaternion fields themselves: nifti-reader-js's own affine is the sform when both codes are set.
+    const q = qformToAffine({
+      b: hdr.quatern_b,
+      c: hdr.quatern_c,
+      d: hdr.quatern_d,
+      qfac: hdr.pixDims[0] < 0 ? -1 : 1,
+      offset: [hdr.qoffset_x, hdr.qoffset_y, hdr.qoffset_z],
+      pixdim: [Math.abs(hdr.pixDims[1]), Math.abs(hdr.pixDims[2]), Math.abs(hdr.pixDims[3])],
+    });
+    if (usableAffine(q)) return { affine: q, note: notes.length ? `${notes[0]}; the qform is used` : undefined };
+    notes.push('the qform is not a finite, invertible rotation');
+  }
+  if (notes.length === 0 && hdr.sform_code <= 0 && hdr.qform_code <= 0) {
+    // No orientation stored at all: voxel sizes only (NIfTI's "method 1"), as the standard says.
+    return { affine: scaleAffine(spacing), note: 'no sform or qform: orientation unknown, voxel sizes only' };
+  }
+  throw new InputError(name, `${notes.join(' and ')}: the scan's position and orientation cannot be known`);
+}
+
+function scaleAffine(spacing: number[]): Affine {
+  return [
+    [spacing[0], 0, 0, 0],
+    [0, spacing[1], 0, 0],
+    [0, 0, spacing[2], 0],
+    [0, 0, 0, 1],
+  ];
+}
+
+function usableAffine(m: number[][]): boolean {
+  if (!m.slice(0, 3).every((r) => r.length === 4 && r.every(Number.isFinite))) return false;
+  const [a, b, c] = m;
+  const det = a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0]);
+  const scale = Math.max(...[0, 1, 2].map((k) => Math.hypot(a[k], b[k], c[k])));
+  return Number.isFinite(det) && scale > 0 && Math.abs(det) > 1e-9 * scale ** 3;
 }
 
 export function isGzip(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 }
 
-function gunzip(b: Uint8Array, name: string): Uint8Array {
+/** The first `atLeast` inflated bytes (or all there are), without inflating the rest. */
+function gunzipPrefix(b: Uint8Array, name: string, atLeast: number): Uint8Array {
+  for (let take = 4096; ; take *= 4) {
+    try {
+      // Z_SYNC_FLUSH: a cut-off stream yields what it holds instead of failing.
+      const out = gunzipSync(b.subarray(0, Math.min(take, b.byteLength)), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: Math.max(atLeast, take * 1032) });
+      if (out.byteLength >= atLeast || take >= b.byteLength) return out;
+    } catch (err) {
+      // Deflate inflates at most ~1032:1, so the bound above is never what fails here.
+      throw new InputError(name, `gzip data is corrupt (${(err as Error).message})`);
+    }
+  }
+}
+
+/** All inflated bytes, refusing to grow past `limit` (a gzip bomb stops there, not at the end of memory). */
+function gunzipBounded(b: Uint8Array, name: string, limit: number): Uint8Array {
   try {
-    return gunzipSync(b);
+    return gunzipSync(b, { maxOutputLength: Math.min(limit, MAX_NIFTI_DATA_BYTES + INFLATE_SLACK) });
   } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new InputError(name, `inflates to more than the ${gib(limit)} its header accounts for: refused`);
+    }
     throw new InputError(name, `gzip data is corrupt or truncated (${(err as Error).message})`);
   }
 }

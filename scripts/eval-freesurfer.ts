@@ -7,6 +7,10 @@
  *        [--targets 01,02,03,04,05] [--out docs/results/freesurfer-loo.json] [--pairs 4]
  *        [--card resources/models/default]   (also writes the table into that package's evaluation card)
  *        [--from docs/results/freesurfer-loo.json]   (no runs: the table and card from an earlier run's JSON)
+ *        [--model DIR]   (a model package other than the installed default)
+ *        [--sizes 1,2,4,8]   (context sizes; above 4 the other heads' left-right mirror images are added, labels
+ *                             swapped, since five heads leave only four others; the registration cache is shared
+ *                             across sizes, so only the first size of a target runs cold)
  * An alignment written `affine@colin27` aligns through the bundled Colin27 T1 (`--reference`) instead of
  * pair → target. Each alignment starts from an empty registration cache (a fresh data folder), so the first
  * run of a target pays for its registrations ("cold"); the other structures of that target reuse them.
@@ -18,7 +22,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { readNifti } from '../main/imaging/index.js';
+import { readNifti, writeNifti } from '../main/imaging/index.js';
+import type { Volume } from '../main/imaging/index.js';
 import { projectRoot } from '../main/settings/paths.js';
 
 const run = promisify(execFile);
@@ -59,6 +64,8 @@ async function main() {
   const methods = arg('methods', 'vote,model').split(',');
   const targets = arg('targets', '01,02,03,04,05').split(',');
   const nPairs = Number(arg('pairs', '4'));
+  const sizes = arg('sizes', String(nPairs)).split(',').map(Number);
+  const model = arg('model', '');
   const outJson = resolve(arg('out', join(projectRoot(), 'docs', 'results', 'freesurfer-loo.json')));
   const cli = join(projectRoot(), 'bin', 'neuroverse.js');
   const work = mkdtempSync(join(tmpdir(), 'nv-loo-'));
@@ -72,21 +79,25 @@ async function main() {
       const reference = via ? join(projectRoot(), 'resources', 'sample', 'colin27_t1.nii.gz') : undefined;
       const dataDir = join(work, `data-${spec}`);
       for (const t of targets) {
-        const others = ['01', '02', '03', '04', '05'].filter((s) => s !== t).slice(0, nPairs);
-        const context = others.flatMap((s) => ['--context', `${data}/sub-${s}_T1.nii.gz,${data}/sub-${s}_aseg.nii.gz`]);
+       for (const size of sizes) {
+        const others = ['01', '02', '03', '04', '05'].filter((s) => s !== t);
+        const files = others.map((s) => `${data}/sub-${s}_T1.nii.gz,${data}/sub-${s}_aseg.nii.gz`);
+        for (const s of others.slice(0, Math.max(0, size - others.length))) files.push(await mirroredPair(data, s, work));
+        const context = files.slice(0, size).flatMap((f) => ['--context', f]);
         for (const method of methods) {
           for (const [name, labels] of Object.entries(STRUCTURES)) {
             const out = join(work, `out-${align}-${method}-${t}.nii.gz`);
             rmSync(out, { force: true });
-            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, '--out', out, '--json'];
+            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, ...(model ? ['--model', resolve(model)] : []), '--out', out, '--json'];
             const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
             const report = JSON.parse(stdout.trim().split('\n').pop()!);
             const d = await dice(out, `${data}/sub-${t}_aseg.nii.gz`, labels);
-            const row = { target: t, align: spec, method, structure: name, dice: d, seconds: report.seconds.total, alignSeconds: report.seconds.align, registered: report.registered, referenceRegistered: report.referenceRegistered, peakRssMB: report.peakRssMB };
+            const row = { target: t, align: spec, method, pairs: size, structure: name, dice: d, seconds: report.seconds.total, alignSeconds: report.seconds.align, registered: report.registered, referenceRegistered: report.referenceRegistered, peakRssMB: report.peakRssMB };
             rows.push(row);
             console.error(JSON.stringify(row));
           }
         }
+       }
       }
     }
   } finally {
@@ -102,9 +113,11 @@ async function main() {
   console.log(`| alignment | method | ${names.join(' | ')} | mean of 4 | mean of 6 | cold run s | warm run s | peak RSS MB |`);
   console.log(`|---|---|${names.map(() => '---').join('|')}|---|---|---|---|---|`);
   const shown = earlier ? [...new Set(rows.map((r) => r.align as string))] : aligns;
+  const shownSizes = [...new Set(rows.map((r) => pairsOf(r, nPairs)))].sort((a, b) => a - b);
   for (const align of shown) {
+   for (const size of shownSizes) {
     for (const method of methods) {
-      const sel = rows.filter((r) => r.align === align && r.method === method);
+      const sel = rows.filter((r) => r.align === align && r.method === method && pairsOf(r, nPairs) === size);
       if (sel.length === 0) continue;
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       const cell = (n: string) => {
@@ -117,9 +130,48 @@ async function main() {
       const cold = sel.filter((r) => (r.registered as number) > 0 && (!viaReference || (r.referenceRegistered as number) <= 1)).map((r) => r.seconds as number);
       const warm = sel.filter((r) => (r.registered as number) === 0).map((r) => r.seconds as number);
       const fmt = (xs: number[]) => (xs.length ? `${mean(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` : '—');
-      console.log(`| ${align} | ${method} | ${names.map(cell).join(' | ')} | **${m4.toFixed(3)}** | ${m6.toFixed(3)} | ${fmt(cold)} | ${fmt(warm)} | ${Math.max(...sel.map((r) => r.peakRssMB as number))} |`);
+      console.log(`| ${align}${shownSizes.length > 1 ? `, L = ${size}` : ''} | ${method} | ${names.map(cell).join(' | ')} | **${m4.toFixed(3)}** | ${m6.toFixed(3)} | ${fmt(cold)} | ${fmt(warm)} | ${Math.max(...sel.map((r) => r.peakRssMB as number))} |`);
+    }
+   }
+  }
+}
+
+function pairsOf(r: Record<string, unknown>, fallback: number): number {
+  return typeof r.pairs === 'number' ? r.pairs : fallback;
+}
+
+/** LIA/RAS alike: the voxel axis that runs left–right, from the affine. */
+function leftRightAxis(v: Volume): number {
+  const col = [0, 1, 2].map((k) => Math.abs(v.affine[0][k]));
+  return col.indexOf(Math.max(...col));
+}
+
+// FreeSurfer aseg left ↔ right labels.
+const LR: Record<number, number> = { 2: 41, 3: 42, 4: 43, 5: 44, 7: 46, 8: 47, 10: 49, 11: 50, 12: 51, 13: 52, 17: 53, 18: 54, 26: 58, 28: 60, 30: 62, 31: 63 };
+const SWAP = new Map<number, number>(Object.entries(LR).flatMap(([a, b]) => [[Number(a), b], [b, Number(a)]]));
+
+/** A head's left–right mirror image (voxels flipped in place, labels swapped): a fifth, sixth... context pair. */
+async function mirroredPair(data: string, s: string, work: string): Promise<string> {
+  const out = [join(work, `mirror-${s}_T1.nii.gz`), join(work, `mirror-${s}_aseg.nii.gz`)];
+  if (!existsSync(out[1])) {
+    for (const [k, kind] of (['T1', 'aseg'] as const).entries()) {
+      const v = await readNifti(`${data}/sub-${s}_${kind}.nii.gz`);
+      const [nx, ny, nz] = v.dims;
+      const axis = leftRightAxis(v);
+      const src = v.data;
+      const dst = new (src.constructor as new (n: number) => typeof src)(src.length);
+      for (let z = 0; z < nz; z++)
+        for (let y = 0; y < ny; y++)
+          for (let x = 0; x < nx; x++) {
+            const m = [x, y, z];
+            m[axis] = v.dims[axis] - 1 - m[axis];
+            const value = src[x + nx * (y + ny * z)];
+            dst[m[0] + nx * (m[1] + ny * m[2])] = kind === 'aseg' ? (SWAP.get(value * v.slope + v.intercept) ?? value) : value;
+          }
+      await writeNifti(out[k], { ...v, data: dst });
     }
   }
+  return `${out[0]},${out[1]}`;
 }
 
 /** The model's card gains the real-scan table: mean Dice per structure for each method × alignment measured. */
@@ -127,7 +179,8 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
   const file = join(resolve(dir), 'manifest.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
   // Aligned runs only (without alignment both methods fail on these heads: the table in docs/alignment.md).
-  const aligned = rows.filter((r) => r.align !== 'none' && !(r.align as string).includes('@'));
+  const all = rows.filter((r) => r.align !== 'none' && !(r.align as string).includes('@'));
+  const aligned = all.filter((r) => pairsOf(r, nPairs) === nPairs);
   const columns = [...new Set(aligned.map((r) => `${r.method}|${r.align}`))].map((k) => ({ method: k.split('|')[0], align: k.split('|')[1] }));
   const dice: Record<string, number[]> = {};
   for (const name of Object.keys(STRUCTURES)) {
@@ -142,6 +195,24 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
     columns,
     dice,
   };
+  const sizes = [...new Set(all.map((r) => pairsOf(r, nPairs)))].sort((a, b) => a - b);
+  if (sizes.length > 1) {
+    const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 1000) / 1000;
+    const bySize: Record<string, unknown> = {};
+    for (const c of columns) {
+      const sel = (n: number) => all.filter((r) => r.method === c.method && r.align === c.align && pairsOf(r, nPairs) === n);
+      bySize[`${c.method}|${c.align}`] = {
+        dice: Object.fromEntries(Object.keys(STRUCTURES).map((name) => [name, sizes.map((n) => mean(sel(n).filter((r) => r.structure === name).map((r) => r.dice as number)))])),
+        // Warm runs (registrations cached): what the method itself costs at each size.
+        seconds: sizes.map((n) => mean(sel(n).filter((r) => (r.registered as number) === 0).map((r) => r.seconds as number))),
+      };
+    }
+    manifest.evaluation.realScansBySize = {
+      note: 'Context sizes 1, 2, 4 use the first other heads; 8 adds their left-right mirror images (labels swapped). Seconds: warm runs (registrations cached) of neuroverse run, one structure.',
+      sizes,
+      columns: bySize,
+    };
+  }
   writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 

@@ -20,7 +20,7 @@ import torch
 
 from .config import ModelConfig, parse_channels, preset
 from .data import TRAIN_IDS, LabelBank, sample_episode
-from .losses import TASKS, parse_rate_overrides, task_loss
+from .losses import TASKS, parse_rate_overrides, soft_dice_loss, task_loss
 from .model import Neuroverse3D, count_parameters
 
 
@@ -74,6 +74,13 @@ def parse_args(argv=None):
                    help="how many members of one sampled group serve as target in turn (B.1 uses all L+1)")
     p.add_argument("--task-rates", type=parse_rate_overrides, default={},
                    help="override Table 3 sampling rates, e.g. segmentation=8 (recorded in config.json)")
+    p.add_argument("--aligned-fraction", type=float, default=0.0,
+                   help="share of steps on aligned segmentation episodes (aligned.py: context labels brought onto "
+                        "the target as the app's registration does, framed by the structure); the rest by --task-rates")
+    p.add_argument("--dice-weight", type=float, default=0.0,
+                   help="adds this times a soft Dice loss to segmentation steps (what the product is judged by)")
+    p.add_argument("--init-package", type=Path, default=None,
+                   help="start a new run from a model package's weights (package_weights.py)")
     return p.parse_args(argv)
 
 
@@ -99,7 +106,14 @@ def main(argv=None) -> int:
             cfg.channels = args.channels
         if args.grid:
             cfg.grid = args.grid
+    if ckpt is None and args.init_package:
+        from .package_weights import config_of_package
+        cfg = config_of_package(args.init_package)
     model = Neuroverse3D(cfg).to(device)
+    if ckpt is None and args.init_package:
+        from .package_weights import state_dict_from_package
+        model.load_state_dict(state_dict_from_package(args.init_package, model.state_dict()))
+        print(f"initial weights from {args.init_package}", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     scaler = torch.cuda.amp.GradScaler(enabled=use_amp)
     g = torch.Generator().manual_seed(args.seed)
@@ -119,6 +133,10 @@ def main(argv=None) -> int:
         json.dump({"model": cfg.to_dict(), "args": {k: str(v) for k, v in vars(args).items()}}, f, indent=2)
 
     bank = LabelBank(TRAIN_IDS, cfg.grid)
+    native = None
+    if args.aligned_fraction > 0:
+        from .aligned import NativeBank
+        native = NativeBank(TRAIN_IDS)
     fixed_steps = int(args.total_steps * args.fixed_context_fraction)
     deadline = started + args.budget_minutes * 60.0
     last_save = time.time()
@@ -150,7 +168,11 @@ def main(argv=None) -> int:
     model.train()
     while keep_going():
         L = context_size(step, fixed_steps, g)
-        ep = sample_episode(bank, L + 1, g, rate_overrides=args.task_rates)
+        if native is not None and float(torch.rand((), generator=g)) < args.aligned_fraction:
+            from .aligned import sample_aligned_episode
+            ep = sample_aligned_episode(native, L + 1, g, cfg.grid)
+        else:
+            ep = sample_episode(bank, L + 1, g, rate_overrides=args.task_rates)
         n_targets = min(args.targets_per_group, L + 1)
         for t in range(n_targets):
             if not keep_going():
@@ -166,6 +188,8 @@ def main(argv=None) -> int:
             with torch.autocast(device_type=device.type, enabled=use_amp):
                 pred = model(x, ci, cl, mini_context=args.mini_context, generator=g)
             loss = task_loss(ep.task, pred.float(), y)
+            if args.dice_weight > 0 and TASKS[ep.task].kind == "seg":
+                loss = loss + args.dice_weight * soft_dice_loss(pred.float(), y)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if args.clip > 0:
@@ -179,8 +203,8 @@ def main(argv=None) -> int:
                 print(f"non-finite loss at step {step} ({ep.task}); stopping", flush=True)
                 return 2
             dt = time.time() - t0
-            running[ep.task].append(value / TASKS[ep.task].weight)
-            log.write(json.dumps({"step": step, "task": ep.task, "L": L, "loss": value,
+            running[ep.task + ("/aligned" if ep.info.get("aligned") else "")].append(value / TASKS[ep.task].weight)
+            log.write(json.dumps({"step": step, "task": ep.task + ("/aligned" if ep.info.get("aligned") else ""), "L": L, "loss": value,
                                   "loss_unweighted": value / TASKS[ep.task].weight, "seconds": round(dt, 3),
                                   "elapsed_s": round(elapsed_before + time.time() - started, 1),
                                   "aug": ep.info.get("seg_aug", []) + ep.info.get("overlay", [])}) + "\n")

@@ -34,7 +34,7 @@ NEW="resources/models/.default.new"
 rm -rf "$NEW"
 node bin/neuroverse.js model import "$RUN_ABS/export/neuroverse3d.safetensors" --out "$NEW" \
   --name "Neuroverse3D default (${GRID}³, trained here)" --grid "$GRID" --tasks segment,generate \
-  --fit foreground-box:0.1:5 --orientation LIA \
+  --fit foreground-box:0.1:5 --orientation LIA ${PACKAGE_FLAGS:---alignment affine --aligned-frame structure:10} \
   --evaluation "$RUN_ABS/card.json"
 node bin/neuroverse.js model info "$NEW" > /dev/null  # loads the manifest and checks every graph's sha256
 rm -rf resources/models/.default.old

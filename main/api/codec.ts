@@ -6,6 +6,14 @@
  */
 const BIN = '$bin';
 
+/** Bounds a decoder applies before building anything: a body is never trusted to be what the client sent. */
+export const CODEC_LIMITS = {
+  /** The JSON part carries arguments, never voxels. */
+  jsonBytes: 16 * 2 ** 20,
+  /** Binary parts (a DICOM folder of many files is the largest legitimate count). */
+  parts: 65536,
+};
+
 export function encodeMessage(value: unknown): Uint8Array {
   const parts: Uint8Array[] = [];
   const json = JSON.stringify(value, (_key, v) => {
@@ -39,9 +47,11 @@ export function decodeMessage(bytes: Uint8Array): unknown {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const jsonLength = view.getUint32(0, true);
   if (4 + jsonLength > bytes.length) throw new Error('message truncated');
+  if (jsonLength > CODEC_LIMITS.jsonBytes) throw new Error(`message JSON of ${jsonLength} bytes is over the ${CODEC_LIMITS.jsonBytes} allowed`);
   const parts: Uint8Array[] = [];
   let at = 4 + jsonLength;
   while (at < bytes.length) {
+    if (parts.length >= CODEC_LIMITS.parts) throw new Error(`message has more than ${CODEC_LIMITS.parts} binary parts`);
     if (at + 4 > bytes.length) throw new Error('message truncated');
     const n = view.getUint32(at, true);
     if (at + 4 + n > bytes.length) throw new Error('message truncated');

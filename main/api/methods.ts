@@ -48,6 +48,14 @@ export const API_METHODS = [
   'pacsRetrieve',
 ] as const satisfies readonly ApiMethod[];
 
+/** Methods whose arguments carry file contents; every other call is a few kilobytes of JSON. */
+export const UPLOAD_METHODS: ReadonlySet<string> = new Set<ApiMethod>(['openFiles', 'importModel', 'updateLabelVolume', 'addCorrectedPair']);
+
+/** Largest request body a transport accepts for `method` (the browser host buffers it in memory). */
+export function maxRequestBytes(method: string): number {
+  return UPLOAD_METHODS.has(method) ? 2 * 2 ** 30 : 4 * 2 ** 20;
+}
+
 // Compile-time check that the list above names every method of the interface.
 type Missing = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 const _complete: Missing extends never ? true : Missing = true;

@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { decodeMessage, encodeMessage } from '../api/codec.js';
-import { toErrorPayload } from '../common/errors.js';
-import { dispatch } from '../api/methods.js';
+import { InputError, toErrorPayload } from '../common/errors.js';
+import { dispatch, maxRequestBytes } from '../api/methods.js';
 import type { Workstation } from '../api/handlers.js';
 
 /**
@@ -16,8 +16,13 @@ import type { Workstation } from '../api/handlers.js';
  */
 export interface BrowserHost {
   url: string;
-  /** URL with the token, for the one browser window the launcher opens. */
+  /** URL with the token, printed for the user (stdout is theirs alone). */
   appUrl: string;
+  /**
+   * A URL for a browser's command line, which other local users can read in /proc: it carries a one-time
+   * code that the page exchanges for the token (POST /api/session) within a minute, once.
+   */
+  launchUrl(): string;
   token: string;
   port: number;
   close(): Promise<void>;
@@ -49,7 +54,6 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-const MAX_BODY = 4 * 1024 ** 3;
 
 export async function startBrowserHost(ws: Workstation, rendererDir: string, port = 0): Promise<BrowserHost> {
   const token = randomBytes(32).toString('hex');
@@ -62,6 +66,15 @@ export async function startBrowserHost(ws: Workstation, rendererDir: string, por
     for (const res of eventStreams) res.write(frame);
   });
 
+  const launchCodes = new Map<string, number>();
+  const exchange = (req: IncomingMessage, res: ServerResponse) => {
+    const code = String(req.headers['x-launch-code'] ?? '');
+    const expires = launchCodes.get(code);
+    launchCodes.delete(code);
+    if (expires === undefined || Date.now() > expires) return send(res, 401, 'text/plain', 'launch code unknown, used or expired');
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+    res.end(token);
+  };
   const authorised = (req: IncomingMessage) => {
     const header = req.headers.authorization ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
@@ -79,6 +92,7 @@ export async function startBrowserHost(ws: Workstation, rendererDir: string, por
       if (!sameOrigin(req)) return send(res, 403, 'text/plain', 'forbidden');
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname.startsWith('/api/')) {
+        if (req.method === 'POST' && url.pathname === '/api/session') return exchange(req, res);
         if (!authorised(req)) return send(res, 401, 'text/plain', 'missing or wrong token');
         if (req.method === 'POST' && url.pathname.startsWith('/api/call/')) {
           return await handleCall(ws, decodeURIComponent(url.pathname.slice('/api/call/'.length)), req, res);
@@ -109,6 +123,11 @@ export async function startBrowserHost(ws: Workstation, rendererDir: string, por
   return {
     url,
     appUrl: `${url}#token=${token}`,
+    launchUrl: () => {
+      const code = randomBytes(16).toString('hex');
+      launchCodes.set(code, Date.now() + 60_000);
+      return `${url}#code=${code}`;
+    },
     token,
     port: actualPort,
     close: () =>
@@ -122,7 +141,16 @@ export async function startBrowserHost(ws: Workstation, rendererDir: string, por
 }
 
 async function handleCall(ws: Workstation, method: string, req: IncomingMessage, res: ServerResponse) {
-  const body = await readBody(req);
+  const limit = maxRequestBytes(method);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return refuseBody(res, method, limit);
+  let body: Uint8Array;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if ((err as Error).message === 'too large') return refuseBody(res, method, limit);
+    throw err;
+  }
   let reply: unknown;
   try {
     const args = body.length ? decodeMessage(body) : [];
@@ -135,15 +163,25 @@ async function handleCall(ws: Workstation, method: string, req: IncomingMessage,
   res.end(bytes);
 }
 
-function readBody(req: IncomingMessage): Promise<Uint8Array> {
+/** 413 with the same error shape as any API failure, so the page shows one line. */
+function refuseBody(res: ServerResponse, method: string, limit: number) {
+  const bytes = encodeMessage({ ok: false, error: toErrorPayload(new InputError(undefined, `request to ${method} is larger than the ${limit} bytes it may carry`, 'too-large')) });
+  res.writeHead(413, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, connection: 'close' });
+  res.end(bytes);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((ok, fail) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        fail(new Error('request too large'));
-        req.destroy();
+      if (size > limit) {
+        // Stop buffering at once; the rest of the body is drained and dropped, not kept.
+        chunks.length = 0;
+        req.removeAllListeners('data');
+        req.resume();
+        fail(new Error('too large'));
         return;
       }
       chunks.push(c);

@@ -52,7 +52,8 @@ async function main(argv: string[]) {
   } else {
     console.log(`neuroverse: mode browser host in Chromium app mode (${why})`);
     const opened = performance.now();
-    const child = openAppWindow(browser, host.appUrl, join(defaultDataDir(), 'browser-profile'));
+    // Chromium's command line is readable by every local user: it gets a one-time code, not the token.
+    const child = openAppWindow(browser, host.launchUrl(), join(defaultDataDir(), 'browser-profile'));
     child.on('exit', async (code) => {
       // A browser that dies at once could not open a window (no usable display): keep serving, say where.
       if (code !== 0 && performance.now() - opened < 10_000) {

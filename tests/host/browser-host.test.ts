@@ -128,6 +128,41 @@ describe('browser host', () => {
     expect(lines.some((e) => e.type === 'job-done')).toBe(true);
   });
 
+  test('the URL for a browser command line carries a one-time code, exchanged once for the token', async () => {
+    const url = host.launchUrl();
+    expect(url).not.toContain(host.token);
+    const code = /#code=([0-9a-f]+)$/.exec(url)![1];
+    const exchange = () => fetch(`${host.url}api/session`, { method: 'POST', headers: { 'x-launch-code': code } });
+    const first = await exchange();
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe(host.token);
+    expect((await exchange()).status).toBe(401);
+    expect((await fetch(`${host.url}api/session`, { method: 'POST', headers: { 'x-launch-code': 'guess' } })).status).toBe(401);
+  });
+
+  test('request bodies are bounded per method, before they are buffered, and answered in the API error shape', async () => {
+    // appInfo takes no files: 5 MiB is refused from its Content-Length alone.
+    const big = await fetch(`${host.url}api/call/appInfo`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: new Uint8Array(5 * 2 ** 20) as BodyInit });
+    expect(big.status).toBe(413);
+    const reply = decodeMessage(new Uint8Array(await big.arrayBuffer())) as { ok: boolean; error: { message: string; code: string } };
+    expect(reply).toMatchObject({ ok: false, error: { code: 'too-large' } });
+    expect(reply.error.message).toMatch(/request to appInfo is larger than the 4194304 bytes/);
+    // The host still answers afterwards.
+    expect((await call('appInfo', [])).reply?.ok).toBe(true);
+  });
+
+  test('a body of millions of empty binary parts is refused by the codec, not turned into millions of objects', async () => {
+    const parts = 200_000;
+    const body = new Uint8Array(4 + 2 + 4 * parts);
+    const view = new DataView(body.buffer);
+    view.setUint32(0, 2, true);
+    body.set(new TextEncoder().encode('[]'), 4);
+    const r = await fetch(`${host.url}api/call/openFiles`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: body as BodyInit });
+    const reply = decodeMessage(new Uint8Array(await r.arrayBuffer())) as { ok: boolean; error: { message: string } };
+    expect(reply.ok).toBe(false);
+    expect(reply.error.message).toMatch(/more than 65536 binary parts/);
+  });
+
   test('the codec carries bytes beside JSON unchanged', () => {
     const payload = { a: [1, 'x', null], b: new Uint8Array([0, 255, 7]), c: { d: new Uint8Array(0) } };
     const back = decodeMessage(encodeMessage(payload)) as typeof payload;

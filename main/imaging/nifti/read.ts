@@ -241,10 +241,12 @@ function gunzipPrefix(b: Uint8Array, name: string, atLeast: number): Uint8Array 
     try {
       // Z_SYNC_FLUSH: a cut-off stream yields what it holds instead of failing.
       const out = gunzipSync(b.subarray(0, Math.min(take, b.byteLength)), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: Math.max(atLeast, take * 1032) });
-      if (out.byteLength >= atLeast || take >= b.byteLength) return out;
+      if (out.byteLength >= atLeast) return out;
+      // The whole stream gave less than a header: inflate it normally, so a damaged stream says so.
+      if (take >= b.byteLength) return gunzipSync(b, { maxOutputLength: atLeast + 2 ** 20 });
     } catch (err) {
       // Deflate inflates at most ~1032:1, so the bound above is never what fails here.
-      throw new InputError(name, `gzip data is corrupt (${(err as Error).message})`);
+      throw new InputError(name, `gzip data is corrupt or truncated (${(err as Error).message})`);
     }
   }
 }

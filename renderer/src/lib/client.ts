@@ -35,17 +35,18 @@ export function connect(): ConnectedClient {
     };
     return build(call, (l) => ipc.onEvent((e) => l(e as ApiEvent)), 'ipc', (l) => ipc.onMenu(l));
   }
-  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? '';
-  const headers = { authorization: `Bearer ${token}` };
+  const ready = sessionToken().then((token) => ({ authorization: `Bearer ${token}` }));
   const call: Call = async (method, args) => {
+    const headers = await ready;
     const res = await fetch(`/api/call/${method}`, { method: 'POST', headers, body: encodeMessage(args) as BufferSource });
-    if (!res.ok) throw new Error(`${method}: HTTP ${res.status} ${await res.text()}`);
+    // A refused body (413) still answers in the API's own error shape.
+    if (!res.ok && res.headers.get('content-type') !== 'application/octet-stream') throw new Error(`${method}: HTTP ${res.status} ${await res.text()}`);
     const reply = decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: ErrorPayload };
     if (!reply.ok) throw fromErrorPayload(reply.error!);
     return reply.value;
   };
   const listeners = new Set<(e: ApiEvent) => void>();
-  void streamEvents(headers, (e) => listeners.forEach((l) => l(e)));
+  void ready.then((headers) => streamEvents(headers, (e) => listeners.forEach((l) => l(e))));
   return build(
     call,
     (l) => {
@@ -55,6 +56,26 @@ export function connect(): ConnectedClient {
     'http',
     () => () => {},
   );
+}
+
+/**
+ * The browser host's token: from the URL fragment the user was given (#token=), or exchanged once for the
+ * one-time code the launcher put on Chromium's command line (#code=). Kept in this tab's sessionStorage so a
+ * reload works, and removed from the address bar.
+ */
+async function sessionToken(): Promise<string> {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  let token = hash.get('token');
+  const code = hash.get('code');
+  if (!token && code) {
+    const res = await fetch('/api/session', { method: 'POST', headers: { 'x-launch-code': code } });
+    if (res.ok) token = await res.text();
+  }
+  if (token) {
+    sessionStorage.setItem('neuroverse-token', token);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return token ?? sessionStorage.getItem('neuroverse-token') ?? '';
 }
 
 function build(

@@ -50,18 +50,21 @@ ipcMain.handle('neuroverse:call', async (event, method: string, args: unknown[])
 });
 
 async function createWindow() {
-  protocol.handle('app', (request) => {
+  protocol.handle('app', async (request) => {
     const url = new URL(request.url);
     const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
     const file = resolve(join(rendererDir, normalize(rel)));
     if (!file.startsWith(rendererDir + sep)) return new Response('not found', { status: 404 });
-    return net.fetch(pathToFileURL(file).href);
-  });
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+    // The CSP rides on the protocol's own responses: webRequest hooks do not see custom-scheme responses.
+    const res = await net.fetch(pathToFileURL(file).href);
+    const headers = new Headers(res.headers);
+    headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    headers.set('X-Content-Type-Options', 'nosniff');
+    return new Response(res.body, { status: res.status, headers });
   });
   // Nothing leaves the machine: the renderer may not open other sites or ask for permissions.
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
   window = new BrowserWindow({
     width: 1400,
     height: 900,
@@ -74,8 +77,6 @@ async function createWindow() {
       webSecurity: true,
     },
   });
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  window.webContents.on('will-navigate', (e) => e.preventDefault());
   Menu.setApplicationMenu(buildMenu(ws, () => window));
   await window.loadURL('app://renderer/index.html');
 }
@@ -89,6 +90,15 @@ app.whenReady().then(async () => {
     await ws.openPath(s.labels, { role: 'label' });
   }
   await createWindow();
+});
+
+// Every web contents (the window, and anything a compromised page might create) is denied new windows,
+// navigation, redirects and embedded webviews: the app's page is the only page.
+app.on('web-contents-created', (_event, contents) => {
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.on('will-redirect', (e) => e.preventDefault());
+  contents.on('will-attach-webview', (e) => e.preventDefault());
 });
 
 app.on('window-all-closed', () => app.quit());

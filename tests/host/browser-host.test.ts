@@ -140,6 +140,23 @@ describe('browser host', () => {
     expect((await fetch(`${host.url}api/session`, { method: 'POST', headers: { 'x-launch-code': 'guess' } })).status).toBe(401);
   });
 
+  test('arguments are checked against the method\'s declared shape before any handler runs', async () => {
+    const cases: [string, unknown[], RegExp][] = [
+      ['volumeNifti', [42], /volumeNifti: argument 1 must be a string/],
+      ['closeVolume', [], /closeVolume: argument 1 is missing/],
+      ['removeLibraryPair', ['1; DROP TABLE'], /argument 1 must be a finite number/],
+      ['openFiles', [[{ name: 'x.nii', data: 'not bytes' }]], /argument 1 must be a non-empty list of files/],
+      ['reorderLibraryPairs', ['set', [1, 'two']], /argument 2 must be a list of numbers/],
+      ['appInfo', [1], /appInfo takes 0 argument/],
+      ['runTask', [[1, 2]], /runTask: argument 1 must be an object/],
+    ];
+    for (const [method, args, message] of cases) {
+      const r = await call(method, args);
+      expect(r.reply!.ok, method).toBe(false);
+      expect(r.reply!.error!.message).toMatch(message);
+    }
+  });
+
   test('request bodies are bounded per method, before they are buffered, and answered in the API error shape', async () => {
     // appInfo takes no files: 5 MiB is refused from its Content-Length alone.
     const big = await fetch(`${host.url}api/call/appInfo`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: new Uint8Array(5 * 2 ** 20) as BodyInit });

@@ -1,4 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CancelledError, InputError } from '../common/errors.js';
+import { defaultDataDir } from '../settings/paths.js';
 import type { CliIo } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -9,6 +12,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out('usage: neuroverse <command> [options]\n');
     for (const c of commands) io.out(`  ${c.name.padEnd(10)} ${c.summary}`);
     io.out('\nneuroverse <command> --help shows the options of one command.');
+    io.out('exit codes: 0 done, 1 bad input (one line naming the file and the problem), 2 usage, 70 internal error');
+    io.out('(one line, the stack written to a log file it names), 130 cancelled.');
     return name ? 0 : 2;
   }
   const command = commands.find((c) => c.name === name);
@@ -32,8 +37,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`neuroverse ${name}: ${err.message}`);
       return 130;
     }
-    io.err(`neuroverse ${name}: internal error: ${(err as Error).stack ?? err}`);
+    const message = String((err as Error)?.message ?? err).split('\n')[0];
+    const log = writeCrashLog(name, err);
+    io.err(`neuroverse ${name}: internal error: ${message}${log ? ` (details in ${log})` : ''}`);
     return 70;
+  }
+}
+
+/** The stack of an internal error, for a bug report; the user sees one line. Null when it cannot be written. */
+function writeCrashLog(command: string, err: unknown): string | null {
+  try {
+    const dir = join(defaultDataDir(), 'logs');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `cli-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    writeFileSync(file, `neuroverse ${command}\n${(err as Error)?.stack ?? String(err)}\n`);
+    return file;
+  } catch {
+    return null;
   }
 }
 

@@ -25,4 +25,4 @@ export { fitToGrid, toModelGrid, toNativeGrid, resample } from './processing/gri
 export { foregroundBox } from './processing/foreground-box.js';
 export type { VoxelBox } from './processing/foreground-box.js';
 export type { GridFit } from './processing/grid-fit.js';
-export { percentileNormalize, quantiles, labelMask, realValues } from './processing/intensity.js';
+export { percentileNormalize, quantiles, realValues } from './processing/intensity.js';

@@ -14,7 +14,8 @@ import { foregroundBox } from './processing/foreground-box.js';
 import type { VoxelBox } from './processing/foreground-box.js';
 import { fitToGrid, toModelGrid, toNativeGrid } from './processing/grid-fit.js';
 import type { GridFit } from './processing/grid-fit.js';
-import { labelMask, percentileNormalize, realValues } from './processing/intensity.js';
+import { structureMask } from '../imaging/labels.js';
+import { percentileNormalize, realValues } from './processing/intensity.js';
 import { checkContextPair } from './processing/pair-checks.js';
 import { isOutOfMemory } from './runtime/device.js';
 import type { DeviceRequest, ProviderChoice } from './runtime/device.js';
@@ -171,7 +172,7 @@ export class InferenceEngine {
     const fit = onTarget ? onTarget.fit : this.fitOf(img);
     const image = toModelGrid(img.values, fit, 'linear');
     // The label shares its image's grid (checked above), so it moves with the image's axis mapping.
-    const labelValues = s.task === 'segment' ? labelMask(realValues(p.label), s.labels) : percentileNormalize(realValues(p.label), lower, upper);
+    const labelValues = s.task === 'segment' ? Float32Array.from(structureMask(p.label, s.labels)) : percentileNormalize(realValues(p.label), lower, upper);
     const lab = this.oriented(p.image, labelValues, img.axes);
     const label = toModelGrid(lab.values, fit, s.task === 'segment' ? 'nearest' : 'linear');
     return { image, label };

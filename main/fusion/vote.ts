@@ -1,3 +1,4 @@
+import { structureMask } from '../imaging/labels.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims, voxelCount } from '../imaging/volume.js';
 
@@ -10,7 +11,6 @@ export async function majorityVote(count: number, read: (i: number) => Promise<V
   if (count < 1) throw new Error('majority vote needs at least one label map');
   let votes: Uint16Array | null = null;
   let dims: [number, number, number] | null = null;
-  const wanted = labels && labels.length > 0 ? new Set(labels) : null;
   for (let i = 0; i < count; i++) {
     signal?.throwIfAborted();
     const v = await read(i);
@@ -21,27 +21,14 @@ export async function majorityVote(count: number, read: (i: number) => Promise<V
     } else if (d.some((x, k) => x !== dims![k])) {
       throw new Error(`label map ${i + 1} is ${d.join('×')}, the others ${dims.join('×')}: align them first`);
     }
-    addVotes(votes!, v, wanted);
+    addVotes(votes!, v, labels);
   }
   const mask = new Uint8Array(votes!.length);
   for (let i = 0; i < mask.length; i++) mask[i] = 2 * votes![i] >= count ? 1 : 0;
   return { mask, dims: dims! };
 }
 
-function addVotes(votes: Uint16Array, v: Volume, wanted: Set<number> | null): void {
-  const d = v.data;
-  const slope = v.slope === 0 || !Number.isFinite(v.slope) ? 1 : v.slope;
-  const icpt = Number.isFinite(v.intercept) ? v.intercept : 0;
-  const n = votes.length;
-  if (slope === 1 && icpt === 0) {
-    for (let i = 0; i < n; i++) {
-      const x = d[i];
-      if (wanted ? wanted.has(x) : x !== 0) votes[i]++;
-    }
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    const x = Math.round(d[i] * slope + icpt);
-    if (wanted ? wanted.has(x) : x !== 0) votes[i]++;
-  }
+function addVotes(votes: Uint16Array, v: Volume, labels: readonly number[] | undefined): void {
+  const m = structureMask(v, labels);
+  for (let i = 0; i < votes.length; i++) votes[i] += m[i];
 }

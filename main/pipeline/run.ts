@@ -10,6 +10,7 @@ import { majorityVote } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
+import { structureMask } from '../imaging/labels.js';
 import { boxWhere, unionBox } from '../imaging/voxel-box.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs } from '../registration/align.js';
@@ -184,15 +185,10 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
 
 /** Where a structure's labels lie in the aligned label maps (all on the target's grid): the union of their boxes. */
 async function structureBox(labelFiles: string[], labels: number[] | undefined): Promise<VoxelBox | null> {
-  const want = labels && labels.length > 0 ? new Set(labels) : null;
   const boxes = [];
   for (const f of labelFiles) {
     const v = await readNifti(f);
-    const keep = (raw: number) => {
-      const x = raw * v.slope + v.intercept;
-      return want ? want.has(x) : x !== 0;
-    };
-    boxes.push(boxWhere(v.data, spatialDims(v), keep));
+    boxes.push(boxWhere(structureMask(v, labels), spatialDims(v)));
   }
   return unionBox(boxes);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitToGrid, foregroundBox, labelMask, percentileNormalize, quantiles, toModelGrid, toNativeGrid } from '../../main/engine/index.js';
+import { fitToGrid, foregroundBox, percentileNormalize, quantiles, toModelGrid, toNativeGrid } from '../../main/engine/index.js';
+import { structureMask } from '../../main/imaging/labels.js';
 
 describe('intensity normalisation', () => {
   it('quantiles follow numpy linear interpolation', () => {
@@ -18,10 +19,15 @@ describe('intensity normalisation', () => {
     expect(percentileNormalize(new Float32Array(10).fill(3), 0.02, 0.98).every((x) => x === 0)).toBe(true);
   });
 
-  it('label union picks the chosen values; no values means all non-zero', () => {
-    const l = Float32Array.of(0, 3, 7, 3, 9);
-    expect([...labelMask(l, [3, 9])]).toEqual([0, 1, 0, 1, 1]);
-    expect([...labelMask(l, undefined)]).toEqual([0, 1, 1, 1, 1]);
+  it('label union picks the chosen values; no values means all non-zero; scaling and storage types are honoured', () => {
+    const vol = (data: Float32Array | Uint8Array | Int16Array, slope = 1, intercept = 0) => ({ data, dims: [data.length, 1, 1], slope, intercept });
+    expect([...structureMask(vol(Float32Array.of(0, 3, 7, 3, 9)), [3, 9])]).toEqual([0, 1, 0, 1, 1]);
+    expect([...structureMask(vol(Uint8Array.of(0, 3, 7, 3, 9)), [3, 9])]).toEqual([0, 1, 0, 1, 1]);
+    expect([...structureMask(vol(Uint8Array.of(0, 3, 7, 3, 9)), undefined)]).toEqual([0, 1, 1, 1, 1]);
+    // Stored 1.5 × 2 = 3: the real value decides, rounded.
+    expect([...structureMask(vol(Float32Array.of(1.5, 3.5, 4.49), 2, 0), [3, 9])]).toEqual([1, 0, 1]);
+    expect([...structureMask(vol(Int16Array.of(-5, 5, 600)), [-5, 600])]).toEqual([1, 0, 1]);
+    expect([...structureMask(vol(Float32Array.of(NaN, 0, 2)), [])]).toEqual([0, 0, 1]);
   });
 });
 

@@ -89,14 +89,3 @@ export function percentileNormalize(values: Float32Array, lower: number, upper: 
   return out;
 }
 
-/** Binary mask of the voxels whose (rounded) label value is in `labels`; all non-zero voxels if none given. */
-export function labelMask(values: Float32Array, labels: number[] | undefined): Float32Array {
-  const out = new Float32Array(values.length);
-  if (!labels || labels.length === 0) {
-    for (let i = 0; i < values.length; i++) out[i] = values[i] !== 0 && Number.isFinite(values[i]) ? 1 : 0;
-    return out;
-  }
-  const set = new Set(labels);
-  for (let i = 0; i < values.length; i++) out[i] = set.has(Math.round(values[i])) ? 1 : 0;
-  return out;
-}

@@ -3,7 +3,7 @@ import { orientationCode } from '../../imaging/reorient.js';
 import type { Volume } from '../../imaging/volume.js';
 import { spatialDims } from '../../imaging/volume.js';
 import type { Task } from '../package/manifest.js';
-import { labelMask, realValues } from './intensity.js';
+import { structureMask } from '../../imaging/labels.js';
 
 /**
  * Cheap checks of one context pair, before any resampling: the label shares its image's grid and axis
@@ -22,7 +22,7 @@ export function checkContextPair(p: { image: Volume; label: Volume; imageFile?: 
   if (io !== lo) {
     throw new InputError(labelFile, `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`);
   }
-  if (task === 'segment' && !labelMask(realValues(p.label), labels).some((x) => x > 0)) {
+  if (task === 'segment' && !structureMask(p.label, labels).includes(1)) {
     throw new InputError(labelFile, labels?.length ? `none of the label values ${labels.join(', ')} occurs in this label map` : 'label map is empty');
   }
 }

@@ -1,5 +1,6 @@
 import { MULTIPLANAR_TYPE, Niivue, NVImage, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
 import type { VolumeInfo } from '../../../main/api/types';
+import { EditHistory } from './edit-history';
 
 export interface CursorInfo {
   mm: [number, number, number];
@@ -128,9 +129,8 @@ export class SliceViewer {
   }
 
   // ---- correction: NiiVue's drawing layer, seeded with a result mask on the base image's grid.
-  // NiiVue's own undo cycles through a ring of bitmaps and has no redo, so the history is kept here.
-  private history: Uint8Array[] = [];
-  private at = -1;
+  // NiiVue's own undo cycles through a ring of whole bitmaps and has no redo; ours keeps bounded diffs.
+  private history: EditHistory | null = null;
 
   /** Loads a label volume (same grid as the base) as the drawing layer and turns drawing on. */
   async startDrawing(info: VolumeInfo, nifti: Uint8Array, onChange: () => void = () => {}): Promise<void> {
@@ -139,14 +139,11 @@ export class SliceViewer {
     if (!this.nv.loadDrawing(img)) throw new Error(`${info.name}: its grid does not match the image, so it cannot be edited`);
     this.nv.setDrawColormap('$itksnap');
     this.nv.drawOpacity = 0.6;
-    this.history = [new Uint8Array(this.nv.drawBitmap!)];
-    this.at = 0;
+    const history = new EditHistory(this.nv.drawBitmap!);
+    this.history = history;
     this.nv.onDrawingChanged = (action: string) => {
       if (action !== 'draw' || !this.nv.drawBitmap) return;
-      this.history = this.history.slice(0, this.at + 1);
-      this.history.push(new Uint8Array(this.nv.drawBitmap));
-      this.at = this.history.length - 1;
-      onChange();
+      if (history.record(this.nv.drawBitmap)) onChange();
     };
     this.setPen(1);
   }
@@ -159,24 +156,19 @@ export class SliceViewer {
   }
 
   canUndo() {
-    return this.at > 0;
+    return this.history?.canUndo() ?? false;
   }
 
   canRedo() {
-    return this.at >= 0 && this.at < this.history.length - 1;
+    return this.history?.canRedo() ?? false;
   }
 
   undo() {
-    if (this.canUndo()) this.restore(--this.at);
+    if (this.nv.drawBitmap && this.history?.undo(this.nv.drawBitmap)) this.nv.refreshDrawing(true);
   }
 
   redo() {
-    if (this.canRedo()) this.restore(++this.at);
-  }
-
-  private restore(i: number) {
-    this.nv.drawBitmap = new Uint8Array(this.history[i]);
-    this.nv.refreshDrawing(true);
+    if (this.nv.drawBitmap && this.history?.redo(this.nv.drawBitmap)) this.nv.refreshDrawing(true);
   }
 
   /** The drawing layer as NIfTI bytes in the base image's voxel order (what the API's updateLabelVolume takes). */
@@ -190,8 +182,7 @@ export class SliceViewer {
     this.nv.setDrawingEnabled(false);
     this.nv.onDrawingChanged = () => {};
     if (this.nv.drawBitmap) this.nv.closeDrawing();
-    this.history = [];
-    this.at = -1;
+    this.history = null;
   }
 
   // ---- comparison: a second viewer (its own canvas) that follows this one's crosshair, zoom and layout.

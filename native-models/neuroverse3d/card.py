@@ -45,7 +45,7 @@ def _seg_block(scores: Dict, structures: Sequence[str], sizes: Sequence[str], no
 
 
 def build_card(ckpt: Dict, run_config: Optional[Dict], eval_json: Dict, gen_json: Optional[Dict],
-               history: Optional[str] = None) -> Dict:
+               history: Optional[str] = None, aligned_json: Optional[Dict] = None) -> Dict:
     scores = eval_json["scores"]
     colin = scores.pop("colin27", None)
     gen_scores = (gen_json or {}).get("scores", {})
@@ -66,7 +66,11 @@ def build_card(ckpt: Dict, run_config: Optional[Dict], eval_json: Dict, gen_json
             "hardware": ckpt.get("hardware", "?"),
             "channels": ckpt["config"]["channels"], "grid": ckpt["config"]["grid"],
             "data": "SynthSeg-style Gaussian-mixture images rendered on the fly from label maps 01-16 of "
-                    "../shared/data/synthseg-label-maps (no real images in training)",
+                    "../shared/data/synthseg-label-maps (no real images in training)"
+                    + (f"; {float(args['aligned_fraction']):.0%} of steps on aligned episodes (aligned.py: context labels "
+                       "brought onto the target by a label-centroid affine plus a registration-sized residual, "
+                       "framed by the structure's box as the app frames aligned runs)"
+                       if float(args.get("aligned_fraction") or 0) > 0 else ""),
             # config.json stores flags as str(value): the default (no overrides) is "{}".
             "taskRates": args.get("task_rates") if args.get("task_rates") not in (None, "", "{}") else "Table 3",
             "lr": args.get("lr"), "miniContext": args.get("mini_context"),
@@ -75,6 +79,12 @@ def build_card(ckpt: Dict, run_config: Optional[Dict], eval_json: Dict, gen_json
         },
         "segmentation": seg,
     }
+    if aligned_json:
+        card["segmentationAligned"] = {
+            "note": "held-out synthetic label maps 17-20, aligned episodes as the app runs them (eval_aligned.py); "
+                    "model vs majority vote of the same aligned context labels, L = 3",
+            "dice": {k: {m: round(v[m], 3) for m in ("model", "vote")} for k, v in aligned_json.items()},
+        }
     if colin:
         cs = [k for k in colin]
         card["colin27"] = _seg_block(colin, cs, sizes, "real Colin27 T1 (mricron-data) against AAL atlas labels; "
@@ -103,13 +113,15 @@ def main(argv=None) -> int:
     p.add_argument("--eval", type=Path, required=True, help="evaluate.py --out folder with segmentation scores")
     p.add_argument("--gen-eval", type=Path, default=None, help="optional separate generation eval folder")
     p.add_argument("--history", default=None, help="how the run went when its phases used different flags")
+    p.add_argument("--aligned-eval", type=Path, default=None, help="eval_aligned.py --out JSON")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     ckpt = load_checkpoint(a.checkpoint)
     run_config_path = a.checkpoint.parent / "config.json"
     run_config = json.loads(run_config_path.read_text()) if run_config_path.exists() else None
     gen = json.loads((a.gen_eval / "eval.json").read_text()) if a.gen_eval else None
-    card = build_card(ckpt, run_config, json.loads((a.eval / "eval.json").read_text()), gen, a.history)
+    aligned = json.loads(a.aligned_eval.read_text()) if a.aligned_eval else None
+    card = build_card(ckpt, run_config, json.loads((a.eval / "eval.json").read_text()), gen, a.history, aligned)
     a.out.write_text(json.dumps(card, indent=1) + "\n")
     print(card["summary"])
     return 0

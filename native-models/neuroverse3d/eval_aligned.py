@@ -62,12 +62,15 @@ def main(argv=None) -> int:
     p.add_argument("--package", type=Path)
     p.add_argument("--episodes", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path, default=None, help="also write the table as JSON here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = evaluate(load_model(args.checkpoint, args.package), args.episodes)
     for name, r in rows.items():
         print(f"{name:20s} model {r['model']:.3f}  vote {r['vote']:.3f}")
     print(json.dumps(rows))
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1) + "\n")
     return 0
 
 

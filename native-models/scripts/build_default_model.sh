@@ -25,7 +25,9 @@ cd "$ROOT/native-models"
   --threads "$THREADS" --out "$RUN_ABS/eval_seg"
 "$PY" -m neuroverse3d.evaluate --checkpoint "$RUN_ABS/last.pt" --repeats 1 --no-segmentation \
   --threads "$THREADS" --out "$RUN_ABS/eval_gen"
+"$PY" -m neuroverse3d.eval_aligned --checkpoint "$RUN_ABS/last.pt" --threads "$THREADS" --out "$RUN_ABS/eval_aligned.json"
 "$PY" -m neuroverse3d.card --checkpoint "$RUN_ABS/last.pt" --eval "$RUN_ABS/eval_seg" --gen-eval "$RUN_ABS/eval_gen" \
+  --aligned-eval "$RUN_ABS/eval_aligned.json" \
   ${HISTORY:+--history "$HISTORY"} --out "$RUN_ABS/card.json"
 
 GRID=$("$PY" -c "import json,sys; g=json.load(open(sys.argv[1]))['grid']; print(g[0] if isinstance(g, list) else g)" "$RUN_ABS/export/architecture.json")

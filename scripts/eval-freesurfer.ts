@@ -8,6 +8,8 @@
  *        [--card resources/models/default]   (also writes the table into that package's evaluation card)
  *        [--from docs/results/freesurfer-loo.json]   (no runs: the table and card from an earlier run's JSON)
  *        [--model DIR]   (a model package other than the installed default)
+ *        [--merge docs/results/freesurfer-loo.json]   (adds that run's rows for alignment × method pairs this run
+ *                             did not measure, e.g. deformable vote beside a new model; vote does not depend on it)
  *        [--sizes 1,2,4,8]   (context sizes; above 4 the other heads' left-right mirror images are added, labels
  *                             swapped, since five heads leave only four others; the registration cache is shared
  *                             across sizes, so only the first size of a target runs cold)
@@ -72,6 +74,7 @@ async function main() {
   const from = arg('from', '');
   const earlier = from ? JSON.parse(readFileSync(resolve(from), 'utf8')) : null;
   const rows: Record<string, unknown>[] = earlier ? earlier.rows : [];
+  const mergeFile = arg('merge', '');
   const started = new Date().toISOString();
   try {
     for (const spec of earlier ? [] : aligns) {
@@ -103,6 +106,11 @@ async function main() {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+  if (mergeFile) {
+    const measured = new Set(rows.map((r) => `${r.align}|${r.method}`));
+    const extra = (JSON.parse(readFileSync(resolve(mergeFile), 'utf8')).rows as Record<string, unknown>[]).filter((r) => !measured.has(`${r.align}|${r.method}`));
+    rows.push(...extra.map((r) => ({ ...r, mergedFrom: mergeFile })));
+  }
   const machine = earlier?.machine ?? { cpus: cpus().length, cpu: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg(), started, finished: new Date().toISOString() };
   if (!earlier) writeFileSync(outJson, JSON.stringify({ machine, pairs: nPairs, rows }, null, 1));
   const cardDir = arg('card', '');
@@ -112,11 +120,12 @@ async function main() {
   const four = ['hippocampus', 'thalamus', 'lateral ventricle', 'putamen'];
   console.log(`| alignment | method | ${names.join(' | ')} | mean of 4 | mean of 6 | cold run s | warm run s | peak RSS MB |`);
   console.log(`|---|---|${names.map(() => '---').join('|')}|---|---|---|---|---|`);
-  const shown = earlier ? [...new Set(rows.map((r) => r.align as string))] : aligns;
+  const shown = [...new Set(rows.map((r) => r.align as string))];
+  const shownMethods = [...new Set(rows.map((r) => r.method as string))];
   const shownSizes = [...new Set(rows.map((r) => pairsOf(r, nPairs)))].sort((a, b) => a - b);
   for (const align of shown) {
    for (const size of shownSizes) {
-    for (const method of methods) {
+    for (const method of shownMethods) {
       const sel = rows.filter((r) => r.align === align && r.method === method && pairsOf(r, nPairs) === size);
       if (sel.length === 0) continue;
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -190,6 +199,22 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
     });
   }
   manifest.evaluation = manifest.evaluation ?? {};
+  // The line the Run panel shows first: where the model stands on real heads against atlas vote.
+  const mean4 = (method: string, align: string) => {
+    const four = ['hippocampus', 'thalamus', 'lateral ventricle', 'putamen'];
+    const ds = aligned.filter((r) => r.method === method && r.align === align && four.includes(r.structure as string)).map((r) => r.dice as number);
+    return ds.length ? ds.reduce((a, b) => a + b, 0) / ds.length : null;
+  };
+  const model = mean4('model', 'affine');
+  if (model !== null) {
+    const parts = [`Real T1 heads with skull (leave-one-out, ${nPairs} pairs, affine): model ${model.toFixed(2)} mean Dice over hippocampus, thalamus, lateral ventricle and putamen`];
+    const av = mean4('vote', 'affine');
+    const dv = mean4('vote', 'deformable');
+    if (av !== null) parts.push(`atlas vote ${av.toFixed(2)} at the same alignment`);
+    if (dv !== null) parts.push(`${dv.toFixed(2)} after deformable registration`);
+    if (typeof manifest.evaluation.summary === 'string' && !manifest.evaluation.summarySynthetic) manifest.evaluation.summarySynthetic = manifest.evaluation.summary;
+    manifest.evaluation.summary = `${parts.join('; ')}.`;
+  }
   manifest.evaluation.realScans = {
     note: `Leave-one-out on 5 real T1 heads with skull (freesurfer-dev), ${nPairs} context pairs, neuroverse run; mean Dice over the 5 targets (${at.slice(0, 10)}, scripts/eval-freesurfer.ts).`,
     columns,

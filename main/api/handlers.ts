@@ -38,6 +38,8 @@ export interface WorkstationOptions {
   onFirstFrame?: (millisecondsSinceLoad: number) => void;
   /** A native "open" dialog, supplied by the Electron shell; absent in the browser host and the CLI. */
   pickPath?: () => Promise<string | null>;
+  /** Run the model on the serving thread instead of a compute worker (benchmarks of the difference only). */
+  modelInProcess?: boolean;
 }
 
 /** The services behind the API, also used directly by the CLI and the launcher (path-based opening). */
@@ -67,7 +69,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const volumes = new VolumeStore();
   const recent = new RecentFiles(join(dataDir, 'recent-files.json'));
   const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes);
-  const workflow = new WorkflowService({ dataDir, resources, volumes, library });
+  const workflow = new WorkflowService({ dataDir, resources, volumes, library, modelInProcess: options.modelInProcess });
   const pending = new Map<string, Pending>();
   const exports = new ExportService(volumes);
   const pacs = new PacsService(dataDir, volumes, exports);

@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
-import type { InferenceEngine, LazyContextPair, Task } from '../engine/index.js';
+import type { Task } from '../engine/index.js';
 import type { ProviderChoice } from '../engine/runtime/device.js';
 import { checkContextPair } from '../engine/processing/pair-checks.js';
-import { runTaskOnEngine } from '../engine/run-task.js';
-import type { TaskPhaseSeconds } from '../engine/run-task.js';
+import type { TaskPhaseSeconds, TaskRunResult } from '../engine/run-task.js';
 import { majorityVote } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
@@ -18,6 +17,7 @@ import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
 import { BRAIN_MARGIN_MM } from './defaults.js';
 import type { Method } from './defaults.js';
+import type { ModelRunner } from './model-runner.js';
 
 export interface PipelineStructure {
   task: Task;
@@ -32,8 +32,8 @@ export interface PipelineRun {
   structures: PipelineStructure[];
   align: AlignMode;
   method: Method;
-  /** Needed for method "model". */
-  engine?: InferenceEngine;
+  /** Needed for method "model": the model in this thread or in a compute worker (model-runner.ts). */
+  model?: ModelRunner;
   /** Needed unless align is "none" with method "model". */
   pool?: ComputePool;
   cache?: RegistrationCache;
@@ -85,17 +85,18 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
 
   if (run.method === 'model' && run.align === 'none') {
     // Each pair framed by its own head box, as before alignment existed.
-    const engine = needEngine(run);
-    const r = await runTaskOnEngine(engine, {
-      target: run.target,
-      targetFile: run.targetFile,
-      structures: run.structures.map((s) => ({ task: s.task, labels: s.labels, pairs: s.pairs.map((p) => lazyPair(p)) })),
-      miniContext: run.miniContext,
-      memoryBudgetBytes: run.memoryBudgetBytes,
-      signal: run.signal,
-      checkPairsFirst: run.checkPairsFirst,
-      onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
-    });
+    const model = needModel(run);
+    const r = await model.run(
+      {
+        target: run.target,
+        targetFile: run.targetFile,
+        structures: run.structures.map((s) => ({ task: s.task, labels: s.labels, pairs: s.pairs.map((p) => ({ imageFile: p.imageFile, labelFile: p.labelFile })) })),
+        miniContext: run.miniContext,
+        memoryBudgetBytes: run.memoryBudgetBytes,
+        checkPairsFirst: run.checkPairsFirst,
+      },
+      { signal: run.signal, onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)) },
+    );
     return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
   }
 
@@ -137,28 +138,33 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
   }
 
-  const engine = needEngine(run);
-  const rule = engine.manifest.alignedFrame ?? { around: 'labels', marginMm: BRAIN_MARGIN_MM };
+  const model = needModel(run);
+  const rule = model.manifest.alignedFrame ?? { around: 'labels', marginMm: BRAIN_MARGIN_MM };
   const onEngine = (structures: PipelineStructure[], box: VoxelBox | null, first: number) =>
-    runTaskOnEngine(engine, {
-      target: run.target,
-      targetFile: run.targetFile,
-      structures: structures.map((s) => ({
-        task: s.task,
-        labels: s.labels,
-        pairs: s.pairs.map((p) => {
-          const a = byKey.get(pairKey(p))!;
-          return lazyPair({ imageFile: a.imageFile, labelFile: a.labelFile }, p);
-        }),
-      })),
-      miniContext: run.miniContext,
-      memoryBudgetBytes: run.memoryBudgetBytes,
-      signal: run.signal,
-      pairsOnTargetGrid: true,
-      frame: box ? { box, marginMm: rule.marginMm } : undefined,
-      onProgress: (p) => run.onProgress?.('mini-context', (first + p.structure - 1 + p.pairsDone / p.pairsTotal) / run.structures.length, contextMessage(run, { ...p, structure: first + p.structure })),
-    });
-  let r: Awaited<ReturnType<typeof runTaskOnEngine>>;
+    model.run(
+      {
+        target: run.target,
+        targetFile: run.targetFile,
+        structures: structures.map((s) => ({
+          task: s.task,
+          labels: s.labels,
+          pairs: s.pairs.map((p) => {
+            const a = byKey.get(pairKey(p))!;
+            // Errors name the user's files, not the cache copies they are read from.
+            return { imageFile: p.imageFile, labelFile: p.labelFile, readImageFile: a.imageFile, readLabelFile: a.labelFile };
+          }),
+        })),
+        miniContext: run.miniContext,
+        memoryBudgetBytes: run.memoryBudgetBytes,
+        pairsOnTargetGrid: true,
+        frame: box ? { box, marginMm: rule.marginMm } : undefined,
+      },
+      {
+        signal: run.signal,
+        onProgress: (p) => run.onProgress?.('mini-context', (first + p.structure - 1 + p.pairsDone / p.pairsTotal) / run.structures.length, contextMessage(run, { ...p, structure: first + p.structure })),
+      },
+    );
+  let r: TaskRunResult;
   if (rule.around === 'structure' && task === 'segment') {
     // One engine run per structure, each framed where that structure's warped context labels lie: a small
     // structure gets fine voxels instead of a share of a brain-sized grid (the model was trained so).
@@ -220,22 +226,12 @@ function contextMessage(run: PipelineRun, p: { structure: number; miniContext: n
   return `${name}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`;
 }
 
-function needEngine(run: PipelineRun): InferenceEngine {
-  if (!run.engine) throw new Error('method "model" needs an open model');
+function needModel(run: PipelineRun): ModelRunner {
+  if (!run.model) throw new Error('method "model" needs an open model');
   const task = run.structures[0].task;
-  if (!run.engine.manifest.tasks.includes(task)) {
-    throw new InputError(undefined, `model "${run.engine.manifest.name}" was not trained for task "${task}" (manifest tasks: ${run.engine.manifest.tasks.join(', ')})`);
-  }
-  return run.engine;
-}
-
-/** A pair read only when its mini-context runs; errors name the user's files (`named`), not cache copies. */
-function lazyPair(files: PairFiles, named: PairFiles = files): LazyContextPair {
-  return {
-    imageFile: named.imageFile,
-    labelFile: named.labelFile,
-    load: async () => ({ image: await readNifti(files.imageFile), label: await readNifti(files.labelFile) }),
-  };
+  const m = run.model.manifest;
+  if (!m.tasks.includes(task)) throw new InputError(undefined, `model "${m.name}" was not trained for task "${task}" (manifest tasks: ${m.tasks.join(', ')})`);
+  return run.model;
 }
 
 function pairKey(p: PairFiles): string {

@@ -8,6 +8,8 @@ import { importCheckpoint, InferenceEngine, parseDevice } from '../engine/index.
 import type { ComputePool } from '../compute/pool.js';
 import { chooseAlign, chooseMethod, METHODS } from '../pipeline/defaults.js';
 import type { Method } from '../pipeline/defaults.js';
+import { inProcessRunner, workerRunner } from '../pipeline/model-runner.js';
+import type { ModelRunner } from '../pipeline/model-runner.js';
 import { runPipeline } from '../pipeline/run.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../registration/index.js';
 import type { AlignMode } from '../registration/index.js';
@@ -40,6 +42,8 @@ export interface WorkflowOptions {
   volumes: WorkflowVolumes;
   library: LibraryService;
   env?: NodeJS.ProcessEnv;
+  /** The model on this thread instead of a compute worker (scripts/bench-host-latency.ts measures the difference). */
+  modelInProcess?: boolean;
 }
 
 /**
@@ -48,8 +52,11 @@ export interface WorkflowOptions {
  * and record the run in the library. The API handlers are one-line calls into this class.
  */
 export class WorkflowService {
-  /** One engine kept open between clicks: creating ORT sessions costs more than a small run. */
-  private engine: { key: string; engine: InferenceEngine } | null = null;
+  /**
+   * One model kept open between clicks (creating ORT sessions costs more than a small run), in a compute
+   * worker so that a run never stalls the thread that answers the UI.
+   */
+  private engine: { key: string; engine: ModelRunner } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   /** Where each result (and corrected copy) came from: its labels' names and the set's label values. */
   private readonly results = new Map<string, ResultOrigin>();
@@ -153,7 +160,7 @@ export class WorkflowService {
     if (req.align !== undefined && !ALIGN_MODES.includes(req.align)) throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
     const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined });
     let model: FoundModel | null = null;
-    let engine: InferenceEngine | undefined;
+    let engine: ModelRunner | undefined;
     if (method === 'model') {
       progress('load-model', null, 'Loading the model');
       model = pickModel(await this.models(), req.model, base.task);
@@ -169,7 +176,7 @@ export class WorkflowService {
       structures: resolved.map(({ r }) => ({ task: r.task, labels: r.labels, pairs: r.pairs })),
       align,
       method,
-      engine,
+      model: engine,
       pool: this.pool(),
       cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
       miniContext: req.miniContext ?? 'auto',
@@ -309,11 +316,11 @@ export class WorkflowService {
     return this.computePool;
   }
 
-  private async openEngine(model: FoundModel, device: 'auto' | 'cpu' | 'cuda'): Promise<InferenceEngine> {
+  private async openEngine(model: FoundModel, device: 'auto' | 'cpu' | 'cuda'): Promise<ModelRunner> {
     const key = `${model.dir}\0${device}`;
     if (this.engine?.key === key) return this.engine.engine;
     await this.close();
-    const engine = await InferenceEngine.open(model.dir, device);
+    const engine = this.o.modelInProcess ? inProcessRunner(await InferenceEngine.open(model.dir, device)) : await workerRunner(model.dir, device);
     this.engine = { key, engine };
     return engine;
   }
@@ -351,7 +358,7 @@ export class WorkflowService {
   async close(): Promise<void> {
     const e = this.engine;
     this.engine = null;
-    await e?.engine.release();
+    await e?.engine.close();
   }
 }
 

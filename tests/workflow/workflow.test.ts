@@ -89,7 +89,7 @@ describe('model lookup', () => {
     expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null });
     // A card is a file on disk: malformed rows and fields are left out, never shown as "undefined".
     const odd = { summary: 3, segmentation: { table: [{ structure: 'x', model: '0.5', baseline: 0.4 }, null, { structure: 'y', model: 0.7, baseline: 0.2, extra: 1 }] } };
-    expect(cardLines(odd)).toEqual({ evaluated: true, summary: null, rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }], contextSize: null, realScans: null });
+    expect(cardLines(odd)).toEqual({ evaluated: true, summary: null, rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }], contextSize: null, realScans: null, realScansBySize: null });
   });
 });
 

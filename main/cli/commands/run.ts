@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
-import { InferenceEngine, parseDevice } from '../../engine/index.js';
+import { parseDevice } from '../../engine/index.js';
 import type { Task } from '../../engine/index.js';
 import { Library, libraryDir, resolveContextSet } from '../../library/index.js';
 import { isNiftiName, writeNifti } from '../../imaging/index.js';
 import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
+import { workerRunner } from '../../pipeline/model-runner.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../../registration/index.js';
 import type { AlignMode } from '../../registration/index.js';
 import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
@@ -105,7 +106,8 @@ export const runCommand: CliCommand = {
 
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
     const model = method === 'vote' ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
-    const engine = model ? await InferenceEngine.open(model, device) : null;
+    // The model runs in a compute worker (pipeline/model-runner.ts), as in the app.
+    const engine = model ? await workerRunner(model, device) : null;
     const align = chooseAlign(task, method, alignFlag, engine?.manifest.alignment);
     if (reference !== undefined && align === 'none') throw new InputError(undefined, '--reference needs --align affine or deformable', 'usage');
     const needsPool = align !== 'none' || method === 'vote';
@@ -127,7 +129,7 @@ export const runCommand: CliCommand = {
         structures: [{ task, pairs: pairsSpec, labels }],
         align,
         method,
-        engine: engine ?? undefined,
+        model: engine ?? undefined,
         pool: pool ?? undefined,
         cache,
         reference,
@@ -181,7 +183,7 @@ export const runCommand: CliCommand = {
       }
       return 0;
     } finally {
-      await engine?.release();
+      await engine?.close();
       await pool?.close();
     }
   },

@@ -1,0 +1,124 @@
+import { ComputePool } from '../compute/pool.js';
+import { workerScript } from '../compute/worker-script.js';
+import { InferenceEngine } from '../engine/inference-engine.js';
+import type { LazyContextPair } from '../engine/inference-engine.js';
+import type { Manifest, Task } from '../engine/package/manifest.js';
+import { readManifest } from '../engine/package/load-package.js';
+import type { DeviceRequest } from '../engine/runtime/device.js';
+import type { ContextProgress } from '../engine/runtime/inference.js';
+import { runTaskOnEngine } from '../engine/run-task.js';
+import type { TaskRunResult } from '../engine/run-task.js';
+import { readNifti } from '../imaging/nifti/read.js';
+import type { Volume } from '../imaging/volume.js';
+import type { VoxelBox } from '../imaging/voxel-box.js';
+
+/** One context pair: the files errors name (the user's), and where to read it from (e.g. the registration cache). */
+export interface ModelPairFiles {
+  imageFile: string;
+  labelFile: string;
+  readImageFile?: string;
+  readLabelFile?: string;
+}
+
+/** Everything one model call needs, as plain data: it may cross to a worker thread. */
+export interface ModelJob {
+  target: Volume;
+  targetFile?: string;
+  structures: { task: Task; labels?: number[]; pairs: ModelPairFiles[] }[];
+  miniContext?: number | 'auto';
+  memoryBudgetBytes?: number;
+  checkPairsFirst?: boolean;
+  pairsOnTargetGrid?: boolean;
+  frame?: { box: VoxelBox; marginMm: number };
+}
+
+export type ModelProgress = { structure: number; structures: number } & ContextProgress;
+
+/**
+ * The in-context model as the pipeline uses it: in this thread (tests, the official checkpoint's parity
+ * checks) or in a compute worker, so that ONNX Runtime's synchronous run() and the pre-processing loops never
+ * stall the thread that serves the UI (issue 13). Cancel is the signal: a worker job is ended by terminating
+ * its thread, an in-process one between session calls.
+ */
+export interface ModelRunner {
+  readonly manifest: Manifest;
+  readonly modelDir: string;
+  run(job: ModelJob, opts?: { signal?: AbortSignal; onProgress?: (p: ModelProgress) => void }): Promise<TaskRunResult>;
+  close(): Promise<void>;
+}
+
+function lazyPairs(pairs: ModelPairFiles[]): LazyContextPair[] {
+  return pairs.map((p) => ({
+    imageFile: p.imageFile,
+    labelFile: p.labelFile,
+    load: async () => ({ image: await readNifti(p.readImageFile ?? p.imageFile), label: await readNifti(p.readLabelFile ?? p.labelFile) }),
+  }));
+}
+
+function onEngine(engine: InferenceEngine, job: ModelJob, signal?: AbortSignal, onProgress?: (p: ModelProgress) => void): Promise<TaskRunResult> {
+  return runTaskOnEngine(engine, {
+    target: job.target,
+    targetFile: job.targetFile,
+    structures: job.structures.map((s) => ({ task: s.task, labels: s.labels, pairs: lazyPairs(s.pairs) })),
+    miniContext: job.miniContext,
+    memoryBudgetBytes: job.memoryBudgetBytes,
+    checkPairsFirst: job.checkPairsFirst,
+    pairsOnTargetGrid: job.pairsOnTargetGrid,
+    frame: job.frame,
+    signal,
+    onProgress,
+  });
+}
+
+/** The model in this thread, on an engine the caller opened. */
+export function inProcessRunner(engine: InferenceEngine): ModelRunner {
+  return {
+    manifest: engine.manifest,
+    modelDir: engine.pkg.dir,
+    run: (job, opts = {}) => onEngine(engine, job, opts.signal, opts.onProgress),
+    close: () => engine.release(),
+  };
+}
+
+interface InferPayload {
+  modelDir: string;
+  device: DeviceRequest;
+  job: ModelJob;
+}
+
+/**
+ * The model in one compute worker (a thread of its own; ONNX Runtime still uses every core inside it). The
+ * worker keeps its engine open between jobs; a cancelled job costs the next one a session start.
+ */
+export async function workerRunner(modelDir: string, device: DeviceRequest): Promise<ModelRunner> {
+  const manifest = await readManifest(modelDir);
+  const pool = new ComputePool(workerScript(import.meta.url, 'model-worker'), 1);
+  return {
+    manifest,
+    modelDir,
+    async run(job, opts = {}) {
+      const payload: InferPayload = { modelDir, device, job };
+      return pool.run<TaskRunResult>('infer', payload, {
+        signal: opts.signal,
+        onProgress: (_fraction, message) => {
+          if (opts.onProgress && message.startsWith('{')) opts.onProgress(JSON.parse(message) as ModelProgress);
+        },
+      });
+    },
+    close: () => pool.close(),
+  };
+}
+
+let open: { key: string; engine: InferenceEngine } | null = null;
+
+/** Worker side of `workerRunner`: the job on this worker's engine, result voxels moved back, not copied. */
+export async function inferJob(payload: InferPayload, progress: (fraction: number | null, message: string) => void): Promise<{ value: TaskRunResult; transfer: ArrayBuffer[] }> {
+  const key = `${payload.modelDir}\u0000${payload.device}`;
+  if (open?.key !== key) {
+    await open?.engine.release();
+    open = { key, engine: await InferenceEngine.open(payload.modelDir, payload.device) };
+  }
+  const result = await onEngine(open.engine, payload.job, undefined, (p) => progress(null, JSON.stringify(p)));
+  const transfer = result.structures.map((s) => s.volume.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+  return { value: result, transfer: [...new Set(transfer)] };
+}

@@ -1,0 +1,78 @@
+/**
+ * The browser host's answer time while a model run is in flight (issue 13): `appInfo` round trips over HTTP,
+ * every 25 ms, during a one-click runTask on a real head (target sub-01, the other four dev heads as pairs,
+ * thalamus, the bundled model, affine alignment, registrations cached by a first run), with the model on the
+ * serving thread (as before) and in its compute worker (now). Not a test: prints one JSON line per mode.
+ * Build first (`npm run build:node`), then: node dist/scripts/bench-host-latency.js [--data DIR] [--runs 2]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { decodeMessage, encodeMessage } from '../main/api/codec.js';
+import { createWorkstation } from '../main/api/handlers.js';
+import type { VolumeInfo } from '../main/api/types.js';
+import { startBrowserHost } from '../main/host/server.js';
+import { projectRoot } from '../main/settings/paths.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+
+async function measure(modelInProcess: boolean, data: string, runs: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'nv-rtt-'));
+  const ws = createWorkstation({ mode: 'browser', version: 'bench', dataDir, modelInProcess });
+  const host = await startBrowserHost(ws, join(projectRoot(), 'renderer'));
+  const call = async (method: string, args: unknown[]) => {
+    const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: encodeMessage(args) as BodyInit });
+    const reply = decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string } };
+    if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`);
+    return reply.value;
+  };
+  try {
+    const open = async (file: string, role: 'image' | 'label') => ((await ws.openPath(file, { role })) as { kind: 'volume'; volume: VolumeInfo }).volume;
+    const target = await open(`${data}/sub-01_T1.nii.gz`, 'image');
+    for (const s of ['02', '03', '04', '05']) {
+      const image = await open(`${data}/sub-${s}_T1.nii.gz`, 'image');
+      const label = await open(`${data}/sub-${s}_aseg.nii.gz`, 'label');
+      await ws.api.addLibraryPair({ set: 'dev heads', task: { name: 'thalamus', structure: 'thalamus', labels: [10, 49] }, scanner: 'freesurfer-dev', imageVolumeId: image.id, labelVolumeId: label.id });
+    }
+    const request = { targetVolumeId: target.id, contextSet: 'dev heads', method: 'model', align: 'affine', device: 'cpu' };
+    await call('runTask', [request]); // registrations cached; the model opened
+    const rtts: number[] = [];
+    const seconds: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      let done = false;
+      const t0 = performance.now();
+      const running = call('runTask', [request]).finally(() => (done = true));
+      while (!done) {
+        const t = performance.now();
+        await call('appInfo', []);
+        rtts.push(performance.now() - t);
+        await new Promise((ok) => setTimeout(ok, 25));
+      }
+      await running;
+      seconds.push((performance.now() - t0) / 1000);
+    }
+    rtts.sort((a, b) => a - b);
+    const q = (p: number) => Math.round(rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] * 10) / 10;
+    return { model: modelInProcess ? 'serving thread' : 'compute worker', calls: rtts.length, medianMs: q(0.5), p95Ms: q(0.95), maxMs: q(1), runSeconds: seconds.map((s) => Math.round(s * 10) / 10) };
+  } finally {
+    await host.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const data = resolve(arg('data', join(projectRoot(), '..', 'shared', 'data', 'freesurfer-dev')));
+  const runs = Number(arg('runs', '2'));
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100) };
+  for (const inProcess of [true, false]) console.log(JSON.stringify({ ...(await measure(inProcess, data, runs)), machine }));
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

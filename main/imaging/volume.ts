@@ -57,6 +57,12 @@ export interface Volume {
   xformCodes?: { qform: number; sform: number };
 }
 
+/**
+ * Absolute ceiling on one volume's voxel bytes, whatever a header says (2 GiB: a 1024³ float16 or a long 4-D
+ * series at 2 mm). Readers refuse more before they allocate.
+ */
+export const MAX_VOLUME_BYTES = 2 ** 31;
+
 export function voxelCount(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }

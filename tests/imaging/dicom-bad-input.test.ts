@@ -86,4 +86,32 @@ describe('DICOM folders that cannot be imported', () => {
     expect(err.file).toBe(path);
     expect(err.message).toMatch(/damaged DICOM file|pixel data truncated/);
   });
+
+  test.skipIf(!hasSharedData)('Rows = Columns = 65535 in every file: refused before allocating, naming the field', async () => {
+    const { dir, files } = geCopy('huge');
+    for (const f of files) {
+      const path = join(dir, f);
+      const bytes = readFileSync(path);
+      const ds = dicomParser.parseDicom(bytes);
+      bytes.writeUInt16LE(65535, ds.elements.x00280010.dataOffset);
+      bytes.writeUInt16LE(65535, ds.elements.x00280011.dataOffset);
+      writeFileSync(path, bytes);
+    }
+    const err = await importFolder(dir).catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(/image size 65535×65535 \(Columns × Rows\) is not between 1 and 16384/);
+  });
+
+  test.skipIf(!hasSharedData)('Rows doubled in every file: the pixel data each file holds is checked before allocating', async () => {
+    const { dir, files } = geCopy('doubled');
+    for (const f of files) {
+      const path = join(dir, f);
+      const bytes = readFileSync(path);
+      bytes.writeUInt16LE(512, dicomParser.parseDicom(bytes).elements.x00280010.dataOffset);
+      writeFileSync(path, bytes);
+    }
+    const err = await importFolder(dir).catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(/pixel data truncated: Rows 512 × Columns 256 × 16 bits need 262144 bytes, the file holds 131072/);
+  });
 });

@@ -1,5 +1,6 @@
 import { InputError } from '../../common/errors.js';
 import type { Volume, VoxelArray } from '../volume.js';
+import { MAX_VOLUME_BYTES } from '../volume.js';
 import { cross, dot, sliceStackAffine } from './geometry.js';
 import type { DicomHeader } from './header.js';
 
@@ -30,6 +31,7 @@ export function buildClassicVolume(headers: DicomHeader[], label: string): Volum
   }
   const { rows, columns } = first;
   const perSlice = rows * columns;
+  checkPixelBudget(sorted, perSlice, label);
   const scaling = sliceScaling(sorted);
   const uniformScale = scaling.every((s) => s.slope === scaling[0].slope && s.intercept === scaling[0].intercept);
   const raw = allocate(first, perSlice * n);
@@ -114,6 +116,30 @@ function sliceScaling(sorted: DicomHeader[]): { slope: number; intercept: number
     return { slope: h.rescaleSlope || 1, intercept: h.rescaleIntercept };
   });
 }
+
+/**
+ * Before anything is allocated: a sane image size, and every file holding the pixel bytes its own header
+ * promises (a header saying Rows = 65535 in a small file is refused here, not by the allocator).
+ */
+function checkPixelBudget(sorted: DicomHeader[], perSlice: number, label: string): void {
+  const f = sorted[0];
+  if (!(f.rows >= 1 && f.columns >= 1 && f.rows <= MAX_DICOM_EDGE && f.columns <= MAX_DICOM_EDGE)) {
+    throw new InputError(f.file.path ?? f.file.name, `image size ${f.columns}×${f.rows} (Columns × Rows) is not between 1 and ${MAX_DICOM_EDGE}`);
+  }
+  const need = perSlice * (f.bitsAllocated / 8);
+  if (need * sorted.length > MAX_VOLUME_BYTES) {
+    throw new InputError(label, `${sorted.length} slices of ${f.columns}×${f.rows} at ${f.bitsAllocated} bits need ${need * sorted.length} bytes, above the ${MAX_VOLUME_BYTES} this app reads`);
+  }
+  for (const h of sorted) {
+    const el = h.dataSet.elements.x7fe00010;
+    if (!el || el.length < need || el.dataOffset + need > h.file.data.byteLength) {
+      throw new InputError(h.file.path ?? h.file.name, `pixel data truncated: Rows ${h.rows} × Columns ${h.columns} × ${h.bitsAllocated} bits need ${need} bytes, the file holds ${el ? Math.min(el.length, h.file.data.byteLength - el.dataOffset) : 0}`);
+    }
+  }
+}
+
+/** Largest Rows or Columns accepted (whole-slide microscopy aside, no modality comes near it). */
+const MAX_DICOM_EDGE = 16384;
 
 function allocate(h: DicomHeader, count: number): VoxelArray {
   const signed = h.pixelRepresentation === 1;

@@ -3,6 +3,7 @@ import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { fileProblem, InputError } from '../../common/errors.js';
 import type { Affine, Volume } from '../volume.js';
+import { MAX_VOLUME_BYTES } from '../volume.js';
 import { arrayTypeFor, datatypeLabel } from './datatypes.js';
 import { qformToAffine } from './quaternion.js';
 
@@ -16,11 +17,8 @@ export async function readNifti(path: string): Promise<Volume> {
   return parseNifti(bytes, path);
 }
 
-/**
- * Absolute ceiling on one volume's voxel bytes, whatever its header says (2 GiB: a 1024³ float16 or a long
- * 4-D series at 2 mm). Above it a file is refused before anything is inflated or allocated.
- */
-export const MAX_NIFTI_DATA_BYTES = 2 ** 31;
+/** Above MAX_VOLUME_BYTES a file is refused before anything is inflated or allocated. */
+export const MAX_NIFTI_DATA_BYTES = MAX_VOLUME_BYTES;
 /** Largest edge accepted along any axis (NIfTI-2 allows 2^63; no scanner makes more than a few thousand). */
 export const MAX_NIFTI_DIM = 16384;
 /** Extensions between header and voxels, and trailing padding some writers add, allowed beyond the voxel bytes. */

@@ -43,6 +43,44 @@ export const STRUCTURES: Record<string, number[]> = {
   amygdala: [18, 54],
 };
 
+/**
+ * Does the doubt map point at the errors? Area under the ROC curve of doubt (0–255) for misclassified voxels
+ * against correct ones, inside the box of truth ∪ result grown by 5 voxels (far from the structure everything
+ * is trivially right). Ties count half. Null when the box holds no error or no correct voxel.
+ */
+async function doubtAuc(resultFile: string, truthFile: string, doubtFile: string, labels: number[]): Promise<number | null> {
+  const [r, t, u] = [await readNifti(resultFile), await readNifti(truthFile), await readNifti(doubtFile)];
+  const want = new Set(labels);
+  const [nx, ny, nz] = t.dims;
+  const lo = [nx, ny, nz];
+  const hi = [-1, -1, -1];
+  const inside = (i: number) => want.has(t.data[i] * t.slope + t.intercept) || r.data[i] > 0;
+  for (let z = 0, i = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++, i++)
+        if (inside(i)) [x, y, z].forEach((c, k) => ((lo[k] = Math.min(lo[k], c)), (hi[k] = Math.max(hi[k], c))));
+  if (hi[0] < 0) return null;
+  const pos = new Float64Array(256);
+  const neg = new Float64Array(256);
+  for (let z = Math.max(0, lo[2] - 5); z <= Math.min(nz - 1, hi[2] + 5); z++)
+    for (let y = Math.max(0, lo[1] - 5); y <= Math.min(ny - 1, hi[1] + 5); y++)
+      for (let x = Math.max(0, lo[0] - 5); x <= Math.min(nx - 1, hi[0] + 5); x++) {
+        const i = x + nx * (y + ny * z);
+        const wrong = want.has(t.data[i] * t.slope + t.intercept) !== r.data[i] > 0;
+        (wrong ? pos : neg)[u.data[i]]++;
+      }
+  const P = pos.reduce((a, b) => a + b, 0);
+  const N = neg.reduce((a, b) => a + b, 0);
+  if (P === 0 || N === 0) return null;
+  let below = 0;
+  let auc = 0;
+  for (let v = 0; v < 256; v++) {
+    auc += pos[v] * (below + 0.5 * neg[v]);
+    below += neg[v];
+  }
+  return auc / (P * N);
+}
+
 async function dice(resultFile: string, truthFile: string, labels: number[]): Promise<number> {
   const [r, t] = [await readNifti(resultFile), await readNifti(truthFile)];
   const want = new Set(labels);
@@ -90,12 +128,15 @@ async function main() {
         for (const method of methods) {
           for (const [name, labels] of Object.entries(STRUCTURES)) {
             const out = join(work, `out-${align}-${method}-${t}.nii.gz`);
+            const doubtOut = align === 'none' ? null : join(work, `doubt-${align}-${method}-${t}.nii.gz`);
             rmSync(out, { force: true });
-            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, ...(model ? ['--model', resolve(model)] : []), '--out', out, '--json'];
+            if (doubtOut) rmSync(doubtOut, { force: true });
+            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, ...(model && method === 'model' ? ['--model', resolve(model)] : []), ...(doubtOut ? ['--uncertainty', doubtOut] : []), '--out', out, '--json'];
             const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
             const report = JSON.parse(stdout.trim().split('\n').pop()!);
             const d = await dice(out, `${data}/sub-${t}_aseg.nii.gz`, labels);
-            const row = { target: t, align: spec, method, pairs: size, structure: name, dice: d, seconds: report.seconds.total, alignSeconds: report.seconds.align, registered: report.registered, referenceRegistered: report.referenceRegistered, peakRssMB: report.peakRssMB };
+            const auc = doubtOut ? await doubtAuc(out, `${data}/sub-${t}_aseg.nii.gz`, doubtOut, labels) : null;
+            const row = { target: t, align: spec, method, pairs: size, structure: name, dice: d, doubtAuc: auc, uncertainMl: report.uncertainMl, seconds: report.seconds.total, alignSeconds: report.seconds.align, registered: report.registered, referenceRegistered: report.referenceRegistered, peakRssMB: report.peakRssMB };
             rows.push(row);
             console.error(JSON.stringify(row));
           }
@@ -142,6 +183,23 @@ async function main() {
       console.log(`| ${align}${shownSizes.length > 1 ? `, L = ${size}` : ''} | ${method} | ${names.map(cell).join(' | ')} | **${m4.toFixed(3)}** | ${m6.toFixed(3)} | ${fmt(cold)} | ${fmt(warm)} | ${Math.max(...sel.map((r) => r.peakRssMB as number))} |`);
     }
    }
+  }
+  printDoubtTable(rows, nPairs);
+}
+
+/** Mean doubt AUC (errors vs correct voxels near the structure) per structure, for the runs that wrote a doubt map. */
+function printDoubtTable(rows: Record<string, unknown>[], nPairs: number): void {
+  const withAuc = rows.filter((r) => typeof r.doubtAuc === 'number');
+  if (!withAuc.length) return;
+  const names = Object.keys(STRUCTURES);
+  console.log(`\n| doubt AUC (errors vs correct, near the structure) | ${names.join(' | ')} | all |`);
+  console.log(`|---|${names.map(() => '---').join('|')}|---|`);
+  const keys = [...new Set(withAuc.map((r) => `${r.align}|${r.method}|${pairsOf(r, nPairs)}`))];
+  for (const k of keys) {
+    const [align, method, size] = k.split('|');
+    const sel = withAuc.filter((r) => r.align === align && r.method === method && String(pairsOf(r, nPairs)) === size);
+    const mean = (xs: number[]) => (xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2) : '—');
+    console.log(`| ${align}, ${method}, L = ${size} | ${names.map((n) => mean(sel.filter((r) => r.structure === n).map((r) => r.doubtAuc as number))).join(' | ')} | ${mean(sel.map((r) => r.doubtAuc as number))} |`);
   }
 }
 

@@ -7,7 +7,12 @@ import { spatialDims, voxelCount } from '../imaging/volume.js';
  * structure when at least half of the maps put one of `labels` there (any non-zero value when `labels` is
  * empty). Maps are read one at a time, so memory does not grow with their number.
  */
-export async function majorityVote(count: number, read: (i: number) => Promise<Volume>, labels: readonly number[] | undefined, signal?: AbortSignal): Promise<{ mask: Uint8Array; dims: [number, number, number] }> {
+export async function majorityVote(
+  count: number,
+  read: (i: number) => Promise<Volume>,
+  labels: readonly number[] | undefined,
+  signal?: AbortSignal,
+): Promise<{ mask: Uint8Array; doubt: Uint8Array; dims: [number, number, number] }> {
   if (count < 1) throw new Error('majority vote needs at least one label map');
   let votes: Uint16Array | null = null;
   let dims: [number, number, number] | null = null;
@@ -24,9 +29,17 @@ export async function majorityVote(count: number, read: (i: number) => Promise<V
     addVotes(votes!, v, labels);
   }
   const mask = new Uint8Array(votes!.length);
-  for (let i = 0; i < mask.length; i++) mask[i] = 2 * votes![i] >= count ? 1 : 0;
-  return { mask, dims: dims! };
+  const doubt = new Uint8Array(votes!.length);
+  for (let i = 0; i < mask.length; i++) {
+    mask[i] = 2 * votes![i] >= count ? 1 : 0;
+    // 1 − |2f − 1| for the fraction f of maps that agree: 0 where all agree, 1 at an even split (×255).
+    doubt[i] = Math.round(DOUBT_SCALE * (1 - Math.abs((2 * votes![i]) / count - 1)));
+  }
+  return { mask, doubt, dims: dims! };
 }
+
+/** Doubt maps are stored as uint8: 255 is "the maps split evenly" (NIfTI scl_slope 1/255 gives 0–1). */
+export const DOUBT_SCALE = 255;
 
 function addVotes(votes: Uint16Array, v: Volume, labels: readonly number[] | undefined): void {
   const m = structureMask(v, labels);

@@ -5,7 +5,7 @@ import type { Task } from '../engine/index.js';
 import type { ProviderChoice } from '../engine/runtime/device.js';
 import { checkContextPair } from '../engine/processing/pair-checks.js';
 import type { TaskPhaseSeconds, TaskRunResult } from '../engine/run-task.js';
-import { majorityVote } from '../fusion/vote.js';
+import { DOUBT_SCALE, majorityVote } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
@@ -58,6 +58,12 @@ export interface PipelineStructureResult {
    * aligned), the baseline the model must beat, and how far the model's mask agrees with it (Dice).
    */
   baseline: { voxels: number; agreement: number } | null;
+  /**
+   * Per-voxel doubt on the target's grid, 0–255 (vote.ts DOUBT_SCALE): how evenly the aligned context labels
+   * split (1 − |2f − 1|), raised to at least one half where the model and the vote disagree. Null without
+   * aligned labels (model runs with alignment "none") and for generation.
+   */
+  uncertainty: Uint8Array | null;
 }
 
 export interface PipelineResult {
@@ -97,7 +103,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       },
       { signal: run.signal, onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)) },
     );
-    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
+    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null, uncertainty: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
   }
 
   if (!run.pool || !run.cache) throw new Error('aligned runs and atlas vote need a compute pool and a registration cache');
@@ -121,9 +127,9 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
   const alignment = { registered: aligned.registered, cached: aligned.cached, referenceRegistered: aligned.referenceRegistered, seconds: aligned.seconds };
   /** Majority vote of one structure's aligned labels (the vote method, and the baseline beside the model). */
-  const vote = async (s: PipelineStructure): Promise<Uint8Array> => {
+  const vote = (s: PipelineStructure) => {
     const files = s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
-    return (await majorityVote(files.length, (i) => readNifti(files[i]), s.labels, run.signal)).mask;
+    return majorityVote(files.length, (i) => readNifti(files[i]), s.labels, run.signal);
   };
 
   if (run.method === 'vote') {
@@ -131,8 +137,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     const structures: PipelineStructureResult[] = [];
     for (const s of run.structures) {
       run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`);
-      const mask = await vote(s);
-      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null });
+      const { mask, doubt } = await vote(s);
+      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt });
     }
     seconds.vote = (performance.now() - t) / 1000;
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
@@ -182,8 +188,15 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   for (let k = 0; k < r.structures.length; k++) {
     const s = r.structures[k];
     let baseline: PipelineStructureResult['baseline'] = null;
-    if (s.task === 'segment') baseline = agreement(s.volume.data, await vote(run.structures[k]));
-    structures.push({ ...s, baseline });
+    let uncertainty: Uint8Array | null = null;
+    if (s.task === 'segment') {
+      const v = await vote(run.structures[k]);
+      baseline = agreement(s.volume.data, v.mask);
+      uncertainty = v.doubt;
+      const half = Math.ceil(DOUBT_SCALE / 2);
+      for (let i = 0; i < uncertainty.length; i++) if ((s.volume.data[i] > 0 ? 1 : 0) !== v.mask[i] && uncertainty[i] < half) uncertainty[i] = half;
+    }
+    structures.push({ ...s, baseline, uncertainty });
   }
   seconds.vote = (performance.now() - t) / 1000;
   return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice };

@@ -8,6 +8,7 @@ import { isNiftiName, writeNifti } from '../../imaging/index.js';
 import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
+import { DOUBT_SCALE } from '../../fusion/vote.js';
 import { workerRunner } from '../../pipeline/model-runner.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../../registration/index.js';
 import type { AlignMode } from '../../registration/index.js';
@@ -23,7 +24,8 @@ export const runCommand: CliCommand = {
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME) --out <file.nii.gz>
                       [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
-                      [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda] [--workers N] [--json]
+                      [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda] [--workers N]
+                      [--uncertainty FILE.nii.gz] [--json]
 
   --model DIR          model package folder (neuroverse model import makes one); default: the first installed
                        package for the task ($NEUROVERSE_MODELS, <data folder>/models, then the bundled one)
@@ -43,12 +45,14 @@ export const runCommand: CliCommand = {
                        each pair directly to the target: pairs are registered to it once (cached), the target
                        once per run; faster with many pairs, less accurate (docs/alignment.md)
   --workers N          registration worker threads (default: one per core, as memory allows)
+  --uncertainty FILE   also write the per-voxel doubt (0–1): how evenly the aligned context labels split,
+                       at least 0.5 where the model and the vote disagree; needs alignment (docs/alignment.md)
   --mini-context N     pairs per context-branch call (default auto: from free memory)
   --device D           auto (CUDA if usable, else CPU; the reason is reported), cpu or cuda
   --json               print one JSON object with timings instead of text`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference'], boolean: ['json'] });
+    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference', 'uncertainty'], boolean: ['json'] });
     const modelFlag = flag(args, 'model');
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
@@ -99,6 +103,8 @@ export const runCommand: CliCommand = {
     if (methodFlag === 'vote' && modelFlag) throw new InputError(undefined, '--model does not apply to --method vote (atlas fusion uses no model)', 'usage');
     const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined });
     const reference = flag(args, 'reference');
+    const uncertaintyOut = flag(args, 'uncertainty');
+    if (uncertaintyOut !== undefined && !isNiftiName(uncertaintyOut)) throw new InputError(uncertaintyOut, '--uncertainty writes NIfTI: give a .nii or .nii.gz name', 'usage');
     if (reference !== undefined && !(isNiftiName(reference) && existsSync(reference))) throw new InputError(reference, 'the --reference image must be an existing NIfTI file');
     const workersFlag = flag(args, 'workers');
     const workers = workersFlag === undefined ? undefined : Number(workersFlag);
@@ -141,6 +147,16 @@ export const runCommand: CliCommand = {
       const s = result.structures[0];
       t = performance.now();
       await writeNifti(out, s.volume, task === 'segment' ? { intent: 'label' } : {});
+      let uncertainMl: number | null = null;
+      if (uncertaintyOut !== undefined) {
+        if (!s.uncertainty) throw new InputError(undefined, '--uncertainty needs aligned context labels (--align affine or deformable) and the segment task', 'usage');
+        await writeNifti(uncertaintyOut, { ...s.volume, data: s.uncertainty, slope: 1 / DOUBT_SCALE, intercept: 0, description: 'neuroverse doubt (0-1)' });
+      }
+      if (s.uncertainty) {
+        let n = 0;
+        for (let i = 0; i < s.uncertainty.length; i++) if (2 * s.uncertainty[i] >= DOUBT_SCALE) n++;
+        uncertainMl = Math.round((n * Math.abs(s.volume.spacing[0] * s.volume.spacing[1] * s.volume.spacing[2])) / 10) / 100;
+      }
       const write = (performance.now() - t) / 1000;
       const seconds = {
         load,
@@ -166,6 +182,8 @@ export const runCommand: CliCommand = {
         contextSize: s.contextSize,
         miniContext: s.miniContext,
         baseline: s.baseline,
+        /** mL of the target whose label is in doubt (doubt ≥ 0.5). */
+        uncertainMl,
         device,
         provider: result.choice?.provider ?? null,
         providerReason: result.choice?.reason ?? null,
@@ -179,6 +197,7 @@ export const runCommand: CliCommand = {
         const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
         io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
         if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
+        if (uncertainMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${uncertainMl} mL${uncertaintyOut ? `, map written to ${uncertaintyOut}` : ''}`);
         io.out(`seconds: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${peakRssMB} MB`);
       }
       return 0;

@@ -41,6 +41,13 @@ export async function majorityVote(
 /** Doubt maps are stored as uint8: 255 is "the maps split evenly" (NIfTI scl_slope 1/255 gives 0–1). */
 export const DOUBT_SCALE = 255;
 
+/** Voxels whose label is in doubt: doubt of at least one half (the number the run summary turns into mL). */
+export function doubtfulVoxels(doubt: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < doubt.length; i++) if (2 * doubt[i] >= DOUBT_SCALE) n++;
+  return n;
+}
+
 function addVotes(votes: Uint16Array, v: Volume, labels: readonly number[] | undefined): void {
   const m = structureMask(v, labels);
   for (let i = 0; i < votes.length; i++) votes[i] += m[i];

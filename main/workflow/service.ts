@@ -11,6 +11,7 @@ import type { Method } from '../pipeline/defaults.js';
 import { inProcessRunner, workerRunner } from '../pipeline/model-runner.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
 import { runPipeline } from '../pipeline/run.js';
+import { DOUBT_SCALE, doubtfulVoxels } from '../fusion/vote.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../registration/index.js';
 import type { AlignMode } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
@@ -207,6 +208,7 @@ export class WorkflowService {
     }
     const displayName = `${base.task === 'segment' ? names.join(' + ') : base.set.task.name} · ${setName}`;
     const info = this.o.volumes.add(result, displayName, base.task === 'segment' ? 'label' : 'image');
+    const uncertainty = this.addDoubt(run.structures, names, target, displayName);
     this.results.set(info.id, { setName, targetVolumeId: req.targetVolumeId, structures });
     const seconds: Record<string, number> = { load, ...run.seconds };
     seconds.postprocess += (performance.now() - t) / 1000;
@@ -242,6 +244,7 @@ export class WorkflowService {
       providerReason: run.choice?.reason ?? null,
       structures: stats,
       baseline: baselineOf(run.structures, names, target),
+      uncertainty,
       seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       runId,
     };
@@ -308,6 +311,29 @@ export class WorkflowService {
     const out = remapCorrected(mask, values, splits.map((v) => (v && v.every((x) => centroids.has(x)) ? v.map((x) => ({ value: x, at: centroids.get(x)! })) : null)));
     const remapped = this.o.volumes.add({ ...mask, data: out, description: `${mask.description}`.slice(0, 79) }, `${this.o.volumes.info(correctedVolumeId).name} · ${set.name}`, 'label');
     return this.o.library.addPair({ set: set.name, task: set.task.name, scanner: set.scanner.name, imageVolumeId: origin.targetVolumeId, labelVolumeId: remapped.id });
+  }
+
+  /** The structures' doubt maps as one volume (the largest doubt per voxel), opened beside the result. */
+  private addDoubt(results: { uncertainty: Uint8Array | null }[], names: string[], target: Volume, displayName: string): RunTaskResult['uncertainty'] {
+    const maps = results.map((r) => r.uncertainty);
+    if (!maps.some(Boolean)) return null;
+    const out = new Uint8Array(maps.find(Boolean)!.length);
+    for (const m of maps) if (m) for (let i = 0; i < out.length; i++) if (m[i] > out[i]) out[i] = m[i];
+    // One pair voted alone leaves nothing in doubt: no map to show.
+    if (!out.some((x) => x > 0)) return null;
+    const mm3 = voxelMm3(target);
+    const structures = maps.map((m, k) => ({ name: names[k], doubtfulMl: m ? Math.round((doubtfulVoxels(m) * mm3) / 10) / 100 : 0 }));
+    const volume: Volume = {
+      dims: spatialDims(target),
+      spacing: target.spacing.slice(0, 3),
+      affine: target.affine.map((r) => [...r]),
+      data: out,
+      slope: 1 / DOUBT_SCALE,
+      intercept: 0,
+      description: 'neuroverse doubt (0-1)',
+      source: { kind: 'memory' },
+    };
+    return { volumeId: this.o.volumes.add(volume, `doubt · ${displayName}`, 'probability').id, structures };
   }
 
   /** Registration workers, started on the first aligned run; idle workers do not keep the app alive. */

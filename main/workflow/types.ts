@@ -82,6 +82,12 @@ export interface RunTaskResult {
    * Dice between the model's mask and the vote's — a low agreement is a reason to look twice.
    */
   baseline: { name: string; voteMl: number; agreement: number }[] | null;
+  /**
+   * Aligned segmentation runs: the doubt map (0–1; how evenly the aligned context labels split, at least one
+   * half where model and vote disagree), open in the session as a 'probability' volume, and per structure the
+   * mL whose label is in doubt (doubt ≥ 0.5). Null otherwise, and when nothing is in doubt (one pair voted alone).
+   */
+  uncertainty: { volumeId: string; structures: { name: string; doubtfulMl: number }[] } | null;
   seconds: Record<string, number>;
   runId: number | null;
 }

@@ -39,6 +39,8 @@ describe('one-click run with alignment', () => {
     const r = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, jobId: 'aligned-1' });
     off();
     expect(r).toMatchObject({ method: 'vote', align: 'deformable', model: null, contextSize: 1, miniContext: null, alignment: { registered: 1, cached: 0 } });
+    // One pair voted alone: nothing is in doubt, so no doubt map.
+    expect(r.uncertainty).toBeNull();
     expect(events.some((e) => e.type === 'progress' && e.stage === 'align')).toBe(true);
     const atlas = ws.volumes.get(aal.id);
     const truth = Array.from(atlas.data, (v) => (v === 37 || v === 38 ? 1 : 0));
@@ -58,6 +60,14 @@ describe('one-click run with alignment', () => {
     expect(r.baseline![0].name).toBe('hippocampus');
     expect(r.baseline![0].voteMl).toBeGreaterThan(5);
     expect(r.baseline![0].agreement).toBeGreaterThanOrEqual(0);
+    // Model and vote disagree somewhere: that is in doubt, and the map opens beside the result.
+    expect(r.uncertainty).not.toBeNull();
+    expect(r.uncertainty!.structures[0].name).toBe('hippocampus');
+    expect(r.uncertainty!.structures[0].doubtfulMl).toBeGreaterThan(0);
+    const doubt = ws.volumes.get(r.uncertainty!.volumeId);
+    expect(doubt.dims).toEqual(ws.volumes.get(t1.id).dims);
+    expect(ws.volumes.info(r.uncertainty!.volumeId).role).toBe('probability');
+    await ws.api.closeVolume(r.uncertainty!.volumeId);
     await ws.api.closeVolume(r.volumeId);
   });
 

@@ -8,7 +8,7 @@ import { isNiftiName, writeNifti } from '../../imaging/index.js';
 import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
-import { DOUBT_SCALE } from '../../fusion/vote.js';
+import { DOUBT_SCALE, doubtfulVoxels } from '../../fusion/vote.js';
 import { workerRunner } from '../../pipeline/model-runner.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../../registration/index.js';
 import type { AlignMode } from '../../registration/index.js';
@@ -152,11 +152,7 @@ export const runCommand: CliCommand = {
         if (!s.uncertainty) throw new InputError(undefined, '--uncertainty needs aligned context labels (--align affine or deformable) and the segment task', 'usage');
         await writeNifti(uncertaintyOut, { ...s.volume, data: s.uncertainty, slope: 1 / DOUBT_SCALE, intercept: 0, description: 'neuroverse doubt (0-1)' });
       }
-      if (s.uncertainty) {
-        let n = 0;
-        for (let i = 0; i < s.uncertainty.length; i++) if (2 * s.uncertainty[i] >= DOUBT_SCALE) n++;
-        uncertainMl = Math.round((n * Math.abs(s.volume.spacing[0] * s.volume.spacing[1] * s.volume.spacing[2])) / 10) / 100;
-      }
+      if (s.uncertainty) uncertainMl = Math.round((doubtfulVoxels(s.uncertainty) * Math.abs(s.volume.spacing[0] * s.volume.spacing[1] * s.volume.spacing[2])) / 10) / 100;
       const write = (performance.now() - t) / 1000;
       const seconds = {
         load,

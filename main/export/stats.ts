@@ -1,4 +1,5 @@
 import type { Volume } from '../imaging/volume.js';
+import { voxelVolumeMm3 } from '../imaging/volume.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 import type { VolumeStats } from './types.js';
@@ -7,10 +8,7 @@ export type { StructureStats, VolumeStats } from './types.js';
 
 /** Voxel count and volume of every non-zero label of a mask (real values after scl_slope/inter). */
 export function volumeStats(mask: Volume, names: Record<number, string> = {}): VolumeStats {
-  const a = mask.affine;
-  const det = Math.abs(
-    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]),
-  );
+  const det = voxelVolumeMm3(mask.affine);
   const counts = new Map<number, number>();
   const d = mask.data;
   const n = mask.dims[0] * (mask.dims[1] ?? 1) * (mask.dims[2] ?? 1);

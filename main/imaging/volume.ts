@@ -63,6 +63,14 @@ export interface Volume {
  */
 export const MAX_VOLUME_BYTES = 2 ** 31;
 
+/** Volume of one voxel in mm³, from the affine (|det| of its 3×3 part), so a sheared grid counts right too. */
+export function voxelVolumeMm3(affine: Affine): number {
+  const a = affine;
+  return Math.abs(
+    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]),
+  );
+}
+
 export function voxelCount(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }

@@ -15,7 +15,8 @@ import { DOUBT_SCALE, doubtfulVoxels } from '../fusion/vote.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../registration/index.js';
 import type { AlignMode } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
-import { parseNifti, readNifti, spatialDims, writeNifti, type Volume } from '../imaging/index.js';
+import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, writeNifti, type Volume } from '../imaging/index.js';
+import { volumeStats } from '../export/stats.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import { resolveContextSet } from '../library/resolve.js';
 import type { LibraryService } from '../library/service.js';
@@ -321,7 +322,7 @@ export class WorkflowService {
     for (const m of maps) if (m) for (let i = 0; i < out.length; i++) if (m[i] > out[i]) out[i] = m[i];
     // One pair voted alone leaves nothing in doubt: no map to show.
     if (!out.some((x) => x > 0)) return null;
-    const mm3 = voxelMm3(target);
+    const mm3 = voxelVolumeMm3(target.affine);
     const structures = maps.map((m, k) => ({ name: names[k], doubtfulMl: m ? Math.round((doubtfulVoxels(m) * mm3) / 10) / 100 : 0 }));
     const volume: Volume = {
       dims: spatialDims(target),
@@ -390,7 +391,7 @@ export class WorkflowService {
 
 function baselineOf(results: { baseline: { voxels: number; agreement: number } | null }[], names: string[], target: Volume): RunTaskResult['baseline'] {
   if (!results.some((r) => r.baseline)) return null;
-  const mm3 = voxelMm3(target);
+  const mm3 = voxelVolumeMm3(target.affine);
   return results.flatMap((r, k) => (r.baseline ? [{ name: names[k], voteMl: Math.round(((r.baseline.voxels * mm3) / 1000) * 1000) / 1000, agreement: r.baseline.agreement }] : []));
 }
 
@@ -405,25 +406,19 @@ export function combineMasks(masks: Volume[], description: string): Volume {
 }
 
 /** Voxels and millilitres per label value present (1 mL = 1000 mm³; voxel volume from the affine). */
+/**
+ * The run summary's per-structure counts: the same statistics as the CSV and the report (export/stats.ts),
+ * with every named structure listed, found or not (label k is structure k).
+ */
 export function labelStats(v: Volume, names: string[] = []): LabelStat[] {
-  const counts = new Map<number, number>();
-  for (let i = 0; i < v.data.length; i++) {
-    const x = v.data[i];
-    if (x > 0) counts.set(x, (counts.get(x) ?? 0) + 1);
-  }
-  for (let k = 1; k <= names.length; k++) if (!counts.has(k)) counts.set(k, 0);
-  const mm3 = voxelMm3(v);
-  return [...counts.entries()]
-    .sort((x, y) => x[0] - y[0])
-    .map(([label, voxels]) => ({ label, name: names[label - 1] ?? `label ${label}`, voxels, ml: Math.round(((voxels * mm3) / 1000) * 1000) / 1000 }));
-}
-
-/** Volume of one voxel in mm³, from the affine (|det| of its 3×3 part). */
-function voxelMm3(v: Volume): number {
-  const a = v.affine;
-  return Math.abs(
-    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]),
-  );
+  const found = new Map(volumeStats(v).structures.map((s) => [s.value, s]));
+  const labels = new Set([...found.keys(), ...names.map((_, k) => k + 1)]);
+  return [...labels]
+    .sort((x, y) => x - y)
+    .map((label) => {
+      const voxels = found.get(label)?.voxels ?? 0;
+      return { label, name: names[label - 1] ?? `label ${label}`, voxels, ml: Math.round(((voxels * voxelVolumeMm3(v.affine)) / 1000) * 1000) / 1000 };
+    });
 }
 
 export function suggestSet(sets: ContextSetInfo[], target: Volume): ContextSetSuggestion {

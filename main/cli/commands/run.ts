@@ -4,7 +4,7 @@ import { InputError } from '../../common/errors.js';
 import { parseDevice } from '../../engine/index.js';
 import type { Task } from '../../engine/index.js';
 import { Library, libraryDir, resolveContextSet } from '../../library/index.js';
-import { isNiftiName, writeNifti } from '../../imaging/index.js';
+import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
 import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
@@ -152,7 +152,7 @@ export const runCommand: CliCommand = {
         if (!s.uncertainty) throw new InputError(undefined, '--uncertainty needs aligned context labels (--align affine or deformable) and the segment task', 'usage');
         await writeNifti(uncertaintyOut, { ...s.volume, data: s.uncertainty, slope: 1 / DOUBT_SCALE, intercept: 0, description: 'neuroverse doubt (0-1)' });
       }
-      if (s.uncertainty) uncertainMl = Math.round((doubtfulVoxels(s.uncertainty) * Math.abs(s.volume.spacing[0] * s.volume.spacing[1] * s.volume.spacing[2])) / 10) / 100;
+      if (s.uncertainty) uncertainMl = Math.round((doubtfulVoxels(s.uncertainty) * voxelVolumeMm3(s.volume.affine)) / 10) / 100;
       const write = (performance.now() - t) / 1000;
       const seconds = {
         load,

@@ -1,4 +1,4 @@
-import { gridMismatch, isSingleFrame } from '../library/grid.js';
+import { gridMismatch, isSingleFrame } from '../imaging/grid.js';
 import type { VolumeStore } from '../session/volume-store.js';
 import type { PairGridCheck } from './types.js';
 

@@ -1,8 +1,7 @@
 import { InputError } from '../common/errors.js';
+import { sameGrid } from '../imaging/grid.js';
 import { writeNifti, type Volume, type VoxelArray } from '../imaging/index.js';
 
-/** How close two grids must be to count as the same (mm in the affine, as float32 NIfTI storage allows). */
-const GRID_TOL = 1e-3;
 
 export interface NiftiExportOptions {
   overwrite?: boolean;
@@ -10,12 +9,8 @@ export interface NiftiExportOptions {
   description?: string;
 }
 
-/** Whether two volumes share a voxel grid (dims and affine), the precondition for every export on a target. */
-export function sameGrid(a: Pick<Volume, 'dims' | 'affine'>, b: Pick<Volume, 'dims' | 'affine'>, tol = GRID_TOL): boolean {
-  if (a.dims[0] !== b.dims[0] || a.dims[1] !== b.dims[1] || (a.dims[2] ?? 1) !== (b.dims[2] ?? 1)) return false;
-  return a.affine.every((row, i) => row.every((x, j) => Math.abs(x - b.affine[i][j]) <= tol));
-}
 
+/** Sharing the target's voxel grid (imaging/grid.ts) is the precondition for every export on a target. */
 export function assertSameGrid(target: Volume, other: Pick<Volume, 'dims' | 'affine'>, what: string, label?: string): void {
   if (!sameGrid(target, other)) {
     throw new InputError(

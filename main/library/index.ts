@@ -5,7 +5,7 @@ export { resolveContextSet, type ResolvedContextSet } from './resolve.js';
 export { exportBundle, buildManifest, type ExportOptions, type ExportSummary } from './bundle/export.js';
 export { importBundle, type ImportOptions, type ImportPhase, type ImportSummary } from './bundle/import.js';
 export { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip.js';
-export { gridMismatch, GRID_TOLERANCE_MM } from './grid.js';
+export { gridMismatch, GRID_TOLERANCE_MM } from '../imaging/grid.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export { openDatabase, schemaVersion } from './db.js';
 export * from './types.js';

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { InputError } from '../common/errors.js';
 import { encodeNifti, openImagePath, type Volume } from '../imaging/index.js';
 import { openDatabase, type Db } from './db.js';
-import { gridMismatch, isSingleFrame } from './grid.js';
+import { gridMismatch, isSingleFrame } from '../imaging/grid.js';
 import type {
   AuditEntry,
   ContextSetInfo,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../common/errors.js';
-import { gridMismatch, isSingleFrame } from '../grid.js';
+import { gridMismatch, isSingleFrame } from '../../imaging/grid.js';
 import type { Library } from '../library.js';
 import { describeNifti, distinctValues, type VolumeMeta } from '../volumes.js';
 import { DEFAULT_ZIP_LIMITS, ZipReader, type ZipEntry, type ZipLimits } from '../zip.js';

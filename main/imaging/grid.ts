@@ -1,4 +1,4 @@
-import type { Affine } from '../imaging/index.js';
+import type { Affine } from './volume.js';
 
 /**
  * How far two affines may differ and still be "the same grid": 1e-3 mm. NIfTI stores the sform as
@@ -23,6 +23,11 @@ export function gridMismatch(image: GridLike, label: GridLike, tol = GRID_TOLERA
     return `voxel-to-world transform differs from the image's by up to ${worst.toPrecision(3)} mm (tolerance ${tol} mm): the label is on another grid`;
   }
   return null;
+}
+
+/** Whether two volumes share a voxel grid (dims and affine within GRID_TOLERANCE_MM). */
+export function sameGrid(a: GridLike, b: GridLike, tol = GRID_TOLERANCE_MM): boolean {
+  return gridMismatch(a, b, tol) === null;
 }
 
 /** Context volumes must be single 3-D frames: a time series has no one label per voxel. */

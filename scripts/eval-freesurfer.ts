@@ -8,8 +8,8 @@
  *        [--card resources/models/default]   (also writes the table into that package's evaluation card)
  *        [--from docs/results/freesurfer-loo.json]   (no runs: the table and card from an earlier run's JSON)
  *        [--model DIR]   (a model package other than the installed default)
- *        [--merge docs/results/freesurfer-loo.json]   (adds that run's rows for alignment × method pairs this run
- *                             did not measure, e.g. deformable vote beside a new model; vote does not depend on it)
+ *        [--merge docs/results/freesurfer-loo.json]   (adds that run's atlas-vote rows for alignments this run did
+ *                             not measure, e.g. deformable vote beside a new model: the vote uses no model)
  *        [--sizes 1,2,4,8]   (context sizes; above 4 the other heads' left-right mirror images are added, labels
  *                             swapped, since five heads leave only four others; the registration cache is shared
  *                             across sizes, so only the first size of a target runs cold)
@@ -149,7 +149,7 @@ async function main() {
   }
   if (mergeFile) {
     const measured = new Set(rows.map((r) => `${r.align}|${r.method}`));
-    const extra = (JSON.parse(readFileSync(resolve(mergeFile), 'utf8')).rows as Record<string, unknown>[]).filter((r) => !measured.has(`${r.align}|${r.method}`));
+    const extra = (JSON.parse(readFileSync(resolve(mergeFile), 'utf8')).rows as Record<string, unknown>[]).filter((r) => r.method === 'vote' && !measured.has(`${r.align}|${r.method}`));
     rows.push(...extra.map((r) => ({ ...r, mergedFrom: mergeFile })));
   }
   const machine = earlier?.machine ?? { cpus: cpus().length, cpu: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg(), started, finished: new Date().toISOString() };

@@ -61,10 +61,12 @@ test('library set from the sample, one-click run, brush correction, add to libra
   // 2. One click with the defaults: the pair is registered to the target (deformable) and its labels voted.
   await expect(page.getByTestId('run-model')).toHaveValue('default');
   // The bundled model's evaluation card, as measured, is shown with it.
-  await expect(page.getByTestId('run-model-card')).toContainText(/\d+ training steps .* Held-out Dice at L = 8/);
+  await expect(page.getByTestId('run-model-card')).toContainText(/Real T1 heads with skull .*model \d\.\d\d .*atlas vote \d\.\d\d/);
   // ... and beside it the model against atlas vote on real heads, as measured through the CLI.
   await expect(page.getByTestId('run-model-card-real')).toContainText('Real heads: model vs atlas vote');
   await expect(page.getByTestId('run-model-card-real')).toContainText('vote · deformable');
+  // ... and by context size, with times.
+  await expect(page.getByTestId('run-model-card-sizes')).toContainText('model · affine');
   await expect(page.getByTestId('run-set')).toHaveValue(SET);
   await expect(page.getByTestId('run-structures')).toHaveValue('hippocampus: 37 38');
   await expect(page.getByTestId('run-method')).toHaveValue('vote');

@@ -8,6 +8,13 @@ export interface PoolJobOptions {
   onProgress?: (fraction: number | null, message: string) => void;
   /** Buffers moved (not copied) to the worker; the caller must not use them afterwards. */
   transfer?: ArrayBuffer[];
+  /**
+   * How a running job is cancelled: by terminating its worker (default; WebAssembly cannot be interrupted), or
+   * by a message that aborts the handler's signal, for native code that must not be killed mid-call (ONNX
+   * Runtime aborts the process then). Either way the caller's promise rejects at once; by message, the worker
+   * is reused once the handler has stopped.
+   */
+  cancelBy?: 'terminate' | 'message';
 }
 
 interface Pending {
@@ -24,6 +31,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   job: Pending | null;
+  /** Called when the running job's worker answers (close() waits on it for jobs cancelled by message). */
+  answered?: () => void;
 }
 
 /**
@@ -67,7 +76,18 @@ export class ComputePool {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) this.settle(job, new Error('compute pool closed'));
-    await Promise.all([...this.slots].map((s) => this.retire(s, new Error('compute pool closed'))));
+    await Promise.all(
+      [...this.slots].map(async (s) => {
+        // A job that must not be terminated mid-call is asked to stop, and its worker ended once it has.
+        if (s.job?.opts.cancelBy === 'message') {
+          const answered = new Promise<void>((ok) => (s.answered = ok));
+          this.settle(s.job, new Error('compute pool closed'));
+          s.worker.postMessage({ type: 'cancel', id: s.job.id } satisfies ToWorker);
+          await answered;
+        }
+        await this.retire(s, new Error('compute pool closed'));
+      }),
+    );
   }
 
   private dispatch(): void {
@@ -100,7 +120,9 @@ export class ComputePool {
       worker.unref();
       if (m.type === 'result') this.settle(job, null, m.value);
       else this.settle(job, fromErrorPayload(m.error));
-      this.dispatch();
+      slot.answered?.();
+      slot.answered = undefined;
+      if (!this.closed) this.dispatch();
     });
     const died = (why: string) => {
       if (!this.slots.has(slot)) return;
@@ -125,6 +147,12 @@ export class ComputePool {
     const slot = [...this.slots].find((s) => s.job === job);
     if (slot) {
       this.settle(job, new CancelledError(job.kind));
+      if (job.opts.cancelBy === 'message') {
+        // The slot stays busy until the handler answers (its result or error is then dropped).
+        const msg: ToWorker = { type: 'cancel', id: job.id };
+        slot.worker.postMessage(msg);
+        return;
+      }
       slot.job = null;
       void this.retire(slot, null).then(() => this.dispatch());
     }

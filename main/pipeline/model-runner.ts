@@ -37,8 +37,8 @@ export type ModelProgress = { structure: number; structures: number } & ContextP
 /**
  * The in-context model as the pipeline uses it: in this thread (tests, the official checkpoint's parity
  * checks) or in a compute worker, so that ONNX Runtime's synchronous run() and the pre-processing loops never
- * stall the thread that serves the UI (issue 13). Cancel is the signal: a worker job is ended by terminating
- * its thread, an in-process one between session calls.
+ * stall the thread that serves the UI (issue 13). Cancel is the signal: in both cases the run stops between
+ * session calls (a worker is never terminated inside ONNX Runtime, which would abort the whole process).
  */
 export interface ModelRunner {
   readonly manifest: Manifest;
@@ -100,6 +100,8 @@ export async function workerRunner(modelDir: string, device: DeviceRequest): Pro
       const payload: InferPayload = { modelDir, device, job };
       return pool.run<TaskRunResult>('infer', payload, {
         signal: opts.signal,
+        // Terminating a thread inside ONNX Runtime aborts the whole process: cancel between session calls.
+        cancelBy: 'message',
         onProgress: (_fraction, message) => {
           if (opts.onProgress && message.startsWith('{')) opts.onProgress(JSON.parse(message) as ModelProgress);
         },
@@ -112,13 +114,18 @@ export async function workerRunner(modelDir: string, device: DeviceRequest): Pro
 let open: { key: string; engine: InferenceEngine } | null = null;
 
 /** Worker side of `workerRunner`: the job on this worker's engine, result voxels moved back, not copied. */
-export async function inferJob(payload: InferPayload, progress: (fraction: number | null, message: string) => void): Promise<{ value: TaskRunResult; transfer: ArrayBuffer[] }> {
+export async function inferJob(
+  payload: InferPayload,
+  progress: (fraction: number | null, message: string) => void,
+  signal: AbortSignal,
+): Promise<{ value: TaskRunResult; transfer: ArrayBuffer[] }> {
   const key = `${payload.modelDir}\u0000${payload.device}`;
   if (open?.key !== key) {
     await open?.engine.release();
     open = { key, engine: await InferenceEngine.open(payload.modelDir, payload.device) };
   }
-  const result = await onEngine(open.engine, payload.job, undefined, (p) => progress(null, JSON.stringify(p)));
+  signal.throwIfAborted();
+  const result = await onEngine(open.engine, payload.job, signal, (p) => progress(null, JSON.stringify(p)));
   const transfer = result.structures.map((s) => s.volume.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
   return { value: result, transfer: [...new Set(transfer)] };
 }

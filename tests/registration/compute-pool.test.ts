@@ -20,6 +20,29 @@ describe('compute pool', () => {
     }
   });
 
+  it('a job cancelled by message stops at its next step, keeps its worker, and close() waits for it', async () => {
+    const pool = new ComputePool(script, 1);
+    try {
+      const ac = new AbortController();
+      let steps = 0;
+      const job = pool.run('steps', 1000, { signal: ac.signal, cancelBy: 'message', onProgress: () => steps++ });
+      while (steps < 3) await new Promise((r) => setTimeout(r, 5));
+      ac.abort();
+      await expect(job).rejects.toBeInstanceOf(CancelledError);
+      // The same worker serves the next job once the cancelled one has stopped (it was not terminated).
+      expect(await pool.run('echo', 'next')).toBe('next');
+      expect(pool.workers).toBe(1);
+      // Closing while such a job runs: it is asked to stop first, then the worker ends.
+      const running = pool.run('steps', 1000, { cancelBy: 'message' }).catch((e: Error) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      await pool.close();
+      expect(String(await running)).toMatch(/compute pool closed/);
+      expect(pool.workers).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a worker that dies fails only its own job; the pool recovers', async () => {
     const pool = new ComputePool(script, 1);
     try {

@@ -113,7 +113,13 @@ export class ComputePool {
       const job = slot.job;
       if (m.type === 'ready' || !job || m.id !== job.id) return;
       if (m.type === 'progress') {
-        job.opts.onProgress?.(m.fraction, m.message);
+        try {
+          job.opts.onProgress?.(m.fraction, m.message);
+        } catch (err) {
+          // A caller's progress callback that throws (the job system's way of saying "cancelled") must not
+          // escape this event handler, which would end the process: it cancels the job instead.
+          this.cancel(job, err);
+        }
         return;
       }
       slot.job = null;
@@ -137,16 +143,16 @@ export class ComputePool {
     return slot;
   }
 
-  private cancel(job: Pending): void {
+  private cancel(job: Pending, reason: unknown = new CancelledError(job.kind)): void {
     const q = this.queue.indexOf(job);
     if (q >= 0) {
       this.queue.splice(q, 1);
-      this.settle(job, new CancelledError(job.kind));
+      this.settle(job, reason);
       return;
     }
     const slot = [...this.slots].find((s) => s.job === job);
     if (slot) {
-      this.settle(job, new CancelledError(job.kind));
+      this.settle(job, reason);
       if (job.opts.cancelBy === 'message') {
         // The slot stays busy until the handler answers (its result or error is then dropped).
         const msg: ToWorker = { type: 'cancel', id: job.id };

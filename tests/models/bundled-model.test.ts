@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine, loadModelPackage } from '../../main/engine/index.js';
 import { readNifti } from '../../main/imaging/index.js';
+import { structureMask } from '../../main/imaging/labels.js';
 import type { Volume } from '../../main/imaging/volume.js';
+import { boxWhere } from '../../main/imaging/voxel-box.js';
 
 // The model `npm start` offers: resources/models/default, made by native-models/scripts/build_default_model.sh.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,8 +48,13 @@ describe('the bundled default model', () => {
     expect(m.tasks).toEqual(['segment', 'generate']);
     expect(m.orientation).toBe('LIA');
     expect(m.fit).toEqual({ method: 'foreground-box', threshold: 0.1, marginMm: 5 });
-    const card = m.evaluation as { summary: string; training: { steps: number }; segmentation: { table: unknown[] } };
-    expect(card.summary).toMatch(/training steps/);
+    // v2: trained on aligned pairs framed by the structure; its card leads with the real-scan result.
+    expect(m.alignment).toBe('affine');
+    expect(m.alignedFrame).toEqual({ around: 'structure', marginMm: 10 });
+    const card = m.evaluation as { summary: string; summarySynthetic: string; training: { steps: number }; segmentation: { table: unknown[] }; realScans: unknown; realScansBySize: { sizes: number[] } };
+    expect(card.summary).toMatch(/Real T1 heads with skull .* model \d\.\d\d/);
+    expect(card.summarySynthetic).toMatch(/training steps/);
+    expect(card.realScansBySize.sizes).toEqual([1, 2, 4, 8]);
     expect(card.training.steps).toBeGreaterThan(0);
     expect(card.segmentation.table).toHaveLength(6);
   });
@@ -57,8 +64,11 @@ describe('the bundled default model', () => {
     // It checks that normalisation, grid fit, graphs and the mapping back to the native grid line up with the
     // anatomy (a result shifted or transposed on the way back misses the thalamus), not how well the model
     // generalises to other subjects (its evaluation card and native-models/neuroverse3d/app_eval.py say that).
-    const target = engine.prepareTarget(t1);
-    const r = await engine.run(target, [{ task: 'segment', labels: [77, 78], pairs: [{ image: t1, label: aal }] }], { miniContext: 1 });
+    // Framed as the app frames an aligned run for this model: the structure's box in the (here: identical)
+    // context label, plus the manifest's margin.
+    const box = boxWhere(structureMask(aal, [77, 78]), aal.dims)!;
+    const target = engine.prepareTarget(t1, undefined, { box, marginMm: engine.manifest.alignedFrame!.marginMm });
+    const r = await engine.run(target, [{ task: 'segment', labels: [77, 78], pairs: [{ image: t1, label: aal }] }], { miniContext: 1, pairsOnTargetGrid: true });
     const mask = r.structures[0].volume;
     expect(mask.dims).toEqual(t1.dims.slice(0, 3));
     expect(dice(mask, aal, [77, 78])).toBeGreaterThan(0.5);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzip, gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { fileProblem, InputError } from '../../common/errors.js';
 import type { Affine, Volume } from '../volume.js';
@@ -14,7 +14,10 @@ export async function readNifti(path: string): Promise<Volume> {
   } catch (err) {
     throw new InputError(path, fileProblem(err));
   }
-  return parseNifti(bytes, path);
+  if (!isGzip(bytes)) return parseNifti(bytes, path);
+  // Inflated on libuv's thread pool, not on the thread that serves the UI (~50 ms for a 256³ label map).
+  const plan = planRead(bytes, path);
+  return finishRead(await gunzipBoundedAsync(bytes, path, plan.limit), path, plan, true);
 }
 
 /** Above MAX_VOLUME_BYTES a file is refused before anything is inflated or allocated. */
@@ -26,10 +29,30 @@ const INFLATE_SLACK = 16 * 2 ** 20;
 
 /** Parses NIfTI-1 or NIfTI-2 bytes, gzipped or not. `name` is used in error messages and provenance. */
 export function parseNifti(input: Uint8Array, name: string): Volume {
+  const plan = planRead(input, name);
+  return plan.zipped ? finishRead(gunzipBounded(input, name, plan.limit), name, plan, true) : finishRead(input, name, plan, false);
+}
+
+interface ReadPlan {
+  zipped: boolean;
+  head: HeaderFields;
+  ndim: number;
+  dims: number[];
+  Ctor: TypedArrayCtor;
+  count: number;
+  need: number;
+  offset: number;
+  /** Most bytes the (inflated) file may hold. */
+  limit: number;
+}
+
+/**
+ * Everything the header promises, checked before the voxels are read: a gzip bomb is stopped by the
+ * header's own promise (only the header is inflated here, then at most the bytes it accounts for).
+ */
+function planRead(input: Uint8Array, name: string): ReadPlan {
   const zipped = isGzip(input);
-  // A gzip bomb is stopped by the header's own promise: inflate only the header first, then at most the bytes
-  // it says the file holds.
-  let bytes = zipped ? gunzipPrefix(input, name, 1024) : input;
+  const bytes = zipped ? gunzipPrefix(input, name, 1024) : input;
   const head = checkHeaderBytes(bytes, name);
   const ndim = head.dims[0];
   if (!Number.isInteger(ndim) || ndim < 1 || ndim > 7) throw new InputError(name, `invalid number of dimensions (dim[0] = ${ndim}) in the header`);
@@ -56,7 +79,12 @@ export function parseNifti(input: Uint8Array, name: string): Volume {
   if (offset > input.byteLength + (zipped ? MAX_NIFTI_DATA_BYTES : 0)) {
     throw new InputError(name, `vox_offset ${head.voxOffset} lies beyond the end of the file (${input.byteLength} bytes)`);
   }
-  if (zipped) bytes = gunzipBounded(input, name, offset + need + INFLATE_SLACK);
+  return { zipped, head, ndim, dims, Ctor, count, need, offset, limit: offset + need + INFLATE_SLACK };
+}
+
+/** The voxels and geometry from the whole (inflated) file; `owned`: the bytes are ours to use in place. */
+function finishRead(bytes: Uint8Array, name: string, plan: ReadPlan, owned: boolean): Volume {
+  const { head, ndim, dims, Ctor, count, need, offset } = plan;
   if (bytes.byteLength < offset + need) {
     throw new InputError(
       name,
@@ -69,7 +97,7 @@ export function parseNifti(input: Uint8Array, name: string): Volume {
     if (!Number.isFinite(p) || p === 0) throw new InputError(name, `pixdim[${i + 1}] (voxel size) is ${p}: it must be a finite, non-zero number of mm`);
   }
   const hdr = readNiftiHeader(bytes, name);
-  const data = voxelData(bytes, offset, count, Ctor, hdr.littleEndian, zipped);
+  const data = voxelData(bytes, offset, count, Ctor, hdr.littleEndian, owned);
 
   // nifti1.h: scl_slope == 0 means "no scaling", and then scl_inter is ignored too.
   const scaled = Number.isFinite(hdr.scl_slope) && hdr.scl_slope !== 0;
@@ -247,6 +275,17 @@ function gunzipPrefix(b: Uint8Array, name: string, atLeast: number): Uint8Array 
       throw new InputError(name, `gzip data is corrupt or truncated (${(err as Error).message})`);
     }
   }
+}
+
+/** gunzipBounded on libuv's thread pool. */
+function gunzipBoundedAsync(b: Uint8Array, name: string, limit: number): Promise<Uint8Array> {
+  return new Promise((ok, fail) =>
+    gunzip(b, { maxOutputLength: Math.min(limit, MAX_NIFTI_DATA_BYTES + INFLATE_SLACK) }, (err, out) => {
+      if (!err) return ok(out);
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') fail(new InputError(name, `inflates to more than the ${gib(limit)} its header accounts for: refused`));
+      else fail(new InputError(name, `gzip data is corrupt or truncated (${err.message})`));
+    }),
+  );
 }
 
 /** All inflated bytes, refusing to grow past `limit` (a gzip bomb stops there, not at the end of memory). */

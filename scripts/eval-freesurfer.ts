@@ -279,11 +279,14 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
     dice,
   };
   const sizes = [...new Set(all.map((r) => pairsOf(r, nPairs)))].sort((a, b) => a - b);
-  if (sizes.length > 1) {
+  // Only targets measured at every size, so each size averages the same heads.
+  const targetsOf = (n: number) => new Set(all.filter((r) => pairsOf(r, nPairs) === n).map((r) => r.target as string));
+  const complete = [...targetsOf(sizes[0])].filter((t) => sizes.every((n) => targetsOf(n).has(t))).sort();
+  if (sizes.length > 1 && complete.length > 0) {
     const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 1000) / 1000;
     const bySize: Record<string, unknown> = {};
     for (const c of columns) {
-      const sel = (n: number) => all.filter((r) => r.method === c.method && r.align === c.align && pairsOf(r, nPairs) === n);
+      const sel = (n: number) => all.filter((r) => r.method === c.method && r.align === c.align && pairsOf(r, nPairs) === n && complete.includes(r.target as string));
       bySize[`${c.method}|${c.align}`] = {
         dice: Object.fromEntries(Object.keys(STRUCTURES).map((name) => [name, sizes.map((n) => mean(sel(n).filter((r) => r.structure === name).map((r) => r.dice as number)))])),
         // Warm runs (registrations cached): what the method itself costs at each size.
@@ -291,7 +294,7 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
       };
     }
     manifest.evaluation.realScansBySize = {
-      note: 'Context sizes 1, 2, 4 use the first other heads; 8 adds their left-right mirror images (labels swapped). Seconds: warm runs (registrations cached) of neuroverse run, one structure.',
+      note: `Targets ${complete.join(', ')} (leave-one-out). Context sizes 1, 2, 4 use the first other heads; 8 adds their left-right mirror images (labels swapped). Seconds: warm runs (registrations cached) of neuroverse run, one structure.`,
       sizes,
       columns: bySize,
     };

@@ -25,7 +25,7 @@ async function measure(modelInProcess: boolean, data: string, runs: number) {
   const ws = createWorkstation({ mode: 'browser', version: 'bench', dataDir, modelInProcess });
   const host = await startBrowserHost(ws, join(projectRoot(), 'renderer'));
   const call = async (method: string, args: unknown[]) => {
-    const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: encodeMessage(args) as BodyInit });
+    const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: new Uint8Array(encodeMessage(args)) });
     const reply = decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string } };
     if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`);
     return reply.value;

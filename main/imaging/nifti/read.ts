@@ -280,7 +280,8 @@ function gunzipPrefix(b: Uint8Array, name: string, atLeast: number): Uint8Array 
 /** gunzipBounded on libuv's thread pool. */
 function gunzipBoundedAsync(b: Uint8Array, name: string, limit: number): Promise<Uint8Array> {
   return new Promise((ok, fail) =>
-    gunzip(b, { maxOutputLength: Math.min(limit, MAX_NIFTI_DATA_BYTES + INFLATE_SLACK) }, (err, out) => {
+    // 1 MiB chunks: Node's default 16 KB makes the async inflate ~2× slower than the sync one (133 vs 59 ms, 256³ T1).
+    gunzip(b, { chunkSize: 2 ** 20, maxOutputLength: Math.min(limit, MAX_NIFTI_DATA_BYTES + INFLATE_SLACK) }, (err, out) => {
       if (!err) return ok(out);
       if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') fail(new InputError(name, `inflates to more than the ${gib(limit)} its header accounts for: refused`));
       else fail(new InputError(name, `gzip data is corrupt or truncated (${err.message})`));

@@ -8,6 +8,7 @@
  *        [--card resources/models/default]   (also writes the table into that package's evaluation card)
  *        [--from docs/results/freesurfer-loo.json]   (no runs: the table and card from an earlier run's JSON)
  *        [--model DIR]   (a model package other than the installed default)
+ *        [--precision auto|fp32|int8]   (passed to neuroverse run for the model rows)
  *        [--merge docs/results/freesurfer-loo.json]   (adds that run's atlas-vote rows for alignments this run did
  *                             not measure, e.g. deformable vote beside a new model: the vote uses no model)
  *        [--sizes 1,2,4,8]   (context sizes; above 4 the other heads' left-right mirror images are added, labels
@@ -106,6 +107,7 @@ async function main() {
   const nPairs = Number(arg('pairs', '4'));
   const sizes = arg('sizes', String(nPairs)).split(',').map(Number);
   const model = arg('model', '');
+  const precision = arg('precision', '');
   const outJson = resolve(arg('out', join(projectRoot(), 'docs', 'results', 'freesurfer-loo.json')));
   const cli = join(projectRoot(), 'bin', 'neuroverse.js');
   const work = mkdtempSync(join(tmpdir(), 'nv-loo-'));
@@ -131,7 +133,7 @@ async function main() {
             const doubtOut = align === 'none' ? null : join(work, `doubt-${align}-${method}-${t}.nii.gz`);
             rmSync(out, { force: true });
             if (doubtOut) rmSync(doubtOut, { force: true });
-            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, ...(model && method === 'model' ? ['--model', resolve(model)] : []), ...(doubtOut ? ['--uncertainty', doubtOut] : []), '--out', out, '--json'];
+            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, ...(model && method === 'model' ? ['--model', resolve(model)] : []), ...(precision && method === 'model' ? ['--precision', precision] : []), ...(doubtOut ? ['--uncertainty', doubtOut] : []), '--out', out, '--json'];
             const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
             const report = JSON.parse(stdout.trim().split('\n').pop()!);
             const d = await dice(out, `${data}/sub-${t}_aseg.nii.gz`, labels);

@@ -4,13 +4,13 @@ export { inferArchitecture, expectedShapes, parameterCount, OFFICIAL_CHANNELS } 
 export type { StateDict, WeightTensor } from './model/state-dict.js';
 export { buildGraphs, io as graphIo, OPSET } from './model/build-graphs.js';
 export { parseSafetensors } from './checkpoint/safetensors.js';
-export type { Manifest, Task, GraphRole, GridFitRule, AlignedFrameRule, IntensityNormalization } from './package/manifest.js';
+export type { Manifest, Precision, Int8Variant, Task, GraphRole, GridFitRule, AlignedFrameRule, IntensityNormalization } from './package/manifest.js';
 export { loadModelPackage, readManifest } from './package/load-package.js';
 export type { LoadedModelPackage } from './package/load-package.js';
 export { writeModelPackage } from './package/write-package.js';
 export { ModelSessions } from './runtime/model-sessions.js';
-export { parseDevice } from './runtime/device.js';
-export type { DeviceRequest, Provider, ProviderChoice } from './runtime/device.js';
+export { parseDevice, parsePrecision } from './runtime/device.js';
+export type { DeviceRequest, PrecisionRequest, Provider, ProviderChoice } from './runtime/device.js';
 export { encodeTarget, encodeContext, decode, releaseEncoding } from './runtime/inference.js';
 export type { Grid, GridPair, PairSource, TargetEncoding, ContextOptions, ContextProgress } from './runtime/inference.js';
 export { RunningMean } from './apsp/running-mean.js';
@@ -25,4 +25,4 @@ export { fitToGrid, toModelGrid, toNativeGrid, resample } from './processing/gri
 export { foregroundBox } from './processing/foreground-box.js';
 export type { VoxelBox } from './processing/foreground-box.js';
 export type { GridFit } from './processing/grid-fit.js';
-export { percentileNormalize, quantiles, realValues } from './processing/intensity.js';
+export { percentileNormalize, percentileNormalizer, quantiles, realValues, volumeQuantiles } from './processing/intensity.js';

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
-import { applyAxisMapping, axisMapping, inverseAxisMapping } from '../imaging/reorient.js';
+import { axisMapping, mappedLayout } from '../imaging/reorient.js';
 import type { AxisMapping } from '../imaging/reorient.js';
 import { chooseMiniContextSize } from './apsp/mini-context-size.js';
 import { loadModelPackage } from './package/load-package.js';
@@ -12,13 +12,14 @@ import { FIELD_OF_VIEW } from './package/manifest.js';
 import type { Manifest, Task } from './package/manifest.js';
 import { foregroundBox } from './processing/foreground-box.js';
 import type { VoxelBox } from './processing/foreground-box.js';
-import { fitToGrid, toModelGrid, toNativeGrid } from './processing/grid-fit.js';
-import type { GridFit } from './processing/grid-fit.js';
-import { structureMask } from '../imaging/labels.js';
-import { percentileNormalize, realValues } from './processing/intensity.js';
+import { denseLayout, fitToGrid, resampleFrom, toNativeGridInto } from './processing/grid-fit.js';
+import type { GridFit, SourceLayout } from './processing/grid-fit.js';
+import { labelMembership } from '../imaging/labels.js';
+import { percentileNormalizer } from './processing/intensity.js';
+import { LruCache } from '../util/lru-cache.js';
 import { checkContextPair } from './processing/pair-checks.js';
 import { isOutOfMemory } from './runtime/device.js';
-import type { DeviceRequest, ProviderChoice } from './runtime/device.js';
+import type { DeviceRequest, PrecisionRequest, ProviderChoice } from './runtime/device.js';
 import { decode, encodeContext, encodeTarget, releaseEncoding } from './runtime/inference.js';
 import type { ContextProgress, GridPair, TargetEncoding } from './runtime/inference.js';
 import { ModelSessions } from './runtime/model-sessions.js';
@@ -33,11 +34,14 @@ export interface PreparedTarget {
   data: Float32Array;
 }
 
-/** One 3-D array (x fastest) with the geometry the grid fit needs. */
+/**
+ * A volume as the model sees it: dims and spacing in the model's voxel-axis order, and where each voxel of
+ * that order is stored (no copy of the volume is made to reorient it).
+ */
 interface Oriented {
-  values: Float32Array;
   dims: number[];
   spacing: number[];
+  layout: SourceLayout;
   axes?: AxisMapping;
 }
 
@@ -53,7 +57,15 @@ export interface LazyContextPair {
   imageFile: string;
   labelFile: string;
   load(): Promise<{ image: Volume; label: Volume }>;
+  /**
+   * What `load` reads, as cache keys (file, size, modification time): given, a pair already placed on the
+   * same grid by this engine is not read again.
+   */
+  identity?: { image: string; label: string };
 }
+
+/** Bytes of resampled context volumes an open engine keeps for later runs (64³: 1 MB a volume). */
+const PREPARED_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** One structure (or generation task) to run on a shared target encoding. */
 export interface StructureInput {
@@ -102,15 +114,30 @@ export interface RunResult {
  * `run` and shared by all structures.
  */
 export class InferenceEngine {
+  /**
+   * Context volumes already on the model grid, kept between runs: re-running on the same target (another
+   * structure's vote box aside, one more pair, a changed mini-context size) skips reading and resampling the
+   * pairs it has seen. Keyed by what was read and how it was placed, so a changed file or another frame is a
+   * miss, never a stale hit.
+   */
+  private readonly prepared = new LruCache<Float32Array>(PREPARED_CACHE_BYTES, (a) => a.byteLength);
+  private readonly normalizers = new Map<string, (stored: number) => number>();
+
   private constructor(
     readonly pkg: LoadedModelPackage,
     private sessions: ModelSessions,
     private readonly device: DeviceRequest,
+    private readonly precision: PrecisionRequest = 'auto',
   ) {}
 
-  static async open(modelDir: string, device: DeviceRequest = 'auto'): Promise<InferenceEngine> {
+  static async open(modelDir: string, device: DeviceRequest = 'auto', precision: PrecisionRequest = 'auto'): Promise<InferenceEngine> {
     const pkg = await loadModelPackage(modelDir);
-    return new InferenceEngine(pkg, await ModelSessions.create(pkg, device), device);
+    return new InferenceEngine(pkg, await ModelSessions.create(pkg, device, undefined, precision), device, precision);
+  }
+
+  /** An engine on given sessions (calibration: the package's preprocessing, other graphs). */
+  static onSessions(pkg: LoadedModelPackage, sessions: ModelSessions): InferenceEngine {
+    return new InferenceEngine(pkg, sessions, 'cpu');
   }
 
   get manifest(): Manifest {
@@ -126,11 +153,24 @@ export class InferenceEngine {
    * e.g. where the aligned context labels lie, so a skull and neck do not shrink the brain in the grid.
    */
   prepareTarget(volume: Volume, file?: string, frame?: { box: VoxelBox; marginMm: number }): PreparedTarget {
-    const { lower, upper } = this.manifest.normalization;
-    const o = this.oriented(volume, percentileNormalize(realValues(volume), lower, upper));
-    const fit = frame ? fitToGrid(o.dims, o.spacing, this.manifest.grid, orientBox(frame.box, spatialDims(volume), o.axes), frame.marginMm) : this.fitOf(o);
-    const data = toModelGrid(o.values, fit, 'linear');
+    const norm = this.normalizer(volume);
+    const o = this.oriented(volume);
+    const fit = frame ? fitToGrid(o.dims, o.spacing, this.manifest.grid, orientBox(frame.box, spatialDims(volume), o.axes), frame.marginMm) : this.fitOf(volume, norm, o);
+    const data = sample(volume, o, fit, 'linear', norm);
     return { volume, file, fit, axes: o.axes, data };
+  }
+
+  /** `key` names the file `v` was read from (an identity): its quantiles are then computed once per engine. */
+  private normalizer(v: Volume, key?: string): (stored: number) => number {
+    const known = key ? this.normalizers.get(key) : undefined;
+    if (known) return known;
+    const { lower, upper } = this.manifest.normalization;
+    const f = percentileNormalizer(v, lower, upper);
+    if (key) {
+      if (this.normalizers.size >= 1024) this.normalizers.delete(this.normalizers.keys().next().value!);
+      this.normalizers.set(key, f);
+    }
+    return f;
   }
 
   /**
@@ -138,21 +178,27 @@ export class InferenceEngine {
    * e.g. LIA for ours): convolutions are not orientation-invariant, so a RAS scan must not reach a model
    * trained on LIA arrays as stored. Without an orientation the arrays go in as stored (official checkpoint).
    */
-  private oriented(geometry: Volume, values: Float32Array, axes?: AxisMapping): Oriented {
+  private oriented(geometry: Volume, axes?: AxisMapping): Oriented {
     const dims = spatialDims(geometry);
     const spacing = geometry.spacing.slice(0, 3);
     const code = this.manifest.orientation;
-    if (!code) return { values, dims, spacing };
+    if (!code) return { dims, spacing, layout: denseLayout(dims) };
     const m = axes ?? axisMapping(geometry.affine, code);
-    const moved = applyAxisMapping({ ...geometry, dims, spacing, data: values }, m);
-    return { values: moved.data as Float32Array, dims: moved.dims, spacing: moved.spacing, axes: m };
+    const l = mappedLayout(dims, m);
+    return { dims: l.dims, spacing: m.perm.map((c) => spacing[c]), layout: { start: l.start, steps: l.steps }, axes: m };
   }
 
-  /** The manifest's grid-fit rule applied to one (normalised) image; a blank image falls back to its field of view. */
-  private fitOf(o: Oriented): GridFit {
+  /** The manifest's grid-fit rule applied to one image; a blank image falls back to its field of view. */
+  private fitOf(v: Volume, norm: (stored: number) => number, o: Oriented): GridFit {
     const rule = this.manifest.fit ?? FIELD_OF_VIEW;
     if (rule.method === 'field-of-view') return fitToGrid(o.dims, o.spacing, this.manifest.grid);
-    const box = foregroundBox(o.values, o.dims, rule.threshold);
+    // Found on the voxels as stored, then turned into the model's order: the per-slice counts it is made
+    // of only permute and reverse with the axes.
+    const stored = spatialDims(v);
+    const fg = new Uint8Array(stored[0] * stored[1] * stored[2]);
+    for (let i = 0; i < fg.length; i++) fg[i] = norm(v.data[i]) >= rule.threshold ? 1 : 0;
+    const found = foregroundBox(fg, stored, 1);
+    const box = found ? orientBox(found, stored, o.axes) : null;
     return fitToGrid(o.dims, o.spacing, this.manifest.grid, box ?? undefined, box ? rule.marginMm : 0);
   }
 
@@ -165,17 +211,41 @@ export class InferenceEngine {
    * One context pair on the model grid, placed by its own image's geometry, or, when it was aligned onto
    * the target's voxel grid (`onTarget`), framed exactly as the target is.
    */
-  preparePair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number, onTarget?: PreparedTarget): GridPair {
+  preparePair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number, onTarget?: PreparedTarget, identity?: LazyContextPair['identity']): GridPair {
     this.checkPair(p, s, i);
-    const { lower, upper } = this.manifest.normalization;
-    const img = this.oriented(p.image, percentileNormalize(realValues(p.image), lower, upper), onTarget?.axes);
-    const fit = onTarget ? onTarget.fit : this.fitOf(img);
-    const image = toModelGrid(img.values, fit, 'linear');
-    // The label shares its image's grid (checked above), so it moves with the image's axis mapping.
-    const labelValues = s.task === 'segment' ? Float32Array.from(structureMask(p.label, s.labels)) : percentileNormalize(realValues(p.label), lower, upper);
-    const lab = this.oriented(p.image, labelValues, img.axes);
-    const label = toModelGrid(lab.values, fit, s.task === 'segment' ? 'nearest' : 'linear');
+    const norm = this.normalizer(p.image, identity?.image);
+    const img = this.oriented(p.image, onTarget?.axes);
+    const fit = onTarget ? onTarget.fit : this.fitOf(p.image, norm, img);
+    const image = sample(p.image, img, fit, 'linear', norm);
+    // The label shares its image's grid (checked above), so it is read through the image's layout.
+    const label =
+      s.task === 'segment' ? sample(p.label, img, fit, 'nearest', labelMembership(p.label, s.labels)) : sample(p.label, img, fit, 'linear', this.normalizer(p.label, identity?.label));
     return { image, label };
+  }
+
+  /**
+   * `preparePair` through the engine's cache: a pair read from the same files and placed on the same grid
+   * fit is not read again. Without an identity (in-memory pairs) it is always prepared.
+   */
+  private async cachedPair(p: ContextPairInput | LazyContextPair, s: Pick<StructureInput, 'task' | 'labels'>, i: number, onTarget?: PreparedTarget): Promise<GridPair> {
+    const id = 'load' in p ? p.identity : undefined;
+    const place = onTarget ? `on-target ${JSON.stringify([onTarget.fit.grid, onTarget.fit.scale, onTarget.fit.offset, onTarget.axes ?? null])}` : 'own';
+    const keys = id && {
+      image: `image ${id.image} ${place}`,
+      label: `label ${id.label} of ${id.image} ${s.task} ${s.labels?.join(',') ?? 'all'} ${place}`,
+    };
+    if (keys) {
+      const image = this.prepared.get(keys.image);
+      const label = this.prepared.get(keys.label);
+      if (image && label) return { image, label };
+    }
+    const pair = 'load' in p ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p;
+    const g = this.preparePair(pair, s, i, onTarget, id);
+    if (keys) {
+      this.prepared.set(keys.image, g.image);
+      this.prepared.set(keys.label, g.label);
+    }
+    return g;
   }
 
   miniContextFor(L: number, opts: RunOptions): number {
@@ -194,7 +264,7 @@ export class InferenceEngine {
     } catch (err) {
       if (this.sessions.choice.provider === 'cuda' && this.device === 'auto' && isOutOfMemory(err)) {
         await this.sessions.release();
-        this.sessions = await ModelSessions.create(this.pkg, 'cpu', 'fell back to CPU: CUDA ran out of memory');
+        this.sessions = await ModelSessions.create(this.pkg, 'cpu', 'fell back to CPU: CUDA ran out of memory', this.precision);
         return this.runOnce(target, structures, opts);
       }
       throw err;
@@ -221,9 +291,7 @@ export class InferenceEngine {
           count: s.pairs.length,
           load: async (i: number) => {
             const t0 = performance.now();
-            const p = s.pairs[i];
-            const pair = 'load' in p ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p;
-            const g = this.preparePair(pair, s, i, opts.pairsOnTargetGrid ? target : undefined);
+            const g = await this.cachedPair(s.pairs[i], s, i, opts.pairsOnTargetGrid ? target : undefined);
             preprocess += (performance.now() - t0) / 1000;
             return g;
           },
@@ -250,34 +318,37 @@ export class InferenceEngine {
   /** Raw model output → target's native grid and affine; masks thresholded at the manifest's threshold. */
   toNative(raw: Float32Array, target: PreparedTarget, task: Task): Volume {
     const v = target.volume;
-    let native = toNativeGrid(raw, target.fit, 'linear', 0);
-    if (target.axes) {
-      // Back from the model's axis order to the target's own (exact: a permutation and flips).
-      // Only the data is taken from this call; dims, spacing and affine of the result are the target's own.
-      const dims = spatialDims(v);
-      const modelOrderDims = target.axes.perm.map((c) => dims[c]);
-      native = applyAxisMapping({ ...v, dims: modelOrderDims, data: native }, inverseAxisMapping(target.axes)).data as Float32Array;
-    }
+    const dims = spatialDims(v);
+    // Written straight into the target's own voxel order (the model saw it through target.axes).
+    const layout = target.axes ? mappedLayout(dims, target.axes) : denseLayout(dims);
     const base = {
-      dims: spatialDims(v),
+      dims,
       spacing: v.spacing.slice(0, 3),
       affine: v.affine.map((r) => [...r]),
       slope: 1,
       intercept: 0,
       source: { kind: 'memory' as const },
     };
+    const n = dims[0] * dims[1] * dims[2];
     if (task === 'segment') {
-      const mask = new Uint8Array(native.length);
+      const mask = new Uint8Array(n);
       const thr = this.manifest.threshold;
-      for (let i = 0; i < native.length; i++) mask[i] = native[i] > thr ? 1 : 0;
+      toNativeGridInto(mask, layout, raw, target.fit, (x) => (x > thr ? 1 : 0));
       return { ...base, data: mask, description: `neuroverse3d segment (${this.manifest.name})` };
     }
-    return { ...base, data: native, description: `neuroverse3d generate (${this.manifest.name})` };
+    const image = new Float32Array(n);
+    toNativeGridInto(image, layout, raw, target.fit);
+    return { ...base, data: image, description: `neuroverse3d generate (${this.manifest.name})` };
   }
 
   async release(): Promise<void> {
     await this.sessions.release();
   }
+}
+
+/** A volume's first frame on the model grid, read through its layout, each voxel read mapped by `value`. */
+function sample(v: Volume, o: Oriented, fit: GridFit, mode: 'linear' | 'nearest', value: (stored: number) => number): Float32Array {
+  return resampleFrom(v.data, o.dims, o.layout, fit.grid, fit.scale, fit.offset, mode, 0, value);
 }
 
 /** A box of voxel indices as stored, in the voxel order `axes` gives (the model's orientation). */

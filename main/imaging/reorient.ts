@@ -50,12 +50,9 @@ export function applyAxisMapping(v: Volume, { perm, flip }: AxisMapping): Volume
   const n = [v.dims[perm[0]], v.dims[perm[1]], v.dims[perm[2]]];
   const nt = v.dims[3] ?? 1;
   const src = v.dims;
-  const strides = [1, src[0], src[0] * src[1]];
   const frame = src[0] * src[1] * src[2];
   const out = new (v.data.constructor as new (n: number) => VoxelArray)(v.data.length);
-  // Per new axis: where index 0 starts in the old data and how far one step moves.
-  const step = [0, 1, 2].map((w) => (flip[w] ? -1 : 1) * strides[perm[w]]);
-  const start = [0, 1, 2].reduce((s, w) => s + (flip[w] ? (n[w] - 1) * strides[perm[w]] : 0), 0);
+  const { start, steps: step } = mappedLayout(src, { perm, flip });
   let o = 0;
   for (let t = 0; t < nt; t++) {
     for (let z = 0; z < n[2]; z++) {
@@ -114,4 +111,16 @@ export function orientationCode(a: Affine): string {
       return letters[w][col[w] >= 0 ? 0 : 1];
     })
     .join('');
+}
+
+/**
+ * The mapped volume's voxel (x, y, z) is stored data[start + x·steps[0] + y·steps[1] + z·steps[2]] (first
+ * frame): lets a resampler read a volume in another orientation without copying it.
+ */
+export function mappedLayout(dims: readonly number[], { perm, flip }: AxisMapping): { dims: [number, number, number]; start: number; steps: [number, number, number] } {
+  const strides = [1, dims[0], dims[0] * dims[1]];
+  const n = [dims[perm[0]], dims[perm[1]], dims[perm[2]]] as [number, number, number];
+  const steps = [0, 1, 2].map((w) => (flip[w] ? -1 : 1) * strides[perm[w]]) as [number, number, number];
+  const start = [0, 1, 2].reduce((s, w) => s + (flip[w] ? (n[w] - 1) * strides[perm[w]] : 0), 0);
+  return { dims: n, start, steps };
 }

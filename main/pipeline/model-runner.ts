@@ -1,16 +1,22 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ComputePool } from '../compute/pool.js';
 import { workerScript } from '../compute/worker-script.js';
 import { InferenceEngine } from '../engine/inference-engine.js';
 import type { LazyContextPair } from '../engine/inference-engine.js';
 import type { Manifest, Task } from '../engine/package/manifest.js';
 import { readManifest } from '../engine/package/load-package.js';
-import type { DeviceRequest } from '../engine/runtime/device.js';
+import type { DeviceRequest, PrecisionRequest } from '../engine/runtime/device.js';
 import type { ContextProgress } from '../engine/runtime/inference.js';
 import { runTaskOnEngine } from '../engine/run-task.js';
 import type { TaskRunResult } from '../engine/run-task.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
+import { LruCache } from '../util/lru-cache.js';
+
+/** Bytes of read context volumes a model thread keeps (eight 256³ uint8/int16 pairs). */
+const READ_CACHE_BYTES = 512 * 1024 * 1024;
 
 /** One context pair: the files errors name (the user's), and where to read it from (e.g. the registration cache). */
 export interface ModelPairFiles {
@@ -48,11 +54,41 @@ export interface ModelRunner {
 }
 
 function lazyPairs(pairs: ModelPairFiles[]): LazyContextPair[] {
-  return pairs.map((p) => ({
-    imageFile: p.imageFile,
-    labelFile: p.labelFile,
-    load: async () => ({ image: await readNifti(p.readImageFile ?? p.imageFile), label: await readNifti(p.readLabelFile ?? p.labelFile) }),
-  }));
+  return pairs.map((p) => {
+    const image = p.readImageFile ?? p.imageFile;
+    const label = p.readLabelFile ?? p.labelFile;
+    const ids = [fileIdentity(image), fileIdentity(label)];
+    return {
+      imageFile: p.imageFile,
+      labelFile: p.labelFile,
+      load: async () => ({ image: await readCached(image, ids[0]), label: await readCached(label, ids[1]) }),
+      identity: ids[0] && ids[1] ? { image: ids[0], label: ids[1] } : undefined,
+    };
+  });
+}
+
+/**
+ * Volumes this thread read for the model, kept for the next structure or run: a run framed per structure
+ * reads each aligned pair once per structure, and a 256³ pair takes ~0.12 s to read. Bounded by bytes.
+ */
+const readVolumes = new LruCache<Volume>(READ_CACHE_BYTES, (v) => v.data.byteLength);
+
+async function readCached(file: string, identity: string | undefined): Promise<Volume> {
+  const hit = identity ? readVolumes.get(identity) : undefined;
+  if (hit) return hit;
+  const v = await readNifti(file);
+  if (identity) readVolumes.set(identity, v);
+  return v;
+}
+
+/** A file as a cache key: a rewritten file (new size or time) is another key. Undefined if it cannot be read. */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const s = statSync(file);
+    return `${resolve(file)}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function onEngine(engine: InferenceEngine, job: ModelJob, signal?: AbortSignal, onProgress?: (p: ModelProgress) => void): Promise<TaskRunResult> {
@@ -83,6 +119,7 @@ export function inProcessRunner(engine: InferenceEngine): ModelRunner {
 interface InferPayload {
   modelDir: string;
   device: DeviceRequest;
+  precision: PrecisionRequest;
   job: ModelJob;
 }
 
@@ -90,14 +127,14 @@ interface InferPayload {
  * The model in one compute worker (a thread of its own; ONNX Runtime still uses every core inside it). The
  * worker keeps its engine open between jobs; a cancelled job costs the next one a session start.
  */
-export async function workerRunner(modelDir: string, device: DeviceRequest): Promise<ModelRunner> {
+export async function workerRunner(modelDir: string, device: DeviceRequest, precision: PrecisionRequest = 'auto'): Promise<ModelRunner> {
   const manifest = await readManifest(modelDir);
   const pool = new ComputePool(workerScript(import.meta.url, 'model-worker'), 1);
   return {
     manifest,
     modelDir,
     async run(job, opts = {}) {
-      const payload: InferPayload = { modelDir, device, job };
+      const payload: InferPayload = { modelDir, device, precision, job };
       return pool.run<TaskRunResult>('infer', payload, {
         signal: opts.signal,
         // Terminating a thread inside ONNX Runtime aborts the whole process: cancel between session calls.
@@ -119,10 +156,10 @@ export async function inferJob(
   progress: (fraction: number | null, message: string) => void,
   signal: AbortSignal,
 ): Promise<{ value: TaskRunResult; transfer: ArrayBuffer[] }> {
-  const key = `${payload.modelDir}\u0000${payload.device}`;
+  const key = `${payload.modelDir}\u0000${payload.device}\u0000${payload.precision}`;
   if (open?.key !== key) {
     await open?.engine.release();
-    open = { key, engine: await InferenceEngine.open(payload.modelDir, payload.device) };
+    open = { key, engine: await InferenceEngine.open(payload.modelDir, payload.device, payload.precision) };
   }
   signal.throwIfAborted();
   const result = await onEngine(open.engine, payload.job, signal, (p) => progress(null, JSON.stringify(p)));

@@ -5,12 +5,12 @@ import type { Task } from '../engine/index.js';
 import type { ProviderChoice } from '../engine/runtime/device.js';
 import { checkContextPair } from '../engine/processing/pair-checks.js';
 import type { TaskPhaseSeconds, TaskRunResult } from '../engine/run-task.js';
-import { DOUBT_SCALE, majorityVote } from '../fusion/vote.js';
+import { DOUBT_SCALE, majorityVotes } from '../fusion/vote.js';
+import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
-import { structureMask } from '../imaging/labels.js';
-import { boxWhere, unionBox } from '../imaging/voxel-box.js';
+
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
@@ -126,21 +126,17 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   seconds.align = aligned.seconds;
   const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
   const alignment = { registered: aligned.registered, cached: aligned.cached, referenceRegistered: aligned.referenceRegistered, seconds: aligned.seconds };
-  /** Majority vote of one structure's aligned labels (the vote method, and the baseline beside the model). */
-  const vote = (s: PipelineStructure) => {
-    const files = s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile);
-    return majorityVote(files.length, (i) => readNifti(files[i]), s.labels, run.signal);
-  };
+  // The vote of each structure's aligned labels: the vote method's result, and beside the model its baseline,
+  // doubt and frame. Structures sharing their pairs (one context set) share one read of each map.
+  const t0 = performance.now();
+  const votes = await votesOf(run.structures, (p) => byKey.get(pairKey(p))!.labelFile, run.signal, (s) => run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`));
+  seconds.vote = (performance.now() - t0) / 1000;
 
   if (run.method === 'vote') {
-    const t = performance.now();
-    const structures: PipelineStructureResult[] = [];
-    for (const s of run.structures) {
-      run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`);
-      const { mask, doubt } = await vote(s);
-      structures.push({ volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt });
-    }
-    seconds.vote = (performance.now() - t) / 1000;
+    const structures: PipelineStructureResult[] = run.structures.map((s, k) => {
+      const { mask, doubt } = votes[k]!;
+      return { volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt };
+    });
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
   }
 
@@ -177,7 +173,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     const parts = [];
     for (let k = 0; k < run.structures.length; k++) {
       const s = run.structures[k];
-      parts.push(await onEngine([s], await structureBox(s.pairs.map((p) => byKey.get(pairKey(p))!.labelFile), s.labels), k));
+      parts.push(await onEngine([s], votes[k]!.box, k));
     }
     r = { ...parts[0], structures: parts.flatMap((p) => p.structures), seconds: sumSeconds(parts.map((p) => p.seconds)) };
   } else {
@@ -190,7 +186,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     let baseline: PipelineStructureResult['baseline'] = null;
     let uncertainty: Uint8Array | null = null;
     if (s.task === 'segment') {
-      const v = await vote(run.structures[k]);
+      const v = votes[k]!;
       baseline = agreement(s.volume.data, v.mask);
       uncertainty = v.doubt;
       const half = Math.ceil(DOUBT_SCALE / 2);
@@ -198,18 +194,35 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     }
     structures.push({ ...s, baseline, uncertainty });
   }
-  seconds.vote = (performance.now() - t) / 1000;
+  seconds.vote += (performance.now() - t) / 1000;
   return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice };
 }
 
-/** Where a structure's labels lie in the aligned label maps (all on the target's grid): the union of their boxes. */
-async function structureBox(labelFiles: string[], labels: number[] | undefined): Promise<VoxelBox | null> {
-  const boxes = [];
-  for (const f of labelFiles) {
-    const v = await readNifti(f);
-    boxes.push(boxWhere(structureMask(v, labels), spatialDims(v)));
+/**
+ * The vote of every segmentation structure (null for generation), structures with the same pair list
+ * computed together so each aligned map is read once.
+ */
+async function votesOf(
+  structures: PipelineStructure[],
+  labelFileOf: (p: PairFiles) => string,
+  signal: AbortSignal | undefined,
+  onGroup: (s: PipelineStructure) => void,
+): Promise<(VoteResult | null)[]> {
+  const out: (VoteResult | null)[] = structures.map(() => null);
+  const groups = new Map<string, number[]>();
+  structures.forEach((s, k) => {
+    if (s.task !== 'segment') return;
+    const key = s.pairs.map(pairKey).join('\u0001');
+    groups.set(key, [...(groups.get(key) ?? []), k]);
+  });
+  for (const members of groups.values()) {
+    const first = structures[members[0]];
+    onGroup(first);
+    const files = first.pairs.map(labelFileOf);
+    const r = await majorityVotes(files.length, (i) => readNifti(files[i]), members.map((k) => structures[k].labels), signal);
+    members.forEach((k, j) => (out[k] = r[j]));
   }
-  return unionBox(boxes);
+  return out;
 }
 
 function sumSeconds(parts: TaskPhaseSeconds[]): TaskPhaseSeconds {

@@ -14,7 +14,8 @@ export const modelCommand: CliCommand = {
   usage: `usage: neuroverse model import <checkpoint.ckpt|.safetensors> --out <dir> [--name NAME] [--grid N]
                          [--tasks segment,generate] [--fit field-of-view|foreground-box[:T[:MM]]]
                          [--orientation LIA] [--alignment none|affine|deformable]
-                         [--aligned-frame structure|labels[:MM]] [--evaluation card.json] [--force] [--json]
+                         [--aligned-frame structure|labels[:MM]] [--precision fp32|int8] [--evaluation card.json]
+                         [--force] [--json]
        neuroverse model info <dir> [--json]
 
   import   read a PyTorch Lightning checkpoint (torch.save zip) or safetensors without Python, build the three
@@ -22,7 +23,9 @@ export const modelCommand: CliCommand = {
            --force: the new package is built beside it and swapped in once complete); --evaluation stores the
            evaluation card made by native-models (python -m neuroverse3d.card) in the manifest; --fit and
            --orientation record how the model's training framed and oriented its volumes; --alignment and
-           --aligned-frame how it expects context pairs aligned and framed (docs/model-package.md)
+           --aligned-frame how it expects context pairs aligned and framed (docs/model-package.md); --precision
+           int8 also writes an int8 CPU variant (int8 convolution weights, uint8 activations calibrated on the
+           sample shipped with the app), which runs on the CPU unless a run asks for fp32
   info     show a package's manifest (architecture, grid, normalisation, tasks, graphs, provenance)`,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -33,7 +36,7 @@ export const modelCommand: CliCommand = {
 };
 
 async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
-  const args = parseArgs(argv, { value: ['out', 'name', 'grid', 'tasks', 'evaluation', 'fit', 'orientation', 'alignment', 'aligned-frame'], boolean: ['json', 'force'] });
+  const args = parseArgs(argv, { value: ['out', 'name', 'grid', 'tasks', 'evaluation', 'fit', 'orientation', 'alignment', 'aligned-frame', 'precision'], boolean: ['json', 'force'] });
   const [file] = args.positional;
   const out = flag(args, 'out');
   if (!file) throw new InputError(undefined, 'give a checkpoint file', 'usage');
@@ -61,6 +64,8 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
     throw new InputError(undefined, `--alignment takes none, affine or deformable (got "${alignment}")`, 'usage');
   }
   const alignedFrame = parseAlignedFrameFlag(flag(args, 'aligned-frame'));
+  const precision = flag(args, 'precision') ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'int8') throw new InputError(undefined, `--precision takes fp32 or int8 (got "${precision}")`, 'usage');
   const existing = await stat(out).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new InputError(out, 'exists and is not a folder');
   if (existing && !hasFlag(args, 'force')) throw new InputError(out, 'exists: give --force to replace it (the old package is kept until the new one is complete)', 'usage');
@@ -71,7 +76,7 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
   let manifest: Manifest;
   let notes: string[];
   try {
-    ({ manifest, notes } = await importCheckpoint(file, join(work, 'package'), { name: flag(args, 'name'), grid, tasks: tasks as Task[] | undefined, evaluation, fit, orientation, alignment: alignment as AlignMode | undefined, alignedFrame }));
+    ({ manifest, notes } = await importCheckpoint(file, join(work, 'package'), { name: flag(args, 'name'), grid, tasks: tasks as Task[] | undefined, evaluation, fit, orientation, alignment: alignment as AlignMode | undefined, alignedFrame, precision }));
     if (existing) await rename(out, join(work, 'old'));
     await rename(join(work, 'package'), out);
   } finally {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
-import { parseDevice } from '../../engine/index.js';
+import { parseDevice, parsePrecision } from '../../engine/index.js';
 import type { Task } from '../../engine/index.js';
 import { Library, libraryDir, resolveContextSet } from '../../library/index.js';
 import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
@@ -24,7 +24,7 @@ export const runCommand: CliCommand = {
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME) --out <file.nii.gz>
                       [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
-                      [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda] [--workers N]
+                      [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda] [--precision auto|fp32|int8] [--workers N]
                       [--uncertainty FILE.nii.gz] [--json]
 
   --model DIR          model package folder (neuroverse model import makes one); default: the first installed
@@ -49,10 +49,11 @@ export const runCommand: CliCommand = {
                        at least 0.5 where the model and the vote disagree; needs alignment (docs/alignment.md)
   --mini-context N     pairs per context-branch call (default auto: from free memory)
   --device D           auto (CUDA if usable, else CPU; the reason is reported), cpu or cuda
+  --precision P        auto (the package's int8 variant on the CPU where it has one, else fp32), fp32 or int8
   --json               print one JSON object with timings instead of text`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference', 'uncertainty'], boolean: ['json'] });
+    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference', 'uncertainty', 'precision'], boolean: ['json'] });
     const modelFlag = flag(args, 'model');
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
@@ -76,6 +77,7 @@ export const runCommand: CliCommand = {
       throw new InputError(undefined, `--mini-context must be a positive integer or auto (got "${mc}")`, 'usage');
     }
     const device = parseDevice(flag(args, 'device'));
+    const precision = parsePrecision(flag(args, 'precision'));
     let pairsSpec = contexts.map((c) => {
       const parts = c.split(',');
       if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
@@ -113,7 +115,7 @@ export const runCommand: CliCommand = {
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
     const model = method === 'vote' ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
     // The model runs in a compute worker (pipeline/model-runner.ts), as in the app.
-    const engine = model ? await workerRunner(model, device) : null;
+    const engine = model ? await workerRunner(model, device, precision) : null;
     const align = chooseAlign(task, method, alignFlag, engine?.manifest.alignment);
     if (reference !== undefined && align === 'none') throw new InputError(undefined, '--reference needs --align affine or deformable', 'usage');
     const needsPool = align !== 'none' || method === 'vote';
@@ -183,13 +185,15 @@ export const runCommand: CliCommand = {
         device,
         provider: result.choice?.provider ?? null,
         providerReason: result.choice?.reason ?? null,
+        precision: result.choice?.precision ?? null,
+        precisionReason: result.choice?.precisionReason ?? null,
         seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
         peakRssMB,
       };
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));
       } else {
-        const how = result.choice ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider}: ${result.choice.reason}` : 'majority vote';
+        const how = result.choice ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider} ${result.choice.precision}: ${result.choice.reason}` : 'majority vote';
         const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
         io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
         if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);

@@ -4,6 +4,7 @@ import type { Architecture } from './architecture.js';
 import { Layers, splitInputChannelsAt } from './layers.js';
 import type { GeluMode } from './layers.js';
 import type { StateDict } from './state-dict.js';
+import type { CalibrationRanges, ConvMode } from '../quant/int8.js';
 
 /** ONNX opset of every graph: Shape(start,end) needs 15; 17 is what ORT's CUDA/CPU providers cover fully. */
 export const OPSET = 17;
@@ -36,21 +37,35 @@ export interface BuiltGraphs {
   targetDecoder: Uint8Array;
 }
 
-export function buildGraphs(arch: Architecture, sd: StateDict, producerVersion = '0.1.0', gelu: GeluMode = 'contrib'): BuiltGraphs {
+/** Graph names: also the keys of calibration ranges (quant/int8.ts). */
+export const GRAPH_NAMES = { targetEncoder: 'target_encoder', contextBranch: 'context_branch', targetDecoder: 'target_decoder' } as const;
+
+/**
+ * `convs`: plain fp32 graphs (default), probe graphs for calibration, or int8 graphs from calibrated ranges.
+ */
+export function buildGraphs(
+  arch: Architecture,
+  sd: StateDict,
+  producerVersion = '0.1.0',
+  gelu: GeluMode = 'contrib',
+  convs: { kind: 'fp32' } | { kind: 'probe' } | { kind: 'int8'; ranges: CalibrationRanges } = { kind: 'fp32' },
+): BuiltGraphs {
   const opts = { opset: OPSET, producerVersion };
+  const mode = (graph: string): ConvMode => (convs.kind === 'int8' ? { kind: 'int8', ranges: convs.ranges[graph] ?? {} } : convs);
+  const doc = (what: string) => `Neuroverse3D ${what}${convs.kind === 'int8' ? ' (int8 convolutions)' : convs.kind === 'probe' ? ' (calibration probes)' : ''}`;
   return {
-    targetEncoder: buildTargetEncoder(arch, sd, gelu).toBytes({ ...opts, docString: 'Neuroverse3D target encoder' }),
-    contextBranch: buildContextBranch(arch, sd, gelu).toBytes({ ...opts, docString: 'Neuroverse3D context branch' }),
-    targetDecoder: buildTargetDecoder(arch, sd, gelu).toBytes({ ...opts, docString: 'Neuroverse3D target decoder' }),
+    targetEncoder: buildTargetEncoder(arch, sd, gelu, mode(GRAPH_NAMES.targetEncoder)).toBytes({ ...opts, docString: doc('target encoder') }),
+    contextBranch: buildContextBranch(arch, sd, gelu, mode(GRAPH_NAMES.contextBranch)).toBytes({ ...opts, docString: doc('context branch') }),
+    targetDecoder: buildTargetDecoder(arch, sd, gelu, mode(GRAPH_NAMES.targetDecoder)).toBytes({ ...opts, docString: doc('target decoder') }),
   };
 }
 
 /** Graph A: target image → features f_0..f_{S-2} (skips and t2c inputs) and the bottleneck input. */
-export function buildTargetEncoder(arch: Architecture, sd: StateDict, gelu: GeluMode = 'contrib'): GraphBuilder {
+export function buildTargetEncoder(arch: Architecture, sd: StateDict, gelu: GeluMode = 'contrib', convs: ConvMode = { kind: 'fp32' }): GraphBuilder {
   const C = arch.channels;
   const S = C.length;
   const g = new GraphBuilder('target_encoder');
-  const L = new Layers(g, sd, gelu);
+  const L = new Layers(g, sd, gelu, convs);
   g.input(io.targetImage, ['batch', 1, ...spatial(0)]);
   let e = L.conv(io.targetImage, 'target_encoder.target_embedding');
   for (let r = 0; r < S - 1; r++) {
@@ -70,11 +85,11 @@ export function buildTargetEncoder(arch: Architecture, sd: StateDict, gelu: Gelu
  * target half is computed once per call and broadcast over the pairs instead of materialising l copies
  * of the target features.
  */
-export function buildContextBranch(arch: Architecture, sd: StateDict, gelu: GeluMode = 'contrib'): GraphBuilder {
+export function buildContextBranch(arch: Architecture, sd: StateDict, gelu: GeluMode = 'contrib', convs: ConvMode = { kind: 'fp32' }): GraphBuilder {
   const C = arch.channels;
   const S = C.length;
   const g = new GraphBuilder('context_branch');
-  const L = new Layers(g, sd, gelu);
+  const L = new Layers(g, sd, gelu, convs);
   g.input(io.contextImages, ['batch', 'pairs', 1, ...spatial(0)]);
   g.input(io.contextLabels, ['batch', 'pairs', 1, ...spatial(0)]);
   for (let r = 0; r < S - 1; r++) g.input(io.targetFeature(r), ['batch', C[r], ...spatial(r)]);
@@ -116,11 +131,11 @@ export function buildContextBranch(arch: Architecture, sd: StateDict, gelu: Gelu
 }
 
 /** Graph C: bottleneck + target skips + merged context means → raw prediction (no output activation). */
-export function buildTargetDecoder(arch: Architecture, sd: StateDict, gelu: GeluMode = 'contrib'): GraphBuilder {
+export function buildTargetDecoder(arch: Architecture, sd: StateDict, gelu: GeluMode = 'contrib', convs: ConvMode = { kind: 'fp32' }): GraphBuilder {
   const C = arch.channels;
   const S = C.length;
   const g = new GraphBuilder('target_decoder');
-  const L = new Layers(g, sd, gelu);
+  const L = new Layers(g, sd, gelu, convs);
   g.input(io.targetBottleneck, ['batch', C[S - 1], ...spatial(S - 1)]);
   for (let r = 0; r < S - 1; r++) g.input(io.targetFeature(r), ['batch', C[r], ...spatial(r)]);
   for (let k = 0; k < S; k++) g.input(io.contextMean(k), ['batch', C[S - 1 - k], ...spatial(S - 1 - k)]);

@@ -1,4 +1,7 @@
 import { GraphBuilder, int, ints, str } from '../onnx/graph-builder.js';
+import type { Attr } from '../onnx/graph-builder.js';
+import { activationParams, probeName, quantizeBias, quantizeWeights } from '../quant/int8.js';
+import type { ConvMode, ConvRanges } from '../quant/int8.js';
 import type { StateDict, WeightTensor } from './state-dict.js';
 
 /**
@@ -8,10 +11,13 @@ import type { StateDict, WeightTensor } from './state-dict.js';
 export class Layers {
   private consts = new Map<string, string>();
 
+  private readonly convNames = new Set<string>();
+
   constructor(
     readonly g: GraphBuilder,
     private readonly sd: StateDict,
     private readonly geluMode: GeluMode = 'contrib',
+    private readonly convMode: ConvMode = { kind: 'fp32' },
   ) {}
 
   weight(key: string): WeightTensor {
@@ -56,18 +62,66 @@ export class Layers {
     const pad = opts.pad ?? 0;
     const stride = opts.stride ?? 1;
     const wz = kernelToZyx(w);
+    const attrs = {
+      kernel_shape: ints(wz.dims.slice(2)),
+      pads: ints([pad, pad, pad, pad, pad, pad]),
+      strides: ints([stride, stride, stride]),
+    };
+    if (this.convNames.has(name)) throw new Error(`graph builder: two convolutions named ${name}`);
+    this.convNames.add(name);
+    const mode = this.convMode;
+    if (mode.kind === 'int8') {
+      const r = mode.ranges[name];
+      if (!r) throw new Error(`int8 graph: no calibrated range for ${name}`);
+      return this.int8Conv(x, name, wz, b, attrs, r, opts.out);
+    }
     const inputs = [x, this.g.initializer(`${name}.weight`, wz.dims, wz.data)];
     if (b) inputs.push(this.g.initializer(`${name}.bias`, b.dims, b.data));
-    return this.g.op(
-      'Conv',
-      inputs,
-      {
-        kernel_shape: ints(wz.dims.slice(2)),
-        pads: ints([pad, pad, pad, pad, pad, pad]),
-        strides: ints([stride, stride, stride]),
-      },
-      opts.out,
+    const y = this.g.op('Conv', inputs, attrs, opts.out);
+    if (mode.kind === 'probe') {
+      for (const [side, v] of [['input', x], ['output', y]] as const) {
+        for (const stat of ['min', 'max'] as const) {
+          const o = this.g.op(stat === 'min' ? 'ReduceMin' : 'ReduceMax', [v], { keepdims: int(0) }, probeName(name, side, stat));
+          this.g.output(o, []);
+        }
+      }
+    }
+    return y;
+  }
+
+  /**
+   * Q/DQ around one Conv: input and output through uint8 (calibrated), weights int8 per output channel,
+   * bias int32. ORT fuses the pattern into one QLinearConv; the output is dequantised for the fp32 ops after.
+   */
+  private int8Conv(x: string, name: string, w: WeightTensor, b: WeightTensor | undefined, attrs: Record<string, Attr>, r: ConvRanges, out?: string): string {
+    const g = this.g;
+    const inP = activationParams(r.input);
+    const outP = activationParams(r.output);
+    const inScale = g.constFloat(`${name}.x_scale`, [inP.scale], []);
+    const inZero = g.initializer(`${name}.x_zero`, [], Uint8Array.of(inP.zeroPoint));
+    const xd = g.op('DequantizeLinear', [g.op('QuantizeLinear', [x, inScale, inZero]), inScale, inZero]);
+    const co = w.dims[0];
+    const wq = quantizeWeights(w.data, co);
+    const wd = g.op(
+      'DequantizeLinear',
+      [g.initializer(`${name}.weight_q`, w.dims, wq.q), g.initializer(`${name}.w_scale`, [co], wq.scales), g.initializer(`${name}.w_zero`, [co], new Int8Array(co))],
+      { axis: int(0) },
     );
+    const inputs = [xd, wd];
+    if (b) {
+      const bq = quantizeBias(b.data, inP.scale, wq.scales);
+      inputs.push(
+        g.op(
+          'DequantizeLinear',
+          [g.initializer(`${name}.bias_q`, [co], bq.q), g.initializer(`${name}.b_scale`, [co], bq.scales), g.initializer(`${name}.b_zero`, [co], new Int32Array(co))],
+          { axis: int(0) },
+        ),
+      );
+    }
+    const y = g.op('Conv', inputs, attrs);
+    const outScale = g.constFloat(`${name}.y_scale`, [outP.scale], []);
+    const outZero = g.initializer(`${name}.y_zero`, [], Uint8Array.of(outP.zeroPoint));
+    return g.op('DequantizeLinear', [g.op('QuantizeLinear', [y, outScale, outZero]), outScale, outZero], {}, out);
   }
 
   /**

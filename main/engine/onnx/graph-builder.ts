@@ -53,15 +53,10 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(value, dims, elemType));
   }
 
-  initializer(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
+  initializer(name: string, dims: number[], data: Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array): string {
     const n = this.unique(name);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    this.initializers.push({
-      name: n,
-      dims,
-      data_type: data instanceof Float32Array ? ElemType.FLOAT : ElemType.INT64,
-      raw_data: bytes,
-    });
+    this.initializers.push({ name: n, dims, data_type: elemTypeOf(data), raw_data: bytes });
     return n;
   }
 
@@ -150,4 +145,12 @@ function encodeAttr(name: string, a: Attr): object {
     case 'string':
       return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) };
   }
+}
+
+function elemTypeOf(data: Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array): number {
+  if (data instanceof Float32Array) return ElemType.FLOAT;
+  if (data instanceof BigInt64Array) return ElemType.INT64;
+  if (data instanceof Int32Array) return ElemType.INT32;
+  if (data instanceof Int8Array) return ElemType.INT8;
+  return ElemType.UINT8;
 }

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
 import { inferArchitecture } from '../model/architecture.js';
-import type { AlignedFrameRule, GridFitRule, Manifest, Task } from './manifest.js';
+import type { AlignedFrameRule, GridFitRule, Manifest, Precision, Task } from './manifest.js';
 import { writeModelPackage } from './write-package.js';
 
 export interface ImportOptions {
@@ -14,6 +14,8 @@ export interface ImportOptions {
   alignedFrame?: AlignedFrameRule;
   /** Evaluation card measured by the training side (native-models/neuroverse3d/card.py). */
   evaluation?: Record<string, unknown> | null;
+  /** 'int8': also write an int8 CPU variant (calibrated on the app's sample). */
+  precision?: Precision;
 }
 
 /** `neuroverse model import`: checkpoint (torch zip or safetensors) → model package folder. */
@@ -29,6 +31,7 @@ export async function importCheckpoint(file: string, outDir: string, opts: Impor
     alignment: opts.alignment,
     alignedFrame: opts.alignedFrame,
     evaluation: opts.evaluation ?? null,
+    precision: opts.precision,
     provenance: {
       source: basename(file),
       sourceFormat: ck.format,

@@ -3,13 +3,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../../common/errors.js';
 import { GRAPH_ROLES, MANIFEST_FILE, validateManifest } from './manifest.js';
-import type { GraphRole, Manifest } from './manifest.js';
+import type { GraphEntries, GraphRole, Manifest } from './manifest.js';
 
 export interface LoadedModelPackage {
   dir: string;
   manifest: Manifest;
   /** Graph bytes exactly as hashed, handed to ORT from memory so what runs is what was checked. */
   graphs: Record<GraphRole, Uint8Array>;
+  /** The int8 variant's graphs, where the manifest lists one. */
+  int8Graphs?: Record<GraphRole, Uint8Array>;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -32,12 +34,21 @@ export async function readManifest(dir: string): Promise<Manifest> {
   return validateManifest(parsed, file);
 }
 
-/** Reads a model folder and verifies every graph against its manifest sha256. */
+/** Reads a model folder and verifies every graph (fp32, and int8 where present) against its manifest sha256. */
 export async function loadModelPackage(dir: string): Promise<LoadedModelPackage> {
   const manifest = await readManifest(dir);
+  return {
+    dir,
+    manifest,
+    graphs: await readGraphs(dir, manifest.graphs),
+    ...(manifest.int8 ? { int8Graphs: await readGraphs(dir, manifest.int8.graphs) } : {}),
+  };
+}
+
+async function readGraphs(dir: string, entries: GraphEntries): Promise<Record<GraphRole, Uint8Array>> {
   const graphs = {} as Record<GraphRole, Uint8Array>;
   for (const role of GRAPH_ROLES) {
-    const entry = manifest.graphs[role];
+    const entry = entries[role];
     const file = join(dir, entry.file);
     const bytes = await readFile(file).catch(() => undefined);
     if (!bytes) throw new InputError(file, `graph file listed in ${MANIFEST_FILE} is missing`, 'bad-model');
@@ -47,5 +58,5 @@ export async function loadModelPackage(dir: string): Promise<LoadedModelPackage>
     }
     graphs[role] = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  return { dir, manifest, graphs };
+  return graphs;
 }

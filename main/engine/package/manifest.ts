@@ -16,6 +16,28 @@ export const GRAPH_FILES: Record<GraphRole, string> = {
 
 export type Task = 'segment' | 'generate';
 
+/** Which of a package's graph sets a session runs: fp32 always exists; int8 where the package has it. */
+export type Precision = 'fp32' | 'int8';
+
+export const INT8_GRAPH_FILES: Record<GraphRole, string> = {
+  targetEncoder: 'target_encoder.int8.onnx',
+  contextBranch: 'context_branch.int8.onnx',
+  targetDecoder: 'target_decoder.int8.onnx',
+};
+
+export type GraphEntries = Record<GraphRole, { file: string; sha256: string; bytes: number }>;
+
+/** An int8 CPU variant of the graphs (quant/int8.ts): how it was made, and on what it was calibrated. */
+export interface Int8Variant {
+  graphs: GraphEntries;
+  weights: 'int8 symmetric per output channel';
+  activations: 'uint8 asymmetric per tensor, min-max calibrated';
+  /** Operators kept in fp32. */
+  keptFloat: string[];
+  calibration: { cases: string[]; data: string[] };
+  createdAt: string;
+}
+
 /** How raw intensities become model input: clip to the [lower, upper] quantiles, then min-max to [0, 1]. */
 export interface IntensityNormalization {
   method: 'percentile-minmax';
@@ -68,7 +90,9 @@ export interface Manifest {
   /** Raw-output threshold for segmentation masks. */
   threshold: number;
   opset: number;
-  graphs: Record<GraphRole, { file: string; sha256: string; bytes: number }>;
+  graphs: GraphEntries;
+  /** Absent: the package has fp32 graphs only. */
+  int8?: Int8Variant;
   provenance: {
     source: string;
     sourceFormat: 'torch-zip' | 'safetensors';
@@ -131,6 +155,13 @@ export function validateManifest(m: unknown, file: string): Manifest {
     const g = o.graphs?.[role];
     if (!g || typeof g.file !== 'string' || !/^[0-9a-f]{64}$/.test(g.sha256 ?? '')) fail(`graphs.${role} needs file and sha256`);
     if (g!.file.includes('/') || g!.file.includes('\\') || g!.file.startsWith('.')) fail(`graphs.${role}.file must be a plain file name`);
+  }
+  if (o.int8 !== undefined) {
+    for (const role of GRAPH_ROLES) {
+      const g = o.int8?.graphs?.[role];
+      if (!g || typeof g.file !== 'string' || !/^[0-9a-f]{64}$/.test(g.sha256 ?? '')) fail(`int8.graphs.${role} needs file and sha256`);
+      if (g!.file.includes('/') || g!.file.includes('\\') || g!.file.startsWith('.')) fail(`int8.graphs.${role}.file must be a plain file name`);
+    }
   }
   return o as Manifest;
 }

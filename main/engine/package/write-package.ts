@@ -1,12 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { calibrate, sampleCalibrationCases } from '../quant/calibrate.js';
 import { parameterCount } from '../model/architecture.js';
 import type { Architecture } from '../model/architecture.js';
 import { OPSET, buildGraphs } from '../model/build-graphs.js';
 import type { StateDict } from '../model/state-dict.js';
 import { sha256Hex } from './load-package.js';
-import { DEFAULT_NORMALIZATION, FIELD_OF_VIEW, GRAPH_FILES, GRAPH_ROLES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
-import type { AlignedFrameRule, GraphRole, GridFitRule, Manifest, Task } from './manifest.js';
+import { DEFAULT_NORMALIZATION, FIELD_OF_VIEW, GRAPH_FILES, GRAPH_ROLES, INT8_GRAPH_FILES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
+import type { AlignedFrameRule, GraphEntries, GraphRole, GridFitRule, Int8Variant, Manifest, Precision, Task } from './manifest.js';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -20,6 +21,9 @@ export interface PackageOptions {
   alignment?: Manifest['alignment'];
   alignedFrame?: AlignedFrameRule;
   evaluation?: Record<string, unknown> | null;
+  /** 'int8': also an int8 CPU variant, calibrated on the sample in `calibrationResources` (default: the app's). */
+  precision?: Precision;
+  calibrationResources?: string;
   provenance: Omit<Manifest['provenance'], 'importedAt' | 'importer' | 'parameters'>;
 }
 
@@ -56,6 +60,33 @@ export async function writeModelPackage(dir: string, arch: Architecture, sd: Sta
     },
     evaluation: opts.evaluation ?? null,
   };
+  if (opts.precision === 'int8') manifest.int8 = await writeInt8Variant(dir, manifest, built, arch, sd, opts.calibrationResources);
   await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
+}
+
+/**
+ * The int8 graphs of a package being written: probe graphs run on the sample shipped with the app through the
+ * package's own preprocessing (calibration), then the graphs rebuilt with quantised convolutions.
+ */
+async function writeInt8Variant(dir: string, manifest: Manifest, fp32: Record<GraphRole, Uint8Array>, arch: Architecture, sd: StateDict, resources?: string): Promise<Int8Variant> {
+  const pkg = { dir, manifest, graphs: fp32 };
+  const probes = buildGraphs(arch, sd, ENGINE_VERSION, 'contrib', { kind: 'probe' });
+  const { cases, data } = await sampleCalibrationCases(manifest.tasks, manifest.alignedFrame?.marginMm ?? 10, resources);
+  const cal = await calibrate(pkg, probes, cases, data);
+  const built = buildGraphs(arch, sd, ENGINE_VERSION, 'contrib', { kind: 'int8', ranges: cal.ranges });
+  const graphs = {} as GraphEntries;
+  for (const role of GRAPH_ROLES) {
+    const bytes = built[role];
+    await writeFile(join(dir, INT8_GRAPH_FILES[role]), bytes);
+    graphs[role] = { file: INT8_GRAPH_FILES[role], sha256: sha256Hex(bytes), bytes: bytes.byteLength };
+  }
+  return {
+    graphs,
+    weights: 'int8 symmetric per output channel',
+    activations: 'uint8 asymmetric per tensor, min-max calibrated',
+    keptFloat: ['Gelu', 'Add', 'Resize', 'ReduceMean', 'Concat', 'Reshape'],
+    calibration: { cases: cal.cases, data: cal.data.map((f) => basename(f)) },
+    createdAt: new Date().toISOString(),
+  };
 }

@@ -13,7 +13,7 @@ export type { VoxelBox };
  * `minFraction` of the fullest slice's count count, so a few bright noise voxels or a stray marker in a
  * corner do not stretch the box. Null when nothing is above the threshold.
  */
-export function foregroundBox(values: Float32Array, dims: readonly number[], threshold: number, minFraction = 0.002): VoxelBox | null {
+export function foregroundBox(values: ArrayLike<number>, dims: readonly number[], threshold: number, minFraction = 0.002): VoxelBox | null {
   const [nx, ny, nz] = dims;
   const cx = new Float64Array(nx);
   const cy = new Float64Array(ny);

@@ -36,6 +36,20 @@ export function fitToGrid(
 }
 
 /**
+ * Where voxel (x, y, z) of the sampled index space lies in a flat source array: start + x·steps[0] +
+ * y·steps[1] + z·steps[2]. An axis permutation and flips (reorient.ts) are such a layout, so a volume can
+ * be sampled in the model's orientation without first copying all of it into that order.
+ */
+export interface SourceLayout {
+  start: number;
+  steps: [number, number, number];
+}
+
+export function denseLayout(dims: readonly number[]): SourceLayout {
+  return { start: 0, steps: [1, dims[0], dims[0] * dims[1]] };
+}
+
+/**
  * Samples `src` (dims `srcDims`, x fastest) at continuous indices given per destination voxel by
  * p = scale·q + offset; outside the source the value is `fill`. Trilinear or nearest.
  */
@@ -48,12 +62,33 @@ export function resample(
   mode: 'linear' | 'nearest',
   fill = 0,
 ): Float32Array {
+  return resampleFrom(src, srcDims, denseLayout(srcDims), dstDims, scale, offset, mode, fill);
+}
+
+/**
+ * `resample` of any stored array through a layout, with `value` applied to each source voxel read before it
+ * is interpolated (e.g. intensity normalisation or label membership), so only the voxels the grid needs
+ * are ever converted.
+ */
+export function resampleFrom(
+  src: ArrayLike<number>,
+  srcDims: readonly number[],
+  layout: SourceLayout,
+  dstDims: readonly number[],
+  scale: readonly number[],
+  offset: readonly number[],
+  mode: 'linear' | 'nearest',
+  fill = 0,
+  value: (stored: number) => number = (x) => x,
+): Float32Array {
   const [sx, sy, sz] = srcDims;
   const [dx, dy, dz] = dstDims;
   const out = new Float32Array(dx * dy * dz);
-  const sxy = sx * sy;
+  const { start } = layout;
+  const [s0, s1, s2] = layout.steps;
   // Half a voxel of tolerance at the borders so edge voxels of a fitted volume are not lost to rounding.
   const inside = (p: number, n: number) => p >= -0.5 && p <= n - 0.5;
+  const at = (x: number, y: number, z: number) => value(src[start + x * s0 + y * s1 + z * s2]);
   let o = 0;
   for (let k = 0; k < dz; k++) {
     const pz = scale[2] * k + offset[2];
@@ -69,7 +104,7 @@ export function resample(
           const x = Math.min(sx - 1, Math.max(0, Math.round(px)));
           const y = Math.min(sy - 1, Math.max(0, Math.round(py)));
           const z = Math.min(sz - 1, Math.max(0, Math.round(pz)));
-          out[o] = src[x + sx * y + sxy * z];
+          out[o] = at(x, y, z);
           continue;
         }
         const cx = Math.min(sx - 1, Math.max(0, px));
@@ -84,7 +119,6 @@ export function resample(
         const fx = cx - x0;
         const fy = cy - y0;
         const fz = cz - z0;
-        const at = (x: number, y: number, z: number) => src[x + sx * y + sxy * z];
         const c00 = at(x0, y0, z0) * (1 - fx) + at(x1, y0, z0) * fx;
         const c10 = at(x0, y1, z0) * (1 - fx) + at(x1, y1, z0) * fx;
         const c01 = at(x0, y0, z1) * (1 - fx) + at(x1, y0, z1) * fx;
@@ -99,6 +133,55 @@ export function resample(
 /** Native → model grid. */
 export function toModelGrid(native: Float32Array, fit: GridFit, mode: 'linear' | 'nearest', fill = 0): Float32Array {
   return resample(native, fit.nativeDims, fit.grid, fit.scale, fit.offset, mode, fill);
+}
+
+/**
+ * Model grid → native grid, written through `layout` into `out` (the native volume as stored, when the model
+ * saw it reoriented). Only native voxels whose model position lies inside the grid are visited: everything
+ * else is `fill` in `toNativeGrid` too, and a structure-framed grid covers a small part of a 256³ head.
+ * `out` must already hold `fill` elsewhere.
+ */
+export function toNativeGridInto(out: { [i: number]: number }, layout: SourceLayout, model: Float32Array, fit: GridFit, value: (x: number) => number = (x) => x): void {
+  const [gx, gy, gz] = fit.grid;
+  const [s0, s1, s2] = layout.steps;
+  // One voxel wider than the footprint; the exact test is `inside` below.
+  const lo = [0, 1, 2].map((a) => Math.max(0, Math.floor(fit.scale[a] * -0.5 + fit.offset[a]) - 1));
+  const hi = [0, 1, 2].map((a) => Math.min(fit.nativeDims[a] - 1, Math.ceil(fit.scale[a] * (fit.grid[a] - 0.5) + fit.offset[a]) + 1));
+  const inv = fit.scale.map((a) => 1 / a);
+  const off = fit.offset.map((b, i) => -b / fit.scale[i]);
+  const inside = (q: number, n: number) => q >= -0.5 && q <= n - 0.5;
+  const gxy = gx * gy;
+  for (let z = lo[2]; z <= hi[2]; z++) {
+    const qz = inv[2] * z + off[2];
+    if (!inside(qz, gz)) continue;
+    const cz = Math.min(gz - 1, Math.max(0, qz));
+    const z0 = Math.floor(cz);
+    const z1 = Math.min(z0 + 1, gz - 1);
+    const fz = cz - z0;
+    for (let y = lo[1]; y <= hi[1]; y++) {
+      const qy = inv[1] * y + off[1];
+      if (!inside(qy, gy)) continue;
+      const cy = Math.min(gy - 1, Math.max(0, qy));
+      const y0 = Math.floor(cy);
+      const y1 = Math.min(y0 + 1, gy - 1);
+      const fy = cy - y0;
+      let o = layout.start + lo[0] * s0 + y * s1 + z * s2;
+      for (let x = lo[0]; x <= hi[0]; x++, o += s0) {
+        const qx = inv[0] * x + off[0];
+        if (!inside(qx, gx)) continue;
+        const cx = Math.min(gx - 1, Math.max(0, qx));
+        const x0 = Math.floor(cx);
+        const x1 = Math.min(x0 + 1, gx - 1);
+        const fx = cx - x0;
+        const at = (i: number, j: number, k: number) => model[i + gx * j + gxy * k];
+        const c00 = at(x0, y0, z0) * (1 - fx) + at(x1, y0, z0) * fx;
+        const c10 = at(x0, y1, z0) * (1 - fx) + at(x1, y1, z0) * fx;
+        const c01 = at(x0, y0, z1) * (1 - fx) + at(x1, y0, z1) * fx;
+        const c11 = at(x0, y1, z1) * (1 - fx) + at(x1, y1, z1) * fx;
+        out[o] = value(Math.fround((c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz));
+      }
+    }
+  }
 }
 
 /** Model grid → native grid (inverse map q = (p − offset)/scale). */

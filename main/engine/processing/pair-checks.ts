@@ -3,7 +3,7 @@ import { orientationCode } from '../../imaging/reorient.js';
 import type { Volume } from '../../imaging/volume.js';
 import { spatialDims } from '../../imaging/volume.js';
 import type { Task } from '../package/manifest.js';
-import { structureMask } from '../../imaging/labels.js';
+import { labelMembership } from '../../imaging/labels.js';
 
 /**
  * Cheap checks of one context pair, before any resampling: the label shares its image's grid and axis
@@ -22,7 +22,17 @@ export function checkContextPair(p: { image: Volume; label: Volume; imageFile?: 
   if (io !== lo) {
     throw new InputError(labelFile, `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`);
   }
-  if (task === 'segment' && !structureMask(p.label, labels).includes(1)) {
+  if (task === 'segment' && !hasStructure(p.label, labels)) {
     throw new InputError(labelFile, labels?.length ? `none of the label values ${labels.join(', ')} occurs in this label map` : 'label map is empty');
   }
+}
+
+/** Whether any voxel of the first frame belongs to the structure; stops at the first (no mask is built). */
+function hasStructure(v: Volume, labels: number[] | undefined): boolean {
+  const member = labelMembership(v, labels);
+  const [nx, ny, nz] = spatialDims(v);
+  const n = nx * ny * nz;
+  const d = v.data;
+  for (let i = 0; i < n; i++) if (member(d[i]) === 1) return true;
+  return false;
 }

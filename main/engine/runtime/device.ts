@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../../common/errors.js';
+import type { Precision } from '../package/manifest.js';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
 export type Provider = 'cuda' | 'cpu';
@@ -11,6 +12,18 @@ export type Provider = 'cuda' | 'cpu';
 export interface ProviderChoice {
   provider: Provider;
   reason: string;
+  /** Which graph set runs: int8 on the CPU where the package has it (unless fp32 was asked for). */
+  precision: Precision;
+  precisionReason: string;
+}
+
+/** auto: int8 on the CPU where the package has an int8 variant, else fp32. */
+export type PrecisionRequest = 'auto' | Precision;
+
+export function parsePrecision(value: string | undefined): PrecisionRequest {
+  const v = (value ?? 'auto').toLowerCase();
+  if (v === 'auto' || v === 'fp32' || v === 'int8') return v;
+  throw new InputError(undefined, `--precision must be auto, fp32 or int8 (got "${value}")`, 'usage');
 }
 
 export function parseDevice(value: string | undefined): DeviceRequest {

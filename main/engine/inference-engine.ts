@@ -115,13 +115,14 @@ export interface RunResult {
  */
 export class InferenceEngine {
   /**
-   * Context volumes already on the model grid, kept between runs: re-running on the same target (another
-   * structure's vote box aside, one more pair, a changed mini-context size) skips reading and resampling the
-   * pairs it has seen. Keyed by what was read and how it was placed, so a changed file or another frame is a
-   * miss, never a stale hit.
+   * Context volumes already on the model grid, kept between runs: re-running on the same target and frame (one
+   * more pair, a changed mini-context size, the app's second click) skips reading and resampling the pairs it
+   * has seen. Keyed by what was read and how it was placed, so a changed file or another frame is a miss,
+   * never a stale hit.
    */
   private readonly prepared = new LruCache<Float32Array>(PREPARED_CACHE_BYTES, (a) => a.byteLength);
-  private readonly normalizers = new Map<string, (stored: number) => number>();
+  /** Normalisation of each context file seen (its quantiles), by identity: 1024 files at most. */
+  private readonly normalizers = new LruCache<(stored: number) => number>(1024, () => 1);
 
   private constructor(
     readonly pkg: LoadedModelPackage,
@@ -166,10 +167,7 @@ export class InferenceEngine {
     if (known) return known;
     const { lower, upper } = this.manifest.normalization;
     const f = percentileNormalizer(v, lower, upper);
-    if (key) {
-      if (this.normalizers.size >= 1024) this.normalizers.delete(this.normalizers.keys().next().value!);
-      this.normalizers.set(key, f);
-    }
+    if (key) this.normalizers.set(key, f);
     return f;
   }
 

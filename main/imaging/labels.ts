@@ -1,7 +1,6 @@
 import type { Volume } from './volume.js';
-import { spatialDims, voxelCount } from './volume.js';
+import { isIntegerVoxelArray, spatialDims, voxelCount } from './volume.js';
 
-const INTEGER_ARRAYS = [Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array];
 
 /**
  * 1 where a label map's voxel (real value, rounded) is one of `labels`, or any non-zero value when none are
@@ -42,7 +41,7 @@ export function labelMembership(v: Pick<Volume, 'data' | 'slope' | 'intercept'>,
   }
   const lut = new Uint8Array(max + 1);
   for (const l of wanted) lut[l] = 1;
-  if (raw && INTEGER_ARRAYS.some((A) => v.data instanceof A)) return (x) => (x >= 0 && x <= max ? lut[x] : 0);
+  if (raw && isIntegerVoxelArray(v.data)) return (x) => (x >= 0 && x <= max ? lut[x] : 0);
   return (x) => {
     const y = Math.round(x * slope + icpt);
     return y >= 0 && y <= max ? lut[y] : 0;

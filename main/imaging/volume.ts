@@ -128,3 +128,8 @@ export function datatypeName(data: VoxelArray): string {
   if (data instanceof Float32Array) return 'float32';
   return 'float64';
 }
+
+/** Whether voxels are stored as integers (label maps, most scans): lookup tables and counting passes apply. */
+export function isIntegerVoxelArray(a: unknown): a is Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array {
+  return a instanceof Uint8Array || a instanceof Int8Array || a instanceof Uint16Array || a instanceof Int16Array || a instanceof Uint32Array || a instanceof Int32Array;
+}

@@ -13,10 +13,6 @@ import type { TaskRunResult } from '../engine/run-task.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
-import { LruCache } from '../util/lru-cache.js';
-
-/** Bytes of read context volumes a model thread keeps (eight 256³ uint8/int16 pairs). */
-const READ_CACHE_BYTES = 512 * 1024 * 1024;
 
 /** One context pair: the files errors name (the user's), and where to read it from (e.g. the registration cache). */
 export interface ModelPairFiles {
@@ -61,24 +57,10 @@ function lazyPairs(pairs: ModelPairFiles[]): LazyContextPair[] {
     return {
       imageFile: p.imageFile,
       labelFile: p.labelFile,
-      load: async () => ({ image: await readCached(image, ids[0]), label: await readCached(label, ids[1]) }),
+      load: async () => ({ image: await readNifti(image), label: await readNifti(label) }),
       identity: ids[0] && ids[1] ? { image: ids[0], label: ids[1] } : undefined,
     };
   });
-}
-
-/**
- * Volumes this thread read for the model, kept for the next structure or run: a run framed per structure
- * reads each aligned pair once per structure, and a 256³ pair takes ~0.12 s to read. Bounded by bytes.
- */
-const readVolumes = new LruCache<Volume>(READ_CACHE_BYTES, (v) => v.data.byteLength);
-
-async function readCached(file: string, identity: string | undefined): Promise<Volume> {
-  const hit = identity ? readVolumes.get(identity) : undefined;
-  if (hit) return hit;
-  const v = await readNifti(file);
-  if (identity) readVolumes.set(identity, v);
-  return v;
 }
 
 /** A file as a cache key: a rewritten file (new size or time) is another key. Undefined if it cannot be read. */

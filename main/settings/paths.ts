@@ -35,6 +35,7 @@ export function sampleFiles(resources = resourcesDir()) {
   return {
     t1: join(resources, 'sample', 'colin27_t1.nii.gz'),
     labels: join(resources, 'sample', 'colin27_aal.nii.gz'),
+    brain: join(resources, 'sample', 'colin27_t1_brain.nii.gz'),
   };
 }
 

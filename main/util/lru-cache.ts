@@ -1,7 +1,8 @@
 /**
- * A cache bounded by bytes, least recently used out first: what the engine keeps between runs (volumes it
- * read, volumes it placed on the model grid) so re-running on the same files skips the work, without
- * letting memory grow with the number of pairs seen.
+ * A cache bounded by the total `sizeOf` its entries (bytes, or 1 each for a count), least recently used out
+ * first: what the engine keeps between runs (volumes it read, volumes it placed on the model grid,
+ * normalisation ranges) so re-running on the same files skips the work, without letting memory grow with the
+ * number of pairs seen.
  */
 export class LruCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();

@@ -142,38 +142,18 @@ export function toModelGrid(native: Float32Array, fit: GridFit, mode: 'linear' |
  * `out` must already hold `fill` elsewhere.
  */
 export function toNativeGridInto(out: { [i: number]: number }, layout: SourceLayout, model: Float32Array, fit: GridFit, value: (x: number) => number = (x) => x): void {
-  const [gx, gy, gz] = fit.grid;
+  const [tx, ty, tz] = [0, 1, 2].map((a) => modelTaps(fit, a));
+  const [gx, gy] = fit.grid;
   const [s0, s1, s2] = layout.steps;
-  // One voxel wider than the footprint; the exact test is `inside` below.
-  const lo = [0, 1, 2].map((a) => Math.max(0, Math.floor(fit.scale[a] * -0.5 + fit.offset[a]) - 1));
-  const hi = [0, 1, 2].map((a) => Math.min(fit.nativeDims[a] - 1, Math.ceil(fit.scale[a] * (fit.grid[a] - 0.5) + fit.offset[a]) + 1));
-  const inv = fit.scale.map((a) => 1 / a);
-  const off = fit.offset.map((b, i) => -b / fit.scale[i]);
-  const inside = (q: number, n: number) => q >= -0.5 && q <= n - 0.5;
   const gxy = gx * gy;
-  for (let z = lo[2]; z <= hi[2]; z++) {
-    const qz = inv[2] * z + off[2];
-    if (!inside(qz, gz)) continue;
-    const cz = Math.min(gz - 1, Math.max(0, qz));
-    const z0 = Math.floor(cz);
-    const z1 = Math.min(z0 + 1, gz - 1);
-    const fz = cz - z0;
-    for (let y = lo[1]; y <= hi[1]; y++) {
-      const qy = inv[1] * y + off[1];
-      if (!inside(qy, gy)) continue;
-      const cy = Math.min(gy - 1, Math.max(0, qy));
-      const y0 = Math.floor(cy);
-      const y1 = Math.min(y0 + 1, gy - 1);
-      const fy = cy - y0;
-      let o = layout.start + lo[0] * s0 + y * s1 + z * s2;
-      for (let x = lo[0]; x <= hi[0]; x++, o += s0) {
-        const qx = inv[0] * x + off[0];
-        if (!inside(qx, gx)) continue;
-        const cx = Math.min(gx - 1, Math.max(0, qx));
-        const x0 = Math.floor(cx);
-        const x1 = Math.min(x0 + 1, gx - 1);
-        const fx = cx - x0;
-        const at = (i: number, j: number, k: number) => model[i + gx * j + gxy * k];
+  const at = (i: number, j: number, k: number) => model[i + gx * j + gxy * k];
+  for (let c = 0; c < tz.i0.length; c++) {
+    const [z0, z1, fz] = [tz.i0[c], tz.i1[c], tz.f[c]];
+    for (let b = 0; b < ty.i0.length; b++) {
+      const [y0, y1, fy] = [ty.i0[b], ty.i1[b], ty.f[b]];
+      let o = layout.start + tx.first * s0 + (ty.first + b) * s1 + (tz.first + c) * s2;
+      for (let a = 0; a < tx.i0.length; a++, o += s0) {
+        const [x0, x1, fx] = [tx.i0[a], tx.i1[a], tx.f[a]];
         const c00 = at(x0, y0, z0) * (1 - fx) + at(x1, y0, z0) * fx;
         const c10 = at(x0, y1, z0) * (1 - fx) + at(x1, y1, z0) * fx;
         const c01 = at(x0, y0, z1) * (1 - fx) + at(x1, y0, z1) * fx;
@@ -182,6 +162,33 @@ export function toNativeGridInto(out: { [i: number]: number }, layout: SourceLay
       }
     }
   }
+}
+
+/**
+ * Along one axis, the native indices whose model position q = (p − offset)/scale lies inside the grid (half a
+ * voxel of tolerance, as `resample`), from `first` on, with the two model indices and the weight of the
+ * second for each: the same arithmetic as `toNativeGrid`, computed once per index instead of once per voxel.
+ */
+function modelTaps(fit: GridFit, axis: number): { first: number; i0: Int32Array; i1: Int32Array; f: Float64Array } {
+  const n = fit.grid[axis];
+  const inv = 1 / fit.scale[axis];
+  const off = -fit.offset[axis] / fit.scale[axis];
+  const inside: number[] = [];
+  for (let p = 0; p < fit.nativeDims[axis]; p++) {
+    const q = inv * p + off;
+    if (q >= -0.5 && q <= n - 0.5) inside.push(p);
+  }
+  const first = inside[0] ?? 0;
+  const i0 = new Int32Array(inside.length);
+  const i1 = new Int32Array(inside.length);
+  const f = new Float64Array(inside.length);
+  inside.forEach((p, k) => {
+    const c = Math.min(n - 1, Math.max(0, inv * p + off));
+    i0[k] = Math.floor(c);
+    i1[k] = Math.min(i0[k] + 1, n - 1);
+    f[k] = c - i0[k];
+  });
+  return { first, i0, i1, f };
 }
 
 /** Model grid → native grid (inverse map q = (p − offset)/scale). */

@@ -1,5 +1,5 @@
 import type { Volume } from '../../imaging/volume.js';
-import { spatialDims, voxelCount } from '../../imaging/volume.js';
+import { isIntegerVoxelArray, spatialDims, voxelCount } from '../../imaging/volume.js';
 
 /** Real values (slope/intercept applied) of the first 3D frame as float32. */
 export function realValues(v: Volume): Float32Array {
@@ -129,7 +129,7 @@ function kthValues(values: ArrayLike<number>, ranks: number[], min: number, max:
     return out;
   }
   // Integer voxels spanning few values get one bin per value, so no bin needs sorting at all.
-  const integral = Number.isInteger(min) && Number.isInteger(max) && max - min < BINS && isIntegerArray(values);
+  const integral = Number.isInteger(min) && Number.isInteger(max) && max - min < BINS && isIntegerVoxelArray(values);
   const bins = integral ? max - min + 1 : BINS;
   const scale = integral ? 1 : (bins - 1) / (max - min);
   const bin = (x: number) => Math.floor((x - min) * scale);
@@ -179,10 +179,6 @@ function kthValues(values: ArrayLike<number>, ranks: number[], min: number, max:
     for (const w of list) out.set(w.rank, selectKth(m, w.rank - w.before));
   }
   return out;
-}
-
-function isIntegerArray(a: ArrayLike<number>): boolean {
-  return a instanceof Uint8Array || a instanceof Int8Array || a instanceof Uint16Array || a instanceof Int16Array || a instanceof Uint32Array || a instanceof Int32Array;
 }
 
 /**

@@ -91,7 +91,6 @@ const SAMPLE_STRUCTURES: { name: string; labels: number[] }[] = [
  */
 export async function sampleCalibrationCases(tasks: readonly string[], marginMm: number, resources?: string): Promise<{ cases: CalibrationCase[]; data: string[] }> {
   const files = sampleFiles(resources);
-  const brainFile = files.t1.replace(/colin27_t1\.nii\.gz$/, 'colin27_t1_brain.nii.gz');
   const t1 = await readNifti(files.t1);
   const aal = await readNifti(files.labels);
   const other = gammaVariant(t1, 0.7);
@@ -112,8 +111,8 @@ export async function sampleCalibrationCases(tasks: readonly string[], marginMm:
     cases.push({ name: 'segment hippocampi, unaligned', target: t1, structures: [{ task: 'segment', labels: [37, 38], pairs: [{ image: t1, label: aal }, { image: other, label: aal }] }] });
   }
   if (tasks.includes('generate')) {
-    const brain = await readNifti(brainFile);
-    data.push(brainFile);
+    const brain = await readNifti(files.brain);
+    data.push(files.brain);
     cases.push({ name: 'generate skull stripping', target: t1, structures: [{ task: 'generate', pairs: [{ image: t1, label: brain }, { image: other, label: brain }] }] });
   }
   return { cases, data };

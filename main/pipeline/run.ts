@@ -10,7 +10,6 @@ import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
-
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';

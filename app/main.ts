@@ -9,7 +9,7 @@ import { toErrorPayload } from '../main/api/errors.js';
 import { createWorkstation } from '../main/api/handlers.js';
 import { dispatch } from '../main/api/methods.js';
 import { CONTENT_SECURITY_POLICY } from '../main/host/server.js';
-import { appVersion } from '../main/launcher/version.js';
+import { appVersion } from '../main/settings/version.js';
 import { projectRoot, sampleFiles } from '../main/settings/paths.js';
 import { buildMenu } from './menu.js';
 

@@ -71,7 +71,10 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes);
   const workflow = new WorkflowService({ dataDir, resources, volumes, library, modelInProcess: options.modelInProcess });
   const pending = new Map<string, Pending>();
-  const exports = new ExportService(volumes);
+  const exports = new ExportService(volumes, {
+    provenance: (maskId) => workflow.provenanceOf(maskId),
+    audit: async (action, detail) => (await library.library()).audit(action, detail),
+  });
   const pacs = new PacsService(dataDir, volumes, exports);
 
   const remember = (kind: 'nifti' | 'dicom', path: string, name: string, seriesInstanceUid?: string) =>

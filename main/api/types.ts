@@ -12,13 +12,13 @@ import type { VolumeInfo, VolumeRole } from '../session/types.js';
 import type { RecentFile } from '../settings/types.js';
 export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, VolumeInfo, VolumeRole, RecentFile };
 import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
-import type { ExportAvailability, ReportRequest, SegmentSpec, StatsResult } from '../export/types.js';
+import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
 export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskKind, TaskSpec, ScannerSpec } from '../library/types.js';
 import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
 export type { ContextSetSuggestion, LabelStat, ModelEvaluation, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from '../workflow/types.js';
-export type { ExportAvailability, ReportRequest, StatsResult, SegmentSpec, DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult };
+export type { DroppedAttribute, ExportAvailability, SegExport, SegProvenance, ReportRequest, StatsResult, SegmentSpec, DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult };
 
 export type HostMode = 'electron' | 'browser' | 'headless';
 
@@ -120,8 +120,11 @@ export interface WorkstationApi {
   exportAvailability(targetId: string): Promise<ExportAvailability>;
   /** A label volume as NIfTI-1 on the target's grid: intent label, uint8 where labels fit, the target's sform/qform. */
   exportMaskNifti(targetId: string, maskId: string): Promise<Uint8Array>;
-  /** Binary DICOM-SEG of a label volume on its DICOM target, one segment per label (named by `segments`). */
-  exportSeg(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<Uint8Array>;
+  /**
+   * Binary DICOM-SEG of a label volume on its DICOM target, one segment per label (named by `segments`): the
+   * file, how it says it was made, and which copied source attributes it left out for invalid values.
+   */
+  exportSeg(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<SegExport>;
   /** Voxel count and mL per label, with the same table as CSV. */
   volumeStats(maskId: string, names?: Record<number, string>): Promise<StatsResult>;
   /** Self-contained HTML run report: key slices, structure volumes, model and context set. */

@@ -52,3 +52,39 @@ export interface ReportRequest {
   names?: Record<number, string>;
   notes?: string[];
 }
+
+/**
+ * How a segmentation was made, written into its DICOM-SEG (Contributing Equipment, Segment Algorithm
+ * Type/Name, Segmentation Algorithm Identification) and into the library's audit log alike.
+ */
+export interface SegProvenance {
+  /** AUTOMATIC for a run's result, SEMIAUTOMATIC once it was corrected by hand, MANUAL for drawn masks. */
+  type: 'AUTOMATIC' | 'SEMIAUTOMATIC' | 'MANUAL';
+  /** "Neuroverse3D <model>" or "atlas vote"; required unless MANUAL. */
+  algorithmName?: string;
+  /** The model package's version or checkpoint identity. */
+  algorithmVersion?: string;
+  method?: 'model' | 'vote';
+  alignment?: string;
+  contextSet?: { name: string; identity: string; pairs: number };
+  /** The library's run id. */
+  runId?: number | null;
+}
+
+/** A copied source attribute the SEG left out because its value breaks its VR. */
+export interface DroppedAttribute {
+  keyword: string;
+  tag: string;
+  /** dropped: left out; emptied: the SEG must have it, so it is present and empty; kept: required and kept as is. */
+  action: 'dropped' | 'emptied' | 'kept';
+  problems: string[];
+}
+
+/** What the API's exportSeg returns: the file, and what the export had to say about it. */
+export interface SegExport {
+  bytes: Uint8Array;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  provenance: SegProvenance;
+  dropped: DroppedAttribute[];
+}

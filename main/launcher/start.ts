@@ -6,7 +6,7 @@ import { startBrowserHost } from '../host/server.js';
 import { defaultDataDir, projectRoot, sampleFiles } from '../settings/paths.js';
 import { findChromium, hasDisplay, openAppWindow } from './browser.js';
 import { findElectron } from './electron-binary.js';
-import { appVersion } from './version.js';
+import { appVersion } from '../settings/version.js';
 
 /**
  * `npm start [file-or-dicom-folder] [--browser] [--no-window]`: Electron where its binary exists,

@@ -1,7 +1,8 @@
 /** The context library: stored image/label pairs per scanner and task, bundles, and their CLI helpers. */
 export { Library, DB_FILE, localUserName, type AddPairInput, type OpenOptions, type VolumeInput } from './library.js';
 export { libraryDir } from './location.js';
-export { resolveContextSet, type ResolvedContextSet } from './resolve.js';
+export { resolveContextSet, type ResolvedContextSet, type StoredPairFiles } from './resolve.js';
+export { contextIdentity } from './identity.js';
 export { exportBundle, buildManifest, type ExportOptions, type ExportSummary } from './bundle/export.js';
 export { importBundle, type ImportOptions, type ImportPhase, type ImportSummary } from './bundle/import.js';
 export { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip.js';

@@ -385,7 +385,7 @@ export class Library {
             )
             .run(studyId, setId, run.model, run.method ?? null, run.alignment ?? null, run.miniContext ?? null, run.device ?? null, run.targetSource ?? null, JSON.stringify(run.labels ?? []), JSON.stringify(run.timings ?? {}), result?.meta.sha256 ?? null, run.startedAt, run.finishedAt ?? null, this.user).lastInsertRowid,
         );
-        this.audit('record-run', { run: id, set: run.setName ?? null, model: run.model, method: run.method ?? null, alignment: run.alignment ?? null });
+        this.audit('record-run', { run: id, set: run.setName ?? null, model: run.model, method: run.method ?? null, alignment: run.alignment ?? null, ...(run.provenance ? { provenance: run.provenance } : {}) });
         return id;
       });
     } catch (err) {

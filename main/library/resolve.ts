@@ -9,7 +9,15 @@ export interface ResolvedContextSet {
   /** Label values whose union is the foreground (segment); empty = any non-zero label. */
   labels: number[];
   /** Stored files in the set's order, shaped like the run command's --context pairs. */
-  pairs: Array<{ imageFile: string; labelFile: string }>;
+  pairs: StoredPairFiles[];
+}
+
+export interface StoredPairFiles {
+  imageFile: string;
+  labelFile: string;
+  pairId: number;
+  imageSha256: string;
+  labelSha256: string;
 }
 
 /**
@@ -33,5 +41,5 @@ export function resolveContextSet(library: Library, name: string, labels?: numbe
     if (known && missing.length) throw new InputError(undefined, `label value(s) ${missing.join(', ')} occur in none of set "${name}"'s label maps`, 'usage');
     chosen = [...new Set(labels)].sort((a, b) => a - b);
   }
-  return { set, task, labels: chosen, pairs: set.pairs.map((p) => ({ imageFile: p.image.path, labelFile: p.label.path })) };
+  return { set, task, labels: chosen, pairs: set.pairs.map((p) => ({ imageFile: p.image.path, labelFile: p.label.path, pairId: p.id, imageSha256: p.image.sha256, labelSha256: p.label.sha256 })) };
 }

@@ -108,6 +108,8 @@ export interface RunRecord {
   resultFile?: string;
   startedAt: string;
   finishedAt?: string;
+  /** How the result was made (export/types SegProvenance), written into the audit log as its DICOM-SEG says it. */
+  provenance?: Record<string, unknown>;
 }
 
 export interface LibraryProblem {

@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { datatypeName, parseNifti, realValue, voxelCount, type Affine, type Volume } from '../imaging/index.js';
 import { isGzip } from '../imaging/nifti/read.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { sha256, sha256File } from '../util/hash.js';
 
 /** What the database keeps about one stored volume file (the voxels stay in the file). */
 export interface VolumeMeta {
@@ -24,15 +24,7 @@ export function isSha256(s: unknown): s is string {
   return typeof s === 'string' && SHA_RE.test(s);
 }
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
+export { sha256, sha256File } from '../util/hash.js';
 
 /** Two-level layout (first two hex digits as a folder) keeps folders small for big libraries. */
 export function volumeRelPath(sha: string, gzipped: boolean): string {

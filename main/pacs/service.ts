@@ -60,7 +60,7 @@ export class PacsService {
     const series = scan.series.find((s) => s.uid === v.source.seriesInstanceUid) ?? (scan.series.length === 1 ? scan.series[0] : undefined);
     if (!series) throw new InputError(v.source.path, `no longer holds series ${v.source.seriesInstanceUid}`);
     const inputs: StoreInput[] = series.headers.map((h) => h.file.path ?? h.file.name);
-    if (seg) inputs.push({ name: 'segmentation.dcm', data: await this.exports.seg(volumeId, seg.maskId, seg.segments) });
+    if (seg) inputs.push({ name: 'segmentation.dcm', data: (await this.exports.seg(volumeId, seg.maskId, seg.segments)).bytes });
     return store(await this.peer(name), inputs);
   }
 

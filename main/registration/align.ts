@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError } from '../common/errors.js';
@@ -9,6 +8,7 @@ import { spatialDims } from '../imaging/volume.js';
 import { unionBox } from '../imaging/voxel-box.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import type { RegistrationCache } from './cache.js';
+import { sha256File } from '../util/hash.js';
 import { ELASTIX_PACKAGE, parameterKey } from './parameters.js';
 import type { AlignedPair, AlignMode, LabelKind, PairFiles, RegisterJob, RegisterResult, TransformJob } from './types.js';
 
@@ -71,7 +71,7 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
     slope: o.target.slope,
     intercept: o.target.intercept,
   };
-  const refHash = o.reference && o.mode !== 'none' ? await fileHash(o.reference) : null;
+  const refHash = o.reference && o.mode !== 'none' ? await sha256File(o.reference) : null;
   /** A registration to or from the reference, cached as its transform alone. */
   const transformTo = async (what: string, fixed: TransformJob['fixed'], moving: TransformJob['moving'], hashes: Record<string, string>): Promise<string> => {
     const key = cacheKey({ settings, what, ...hashes });
@@ -93,11 +93,11 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
   const viaReference = async (p: PairFiles): Promise<string[]> => {
     // Target points → reference points (once per target), then reference points → pair points.
     targetToReference ??= transformTo('target-to-reference', { volume: target }, { file: o.reference! }, { target: targetHash, reference: refHash! });
-    const pairPart = transformTo('reference-to-pair', { file: o.reference! }, { file: p.imageFile }, { reference: refHash!, image: await fileHash(p.imageFile) });
+    const pairPart = transformTo('reference-to-pair', { file: o.reference! }, { file: p.imageFile }, { reference: refHash!, image: await sha256File(p.imageFile) });
     return [await targetToReference, await pairPart];
   };
   const one = async (p: PairFiles, i: number): Promise<AlignedPair> => {
-    const key = cacheKey({ settings, kind: o.kind, target: targetHash, image: await fileHash(p.imageFile), label: await fileHash(p.labelFile), reference: refHash });
+    const key = cacheKey({ settings, kind: o.kind, target: targetHash, image: await sha256File(p.imageFile), label: await sha256File(p.labelFile), reference: refHash });
     const hit = await o.cache.get(key);
     if (hit && (hit.result.image || !o.needImages)) {
       o.onProgress?.(++done, total, `pair ${i + 1} of ${total} already aligned (cache)`);
@@ -152,13 +152,3 @@ export function volumeHash(v: Volume): string {
   return h.digest('hex');
 }
 
-/** Streams a file through sha256, so hashing a pair never blocks the event loop for long. */
-function fileHash(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}

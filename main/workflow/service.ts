@@ -19,6 +19,8 @@ import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, writeNifti, type Vo
 import { volumeStats } from '../export/stats.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import { resolveContextSet } from '../library/resolve.js';
+import type { SegProvenance } from '../export/types.js';
+import { runProvenance } from './provenance.js';
 import type { LibraryService } from '../library/service.js';
 import type { ContextSetInfo, PairInfo } from '../library/types.js';
 import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
@@ -29,6 +31,8 @@ interface ResultOrigin {
   setName: string;
   targetVolumeId: string;
   structures: StructureRequest[];
+  /** What its DICOM-SEG and the audit log say of how it was made. */
+  provenance: SegProvenance;
 }
 
 /** What the workflow needs from the session's open volumes (the API's VolumeStore). */
@@ -210,7 +214,8 @@ export class WorkflowService {
     const displayName = `${base.task === 'segment' ? names.join(' + ') : base.set.task.name} · ${setName}`;
     const info = this.o.volumes.add(result, displayName, base.task === 'segment' ? 'label' : 'image');
     const uncertainty = this.addDoubt(run.structures, names, target, displayName);
-    this.results.set(info.id, { setName, targetVolumeId: req.targetVolumeId, structures });
+    const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName, pairs: base.pairs });
+    this.results.set(info.id, { setName, targetVolumeId: req.targetVolumeId, structures, provenance });
     const seconds: Record<string, number> = { load, ...run.seconds };
     seconds.postprocess += (performance.now() - t) / 1000;
     t = performance.now();
@@ -227,7 +232,9 @@ export class WorkflowService {
       startedAt,
       seconds,
       result,
+      provenance,
     });
+    provenance.runId = runId;
     seconds.record = (performance.now() - t) / 1000;
     seconds.total = (performance.now() - t0) / 1000;
     return {
@@ -284,7 +291,7 @@ export class WorkflowService {
     };
     const origin = this.results.get(volumeId);
     const info = this.o.volumes.add(volume, `${originalInfo.name.replace(/ \(corrected\)$/, '')} (corrected)`, 'label');
-    if (origin) this.results.set(info.id, origin);
+    if (origin) this.results.set(info.id, { ...origin, provenance: { ...origin.provenance, type: 'SEMIAUTOMATIC' } });
     return { volumeId: info.id, labels: labelStats(volume, origin?.structures.map((s) => s.name)) };
   }
 
@@ -354,7 +361,7 @@ export class WorkflowService {
 
   private async record(
     library: Awaited<ReturnType<LibraryService['library']>>,
-    r: { setName: string; model: string; method: string; alignment: string; miniContext?: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume },
+    r: { setName: string; model: string; method: string; alignment: string; miniContext?: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume; provenance: SegProvenance },
   ): Promise<number> {
     // recordRun stores the result like a pair's volume: content-addressed from a file.
     await mkdir(this.o.dataDir, { recursive: true });
@@ -376,10 +383,17 @@ export class WorkflowService {
         resultFile: file,
         startedAt: r.startedAt,
         finishedAt: new Date().toISOString(),
+        provenance: { ...r.provenance },
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** How an open result (or its corrected copy) was made; null for volumes no run of this session made. */
+  provenanceOf(volumeId: string): SegProvenance | null {
+    const p = this.results.get(volumeId)?.provenance;
+    return p ? { ...p } : null;
   }
 
   async close(): Promise<void> {

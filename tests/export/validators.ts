@@ -33,10 +33,15 @@ export function dcentvfy(seg: string, sources: string[]): Findings {
 export const CHECK_SEG_PY = resolve(import.meta.dirname, 'check_seg.py');
 
 /**
- * Warnings the SEG inherits from its source and must keep: dciodvfy flags a PatientName without "^"
- * as the retired name form, but the SEG has to carry the source's exact patient name (dcentvfy checks it).
+ * dciodvfy warnings a valid SEG keeps. Inherited: a PatientName without "^" is flagged as the retired name form,
+ * but the SEG has to carry the source's exact patient name (dcentvfy checks it). Ours: dicom3tools knows only the
+ * standard's coding schemes, and a local "99" scheme (PS3.16 §8, declared in the SEG's Coding Scheme
+ * Identification Sequence) names the atlas-vote algorithm family that CID 7162 lacks.
  */
-export const INHERITED_WARNINGS = [/\(0x0010,0x0010\) PN Patient's Name .* Retired Person Name form/];
+export const ACCEPTED_WARNINGS = [
+  /\(0x0010,0x0010\) PN Patient's Name .* Retired Person Name form/,
+  /Unrecognized defined term <99NEUROVERSE> for value 1 of attribute <Coding Scheme Designator>/,
+];
 
 /**
  * dcentvfy warnings that cannot be removed without making the SEG invalid: the Philips source carries an

@@ -8,7 +8,7 @@ import { neuroverse, ROOT } from '../helpers/cli.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { twoStructureMask } from '../export/masks.js';
-import { dcentvfy, dciodvfy, INHERITED_WARNINGS } from '../export/validators.js';
+import { dcentvfy, dciodvfy, ACCEPTED_WARNINGS } from '../export/validators.js';
 import { startOrthanc, type OrthancInNamespace } from './orthanc.js';
 
 const dir = tempDir('neuroverse-pacs-');
@@ -100,7 +100,7 @@ describe.skipIf(!hasSharedData)('PACS round trip against a real Orthanc in a pri
     expect(segFile).toBeDefined();
     const v = dciodvfy(segFile);
     expect(v.errors, v.output).toEqual([]);
-    expect(v.warnings.filter((w) => !INHERITED_WARNINGS.some((re) => re.test(w))), v.output).toEqual([]);
+    expect(v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))), v.output).toEqual([]);
     const sources = readdirSync(dicomDir(GE)).map((f) => join(dicomDir(GE), f));
     const e = dcentvfy(segFile, sources);
     expect(e.errors, e.output).toEqual([]);

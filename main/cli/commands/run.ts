@@ -18,6 +18,8 @@ import { openVolumeForCli } from '../open-volume.js';
 import { cliProgress } from '../progress.js';
 import { defaultDataDir, registrationCacheDir, resourcesDir } from '../../settings/paths.js';
 import { findModels, modelPlaces, pickModel } from '../../workflow/models.js';
+import { runProvenance } from '../../workflow/provenance.js';
+import { sha256File } from '../../util/hash.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
@@ -78,7 +80,7 @@ export const runCommand: CliCommand = {
     }
     const device = parseDevice(flag(args, 'device'));
     const precision = parsePrecision(flag(args, 'precision'));
-    let pairsSpec = contexts.map((c) => {
+    let pairsSpec: Array<{ imageFile: string; labelFile: string; imageSha256?: string; labelSha256?: string }> = contexts.map((c) => {
       const parts = c.split(',');
       if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
       return { imageFile: parts[0], labelFile: parts[1] };
@@ -167,6 +169,9 @@ export const runCommand: CliCommand = {
         postprocess: result.seconds.postprocess + write,
         total: (performance.now() - t0) / 1000,
       };
+      // Files given on the command line are identified by content, as library pairs are by their stored hashes.
+      const hashed = await Promise.all(pairsSpec.map(async (p) => ({ imageSha256: p.imageSha256 ?? (await sha256File(p.imageFile)), labelSha256: p.labelSha256 ?? (await sha256File(p.labelFile)) })));
+      const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName ?? 'pairs given with --context', pairs: hashed });
       const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
       const report = {
         out,
@@ -189,6 +194,8 @@ export const runCommand: CliCommand = {
         precisionReason: result.choice?.precisionReason ?? null,
         seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
         peakRssMB,
+        /** What "neuroverse export-seg --provenance" writes into the SEG. */
+        provenance,
       };
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));

@@ -3,7 +3,10 @@ import { InputError } from '../../common/errors.js';
 import type { DicomHeader } from '../../imaging/dicom/header.js';
 import type { Volume } from '../../imaging/volume.js';
 import type { SegmentSpec } from '../types.js';
-import { applySegFixes } from './fixes.js';
+import { appVersion } from '../../settings/version.js';
+import type { DroppedAttribute, SegProvenance } from '../types.js';
+import { applySegFixes, dropInvalidCopies } from './fixes.js';
+import { algorithmIdentification, algorithmName, codingSchemes, contributingEquipment, EQUIPMENT } from './provenance.js';
 import { frameLabels, mapFramesToMask } from './frames.js';
 import { displayColourLab, terminologyFor } from './terminology.js';
 
@@ -16,8 +19,9 @@ export interface SegBuildOptions {
   segments?: SegmentSpec[];
   seriesDescription?: string;
   seriesNumber?: number;
-  /** AUTOMATIC with the model's name for model output, MANUAL for user-drawn masks. */
-  algorithm?: { type: 'AUTOMATIC' | 'SEMIAUTOMATIC' | 'MANUAL'; name?: string };
+  /** How the mask was made; default: AUTOMATIC by "Neuroverse3D", nothing else known. */
+  provenance?: SegProvenance;
+  /** Default: the app's version (package.json). */
   softwareVersion?: string;
 }
 
@@ -36,6 +40,9 @@ export interface SegBuildResult {
   seriesInstanceUid: string;
   frames: number;
   segments: SegSummary[];
+  provenance: SegProvenance;
+  /** Copied source attributes left out (or emptied) because their values break their VR. */
+  dropped: DroppedAttribute[];
 }
 
 /**
@@ -68,14 +75,16 @@ export function buildSeg(mask: Volume, maskLabel: string, reference: { label: st
     return { spec: s, frames, voxels };
   });
 
-  const algorithm = options.algorithm ?? { type: 'AUTOMATIC' as const, name: 'Neuroverse3D' };
+  const provenance: SegProvenance = options.provenance ?? { type: 'AUTOMATIC', algorithmName: 'Neuroverse3D' };
+  const version = options.softwareVersion ?? appVersion();
+  const algorithmId = algorithmIdentification(provenance, version);
   const seg = withQuietDcmjs(
     () =>
       new dcmjs.derivations.Segmentation([multi], {
         includeSliceSpacing: true,
-        Manufacturer: 'Neuroverse Workstation',
-        ManufacturerModelName: 'Neuroverse Workstation',
-        SoftwareVersions: options.softwareVersion ?? '0.1.0',
+        Manufacturer: EQUIPMENT.manufacturer,
+        ManufacturerModelName: EQUIPMENT.model,
+        SoftwareVersions: version,
         DeviceSerialNumber: '1',
         SeriesDescription: (options.seriesDescription ?? `SEG ${String(multi.SeriesDescription ?? '')}`).slice(0, 64),
         SeriesNumber: String(options.seriesNumber ?? 1000 + (Number(multi.SeriesNumber) || 0)),
@@ -99,21 +108,27 @@ export function buildSeg(mask: Volume, maskLabel: string, reference: { label: st
       SegmentLabel: p.spec.label.slice(0, 64),
       SegmentedPropertyCategoryCodeSequence: [t.category],
       SegmentedPropertyTypeCodeSequence: [type],
-      SegmentAlgorithmType: algorithm.type,
+      SegmentAlgorithmType: provenance.type,
       RecommendedDisplayCIELabValue: displayColourLab(i),
-      ...(algorithm.type !== 'MANUAL' ? { SegmentAlgorithmName: algorithm.name ?? 'Neuroverse3D' } : {}),
+      ...(algorithmId ? { SegmentAlgorithmName: algorithmName(provenance) } : {}),
       ...(p.spec.description ? { SegmentDescription: p.spec.description.slice(0, 64) } : {}),
     };
     seg.addSegmentFromLabelmap(segment, p.frames.map((f) => labels[f]), p.spec.value, p.frames.map((f) => mapping[f].frame));
+    // dcmjs copies only the segment attributes it knows; the algorithm's identification is added to its item.
+    if (algorithmId) seg.dataset.SegmentSequence.at(-1).SegmentationAlgorithmIdentificationSequence = [algorithmId];
     summaries.push({ number: i + 1, label: p.spec.label, value: p.spec.value, frames: p.frames.length, voxels: p.voxels, code: `${t.type.CodingSchemeDesignator} ${t.type.CodeValue} ${t.type.CodeMeaning}` });
   });
   seg.bitPackPixelData();
   applySegFixes(seg.dataset, multi, sources);
   const ds = seg.dataset;
+  const dropped = dropInvalidCopies(ds, [sources[0], multi]);
+  ds.ContributingEquipmentSequence = [contributingEquipment(provenance, version, new Date())];
+  const schemes = codingSchemes(provenance);
+  if (schemes.length) ds.CodingSchemeIdentificationSequence = schemes;
   ds._meta = { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } };
   ds._vrMap = { PixelData: 'OB' };
   const bytes = new Uint8Array(dcmjs.data.datasetToDict(ds).write());
-  return { bytes, sopInstanceUid: ds.SOPInstanceUID, seriesInstanceUid: ds.SeriesInstanceUID, frames: Number(ds.NumberOfFrames), segments: summaries };
+  return { bytes, sopInstanceUid: ds.SOPInstanceUID, seriesInstanceUid: ds.SeriesInstanceUID, frames: Number(ds.NumberOfFrames), segments: summaries, provenance, dropped };
 }
 
 /**

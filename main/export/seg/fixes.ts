@@ -1,6 +1,8 @@
 import dcmjs from 'dcmjs';
 import type { NaturalDataset } from 'dcmjs';
+import type { DroppedAttribute } from '../types.js';
 import { item } from './frames.js';
+import { findVrProblems, tagOf } from './vr-check.js';
 
 /**
  * Post-fixes to what dcmjs 0.51's Segmentation derivation writes. Each one removes an error or warning
@@ -87,8 +89,31 @@ function copyStudyAttributes(seg: NaturalDataset, source: NaturalDataset): void 
     }
   }
   for (const key of ['Laterality']) if (seg[key] === '' || (Array.isArray(seg[key]) && seg[key].length === 0)) delete seg[key];
-  // Type 2 attributes must be present, even if empty.
-  for (const key of ['AccessionNumber', 'ReferringPhysicianName', 'StudyID', 'StudyDate', 'StudyTime', 'PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'PositionReferenceIndicator']) {
-    if (seg[key] === undefined) seg[key] = '';
+  for (const key of MUST_BE_PRESENT) if (seg[key] === undefined) seg[key] = '';
+}
+
+/** Type 2 attributes of the SEG's patient, study and frame of reference modules: present, even if empty. */
+const MUST_BE_PRESENT = ['AccessionNumber', 'ReferringPhysicianName', 'StudyID', 'StudyDate', 'StudyTime', 'PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'PositionReferenceIndicator'];
+/** Type 1 attributes the SEG takes from its source: without them it has no place in the study. */
+const CANNOT_DROP = ['StudyInstanceUID', 'FrameOfReferenceUID', 'SpecificCharacterSet'];
+
+/**
+ * Attributes copied from the source (same keyword, same value) whose value breaks its VR are left out of
+ * the SEG (or emptied, where the SEG must have them), so the SEG is valid even when its source is not;
+ * what was dropped is returned for the export to say.
+ */
+export function dropInvalidCopies(seg: NaturalDataset, sources: NaturalDataset[]): DroppedAttribute[] {
+  const dropped: DroppedAttribute[] = [];
+  for (const key of Object.keys(seg)) {
+    if (key.startsWith('_')) continue;
+    const value = JSON.stringify(seg[key]);
+    if (!sources.some((s) => s[key] !== undefined && JSON.stringify(s[key]) === value)) continue;
+    const problems = findVrProblems(key, seg[key]);
+    if (problems.length === 0) continue;
+    const action = CANNOT_DROP.includes(key) ? 'kept' : MUST_BE_PRESENT.includes(key) ? 'emptied' : 'dropped';
+    if (action === 'emptied') seg[key] = '';
+    if (action === 'dropped') delete seg[key];
+    dropped.push({ keyword: key, tag: tagOf(key), action, problems: problems.map((p) => `${p.path} (${p.vr}): ${p.problem}`) });
   }
+  return dropped;
 }

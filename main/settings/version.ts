@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../settings/paths.js';
+import { projectRoot } from './paths.js';
 
 export function appVersion(): string {
   try {

@@ -28,20 +28,12 @@ import { promisify } from 'node:util';
 import { readNifti, writeNifti } from '../main/imaging/index.js';
 import type { Volume } from '../main/imaging/index.js';
 import { projectRoot } from '../main/settings/paths.js';
+import { dice, STRUCTURES } from './dev-heads.js';
 
 const run = promisify(execFile);
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
-};
-
-export const STRUCTURES: Record<string, number[]> = {
-  cortex: [3, 42],
-  hippocampus: [17, 53],
-  thalamus: [10, 49],
-  'lateral ventricle': [4, 43],
-  putamen: [12, 51],
-  amygdala: [18, 54],
 };
 
 /**
@@ -80,22 +72,6 @@ async function doubtAuc(resultFile: string, truthFile: string, doubtFile: string
     below += neg[v];
   }
   return auc / (P * N);
-}
-
-async function dice(resultFile: string, truthFile: string, labels: number[]): Promise<number> {
-  const [r, t] = [await readNifti(resultFile), await readNifti(truthFile)];
-  const want = new Set(labels);
-  let a = 0;
-  let b = 0;
-  let ab = 0;
-  for (let i = 0; i < t.data.length; i++) {
-    const x = want.has(t.data[i] * t.slope + t.intercept);
-    const y = r.data[i] > 0;
-    if (x) a++;
-    if (y) b++;
-    if (x && y) ab++;
-  }
-  return a + b === 0 ? 1 : (2 * ab) / (a + b);
 }
 
 async function main() {

@@ -3,6 +3,7 @@ export { Library, DB_FILE, localUserName, type AddPairInput, type OpenOptions, t
 export { libraryDir } from './location.js';
 export { resolveContextSet, type ResolvedContextSet, type StoredPairFiles } from './resolve.js';
 export { contextIdentity } from './identity.js';
+export { scannerMatch, type ScannerMatch } from './scanner-match.js';
 export { exportBundle, buildManifest, type ExportOptions, type ExportSummary } from './bundle/export.js';
 export { importBundle, type ImportOptions, type ImportPhase, type ImportSummary } from './bundle/import.js';
 export { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip.js';

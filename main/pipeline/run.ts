@@ -11,9 +11,10 @@ import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
-import { alignPairs } from '../registration/align.js';
+import { alignPairs, type AlignedSet } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
+import { rankContext, type ContextChoice } from './context-choice.js';
 import { BRAIN_MARGIN_MM } from './defaults.js';
 import type { Method } from './defaults.js';
 import type { ModelRunner } from './model-runner.js';
@@ -43,6 +44,11 @@ export interface PipelineRun {
   signal?: AbortSignal;
   /** Check every pair (grid, labels) before compute: the CLI's files, not the library's checked pairs. */
   checkPairsFirst?: boolean;
+  /**
+   * Use only the `n` pairs that fit the target best (context-choice.ts), ranked after affine alignment; the
+   * run's own alignment then registers only those. `headerMatch` (0–1) scores a pair's scanner against the target's.
+   */
+  autoContext?: { n: number; headerMatch?: (p: PairFiles) => number };
   onProgress?: (stage: 'align' | 'mini-context' | 'vote', fraction: number | null, message: string) => void;
 }
 
@@ -63,6 +69,8 @@ export interface PipelineStructureResult {
    * aligned labels (model runs with alignment "none") and for generation.
    */
   uncertainty: Uint8Array | null;
+  /** With autoContext: how each of the structure's given pairs scored, and which were used. */
+  contextChoice: ContextChoice | null;
 }
 
 export interface PipelineResult {
@@ -70,7 +78,7 @@ export interface PipelineResult {
   align: AlignMode;
   structures: PipelineStructureResult[];
   alignment: { registered: number; cached: number; referenceRegistered: number; seconds: number } | null;
-  seconds: { align: number; preprocess: number; targetEncoder: number; context: number; decoder: number; vote: number; postprocess: number };
+  seconds: { align: number; choose: number; preprocess: number; targetEncoder: number; context: number; decoder: number; vote: number; postprocess: number };
   /** Model runs only. */
   choice: ProviderChoice | null;
 }
@@ -86,7 +94,17 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const task = run.structures[0].task;
   if (run.structures.some((s) => s.task !== task)) throw new InputError(undefined, 'all structures of one run must have the same task', 'usage');
   if (run.method === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote fuses label maps: it applies to segmentation only', 'usage');
-  const seconds = { align: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
+  const seconds = { align: 0, choose: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
+  let choices: (ContextChoice | null)[] = run.structures.map(() => null);
+  let ranking: AlignedSet | null = null;
+  if (run.autoContext) {
+    if (run.checkPairsFirst) await checkPairs(run);
+    const chosen = await chooseContext(run);
+    ranking = chosen.aligned;
+    choices = chosen.choices;
+    seconds.choose = chosen.seconds;
+    run = { ...run, structures: chosen.structures, checkPairsFirst: false };
+  }
 
   if (run.method === 'model' && run.align === 'none') {
     // Each pair framed by its own head box, as before alignment existed.
@@ -102,7 +120,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       },
       { signal: run.signal, onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)) },
     );
-    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null, uncertainty: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
+    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
   }
 
   if (!run.pool || !run.cache) throw new Error('aligned runs and atlas vote need a compute pool and a registration cache');
@@ -122,9 +140,16 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     signal: run.signal,
     onProgress: (done, total, message) => run.onProgress?.('align', done / total, message),
   });
-  seconds.align = aligned.seconds;
+  // Registrations made while ranking count as this run's (an affine run then finds them all cached).
+  seconds.align = aligned.seconds + (ranking?.seconds ?? 0);
   const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
-  const alignment = { registered: aligned.registered, cached: aligned.cached, referenceRegistered: aligned.referenceRegistered, seconds: aligned.seconds };
+  const alignment = {
+    registered: aligned.registered + (ranking?.registered ?? 0),
+    // An affine run reuses the ranking's own registrations: those are not cache hits of earlier runs.
+    cached: ranking ? ranking.cached + (run.align === 'affine' ? 0 : aligned.cached) : aligned.cached,
+    referenceRegistered: aligned.referenceRegistered + (ranking?.referenceRegistered ?? 0),
+    seconds: seconds.align,
+  };
   // The vote of each structure's aligned labels: the vote method's result, and beside the model its baseline,
   // doubt and frame. Structures sharing their pairs (one context set) share one read of each map.
   const t0 = performance.now();
@@ -134,7 +159,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   if (run.method === 'vote') {
     const structures: PipelineStructureResult[] = run.structures.map((s, k) => {
       const { mask, doubt } = votes[k]!;
-      return { volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt };
+      return { volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt, contextChoice: choices[k] };
     });
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
   }
@@ -191,10 +216,59 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       const half = Math.ceil(DOUBT_SCALE / 2);
       for (let i = 0; i < uncertainty.length; i++) if ((s.volume.data[i] > 0 ? 1 : 0) !== v.mask[i] && uncertainty[i] < half) uncertainty[i] = half;
     }
-    structures.push({ ...s, baseline, uncertainty });
+    structures.push({ ...s, baseline, uncertainty, contextChoice: choices[k] });
   }
   seconds.vote += (performance.now() - t) / 1000;
   return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice };
+}
+
+/**
+ * Aligns every candidate pair affinely (images too), ranks them per structure (context-choice.ts) and keeps
+ * the best n of each structure's pairs, in their given order. Structures with the same pairs share one ranking.
+ */
+async function chooseContext(run: PipelineRun): Promise<{ structures: PipelineStructure[]; choices: ContextChoice[]; aligned: AlignedSet; seconds: number }> {
+  const { n, headerMatch } = run.autoContext!;
+  if (!(Number.isInteger(n) && n >= 1)) throw new InputError(undefined, `the number of context pairs to choose must be a positive integer (got ${n})`, 'usage');
+  if (run.align === 'none') throw new InputError(undefined, 'choosing the context compares the aligned images: use alignment affine or deformable', 'usage');
+  if (!run.pool || !run.cache) throw new Error('choosing the context needs a compute pool and a registration cache');
+  const task = run.structures[0].task;
+  const unique = new Map<string, PairFiles>();
+  for (const s of run.structures) for (const p of s.pairs) unique.set(pairKey(p), p);
+  run.onProgress?.('align', 0, `Aligning ${unique.size} candidate pairs (affine) to choose ${n}`);
+  const aligned = await alignPairs({
+    pool: run.pool,
+    cache: run.cache,
+    target: run.target,
+    mode: 'affine',
+    kind: task === 'segment' ? 'label' : 'image',
+    pairs: [...unique.values()],
+    needImages: true,
+    reference: run.reference,
+    signal: run.signal,
+    onProgress: (done, total, message) => run.onProgress?.('align', done / total, `choosing the context: ${message}`),
+  });
+  const t0 = performance.now();
+  const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
+  const groups = new Map<string, number[]>();
+  run.structures.forEach((s, k) => {
+    const key = s.pairs.map(pairKey).join('\u0001');
+    groups.set(key, [...(groups.get(key) ?? []), k]);
+  });
+  const choices: ContextChoice[] = new Array(run.structures.length);
+  for (const members of groups.values()) {
+    const pairs = run.structures[members[0]].pairs;
+    const files = pairs.map((p) => byKey.get(pairKey(p))!);
+    const ranked = await rankContext(
+      run.target,
+      { count: pairs.length, readImage: (i) => readNifti(files[i].imageFile), readLabel: (i) => readNifti(files[i].labelFile), headerMatch: headerMatch ? pairs.map(headerMatch) : undefined },
+      members.map((k) => (task === 'segment' ? run.structures[k].labels : undefined)),
+      n,
+      run.signal,
+    );
+    members.forEach((k, j) => (choices[k] = ranked[j]));
+  }
+  const structures = run.structures.map((s, k) => ({ ...s, pairs: s.pairs.filter((_, i) => choices[k].scores[i].chosen) }));
+  return { structures, choices, aligned, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**

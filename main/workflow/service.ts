@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
 import type { FileBlob } from '../common/types.js';
@@ -18,14 +18,16 @@ import { registrationCacheDir } from '../settings/paths.js';
 import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, writeNifti, type Volume } from '../imaging/index.js';
 import { volumeStats } from '../export/stats.js';
 import type { ProgressFn } from '../jobs/jobs.js';
-import { resolveContextSet } from '../library/resolve.js';
+import { resolveContextSet, type StoredPairFiles } from '../library/resolve.js';
+import type { ContextChoice } from '../pipeline/context-choice.js';
+import { scannerMatch } from '../library/scanner-match.js';
 import type { SegProvenance } from '../export/types.js';
 import { runProvenance } from './provenance.js';
 import type { LibraryService } from '../library/service.js';
 import type { ContextSetInfo, PairInfo } from '../library/types.js';
 import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
 import { findModels, modelPlaces, pickModel, type FoundModel } from './models.js';
-import type { ContextSetSuggestion, LabelStat, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from './types.js';
+import type { ContextChoiceInfo, ContextSetSuggestion, LabelStat, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from './types.js';
 
 interface ResultOrigin {
   setName: string;
@@ -161,6 +163,10 @@ export class WorkflowService {
     }
     // Each structure's labels must occur in the set (resolveContextSet checks them against the stored maps).
     const resolved = structures.map((s) => ({ s, r: base.task === 'segment' ? resolveContextSet(library, setName!, s.labels) : base }));
+    const pairs = pickPairs(base.pairs, req.pairIds, setName);
+    const pairIds = new Set(pairs.map((p) => p.pairId));
+    for (const x of resolved) x.r = { ...x.r, pairs: x.r.pairs.filter((p) => pairIds.has(p.pairId)) };
+    if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1)) throw new InputError(undefined, `the number of pairs to choose must be a positive integer (got ${req.autoContext})`, 'usage');
 
     if (req.method !== undefined && !METHODS.includes(req.method)) throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
     if (req.align !== undefined && !ALIGN_MODES.includes(req.align)) throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
@@ -174,12 +180,14 @@ export class WorkflowService {
     }
     const align: AlignMode = chooseAlign(base.task, method, req.align, engine?.manifest.alignment);
     const load = (performance.now() - t0) / 1000;
-    progress('align', null, align === 'none' ? 'Preparing the context pairs' : `Aligning ${base.pairs.length} context pairs to the target (${align})`);
+    progress('align', null, align === 'none' ? 'Preparing the context pairs' : `Aligning ${pairs.length} context pairs to the target (${align})`);
+    const headerMatch = scannerMatch(base.set.scanner, target.source.dicom).score;
     let miniContexts = 0;
     const run = await runPipeline({
       target,
       targetFile: targetInfo.name,
       structures: resolved.map(({ r }) => ({ task: r.task, labels: r.labels, pairs: r.pairs })),
+      autoContext: req.autoContext === undefined ? undefined : { n: req.autoContext, headerMatch: () => headerMatch },
       align,
       method,
       model: engine,
@@ -214,7 +222,12 @@ export class WorkflowService {
     const displayName = `${base.task === 'segment' ? names.join(' + ') : base.set.task.name} · ${setName}`;
     const info = this.o.volumes.add(result, displayName, base.task === 'segment' ? 'label' : 'image');
     const uncertainty = this.addDoubt(run.structures, names, target, displayName);
-    const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName, pairs: base.pairs });
+    // The pairs a structure actually used (all of them, or the chosen ones).
+    const used = new Set(run.structures.flatMap((s, k) => (s.contextChoice ? resolved[k].r.pairs.filter((_, i) => s.contextChoice!.scores[i].chosen) : resolved[k].r.pairs).map((p) => p.pairId)));
+    const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName, pairs: pairs.filter((p) => used.has(p.pairId)) });
+    const contextChoice = run.structures.some((s) => s.contextChoice)
+      ? run.structures.map((s, k) => choiceInfo(structures[k].name, s.contextChoice!, resolved[k].r.pairs, base.set))
+      : null;
     this.results.set(info.id, { setName, targetVolumeId: req.targetVolumeId, structures, provenance });
     const seconds: Record<string, number> = { load, ...run.seconds };
     seconds.postprocess += (performance.now() - t) / 1000;
@@ -253,6 +266,7 @@ export class WorkflowService {
       structures: stats,
       baseline: baselineOf(run.structures, names, target),
       uncertainty,
+      contextChoice,
       seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       runId,
     };
@@ -403,6 +417,29 @@ export class WorkflowService {
   }
 }
 
+/** The set's pairs to run with: all, or the ones the user picked (each must be in the set). */
+function pickPairs(pairs: StoredPairFiles[], ids: number[] | undefined, setName: string): StoredPairFiles[] {
+  if (ids === undefined) return pairs;
+  if (!Array.isArray(ids) || ids.length === 0) throw new InputError(undefined, 'pick at least one context pair', 'usage');
+  const missing = ids.filter((id) => !pairs.some((p) => p.pairId === id));
+  if (missing.length) throw new InputError(undefined, `pair(s) ${missing.join(', ')} are not in set "${setName}"`, 'usage');
+  return pairs.filter((p) => ids.includes(p.pairId));
+}
+
+function choiceInfo(structure: string, choice: ContextChoice, pairs: StoredPairFiles[], set: ContextSetInfo): ContextChoiceInfo {
+  return {
+    structure,
+    n: choice.n,
+    from: choice.from,
+    pairs: choice.scores.map((c) => {
+      const info = set.pairs.find((p) => p.id === pairs[c.index].pairId);
+      const position = info?.position ?? c.index + 1;
+      const source = info?.imageSource ? ` · ${basename(info.imageSource)}` : '';
+      return { pairId: pairs[c.index].pairId, position, name: `pair ${position}${source}`, similarity: c.similarity, headerMatch: c.headerMatch, rank: c.rank, chosen: c.chosen };
+    }),
+  };
+}
+
 function baselineOf(results: { baseline: { voxels: number; agreement: number } | null }[], names: string[], target: Volume): RunTaskResult['baseline'] {
   if (!results.some((r) => r.baseline)) return null;
   const mm3 = voxelVolumeMm3(target.affine);
@@ -438,18 +475,15 @@ export function labelStats(v: Volume, names: string[] = []): LabelStat[] {
 export function suggestSet(sets: ContextSetInfo[], target: Volume): ContextSetSuggestion {
   if (sets.length === 0) return { setName: null, reason: 'the library has no context set with pairs yet: add a pair in the Library panel' };
   const dicom = target.source.dicom ?? {};
-  const norm = (x: unknown) => String(x ?? '').trim().toLowerCase();
-  const manufacturer = norm(dicom.manufacturer);
-  const model = norm(dicom.model);
   const sorted = [...sets].sort((a, b) => a.name.localeCompare(b.name));
-  if (manufacturer) {
-    const full = sorted.find((s) => norm(s.scanner.manufacturer) === manufacturer && model && norm(s.scanner.model) === model);
+  if (dicom.manufacturer) {
+    const full = sorted.find((s) => scannerMatch(s.scanner, dicom).model);
     if (full) return { setName: full.name, reason: `scanner matches the target's DICOM header (${dicom.manufacturer} ${dicom.model})` };
-    const part = sorted.find((s) => norm(s.scanner.manufacturer) === manufacturer);
+    const part = sorted.find((s) => scannerMatch(s.scanner, dicom).manufacturer);
     if (part) return { setName: part.name, reason: `scanner manufacturer matches the target's DICOM header (${dicom.manufacturer})` };
   }
   return {
     setName: sorted[0].name,
-    reason: manufacturer ? `no set's scanner matches ${dicom.manufacturer} ${dicom.model ?? ''}; first set for the task` : 'the target has no DICOM scanner header; first set for the task',
+    reason: dicom.manufacturer ? `no set's scanner matches ${dicom.manufacturer} ${dicom.model ?? ''}; first set for the task` : 'the target has no DICOM scanner header; first set for the task',
   };
 }

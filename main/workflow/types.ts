@@ -47,7 +47,33 @@ export interface RunTaskRequest {
   align?: AlignMode;
   /** Segmentation: the in-context model or atlas fusion by majority vote; absent = the default. */
   method?: Method;
+  /** Use only the N pairs of the set that fit this target best (ranked after affine alignment); absent = all. */
+  autoContext?: number;
+  /** Use only these pairs of the set (the user's own choice, e.g. after looking at a ranking); absent = all. */
+  pairIds?: number[];
   jobId?: string;
+}
+
+/** How one pair of the set scored for this target (automatic context choice), and whether it was used. */
+export interface PairChoice {
+  pairId: number;
+  /** 1-based position in the set. */
+  position: number;
+  /** What the user knows it by: "pair N", and the image's file name when it was added from one. */
+  name: string;
+  /** Mean local correlation with the target around the structure, after affine alignment (−1…1). */
+  similarity: number;
+  /** 0–1: the set's scanner against the target's DICOM header. */
+  headerMatch: number;
+  rank: number;
+  chosen: boolean;
+}
+
+export interface ContextChoiceInfo {
+  structure: string;
+  n: number;
+  from: number;
+  pairs: PairChoice[];
 }
 
 export interface LabelStat {
@@ -88,6 +114,8 @@ export interface RunTaskResult {
    * mL whose label is in doubt (doubt ≥ 0.5). Null otherwise, and when nothing is in doubt (one pair voted alone).
    */
   uncertainty: { volumeId: string; structures: { name: string; doubtfulMl: number }[] } | null;
+  /** With autoContext: per structure, every pair's score and which were used. Null otherwise. */
+  contextChoice: ContextChoiceInfo[] | null;
   seconds: Record<string, number>;
   runId: number | null;
 }

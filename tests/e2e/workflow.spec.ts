@@ -138,4 +138,25 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await page.getByTestId('library-restore').click();
   await expect(page.getByTestId('library-trash-count')).toHaveText('0');
   await expect(page.getByTestId('library-pair-count')).toHaveText(['2']);
+
+  // 7. The context chosen for this target: both pairs ranked after affine alignment, the best one used and listed;
+  // then the user's own choice (both pairs ticked) overrides it.
+  await page.getByTestId('run-method').selectOption('vote');
+  await page.getByTestId('run-align').selectOption('affine');
+  await page.getByTestId('run-context-choice').selectOption('1');
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('run-context-chosen')).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByTestId('run-error')).toHaveCount(0);
+  await expect(page.getByTestId('run-context-chosen')).toContainText('1 of 2 pairs');
+  await expect(page.getByTestId('run-context-pair')).toHaveCount(2);
+  await expect(page.getByTestId('run-details')).toContainText('L = 1');
+  const picks = page.getByTestId('run-context-pick');
+  await expect(picks.nth(0)).toBeChecked();
+  await expect(picks.nth(1)).not.toBeChecked();
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-7-context-chosen.png') });
+  await picks.nth(1).check();
+  await page.getByTestId('run-context-choice').selectOption('picked');
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('run-details')).toContainText('L = 2', { timeout: 300_000 });
+  await expect(page.getByTestId('run-context-chosen')).toHaveCount(0);
 });

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
 import { parseDevice, parsePrecision } from '../../engine/index.js';
 import type { Task } from '../../engine/index.js';
-import { Library, libraryDir, resolveContextSet } from '../../library/index.js';
+import { Library, libraryDir, resolveContextSet, scannerMatch, type ScannerInfo } from '../../library/index.js';
 import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
 import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
 import type { Method } from '../../pipeline/defaults.js';
@@ -24,8 +24,8 @@ import { sha256File } from '../../util/hash.js';
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
-  usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME) --out <file.nii.gz>
-                      [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
+  usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
+                      [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda] [--precision auto|fp32|int8] [--workers N]
                       [--uncertainty FILE.nii.gz] [--json]
 
@@ -33,7 +33,11 @@ export const runCommand: CliCommand = {
                        package for the task ($NEUROVERSE_MODELS, <data folder>/models, then the bundled one)
   --target IMG         NIfTI file or DICOM folder to segment/restore
   --context IMG,LABEL  one context pair; repeat for more (any number: APSP keeps memory flat)
-  --context-set NAME   the pairs of a stored context set, in its order; its task (and labels unless --label)
+  --context-set NAME   the pairs of a stored context set, in its order; its task (and labels unless --label);
+                       repeat to pool the pairs of several sets of one task (e.g. one set per scanner)
+  --auto-context N     use only the N pairs that fit this target best: all are aligned affinely (cached) and
+                       ranked by local image similarity around the structure, plus the scanner match of their
+                       set with the target's DICOM header; the ranking is printed (docs/alignment.md)
   --library DIR        library folder for --context-set (default $NEUROVERSE_LIBRARY, else <data dir>/library)
   --out FILE           result: a 0/1 mask (segment) or an image (generate), on the target's grid
   --task T             segment (default) or generate
@@ -55,16 +59,20 @@ export const runCommand: CliCommand = {
   --json               print one JSON object with timings instead of text`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference', 'uncertainty', 'precision'], boolean: ['json'] });
+    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference', 'uncertainty', 'precision', 'auto-context'], boolean: ['json'] });
     const modelFlag = flag(args, 'model');
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
     const contexts = flagAll(args, 'context');
     if (!targetPath) throw new InputError(undefined, '--target is required', 'usage');
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
-    const setName = flag(args, 'context-set');
+    const setNames = flagAll(args, 'context-set');
+    const setName = setNames.length ? setNames.join(' + ') : undefined;
     if (contexts.length === 0 && !setName) throw new InputError(undefined, 'give at least one --context image,label pair, or --context-set NAME', 'usage');
     if (contexts.length > 0 && setName) throw new InputError(undefined, 'give --context pairs or --context-set, not both', 'usage');
+    const autoFlag = flag(args, 'auto-context');
+    const autoContext = autoFlag === undefined ? undefined : Number(autoFlag);
+    if (autoContext !== undefined && !(Number.isInteger(autoContext) && autoContext >= 1)) throw new InputError(undefined, `--auto-context must be a positive integer (got "${autoFlag}")`, 'usage');
     let task = (flag(args, 'task') ?? 'segment') as Task;
     if (task !== 'segment' && task !== 'generate') throw new InputError(undefined, `--task must be segment or generate (got "${task}")`, 'usage');
     let labels = flagAll(args, 'label').map((v) => {
@@ -80,20 +88,29 @@ export const runCommand: CliCommand = {
     }
     const device = parseDevice(flag(args, 'device'));
     const precision = parsePrecision(flag(args, 'precision'));
-    let pairsSpec: Array<{ imageFile: string; labelFile: string; imageSha256?: string; labelSha256?: string }> = contexts.map((c) => {
+    let pairsSpec: Array<{ imageFile: string; labelFile: string; imageSha256?: string; labelSha256?: string; setName?: string }> = contexts.map((c) => {
       const parts = c.split(',');
       if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
       return { imageFile: parts[0], labelFile: parts[1] };
     });
-    if (setName) {
+    const scanners = new Map<string, ScannerInfo>();
+    if (setNames.length) {
       // The set decides the task; its stored files are read-only and named by hash, so the paths stay valid.
+      // Several sets pool their pairs: they must be of one task (one label vocabulary), e.g. one per scanner.
       const lib = await Library.open(libraryDir(flag(args, 'library')));
       try {
-        const r = resolveContextSet(lib, setName, labels);
-        if (flag(args, 'task') && flag(args, 'task') !== r.task) throw new InputError(undefined, `--task ${flag(args, 'task')} does not match set "${setName}" (task ${r.task})`, 'usage');
-        task = r.task;
-        labels = r.labels;
-        pairsSpec = r.pairs;
+        const first = resolveContextSet(lib, setNames[0], labels);
+        if (flag(args, 'task') && flag(args, 'task') !== first.task) throw new InputError(undefined, `--task ${flag(args, 'task')} does not match set "${setNames[0]}" (task ${first.task})`, 'usage');
+        task = first.task;
+        labels = first.labels;
+        pairsSpec = [];
+        const seen = new Set<string>();
+        for (const name of setNames) {
+          const r = name === setNames[0] ? first : resolveContextSet(lib, name, labels);
+          if (r.set.task.name !== first.set.task.name) throw new InputError(undefined, `set "${name}" is for task "${r.set.task.name}", set "${setNames[0]}" for "${first.set.task.name}": pooled sets must share their task`, 'usage');
+          scanners.set(r.set.name, r.set.scanner);
+          for (const p of r.pairs) if (!seen.has(`${p.imageSha256}:${p.labelSha256}`)) (seen.add(`${p.imageSha256}:${p.labelSha256}`), pairsSpec.push(p));
+        }
       } finally {
         lib.close();
       }
@@ -128,6 +145,10 @@ export const runCommand: CliCommand = {
       const load = (performance.now() - t0) / 1000;
       let t = performance.now();
       const target = await openVolumeForCli(targetPath, undefined, io);
+      const headerMatchOf = (set: string | undefined) => {
+        const scanner = set ? scanners.get(set) : undefined;
+        return scanner ? scannerMatch(scanner, target.source.dicom).score : 0;
+      };
       const readTarget = (performance.now() - t) / 1000;
       for (const p of pairsSpec) for (const f of [p.imageFile, p.labelFile]) if (!isNiftiName(f)) throw new InputError(f, 'context pairs must be NIfTI files (convert a DICOM series with neuroverse convert)');
       // Every pair is checked before any compute so bad input fails fast (checkPairsFirst); then read again
@@ -145,6 +166,7 @@ export const runCommand: CliCommand = {
         reference,
         miniContext,
         checkPairsFirst: true,
+        autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => headerMatchOf((p as { setName?: string }).setName) },
         onProgress: (stage, fraction, message) => progress.report(stage, fraction, message),
       });
       progress.done();
@@ -161,6 +183,7 @@ export const runCommand: CliCommand = {
       const seconds = {
         load,
         align: result.seconds.align,
+        choose: result.seconds.choose,
         preprocess: readTarget + result.seconds.preprocess,
         vote: result.seconds.vote,
         targetEncoder: result.seconds.targetEncoder,
@@ -170,7 +193,8 @@ export const runCommand: CliCommand = {
         total: (performance.now() - t0) / 1000,
       };
       // Files given on the command line are identified by content, as library pairs are by their stored hashes.
-      const hashed = await Promise.all(pairsSpec.map(async (p) => ({ imageSha256: p.imageSha256 ?? (await sha256File(p.imageFile)), labelSha256: p.labelSha256 ?? (await sha256File(p.labelFile)) })));
+      const used = s.contextChoice ? pairsSpec.filter((_, i) => s.contextChoice!.scores[i].chosen) : pairsSpec;
+      const hashed = await Promise.all(used.map(async (p) => ({ imageSha256: p.imageSha256 ?? (await sha256File(p.imageFile)), labelSha256: p.labelSha256 ?? (await sha256File(p.labelFile)) })));
       const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName ?? 'pairs given with --context', pairs: hashed });
       const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
       const report = {
@@ -194,6 +218,8 @@ export const runCommand: CliCommand = {
         precisionReason: result.choice?.precisionReason ?? null,
         seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
         peakRssMB,
+        /** With --auto-context: every given pair's score, and which were used. */
+        contextChoice: s.contextChoice ? s.contextChoice.scores.map((c) => ({ image: pairsSpec[c.index].imageFile, label: pairsSpec[c.index].labelFile, ...(pairsSpec[c.index].setName ? { set: pairsSpec[c.index].setName } : {}), similarity: c.similarity, headerMatch: c.headerMatch, score: c.score, rank: c.rank, chosen: c.chosen })) : null,
         /** What "neuroverse export-seg --provenance" writes into the SEG. */
         provenance,
       };
@@ -203,6 +229,10 @@ export const runCommand: CliCommand = {
         const how = result.choice ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider} ${result.choice.precision}: ${result.choice.reason}` : 'majority vote';
         const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
         io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
+        if (s.contextChoice) {
+          io.out(`context chosen for this target: ${s.contextChoice.n} of ${s.contextChoice.from} pairs, by local image similarity after affine alignment`);
+          for (const c of [...s.contextChoice.scores].sort((a, b) => a.rank - b.rank)) io.out(`  ${c.chosen ? '✓' : ' '} ${c.rank}. ${pairsSpec[c.index].imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`);
+        }
         if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
         if (uncertainMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${uncertainMl} mL${uncertaintyOut ? `, map written to ${uncertaintyOut}` : ''}`);
         io.out(`seconds: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${peakRssMB} MB`);

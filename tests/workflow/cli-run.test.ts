@@ -63,7 +63,7 @@ describe('neuroverse run --context-set', () => {
     expect(j.contextSize).toBe(1);
     expect(j.contextChoice).toHaveLength(2);
     // The target is pair 1's own image: it fits itself best.
-    expect(j.contextChoice.find((c: { image: string }) => c.rank === 1)).toMatchObject({ chosen: true, set: 'syn' });
+    expect(j.contextChoice.find((c: { rank: number }) => c.rank === 1)).toMatchObject({ chosen: true, set: 'syn' });
     expect(j.contextChoice.find((c: { rank: number }) => c.rank === 1).similarity).toBeCloseTo(1, 3);
     expect(j.provenance).toMatchObject({ type: 'AUTOMATIC', method: 'vote', alignment: 'affine', contextSet: { name: 'syn', pairs: 1, identity: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) } });
     expect(typeof j.seconds.choose).toBe('number');

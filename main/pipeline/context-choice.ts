@@ -60,7 +60,10 @@ export async function rankContext(target: Volume, c: ChoiceCandidates, structure
       boxes[k].push(boxWhere(label.data, dims, (v) => member(v) === 1));
     });
   }
-  const regions = boxes.map((b) => grow(unionBox(b), dims, target.spacing));
+  const regions = boxes.map((b) => {
+    const u = unionBox(b);
+    return u ? regionAround(u, dims, target.spacing) : null;
+  });
   const similarity = structures.map(() => new Array<number>(c.count).fill(0));
   for (let i = 0; i < c.count; i++) {
     signal?.throwIfAborted();
@@ -84,8 +87,8 @@ export async function rankContext(target: Volume, c: ChoiceCandidates, structure
   });
 }
 
-function grow(box: VoxelBox | null, dims: number[], spacing: number[]): VoxelBox | null {
-  if (!box) return null;
+/** The region similarity is judged in: a structure's box grown by the margin, inside the grid. */
+export function regionAround(box: VoxelBox, dims: number[], spacing: number[]): VoxelBox {
   const m = [0, 1, 2].map((k) => Math.ceil(CHOICE_MARGIN_MM / Math.abs(spacing[k] || 1)));
   return {
     lo: [0, 1, 2].map((k) => Math.max(0, box.lo[k] - m[k])) as [number, number, number],

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
@@ -15,12 +16,15 @@ import { alignPairs, type AlignedSet } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
 import { rankContext, type ContextChoice } from './context-choice.js';
+import { contextQc, type QcWarning } from './qc.js';
 import { BRAIN_MARGIN_MM } from './defaults.js';
 import type { Method } from './defaults.js';
 import type { ModelRunner } from './model-runner.js';
 
 export interface PipelineStructure {
   task: Task;
+  /** How messages name it ("hippocampus"); default "labels 17, 53". */
+  name?: string;
   /** Label values whose union is the structure; all non-zero labels when absent. */
   labels?: number[];
   pairs: PairFiles[];
@@ -49,6 +53,8 @@ export interface PipelineRun {
    * run's own alignment then registers only those. `headerMatch` (0–1) scores a pair's scanner against the target's.
    */
   autoContext?: { n: number; headerMatch?: (p: PairFiles) => number };
+  /** How messages name a pair (the library's "pair 3"); default the image's file name. */
+  pairName?: (p: PairFiles) => string;
   onProgress?: (stage: 'align' | 'mini-context' | 'vote', fraction: number | null, message: string) => void;
 }
 
@@ -78,9 +84,11 @@ export interface PipelineResult {
   align: AlignMode;
   structures: PipelineStructureResult[];
   alignment: { registered: number; cached: number; referenceRegistered: number; seconds: number } | null;
-  seconds: { align: number; choose: number; preprocess: number; targetEncoder: number; context: number; decoder: number; vote: number; postprocess: number };
+  seconds: { align: number; choose: number; qc: number; preprocess: number; targetEncoder: number; context: number; decoder: number; vote: number; postprocess: number };
   /** Model runs only. */
   choice: ProviderChoice | null;
+  /** Checks of the aligned context (qc.ts), segmentation with alignment only; pair indices are the structure's. */
+  qc: QcWarning[];
 }
 
 /**
@@ -94,7 +102,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const task = run.structures[0].task;
   if (run.structures.some((s) => s.task !== task)) throw new InputError(undefined, 'all structures of one run must have the same task', 'usage');
   if (run.method === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote fuses label maps: it applies to segmentation only', 'usage');
-  const seconds = { align: 0, choose: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
+  const seconds = { align: 0, choose: 0, qc: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
   let choices: (ContextChoice | null)[] = run.structures.map(() => null);
   let ranking: AlignedSet | null = null;
   if (run.autoContext) {
@@ -120,7 +128,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       },
       { signal: run.signal, onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)) },
     );
-    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice };
+    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice, qc: [] };
   }
 
   if (!run.pool || !run.cache) throw new Error('aligned runs and atlas vote need a compute pool and a registration cache');
@@ -135,7 +143,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     mode: run.align,
     kind: task === 'segment' ? 'label' : 'image',
     pairs: [...unique.values()],
-    needImages: run.method === 'model',
+    // The checks compare each aligned image with the target, so segmentation resamples the images too.
+    needImages: run.method === 'model' || task === 'segment',
     reference: run.reference,
     signal: run.signal,
     onProgress: (done, total, message) => run.onProgress?.('align', done / total, message),
@@ -150,9 +159,12 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     referenceRegistered: aligned.referenceRegistered + (ranking?.referenceRegistered ?? 0),
     seconds: seconds.align,
   };
+  let t0 = performance.now();
+  const qc = task === 'segment' ? await qcOf(run, (p) => byKey.get(pairKey(p))!) : [];
+  seconds.qc = (performance.now() - t0) / 1000;
   // The vote of each structure's aligned labels: the vote method's result, and beside the model its baseline,
   // doubt and frame. Structures sharing their pairs (one context set) share one read of each map.
-  const t0 = performance.now();
+  t0 = performance.now();
   const votes = await votesOf(run.structures, (p) => byKey.get(pairKey(p))!.labelFile, run.signal, (s) => run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`));
   seconds.vote = (performance.now() - t0) / 1000;
 
@@ -161,7 +173,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       const { mask, doubt } = votes[k]!;
       return { volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt, contextChoice: choices[k] };
     });
-    return { method: run.method, align: run.align, structures, alignment, seconds, choice: null };
+    return { method: run.method, align: run.align, structures, alignment, seconds, choice: null, qc };
   }
 
   const model = needModel(run);
@@ -219,7 +231,29 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     structures.push({ ...s, baseline, uncertainty, contextChoice: choices[k] });
   }
   seconds.vote += (performance.now() - t) / 1000;
-  return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice };
+  return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice, qc };
+}
+
+/** The checks of each structure's aligned pairs; structures with the same pairs are checked together. */
+async function qcOf(run: PipelineRun, alignedOf: (p: PairFiles) => PairFiles): Promise<QcWarning[]> {
+  const out: QcWarning[] = [];
+  const groups = new Map<string, number[]>();
+  run.structures.forEach((s, k) => {
+    const key = s.pairs.map(pairKey).join('\u0001');
+    groups.set(key, [...(groups.get(key) ?? []), k]);
+  });
+  for (const members of groups.values()) {
+    const pairs = run.structures[members[0]].pairs;
+    const files = pairs.map(alignedOf);
+    const found = await contextQc(
+      run.target,
+      { count: pairs.length, readImage: (i) => readNifti(files[i].imageFile), readLabel: (i) => readNifti(files[i].labelFile), name: (i) => run.pairName?.(pairs[i]) ?? basename(pairs[i].imageFile) },
+      members.map((k) => ({ name: run.structures[k].name ?? `labels ${run.structures[k].labels?.join(', ') ?? 'all'}`, labels: run.structures[k].labels })),
+      run.signal,
+    );
+    out.push(...found.map((w) => ({ ...w, structure: members[w.structure] })));
+  }
+  return out;
 }
 
 /**

@@ -186,8 +186,9 @@ export class WorkflowService {
     const run = await runPipeline({
       target,
       targetFile: targetInfo.name,
-      structures: resolved.map(({ r }) => ({ task: r.task, labels: r.labels, pairs: r.pairs })),
+      structures: resolved.map(({ s, r }) => ({ task: r.task, name: s.name, labels: r.labels, pairs: r.pairs })),
       autoContext: req.autoContext === undefined ? undefined : { n: req.autoContext, headerMatch: () => headerMatch },
+      pairName: (p) => `pair ${base.set.pairs.find((x) => x.id === (p as StoredPairFiles).pairId)?.position ?? '?'}`,
       align,
       method,
       model: engine,
@@ -267,6 +268,11 @@ export class WorkflowService {
       baseline: baselineOf(run.structures, names, target),
       uncertainty,
       contextChoice,
+      qc: run.qc.map((w) => {
+        const k = w.structure;
+        const pairs = run.structures[k].contextChoice ? resolved[k].r.pairs.filter((_, i) => run.structures[k].contextChoice!.scores[i].chosen) : resolved[k].r.pairs;
+        return { kind: w.kind, structure: structures[k].name, pairId: w.pair !== undefined ? pairs[w.pair].pairId : null, value: w.value ?? null, message: w.message };
+      }),
       seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       runId,
     };

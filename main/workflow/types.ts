@@ -114,6 +114,11 @@ export interface RunTaskResult {
    * mL whose label is in doubt (doubt ≥ 0.5). Null otherwise, and when nothing is in doubt (one pair voted alone).
    */
   uncertainty: { volumeId: string; structures: { name: string; doubtfulMl: number }[] } | null;
+  /**
+   * Checks of the aligned context pairs, segmentation with alignment only (pipeline/qc.ts): an example in other
+   * contrast, little like the target, without the structure or with it at an odd size, or fields of view that cut it.
+   */
+  qc: { kind: string; structure: string; pairId: number | null; value: number | null; message: string }[];
   /** With autoContext: per structure, every pair's score and which were used. Null otherwise. */
   contextChoice: ContextChoiceInfo[] | null;
   seconds: Record<string, number>;

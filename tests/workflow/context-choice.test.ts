@@ -7,6 +7,7 @@ import { readNifti } from '../../main/imaging/index.js';
 import type { Volume } from '../../main/imaging/volume.js';
 import { Library } from '../../main/library/library.js';
 import { localCorrelation, rankContext } from '../../main/pipeline/context-choice.js';
+import { contextQc } from '../../main/pipeline/qc.js';
 import { resourcesDir } from '../../main/settings/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 import { moved, rigid } from '../registration/synthetic.js';
@@ -69,6 +70,30 @@ describe('local image similarity', () => {
   });
 });
 
+describe('checks of the aligned context', () => {
+  const check = (images: Volume[], labels: Volume[]) =>
+    contextQc(t1, { count: images.length, readImage: async (i) => images[i], readLabel: async (i) => labels[i], name: (i) => `pair ${i + 1}` }, [{ name: 'hippocampus', labels: [37, 38] }]);
+
+  test('good pairs pass; inverted contrast, a missing or odd-sized structure and a cut field of view are named', async () => {
+    expect(await check([t1, mapped(t1, 0.8, 3), t1], [aal, aal, aal])).toEqual([]);
+    const noHippocampus = mapped(aal, 1, 0);
+    for (let i = 0; i < noHippocampus.data.length; i++) if (noHippocampus.data[i] === 37 || noHippocampus.data[i] === 38) noHippocampus.data[i] = 0;
+    // A pair whose scan stops above the temporal lobes: its image is empty where the others put the hippocampus.
+    const cut = mapped(t1, 1, 0);
+    const [nx, ny] = t1.dims;
+    const zCut = Math.max(...[...aal.data.keys()].filter((i) => aal.data[i] === 37).map((i) => Math.floor(i / (nx * ny))));
+    cut.data.fill(0, 0, nx * ny * (zCut + 1));
+    // A badly registered pair: its hippocampi more than twice their size (every voxel spread 12 mm along x).
+    const grown = mapped(aal, 1, 0);
+    for (let i = 0; i < aal.data.length; i++) if (aal.data[i] === 37 || aal.data[i] === 38) for (let d = -12; d <= 12; d++) grown.data[i + d] = aal.data[i];
+    const found = await check([t1, mapped(t1, -1, 255), t1, cut, t1], [aal, aal, noHippocampus, aal, grown]);
+    const kinds = found.map((w) => [w.kind, w.pair]);
+    expect(kinds).toEqual(expect.arrayContaining([['contrast', 1], ['structure-missing', 2], ['pair-field-of-view', 3], ['structure-size', 4]]));
+    expect(found.find((w) => w.kind === 'contrast')!.message).toMatch(/pair 2 looks like the target in inverted contrast around hippocampus/);
+    expect(found.find((w) => w.kind === 'structure-size')!.value).toBeGreaterThan(2);
+  });
+});
+
 describe('one-click run with the context chosen for the target', () => {
   const dataDir = tempDir();
   const SET = 'hippocampus · two colin27';
@@ -108,6 +133,7 @@ describe('one-click run with the context chosen for the target', () => {
     expect(byId.get(pairIds[0])!.similarity).toBeLessThan(0);
     // Both were registered once to rank them; the vote used one.
     expect(r.alignment).toMatchObject({ registered: 2 });
+    expect(r.qc).toEqual([]);
     expect(r.structures[0].voxels).toBeGreaterThan(1000);
     const library = await Library.open(join(dataDir, 'library'));
     try {
@@ -123,6 +149,8 @@ describe('one-click run with the context chosen for the target', () => {
     expect(r.contextSize).toBe(1);
     expect(r.contextChoice).toBeNull();
     expect(r.alignment).toMatchObject({ registered: 0, cached: 1 });
+    // The user's choice is run, and the check says what is wrong with it.
+    expect(r.qc).toEqual([expect.objectContaining({ kind: 'contrast', structure: 'hippocampus', pairId: pairIds[0], message: expect.stringMatching(/^pair 1 looks like the target in inverted contrast around hippocampus/) })]);
     await expect(ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, pairIds: [999999] })).rejects.toThrow(/999999 are not in set/);
     await expect(ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, pairIds: [] })).rejects.toThrow(/at least one/);
     const none = await ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, method: 'model', align: 'none', autoContext: 1 }).catch((e) => e);

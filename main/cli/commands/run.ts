@@ -157,7 +157,7 @@ export const runCommand: CliCommand = {
       const result = await runPipeline({
         target,
         targetFile: targetPath,
-        structures: [{ task, pairs: pairsSpec, labels }],
+        structures: [{ task, pairs: pairsSpec, labels, name: labels.length ? `label${labels.length > 1 ? 's' : ''} ${labels.join('+')}` : 'the labels' }],
         align,
         method,
         model: engine ?? undefined,
@@ -171,6 +171,8 @@ export const runCommand: CliCommand = {
       });
       progress.done();
       const s = result.structures[0];
+      // Printed whatever the output format: a radiologist reads them before the result.
+      for (const w of result.qc) io.err(`warning: ${w.message}`);
       t = performance.now();
       await writeNifti(out, s.volume, task === 'segment' ? { intent: 'label' } : {});
       let uncertainMl: number | null = null;
@@ -184,6 +186,7 @@ export const runCommand: CliCommand = {
         load,
         align: result.seconds.align,
         choose: result.seconds.choose,
+        qc: result.seconds.qc,
         preprocess: readTarget + result.seconds.preprocess,
         vote: result.seconds.vote,
         targetEncoder: result.seconds.targetEncoder,
@@ -220,6 +223,8 @@ export const runCommand: CliCommand = {
         peakRssMB,
         /** With --auto-context: every given pair's score, and which were used. */
         contextChoice: s.contextChoice ? s.contextChoice.scores.map((c) => ({ image: pairsSpec[c.index].imageFile, label: pairsSpec[c.index].labelFile, ...(pairsSpec[c.index].setName ? { set: pairsSpec[c.index].setName } : {}), similarity: c.similarity, headerMatch: c.headerMatch, score: c.score, rank: c.rank, chosen: c.chosen })) : null,
+        /** Checks of the aligned context pairs (also printed to stderr). */
+        qc: result.qc.map((w) => ({ kind: w.kind, ...(w.pair !== undefined ? { pair: s.contextChoice ? pairsSpec.filter((_, i) => s.contextChoice!.scores[i].chosen)[w.pair].imageFile : pairsSpec[w.pair].imageFile } : {}), ...(w.value !== undefined ? { value: w.value } : {}), message: w.message })),
         /** What "neuroverse export-seg --provenance" writes into the SEG. */
         provenance,
       };

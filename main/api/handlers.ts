@@ -136,6 +136,9 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
 
   async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn): Promise<OpenedVolume> {
     const volume = await importSeries(p.scan, seriesUid, progress);
+    // Uploaded files live on in the cache folder: point the volume there, so that exporting a SEG on it or
+    // opening a SEG of it later can read the source files again.
+    if (p.remember) volume.source.path = p.path;
     const name = displayName(p.name, volume);
     if (p.remember) await remember('dicom', p.path, name, volume.source.seriesInstanceUid);
     return volumeResult(volume, name, role ?? 'image', p.scan);

@@ -76,7 +76,10 @@ export class SliceViewer {
 
   private async add(info: VolumeInfo, nifti: Uint8Array, o: { colormap: string; opacity: number }) {
     const buffer = nifti.buffer.slice(nifti.byteOffset, nifti.byteOffset + nifti.byteLength) as ArrayBuffer;
-    const img = await NVImage.loadFromUrl({ url: `${info.name}.nii`, name: info.name, buffer, colormap: o.colormap, opacity: o.opacity });
+    // NiiVue picks the reader from the name: a display name such as "seg.dcm · SEG …" would send a NIfTI
+    // to its DICOM reader, so it loads under a .nii name and gets its display name afterwards.
+    const img = await NVImage.loadFromUrl({ url: `${info.id}.nii`, name: `${info.id}.nii`, buffer, colormap: o.colormap, opacity: o.opacity });
+    img.name = info.name;
     this.nv.addVolume(img);
     this.ids.push(info.id);
   }
@@ -150,7 +153,8 @@ export class SliceViewer {
   /** Loads a label volume (same grid as the base) as the drawing layer and turns drawing on. */
   async startDrawing(info: VolumeInfo, nifti: Uint8Array, onChange: () => void = () => {}): Promise<void> {
     const buffer = nifti.buffer.slice(nifti.byteOffset, nifti.byteOffset + nifti.byteLength) as ArrayBuffer;
-    const img = await NVImage.loadFromUrl({ url: `${info.name}.nii`, name: info.name, buffer });
+    const img = await NVImage.loadFromUrl({ url: `${info.id}.nii`, name: `${info.id}.nii`, buffer });
+    img.name = info.name;
     if (!this.nv.loadDrawing(img)) throw new Error(`${info.name}: its grid does not match the image, so it cannot be edited`);
     this.nv.setDrawColormap('$itksnap');
     this.nv.drawOpacity = 0.6;

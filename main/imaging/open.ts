@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { InputError } from '../common/errors.js';
-import { importSeries, scanDicomFiles, scanDicomFolder, type DicomScan, type Progress } from './dicom/index.js';
+import { importSeries, scanDicomFolder, type DicomScan, type Progress } from './dicom/index.js';
+import { readHeader } from './dicom/header.js';
+import { isSegHeader } from './dicom/seg.js';
 import { fileProblem } from '../common/errors.js';
 import { readDicomFile } from './dicom/files.js';
 import { readNifti } from './nifti/read.js';
@@ -39,7 +41,7 @@ export async function openImagePath(path: string, seriesUid?: string, progress?:
     return { kind: 'volume', volume: await readNifti(path) };
   }
   // A single DICOM file is opened only when it is a SEG: a lone slice read without its series would mislead.
-  const scan = await scanDicomFiles([await readDicomFile(path)], path).catch(() => null);
-  if (scan && scan.series.length === 0 && scan.segs.length) return { kind: 'segs', scan };
+  const header = readHeader(await readDicomFile(path));
+  if (header && isSegHeader(header)) return { kind: 'segs', scan: { label: path, series: [], segs: [header], skipped: [] } };
   throw new InputError(path, 'not a NIfTI file (.nii, .nii.gz), a DICOM folder or a DICOM-SEG file');
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { exportSeg } from '../../main/export/seg/index.js';
@@ -164,6 +164,8 @@ describe.skipIf(!hasSharedData || !debianPythonWith('numpy') || !debianPythonWit
     await expect(importSegOnScan(await readDicomFile(join(dir, 'hand-binary.dcm')), philips)).rejects.toThrow(/hand-binary\.dcm: its referenced series [\d.]+ is not in .*philips-3d-t1-gzipped\/In\/cl; the series there: /);
     const slice = join(dicomDir(GE), readdirSync(dicomDir(GE))[0]);
     expect(() => readSeg({ name: 'empty.dcm', data: new Uint8Array(0), gunzipped: false })).toThrow(/^empty\.dcm: not a readable DICOM file/);
+    const ours = readFileSync(join(dir, 'ours-0.dcm'));
+    expect(() => readSeg({ name: 'cut.dcm', data: new Uint8Array(ours.subarray(0, ours.length - 1000)), gunzipped: false })).toThrow(/^cut\.dcm: not a readable DICOM file \(damaged or truncated/);
     await expect(readDicomFile(slice).then(readSeg)).rejects.toThrow(/i\d+\.MRDC\.\d+: is not a DICOM-SEG \(SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.4, modality MR\)/);
   }, 60_000);
 });

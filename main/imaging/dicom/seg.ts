@@ -1,4 +1,5 @@
 import dcmjs, { type NaturalDataset } from 'dcmjs';
+import dicomParser from 'dicom-parser';
 import { InputError } from '../../common/errors.js';
 import type { LabelEntry } from '../volume.js';
 import type { DicomFileInput } from './files.js';
@@ -66,6 +67,14 @@ export function readSeg(file: DicomFileInput): SegDocument {
   const label = file.path ?? file.name;
   let ds: NaturalDataset;
   let syntax: string;
+  // dcmjs zero-fills pixel data that a truncated file cuts short, which would silently drop voxels;
+  // dicom-parser refuses such a file, so it reads the structure first.
+  try {
+    dicomParser.parseDicom(file.data);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : typeof err === 'string' ? err : 'its elements run past the end of the file';
+    throw new InputError(label, `not a readable DICOM file (damaged or truncated: ${why})`, 'not-seg');
+  }
   try {
     const d = file.data;
     const dict = dcmjs.data.DicomMessage.readFile(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer);

@@ -49,6 +49,14 @@ describe.skipIf(!hasSharedData)('neuroverse convert seg.dcm', () => {
     expect(neuroverse(['convert', join(study, 'seg.dcm'), '--out', out, '--force']).code).toBe(0);
   }, 120_000);
 
+  test('info lists the SEG beside the series, not as a series', () => {
+    const r = neuroverse(['info', study, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.series).toHaveLength(1);
+    expect(j.segs).toEqual([{ file: 'seg.dcm', description: expect.stringMatching(/^SEG /), referencedSeries: [j.series[0].seriesInstanceUid] }]);
+  }, 120_000);
+
   test('--reference and --json: the segment table as JSON', () => {
     const r = neuroverse(['convert', seg, '--reference', dicomDir(GE), '--out', join(dir, 'json.nii.gz'), '--json']);
     expect(r.stderr).toBe('');

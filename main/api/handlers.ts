@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
-import { encodeNifti, isNiftiName, openImagePath, parseNifti, scanDicomFiles, importSeries, seriesSummaries } from '../imaging/index.js';
+import { encodeNifti, isNiftiName, openImagePath, parseNifti, scanDicomFiles, importSeries, segsBesideSeries, seriesSummaries } from '../imaging/index.js';
 import type { DicomScan } from '../imaging/index.js';
 import type { Volume } from '../imaging/volume.js';
 import { Jobs, type ProgressFn } from '../jobs/jobs.js';
 import { LibraryService, libraryDirFor } from '../library/service.js';
 import { VolumeStore } from '../session/volume-store.js';
+import { addSegVolumes, openSegsOnOpenVolumes } from '../session/seg-overlays.js';
 import { WorkflowService } from '../workflow/service.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
 import { RecentFiles } from '../settings/recent-files.js';
@@ -19,6 +20,7 @@ import type {
   ApiEvent,
   FileBlob,
   HostMode,
+  OpenedVolume,
   OpenOptions,
   OpenResult,
   RecentFile,
@@ -87,14 +89,24 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     return id;
   }
 
-  function volumeResult(volume: Volume, name: string, role: VolumeRole = 'image'): OpenResult {
-    return { kind: 'volume', volume: volumes.add(volume, name, role) };
+  function volumeResult(volume: Volume, name: string, role: VolumeRole = 'image', scan?: DicomScan): OpenedVolume {
+    const info = volumes.add(volume, name, role);
+    if (!scan) return { kind: 'volume', volume: info };
+    // A SEG beside the series (a study folder, a PACS retrieval) opens with it as a label overlay.
+    const { maps, problems } = segsBesideSeries(scan, volume);
+    return { kind: 'volume', volume: info, ...(maps.length ? { overlays: addSegVolumes(volumes, maps) } : {}), ...(problems.length ? { problems } : {}) };
+  }
+
+  async function segResult(scan: DicomScan): Promise<OpenedVolume> {
+    const [first, ...rest] = await openSegsOnOpenVolumes(scan, volumes);
+    return { kind: 'volume', volume: first, ...(rest.length ? { overlays: rest } : {}) };
   }
 
   async function openPath(path: string, opts: OpenOptions = {}): Promise<OpenResult> {
     return jobs.run(opts.jobId, async (progress, signal) => {
       const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal);
       const name = basename(path.replace(/[\\/]+$/, ''));
+      if (opened.kind === 'segs') return segResult(opened.scan);
       if (opened.kind === 'scan') {
         const pendingId = addPending({ scan: opened.scan, path, name, remember: opts.remember !== false });
         return { kind: 'choose-series', pendingId, folder: name, series: seriesSummaries(opened.scan) };
@@ -102,7 +114,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
       const kind = opened.volume.source.kind === 'dicom' ? 'dicom' : 'nifti';
       const shown = displayName(name, opened.volume);
       if (opts.remember !== false) await remember(kind, path, shown, opened.volume.source.seriesInstanceUid);
-      return volumeResult(opened.volume, shown, opts.role);
+      return volumeResult(opened.volume, shown, opts.role, opened.scan);
     });
   }
 
@@ -125,11 +137,14 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     return dir;
   }
 
-  async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn) {
+  async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn): Promise<OpenedVolume> {
     const volume = await importSeries(p.scan, seriesUid, progress);
+    // Uploaded files live on in the cache folder: point the volume there, so that exporting a SEG on it or
+    // opening a SEG of it later can read the source files again.
+    if (p.remember) volume.source.path = p.path;
     const name = displayName(p.name, volume);
     if (p.remember) await remember('dicom', p.path, name, volume.source.seriesInstanceUid);
-    return volumes.add(volume, name, role ?? 'image');
+    return volumeResult(volume, name, role ?? 'image', p.scan);
   }
 
   const api: WorkstationApi = {
@@ -171,12 +186,13 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
         }
         progress('scan', null, `Scanning ${files.length} files`);
         const scan = await scanDicomFiles(files, label, progress);
+        if (scan.series.length === 0) return segResult(scan);
         const path = keep ? await cacheUpload(files) : label;
         const p: Pending = { scan, path, name: topFolder(files), remember: keep };
         if (scan.series.length > 1 && !opts.seriesInstanceUid) {
           return { kind: 'choose-series', pendingId: addPending(p), folder: p.name, series: seriesSummaries(scan) };
         }
-        return { kind: 'volume', volume: await importScan(p, opts.seriesInstanceUid, opts.role, progress) };
+        return importScan(p, opts.seriesInstanceUid, opts.role, progress);
       });
     },
 

@@ -34,9 +34,19 @@ export interface AppInfo {
 
 
 
-export type OpenResult =
-  | { kind: 'volume'; volume: VolumeInfo }
-  | { kind: 'choose-series'; pendingId: string; folder: string; series: SeriesSummary[] };
+/**
+ * An opened volume. `overlays` are label volumes that open with it: the DICOM-SEGs found beside its
+ * series, or further SEGs of the same open. `problems` are SEGs that could not be placed (one line each);
+ * the volume itself opened.
+ */
+export interface OpenedVolume {
+  kind: 'volume';
+  volume: VolumeInfo;
+  overlays?: VolumeInfo[];
+  problems?: string[];
+}
+
+export type OpenResult = OpenedVolume | { kind: 'choose-series'; pendingId: string; folder: string; series: SeriesSummary[] };
 
 
 
@@ -68,10 +78,13 @@ export interface WorkstationApi {
   openSample(): Promise<VolumeInfo[]>;
   /** Native dialog where the host has one; resolves null when the user cancels. */
   openWithDialog(options?: OpenOptions): Promise<OpenResult | null>;
-  /** Bytes from drag-and-drop or a file input: one NIfTI file, or the files of a DICOM folder. */
+  /**
+   * Bytes from drag-and-drop or a file input: one NIfTI file, the files of a DICOM folder, or DICOM-SEG
+   * files, which open as label volumes on the open image of the series they reference.
+   */
   openFiles(files: FileBlob[], options?: OpenOptions): Promise<OpenResult>;
-  /** Completes an open that asked the user to pick a series. */
-  chooseSeries(pendingId: string, seriesInstanceUid: string, options?: OpenOptions): Promise<VolumeInfo>;
+  /** Completes an open that asked the user to pick a series (with the SEGs on that series as overlays). */
+  chooseSeries(pendingId: string, seriesInstanceUid: string, options?: OpenOptions): Promise<OpenedVolume>;
   listVolumes(): Promise<VolumeInfo[]>;
   /** The volume as NIfTI-1 bytes, the format the viewer loads. */
   volumeNifti(id: string): Promise<Uint8Array>;

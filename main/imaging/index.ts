@@ -2,7 +2,8 @@
 export { readNifti, parseNifti } from './nifti/read.js';
 export { writeNifti, encodeNifti, NIFTI_INTENT } from './nifti/write.js';
 export { scanDicomFolder, scanDicomFiles, importSeries, selectSeries, seriesSummaries } from './dicom/index.js';
-export type { DicomScan, Progress } from './dicom/index.js';
+export { readDicomFile, importSegOnScan, readSeg, segReferencedSeries, referencedSeriesIn, segToLabelMap, segsBesideSeries, segsOnSeries, SEG_SOP_CLASS, labelValueNote } from './dicom/index.js';
+export type { DicomScan, Progress, SegDocument, SegLabelMap, SegSegmentSummary } from './dicom/index.js';
 export { applyAxisMapping, axisMapping, inverseAxisMapping, isOrientationCode, orientationCode, reorientTo, reorientToRas } from './reorient.js';
 export type { AxisMapping } from './reorient.js';
 export * from './volume.js';

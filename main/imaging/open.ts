@@ -1,7 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { InputError } from '../common/errors.js';
 import { importSeries, scanDicomFolder, type DicomScan, type Progress } from './dicom/index.js';
+import { readHeader } from './dicom/header.js';
+import { isSegHeader } from './dicom/seg.js';
 import { fileProblem } from '../common/errors.js';
+import { readDicomFile } from './dicom/files.js';
 import { readNifti } from './nifti/read.js';
 import type { Volume } from './volume.js';
 
@@ -9,11 +12,16 @@ export function isNiftiName(name: string): boolean {
   return /\.nii(\.gz)?$/i.test(name);
 }
 
-export type OpenedPath = { kind: 'volume'; volume: Volume } | { kind: 'scan'; scan: DicomScan };
+export type OpenedPath =
+  /** `scan` is the folder the volume was imported from: SEGs beside its series open with it. */
+  | { kind: 'volume'; volume: Volume; scan?: DicomScan }
+  | { kind: 'scan'; scan: DicomScan }
+  /** DICOM-SEG files without their series: they open on a series the caller already has. */
+  | { kind: 'segs'; scan: DicomScan };
 
 /**
- * A NIfTI file or a DICOM folder (or a single DICOM file, read as the folder it sits in would be
- * misleading, so it is read alone). A folder with several series returns the scan for the caller to ask.
+ * A NIfTI file, a DICOM folder, or a DICOM-SEG file. A folder with several series returns the scan for
+ * the caller to ask; a folder or file holding only SEGs returns them for the caller to place.
  */
 export async function openImagePath(path: string, seriesUid?: string, progress?: Progress, signal?: AbortSignal): Promise<OpenedPath> {
   let info;
@@ -24,12 +32,16 @@ export async function openImagePath(path: string, seriesUid?: string, progress?:
   }
   if (info.isDirectory()) {
     const scan = await scanDicomFolder(path, progress, signal);
+    if (scan.series.length === 0) return { kind: 'segs', scan };
     if (scan.series.length > 1 && !seriesUid) return { kind: 'scan', scan };
-    return { kind: 'volume', volume: await importSeries(scan, seriesUid, progress) };
+    return { kind: 'volume', volume: await importSeries(scan, seriesUid, progress), scan };
   }
   if (isNiftiName(path)) {
     progress?.('read', null, `Reading ${path}`);
     return { kind: 'volume', volume: await readNifti(path) };
   }
-  throw new InputError(path, 'not a NIfTI file (.nii, .nii.gz) or a DICOM folder');
+  // A single DICOM file is opened only when it is a SEG: a lone slice read without its series would mislead.
+  const header = readHeader(await readDicomFile(path));
+  if (header && isSegHeader(header)) return { kind: 'segs', scan: { label: path, series: [], segs: [header], skipped: [] } };
+  throw new InputError(path, 'not a NIfTI file (.nii, .nii.gz), a DICOM folder or a DICOM-SEG file');
 }

@@ -41,6 +41,15 @@ export interface SourceInstance {
   path?: string;
 }
 
+/** A named, coloured value of a label map (a DICOM-SEG segment, a colour-table entry). */
+export interface LabelEntry {
+  value: number;
+  name: string;
+  /** sRGB, 0..255. */
+  color: [number, number, number];
+  description?: string;
+}
+
 export interface Volume {
   /** [nx, ny, nz] or [nx, ny, nz, nt] for time series. */
   dims: number[];
@@ -55,6 +64,8 @@ export interface Volume {
   source: VolumeSource;
   /** NIfTI qform/sform codes of the file it came from (1 scanner, 2 aligned, 3 Talairach, 4 MNI152), kept on export. */
   xformCodes?: { qform: number; sform: number };
+  /** Names and colours of a label map's values, when its source has them (a DICOM-SEG). */
+  labels?: LabelEntry[];
 }
 
 /**

@@ -657,6 +657,7 @@ async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
   const st = await stat(path).catch(() => null);
   if (st?.isDirectory()) {
     const opened = await openImagePath(path);
+    if (opened.kind === 'segs') throw new InputError(path, 'holds only DICOM-SEG files; convert the SEG to NIfTI on its series first (neuroverse convert seg.dcm --out mask.nii.gz)');
     if (opened.kind !== 'volume') throw new InputError(path, `holds ${opened.scan.series.length} DICOM series; convert the one you want to NIfTI first`, 'several-series');
     const bytes = gzipSync(encodeNifti(opened.volume), { level: 6 });
     const { meta } = describeNifti(bytes, path);

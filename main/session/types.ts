@@ -1,4 +1,4 @@
-import type { Affine, VolumeSource } from '../imaging/volume.js';
+import type { Affine, LabelEntry, VolumeSource } from '../imaging/volume.js';
 
 export type VolumeRole = 'image' | 'label' | 'probability';
 
@@ -15,4 +15,6 @@ export interface VolumeInfo {
   range: [number, number];
   description: string;
   source: VolumeSource;
+  /** Names and colours of a label volume's values (from a DICOM-SEG), for the legend and the colour table. */
+  labels?: LabelEntry[];
 }

@@ -20,6 +20,7 @@ export class VolumeStore {
       range: valueRange(volume),
       description: volume.description,
       source: { ...volume.source, instances: undefined },
+      ...(volume.labels ? { labels: volume.labels } : {}),
     };
     this.items.set(id, { volume, info });
     return info;

@@ -109,7 +109,7 @@ describe('browser host', () => {
     expect(first.series.map((s) => s.seriesNumber)).toEqual([5, 6]);
     const chosen = await call('chooseSeries', [first.pendingId, first.series[1].seriesInstanceUid, { jobId: 'job-2' }]);
     expect(chosen.reply!.ok).toBe(true);
-    const info = chosen.reply!.value as VolumeInfo;
+    const info = (chosen.reply!.value as OpenResult & { kind: 'volume' }).volume;
     expect([...info.dims].sort((a, b) => a - b)).toEqual([96, 128, 128]);
     expect(info.source.reader).toBe('dcm2niix (WASM)');
     expect(events.some((e) => e.type === 'progress' && e.jobId === 'job-2')).toBe(true);

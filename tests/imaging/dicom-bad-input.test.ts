@@ -44,7 +44,7 @@ describe('DICOM folders that cannot be imported', () => {
   test('a path that is neither NIfTI nor a folder', async () => {
     const dir = folder('misc');
     writeFileSync(join(dir, 'report.pdf'), '%PDF');
-    await expect(openImagePath(join(dir, 'report.pdf'))).rejects.toThrow(/report\.pdf: not a NIfTI file \(\.nii, \.nii\.gz\) or a DICOM folder/);
+    await expect(openImagePath(join(dir, 'report.pdf'))).rejects.toThrow(/report\.pdf: not a NIfTI file \(\.nii, \.nii\.gz\), a DICOM folder or a DICOM-SEG file/);
   });
 
   test.skipIf(!hasSharedData)('a DICOM file without pixel data (a non-image object)', async () => {

@@ -13,4 +13,21 @@ const studies = await ws.api.pacsFind('orthanc', { level: 'STUDY' });
 const series = await ws.api.pacsFind('orthanc', { level: 'SERIES', studyInstanceUid: target.volume.source.studyInstanceUid });
 const mr = series.find((s) => s.Modality === 'MR');
 const retrieved = await ws.api.pacsRetrieve('orthanc', String(studies[0].StudyInstanceUID), String(mr.SeriesInstanceUID));
-console.log(JSON.stringify({ sent, studies: studies.length, modalities: series.map((s) => s.Modality).sort(), retrieved: { kind: retrieved.kind, dims: retrieved.volume?.dims, affine: retrieved.volume?.affine }, original: { dims: target.volume.dims, affine: target.volume.affine } }));
+// A SEG retrieved alone opens on the open image of its series; the whole study opens the image with both SEGs.
+const segs = series.filter((s) => s.Modality === 'SEG');
+const segAlone = await ws.api.pacsRetrieve('orthanc', String(studies[0].StudyInstanceUID), String(segs[0].SeriesInstanceUID));
+const study = await ws.api.pacsRetrieve('orthanc', String(studies[0].StudyInstanceUID));
+const voxels = (id, value) => ws.volumes.get(id).data.reduce((n, v) => n + (v === value ? 1 : 0), 0);
+const overlay = (v) => ({ role: v.role, labels: v.labels, voxels17: voxels(v.id, 17) });
+console.log(
+  JSON.stringify({
+    sent,
+    studies: studies.length,
+    modalities: series.map((s) => s.Modality).sort(),
+    retrieved: { kind: retrieved.kind, dims: retrieved.volume?.dims, affine: retrieved.volume?.affine },
+    original: { dims: target.volume.dims, affine: target.volume.affine },
+    maskVoxels17: voxels(mask.volume.id, 17),
+    segAlone: { ...overlay(segAlone.volume), more: segAlone.overlays?.length ?? 0 },
+    study: { role: study.volume.role, overlays: (study.overlays ?? []).map(overlay), problems: study.problems ?? [] },
+  }),
+);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import dcmjs from 'dcmjs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { importSeries, scanDicomFolder, writeNifti } from '../../main/imaging/index.js';
 import { neuroverse, ROOT } from '../helpers/cli.js';
@@ -121,6 +122,13 @@ describe.skipIf(!hasSharedData)('PACS round trip against a real Orthanc in a pri
     expect(before.filter((l) => /^\(0043,/.test(l)).length).toBeGreaterThan(10); // GE private group present
     expect(attributes(dcmdump(retrieved))).toEqual(before);
     expect(pixelBytes(retrieved).equals(pixelBytes(source))).toBe(true);
+    // The retrieved SEG converts back to the mask, its series found in the same retrieved folder.
+    const back = join(dir, 'retrieved-mask.nii.gz');
+    const c = pacs.neuroverse(['convert', segFile, '--out', back], env);
+    expect(c.stderr).toBe('');
+    expect(c.stdout).toMatch(/value 17 {2}segment 1 "Left-Hippocampus"/);
+    const [a, b] = [readFileSync(back), readFileSync(join(dir, 'mask.nii.gz'))];
+    expect(gunzipSync(a).subarray(352).equals(gunzipSync(b).subarray(352))).toBe(true);
   }, 240_000);
 
   test('the API sends a volume with its SEG made in memory, finds it, and retrieves the series into the app', () => {
@@ -137,6 +145,15 @@ describe.skipIf(!hasSharedData)('PACS round trip against a real Orthanc in a pri
     // Same geometry. Not bit-equal: the importer takes the orientation from the first file it reads, and
     // GE writes it with per-file rounding differences (~1e-10); the retrieved files are named differently.
     for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) expect(Math.abs(j.retrieved.affine[r][c] - j.original.affine[r][c])).toBeLessThan(1e-6);
+    // The SEGs retrieved from the PACS open as label overlays with their names, colours and voxels.
+    const names = (o: { labels: { name: string }[] }) => o.labels.map((l) => l.name).join(', ');
+    expect(j.segAlone.role).toBe('label');
+    expect(j.segAlone.voxels17).toBe(j.maskVoxels17);
+    expect(j.study.role).toBe('image');
+    expect(j.study.problems).toEqual([]);
+    expect(j.study.overlays.map(names).sort()).toEqual(['Left-Hippocampus, Right-Thalamus', 'Right-Hippocampus']);
+    for (const o of j.study.overlays) expect(o.voxels17).toBe(j.maskVoxels17);
+    expect(j.study.overlays[0].labels[0].color).toEqual([217, 38, 38]);
   }, 240_000);
 
   test('unreachable node and rejected association: one clear line each, nothing written', () => {

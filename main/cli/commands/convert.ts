@@ -1,24 +1,42 @@
+import { stat } from 'node:fs/promises';
 import { InputError } from '../../common/errors.js';
-import { writeNifti } from '../../imaging/index.js';
+import { isNiftiName, writeNifti } from '../../imaging/index.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { openVolumeForCli } from '../open-volume.js';
+import { convertSeg, isSegFile } from '../seg-convert.js';
 
 export const convertCommand: CliCommand = {
   name: 'convert',
-  summary: 'convert a DICOM folder or NIfTI file to NIfTI-1 (exact sform and qform)',
+  summary: 'convert a DICOM folder, NIfTI file or DICOM-SEG to NIfTI-1 (exact sform and qform)',
   usage: `usage: neuroverse convert <dicom-folder|file.nii[.gz]> --out <file.nii[.gz]> [--series UID] [--force]
+       neuroverse convert <seg.dcm> --out <mask.nii[.gz]> [--reference <dicom-folder>] [--json] [--force]
 
-  --out FILE     output NIfTI-1 file; .nii.gz is gzip-compressed
-  --series UID   SeriesInstanceUID to convert when the folder holds several series
-  --force        replace FILE if it exists (it is never overwritten otherwise)`,
+  --out FILE        output NIfTI-1 file; .nii.gz is gzip-compressed
+  --series UID      SeriesInstanceUID to convert when the folder holds several series
+  --reference DIR   for a DICOM-SEG: the folder holding the series it references (default: the SEG's folder);
+                    the label map is written on that series' grid, segment N as value N (or the value our
+                    export recorded); where segments overlap, the highest segment number wins
+  --json            for a DICOM-SEG: print the segment table (names, values, colours, voxels) as JSON
+  --force           replace FILE if it exists (it is never overwritten otherwise)`,
   async run(argv, io) {
-    const args = parseArgs(argv, { value: ['out', 'series'], boolean: ['force'] });
+    const args = parseArgs(argv, { value: ['out', 'series', 'reference'], boolean: ['force', 'json'] });
     const [input, extra] = args.positional;
     const out = flag(args, 'out');
     if (!input || extra !== undefined) throw new InputError(undefined, 'give exactly one input file or folder', 'usage');
     if (!out) throw new InputError(undefined, 'missing --out <file.nii.gz>', 'usage');
     if (!/\.nii(\.gz)?$/i.test(out)) throw new InputError(out, 'output name must end in .nii or .nii.gz', 'usage');
+    const isFile = !isNiftiName(input) && (await stat(input).catch(() => null))?.isFile();
+    if (isFile) {
+      if (!(await isSegFile(input))) {
+        throw new InputError(input, 'is not a DICOM-SEG; convert reads a NIfTI file, a DICOM folder, or a DICOM-SEG file', 'not-seg');
+      }
+      await convertSeg(input, { out, reference: flag(args, 'reference'), overwrite: hasFlag(args, 'force'), json: hasFlag(args, 'json') }, io);
+      return 0;
+    }
+    for (const only of ['reference', 'json'] as const) {
+      if (args.flags.has(only)) throw new InputError(undefined, `--${only} applies to a DICOM-SEG input only`, 'usage');
+    }
     const volume = await openVolumeForCli(input, flag(args, 'series'), io);
     await writeNifti(out, volume, { overwrite: hasFlag(args, 'force') });
     io.out(`${out}: ${volume.dims.join('×')} ${volume.source.reader ?? ''} → NIfTI-1`);

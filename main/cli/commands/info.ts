@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { InputError } from '../../common/errors.js';
-import { datatypeName, orientationCode, scanDicomFolder, seriesSummaries, valueRange, type Volume } from '../../imaging/index.js';
+import { datatypeName, orientationCode, scanDicomFolder, segReferencedSeries, seriesSummaries, valueRange, type Volume } from '../../imaging/index.js';
 import { fileProblem } from '../../common/errors.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
@@ -30,6 +30,7 @@ export const infoCommand: CliCommand = {
       const scan = await scanDicomFolder(input);
       result.kind = 'dicom';
       result.series = seriesSummaries(scan);
+      result.segs = scan.segs.map((h) => ({ file: h.file.name, description: h.seriesDescription, referencedSeries: segReferencedSeries(h) }));
       result.skippedFiles = scan.skipped;
       if (scan.series.length === 1) seriesUid ??= scan.series[0].uid;
     } else {
@@ -43,6 +44,9 @@ export const infoCommand: CliCommand = {
     for (const s of (result.series as ReturnType<typeof seriesSummaries>) ?? []) {
       io.out(`series #${s.seriesNumber ?? '?'} ${s.modality} "${s.description}" ${s.frames} frames in ${s.files} files, ${s.columns}×${s.rows} — ${s.reader} (${s.readerReason})`);
       io.out(`  ${s.seriesInstanceUid}`);
+    }
+    for (const g of (result.segs as { file: string; referencedSeries: string[] }[]) ?? []) {
+      io.out(`DICOM-SEG ${g.file} on series ${g.referencedSeries.join(', ') || '(none named)'} (neuroverse convert ${g.file} --out mask.nii.gz)`);
     }
     const v = result.volume as ReturnType<typeof describe> | undefined;
     if (v) {

@@ -1,6 +1,7 @@
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { InputError } from '../../common/errors.js';
 import type { DicomHeader } from '../../imaging/dicom/header.js';
+import { labelValueNote } from '../../imaging/dicom/seg.js';
 import type { Volume } from '../../imaging/volume.js';
 import type { SegmentSpec } from '../types.js';
 import { appVersion } from '../../settings/version.js';
@@ -10,7 +11,7 @@ import { algorithmIdentification, algorithmName, codingSchemes, contributingEqui
 import { frameLabels, mapFramesToMask } from './frames.js';
 import { displayColourLab, terminologyFor } from './terminology.js';
 
-export const SEG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.66.4';
+export { SEG_SOP_CLASS } from '../../imaging/dicom/seg.js';
 
 export type { SegmentSpec } from '../types.js';
 
@@ -111,7 +112,8 @@ export function buildSeg(mask: Volume, maskLabel: string, reference: { label: st
       SegmentAlgorithmType: provenance.type,
       RecommendedDisplayCIELabValue: displayColourLab(i),
       ...(algorithmId ? { SegmentAlgorithmName: algorithmName(provenance) } : {}),
-      ...(p.spec.description ? { SegmentDescription: p.spec.description.slice(0, 64) } : {}),
+      // Without a description of its own, the segment carries its mask value, so that reading the SEG gives back the same label map.
+      SegmentDescription: (p.spec.description ?? labelValueNote(p.spec.value)).slice(0, 64),
     };
     seg.addSegmentFromLabelmap(segment, p.frames.map((f) => labels[f]), p.spec.value, p.frames.map((f) => mapping[f].frame));
     // dcmjs copies only the segment attributes it knows; the algorithm's identification is added to its item.

@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../common/errors.js';
 import { fileProblem } from '../../common/errors.js';
@@ -39,6 +39,17 @@ export async function readFolderFiles(dir: string, onFile?: (done: number, total
     onFile?.(n + 1, paths.length);
   }
   return out;
+}
+
+/** One file from disk (inflated when gzip-compressed), named in messages by its path. */
+export async function readDicomFile(path: string): Promise<DicomFileInput> {
+  let raw;
+  try {
+    raw = await readFile(path);
+  } catch (err) {
+    throw new InputError(path, fileProblem(err));
+  }
+  return inflate({ name: basename(path), path, data: raw });
 }
 
 export function inflate(f: { name: string; path?: string; data: Uint8Array }): DicomFileInput {

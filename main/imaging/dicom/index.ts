@@ -6,15 +6,26 @@ import { runDcm2niix } from './dcm2niix.js';
 import { inflate, readFolderFiles, type DicomFileInput } from './files.js';
 import { readHeader } from './header.js';
 import { groupSeries, type DicomSeries } from './series.js';
+import { isSegHeader, readSeg, segReferencedSeries, type SegDocument } from './seg.js';
+import { segToLabelMap, type SegLabelMap } from './seg-labels.js';
+import type { DicomHeader } from './header.js';
 
 export type { DicomFileInput } from './files.js';
+export { readDicomFile } from './files.js';
 export type { DicomSeries } from './series.js';
+export type { SegDocument, SegSegment } from './seg.js';
+export type { SegLabelMap, SegSegmentSummary } from './seg-labels.js';
+export { segToLabelMap } from './seg-labels.js';
+export { readSeg, isSegHeader, segReferencedSeries, SEG_SOP_CLASS, labelValueNote, dicomLabToRgb } from './seg.js';
 
 export type Progress = (stage: string, fraction: number | null, message: string) => void;
 
 export interface DicomScan {
   label: string;
+  /** Image series; DICOM-SEG files are not among them (a SEG is not an image to view on its own). */
   series: DicomSeries[];
+  /** DICOM-SEG files found beside the series, opened as label overlays on the series they reference. */
+  segs: DicomHeader[];
   /** Files that were not DICOM or held no image. */
   skipped: string[];
 }
@@ -37,11 +48,13 @@ export async function scanDicomFiles(
 ): Promise<DicomScan> {
   const skipped: string[] = [];
   const headers = [];
+  const segs: DicomHeader[] = [];
   for (let n = 0; n < files.length; n++) {
     const f = files[n];
     const input = 'gunzipped' in f ? f : inflate(f);
     const h = readHeader(input);
     if (!h || !h.hasPixelData) skipped.push(f.name);
+    else if (isSegHeader(h)) segs.push(h);
     else headers.push(h);
     // Parsing is synchronous: yield now and then so progress reaches the window and Cancel is heard.
     if (n % 32 === 31 || n === files.length - 1) {
@@ -50,10 +63,10 @@ export async function scanDicomFiles(
       signal?.throwIfAborted();
     }
   }
-  if (headers.length === 0) {
+  if (headers.length === 0 && segs.length === 0) {
     throw new InputError(label, `no DICOM images found (${files.length} file${files.length === 1 ? '' : 's'}, none a DICOM image)`);
   }
-  return { label, series: groupSeries(headers), skipped };
+  return { label, series: groupSeries(headers), segs, skipped };
 }
 
 export function seriesSummaries(scan: DicomScan): SeriesSummary[] {
@@ -65,6 +78,9 @@ export function seriesSummaries(scan: DicomScan): SeriesSummary[] {
  * them, so a CLI user can copy a UID and the UI can show the picker instead.
  */
 export function selectSeries(scan: DicomScan, seriesUid: string | undefined, howToPick = 'pick one with --series UID'): DicomSeries {
+  if (scan.series.length === 0) {
+    throw new InputError(scan.label, `holds no image series, only ${scan.segs.length} DICOM-SEG file(s); a SEG opens on the series it references`, 'seg-only');
+  }
   if (seriesUid) {
     const series = scan.series.find((s) => s.uid === seriesUid);
     if (!series) throw new InputError(scan.label, `has no series with SeriesInstanceUID ${seriesUid}`);
@@ -87,4 +103,54 @@ export async function importSeries(scan: DicomScan, seriesUid: string | undefine
   const [main, ...rest] = result.volumes;
   if (rest.length) main.volume.description += ` [dcm2niix also wrote: ${rest.map((r) => r.name).join(', ')}]`;
   return main.volume;
+}
+
+/** The SEGs of a scan drawn on one of its series. */
+export function segsOnSeries(scan: DicomScan, seriesUid: string): DicomHeader[] {
+  return scan.segs.filter((h) => segReferencedSeries(h).includes(seriesUid));
+}
+
+/**
+ * The series of `scan` a SEG was drawn on: the one its ReferencedSeriesSequence names, or, for a SEG
+ * that names none, the only series of the scan in its frame of reference.
+ */
+export function referencedSeriesIn(scan: DicomScan, seg: SegDocument): DicomSeries {
+  const named = scan.series.find((s) => seg.referencedSeries.includes(s.uid));
+  if (named) return named;
+  const here = scan.series.length ? `; the series there: ${scan.series.map((s) => s.uid).join(', ')}` : '; it holds no image series';
+  if (seg.referencedSeries.length) {
+    throw new InputError(seg.label, `its referenced series ${seg.referencedSeries.join(', ')} is not in ${scan.label}${here}`, 'seg-reference');
+  }
+  const sameSpace = scan.series.filter((s) => (s.headers[0].dataSet.string('x00200052') ?? '').trim() === seg.frameOfReferenceUid);
+  if (sameSpace.length === 1) return sameSpace[0];
+  throw new InputError(seg.label, `names no referenced series, and ${sameSpace.length ? 'several' : 'no'} series of ${scan.label} share its frame of reference ${seg.frameOfReferenceUid || '(none)'}${here}`, 'seg-reference');
+}
+
+/** A SEG opened on its referenced series in `scan`: that series imported, and the SEG as a label map on its grid. */
+export async function importSegOnScan(file: DicomFileInput, scan: DicomScan, progress?: Progress): Promise<{ image: Volume; labelMap: SegLabelMap; seriesUid: string }> {
+  const seg = readSeg(file);
+  const series = referencedSeriesIn(scan, seg);
+  const image = await importSeries(scan, series.uid, progress);
+  progress?.('seg', null, `Placing ${seg.frames.length} SEG frames on series ${series.uid}`);
+  return { image, labelMap: segToLabelMap(seg, { label: scan.label, uid: series.uid, headers: series.headers }, image), seriesUid: series.uid };
+}
+
+/**
+ * The SEGs found beside a series, as label maps on its imported grid. A SEG that cannot be placed does
+ * not stop the image from opening: its one-line reason is returned instead.
+ */
+export function segsBesideSeries(scan: DicomScan, image: Volume): { maps: SegLabelMap[]; problems: string[] } {
+  const uid = image.source.seriesInstanceUid ?? '';
+  const series = scan.series.find((s) => s.uid === uid);
+  const maps: SegLabelMap[] = [];
+  const problems: string[] = [];
+  if (!series) return { maps, problems };
+  for (const h of segsOnSeries(scan, uid)) {
+    try {
+      maps.push(segToLabelMap(readSeg(h.file), { label: scan.label, uid, headers: series.headers }, image));
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return { maps, problems };
 }

@@ -76,7 +76,10 @@ export class SliceViewer {
 
   private async add(info: VolumeInfo, nifti: Uint8Array, o: { colormap: string; opacity: number }) {
     const buffer = nifti.buffer.slice(nifti.byteOffset, nifti.byteOffset + nifti.byteLength) as ArrayBuffer;
-    const img = await NVImage.loadFromUrl({ url: `${info.name}.nii`, name: info.name, buffer, colormap: o.colormap, opacity: o.opacity });
+    // NiiVue picks the reader from the name: a display name such as "seg.dcm · SEG …" would send a NIfTI
+    // to its DICOM reader, so it loads under a .nii name and gets its display name afterwards.
+    const img = await NVImage.loadFromUrl({ url: `${info.id}.nii`, name: `${info.id}.nii`, buffer, colormap: o.colormap, opacity: o.opacity });
+    img.name = info.name;
     this.nv.addVolume(img);
     this.ids.push(info.id);
   }
@@ -92,15 +95,30 @@ export class SliceViewer {
     for (let v = -pad; v <= 0; v++) {
       R.push(0); G.push(0); B.push(0); A.push(0); I.push(v);
     }
+    // A DICOM-SEG brings its own names and colours; other values get golden-angle hues, which keep neighbours apart.
+    const named = new Map((info.labels ?? []).map((l) => [l.value, l]));
+    const names: string[] = new Array(pad + 1).fill('');
     for (let v = 1; v <= max; v++) {
-      // Golden-angle hues keep neighbouring labels apart.
-      const h = (v * 137.508) % 360;
-      const [r, g, b] = hsvToRgb(h, 0.75, 1);
+      const entry = named.get(v);
+      const [r, g, b] = entry?.color ?? hsvToRgb((v * 137.508) % 360, 0.75, 1);
       R.push(r); G.push(g); B.push(b); A.push(255); I.push(v);
+      names.push(entry?.name ?? '');
     }
     const vol = this.nv.volumes[index];
-    vol.setColormapLabel({ R, G, B, A, I });
+    vol.setColormapLabel({ R, G, B, A, I, labels: names });
     this.nv.updateGLVolume();
+  }
+
+  /** The colour a label overlay draws each value in (for the end-to-end checks and diagnostics). */
+  labelColours(index: number): { value: number; rgb: [number, number, number]; name: string }[] {
+    const lut = this.nv.volumes[index]?.colormapLabel;
+    if (!lut) return [];
+    const out = [];
+    for (let v = lut.min ?? 0; v <= (lut.max ?? -1); v++) {
+      const i = v - (lut.min ?? 0);
+      if (v > 0 && lut.lut[i * 4 + 3] > 0) out.push({ value: v, rgb: [lut.lut[i * 4], lut.lut[i * 4 + 1], lut.lut[i * 4 + 2]] as [number, number, number], name: lut.labels?.[i] ?? '' });
+    }
+    return out;
   }
 
   setOverlayColormap(id: string, colormap: OverlayColormap, info: VolumeInfo) {
@@ -135,7 +153,8 @@ export class SliceViewer {
   /** Loads a label volume (same grid as the base) as the drawing layer and turns drawing on. */
   async startDrawing(info: VolumeInfo, nifti: Uint8Array, onChange: () => void = () => {}): Promise<void> {
     const buffer = nifti.buffer.slice(nifti.byteOffset, nifti.byteOffset + nifti.byteLength) as ArrayBuffer;
-    const img = await NVImage.loadFromUrl({ url: `${info.name}.nii`, name: info.name, buffer });
+    const img = await NVImage.loadFromUrl({ url: `${info.id}.nii`, name: `${info.id}.nii`, buffer });
+    img.name = info.name;
     if (!this.nv.loadDrawing(img)) throw new Error(`${info.name}: its grid does not match the image, so it cannot be edited`);
     this.nv.setDrawColormap('$itksnap');
     this.nv.drawOpacity = 0.6;

@@ -76,9 +76,12 @@ async function expectSegOverlay(page: Page) {
     [53, 'Right-Thalamus', await entries.nth(1).getAttribute('data-rgb')],
   ]);
   // The ball sits at the crosshair: every slice view shows it in colour.
-  await page.waitForTimeout(1500);
-  const stats = await tileStats(page);
-  for (const t of stats.filter((s) => s.view !== 'render')) expect(t.coloured, `${t.view} shows no segment`).toBeGreaterThan(200);
+  // Polled: the software renderer draws the overlay a while after the volume is loaded. Each slice view must show it.
+  const uncoloured = async () => {
+    const views = (await tileStats(page)).filter((t) => t.view !== 'render');
+    return views.length === 0 ? ['no views'] : views.filter((t) => t.coloured <= 200).map((t) => t.view);
+  };
+  await expect.poll(uncoloured, { timeout: 60_000 }).toEqual([]);
 }
 
 test('a folder with a series and its DICOM-SEG opens the image with the SEG as a named, coloured overlay', async ({ page }) => {

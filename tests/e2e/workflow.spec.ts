@@ -159,4 +159,13 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await page.getByTestId('run-button').click();
   await expect(page.getByTestId('run-details')).toContainText('L = 2', { timeout: 300_000 });
   await expect(page.getByTestId('run-context-chosen')).toHaveCount(0);
+  // The two labels disagree where the brush painted: the doubt map joins the view as its own overlay, with its own opacity.
+  await expect(page.getByTestId('run-doubt')).toContainText(/hippocampus \d+\.\d mL/);
+  const doubtRow = page.getByTestId('overlay-row').filter({ hasText: 'doubt ·' });
+  await expect(doubtRow).toHaveCount(1);
+  await doubtRow.getByTestId('overlay-opacity').fill('0.3');
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { neuroverseViewer: { volumes(): { opacity: number }[] } }).neuroverseViewer.volumes().at(-1)!.opacity))
+    .toBeCloseTo(0.3, 5);
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-8-doubt-overlay.png') });
 });

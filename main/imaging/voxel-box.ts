@@ -7,14 +7,22 @@ export interface VoxelBox {
 
 /** The box of the voxels where `keep(value)` holds (default: non-zero); null when there are none. */
 export function boxWhere(data: ArrayLike<number>, dims: readonly number[], keep: (v: number) => boolean = (v) => v !== 0): VoxelBox | null {
+  return scanWhere(data, dims, keep).box;
+}
+
+/** Box and count of the voxels where `keep(value)` holds, in one pass; `visit` sees each such voxel's index. */
+export function scanWhere(data: ArrayLike<number>, dims: readonly number[], keep: (v: number) => boolean, visit?: (index: number) => void): { box: VoxelBox | null; count: number } {
   const [nx, ny, nz] = dims;
   const lo = [nx, ny, nz];
   const hi = [-1, -1, -1];
+  let count = 0;
   let o = 0;
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
       for (let x = 0; x < nx; x++, o++) {
         if (!keep(data[o])) continue;
+        count++;
+        visit?.(o);
         if (x < lo[0]) lo[0] = x;
         if (x > hi[0]) hi[0] = x;
         if (y < lo[1]) lo[1] = y;
@@ -24,8 +32,7 @@ export function boxWhere(data: ArrayLike<number>, dims: readonly number[], keep:
       }
     }
   }
-  if (hi[0] < 0) return null;
-  return { lo: lo as [number, number, number], hi: hi as [number, number, number] };
+  return { box: hi[0] < 0 ? null : { lo: lo as [number, number, number], hi: hi as [number, number, number] }, count };
 }
 
 /** The smallest box holding all the given ones (nulls skipped); null when none is given. */

@@ -16,7 +16,7 @@ import { alignPairs, type AlignedSet } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
 import { rankContext, type ContextChoice } from './context-choice.js';
-import { contextQc, type QcWarning } from './qc.js';
+import { ContextQc, type QcWarning } from './qc.js';
 import { BRAIN_MARGIN_MM } from './defaults.js';
 import type { Method } from './defaults.js';
 import type { ModelRunner } from './model-runner.js';
@@ -77,6 +77,8 @@ export interface PipelineStructureResult {
   uncertainty: Uint8Array | null;
   /** With autoContext: how each of the structure's given pairs scored, and which were used. */
   contextChoice: ContextChoice | null;
+  /** The pairs it used (the given objects: all, or the chosen ones); QC pair indices point into this list. */
+  pairs: PairFiles[];
 }
 
 export interface PipelineResult {
@@ -128,7 +130,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       },
       { signal: run.signal, onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)) },
     );
-    return { method: run.method, align: run.align, structures: r.structures.map((s) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice, qc: [] };
+    return { method: run.method, align: run.align, structures: r.structures.map((s, k) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null, pairs: run.structures[k].pairs })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice, qc: [] };
   }
 
   if (!run.pool || !run.cache) throw new Error('aligned runs and atlas vote need a compute pool and a registration cache');
@@ -159,19 +161,17 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     referenceRegistered: aligned.referenceRegistered + (ranking?.referenceRegistered ?? 0),
     seconds: seconds.align,
   };
-  let t0 = performance.now();
-  const qc = task === 'segment' ? await qcOf(run, (p) => byKey.get(pairKey(p))!) : [];
-  seconds.qc = (performance.now() - t0) / 1000;
   // The vote of each structure's aligned labels: the vote method's result, and beside the model its baseline,
-  // doubt and frame. Structures sharing their pairs (one context set) share one read of each map.
-  t0 = performance.now();
-  const votes = await votesOf(run.structures, (p) => byKey.get(pairKey(p))!.labelFile, run.signal, (s) => run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`));
-  seconds.vote = (performance.now() - t0) / 1000;
+  // doubt and frame; and the checks of the pairs. Structures sharing their pairs share one read of each map.
+  const t0 = performance.now();
+  const { votes, qc, qcSeconds } = await votesAndChecks(run, (p) => byKey.get(pairKey(p))!, (s) => run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`));
+  seconds.qc = qcSeconds;
+  seconds.vote = (performance.now() - t0) / 1000 - qcSeconds;
 
   if (run.method === 'vote') {
     const structures: PipelineStructureResult[] = run.structures.map((s, k) => {
       const { mask, doubt } = votes[k]!;
-      return { volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt, contextChoice: choices[k] };
+      return { volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt, contextChoice: choices[k], pairs: s.pairs };
     });
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null, qc };
   }
@@ -228,32 +228,10 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       const half = Math.ceil(DOUBT_SCALE / 2);
       for (let i = 0; i < uncertainty.length; i++) if ((s.volume.data[i] > 0 ? 1 : 0) !== v.mask[i] && uncertainty[i] < half) uncertainty[i] = half;
     }
-    structures.push({ ...s, baseline, uncertainty, contextChoice: choices[k] });
+    structures.push({ ...s, baseline, uncertainty, contextChoice: choices[k], pairs: run.structures[k].pairs });
   }
   seconds.vote += (performance.now() - t) / 1000;
   return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice, qc };
-}
-
-/** The checks of each structure's aligned pairs; structures with the same pairs are checked together. */
-async function qcOf(run: PipelineRun, alignedOf: (p: PairFiles) => PairFiles): Promise<QcWarning[]> {
-  const out: QcWarning[] = [];
-  const groups = new Map<string, number[]>();
-  run.structures.forEach((s, k) => {
-    const key = s.pairs.map(pairKey).join('\u0001');
-    groups.set(key, [...(groups.get(key) ?? []), k]);
-  });
-  for (const members of groups.values()) {
-    const pairs = run.structures[members[0]].pairs;
-    const files = pairs.map(alignedOf);
-    const found = await contextQc(
-      run.target,
-      { count: pairs.length, readImage: (i) => readNifti(files[i].imageFile), readLabel: (i) => readNifti(files[i].labelFile), name: (i) => run.pairName?.(pairs[i]) ?? basename(pairs[i].imageFile) },
-      members.map((k) => ({ name: run.structures[k].name ?? `labels ${run.structures[k].labels?.join(', ') ?? 'all'}`, labels: run.structures[k].labels })),
-      run.signal,
-    );
-    out.push(...found.map((w) => ({ ...w, structure: members[w.structure] })));
-  }
-  return out;
 }
 
 /**
@@ -283,13 +261,8 @@ async function chooseContext(run: PipelineRun): Promise<{ structures: PipelineSt
   });
   const t0 = performance.now();
   const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
-  const groups = new Map<string, number[]>();
-  run.structures.forEach((s, k) => {
-    const key = s.pairs.map(pairKey).join('\u0001');
-    groups.set(key, [...(groups.get(key) ?? []), k]);
-  });
   const choices: ContextChoice[] = new Array(run.structures.length);
-  for (const members of groups.values()) {
+  for (const members of samePairGroups(run.structures)) {
     const pairs = run.structures[members[0]].pairs;
     const files = pairs.map((p) => byKey.get(pairKey(p))!);
     const ranked = await rankContext(
@@ -306,30 +279,50 @@ async function chooseContext(run: PipelineRun): Promise<{ structures: PipelineSt
 }
 
 /**
- * The vote of every segmentation structure (null for generation), structures with the same pair list
- * computed together so each aligned map is read once.
+ * The vote of every segmentation structure (null for generation) and the checks of its aligned pairs (qc.ts),
+ * structures with the same pair list together, so each aligned label map is read once for both.
  */
-async function votesOf(
-  structures: PipelineStructure[],
-  labelFileOf: (p: PairFiles) => string,
-  signal: AbortSignal | undefined,
+async function votesAndChecks(
+  run: PipelineRun,
+  alignedOf: (p: PairFiles) => PairFiles,
   onGroup: (s: PipelineStructure) => void,
-): Promise<(VoteResult | null)[]> {
-  const out: (VoteResult | null)[] = structures.map(() => null);
+): Promise<{ votes: (VoteResult | null)[]; qc: QcWarning[]; qcSeconds: number }> {
+  const votes: (VoteResult | null)[] = run.structures.map(() => null);
+  const qc: QcWarning[] = [];
+  let qcSeconds = 0;
+  for (const members of samePairGroups(run.structures, (s) => s.task === 'segment')) {
+    const pairs = run.structures[members[0]].pairs;
+    onGroup(run.structures[members[0]]);
+    const files = pairs.map(alignedOf);
+    const checks = new ContextQc(run.target, pairs.length, members.map((k) => ({ name: run.structures[k].name ?? `labels ${run.structures[k].labels?.join(', ') ?? 'all'}`, labels: run.structures[k].labels })));
+    const r = await majorityVotes(
+      files.length,
+      async (i) => {
+        const label = await readNifti(files[i].labelFile);
+        checks.addLabel(i, label);
+        return label;
+      },
+      members.map((k) => run.structures[k].labels),
+      run.signal,
+    );
+    members.forEach((k, j) => (votes[k] = r[j]));
+    const t = performance.now();
+    const found = await checks.finish({ readImage: (i) => readNifti(files[i].imageFile), name: (i) => run.pairName?.(pairs[i]) ?? basename(pairs[i].imageFile) }, run.signal);
+    qcSeconds += (performance.now() - t) / 1000;
+    qc.push(...found.map((w) => ({ ...w, structure: members[w.structure] })));
+  }
+  return { votes, qc, qcSeconds };
+}
+
+/** Indices of the structures (those `keep` accepts) grouped by identical pair lists: one read of each pair serves a group. */
+function samePairGroups(structures: PipelineStructure[], keep: (s: PipelineStructure) => boolean = () => true): number[][] {
   const groups = new Map<string, number[]>();
   structures.forEach((s, k) => {
-    if (s.task !== 'segment') return;
+    if (!keep(s)) return;
     const key = s.pairs.map(pairKey).join('\u0001');
     groups.set(key, [...(groups.get(key) ?? []), k]);
   });
-  for (const members of groups.values()) {
-    const first = structures[members[0]];
-    onGroup(first);
-    const files = first.pairs.map(labelFileOf);
-    const r = await majorityVotes(files.length, (i) => readNifti(files[i]), members.map((k) => structures[k].labels), signal);
-    members.forEach((k, j) => (out[k] = r[j]));
-  }
-  return out;
+  return [...groups.values()];
 }
 
 function sumSeconds(parts: TaskPhaseSeconds[]): TaskPhaseSeconds {

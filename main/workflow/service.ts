@@ -224,7 +224,7 @@ export class WorkflowService {
     const info = this.o.volumes.add(result, displayName, base.task === 'segment' ? 'label' : 'image');
     const uncertainty = this.addDoubt(run.structures, names, target, displayName);
     // The pairs a structure actually used (all of them, or the chosen ones).
-    const used = new Set(run.structures.flatMap((s, k) => (s.contextChoice ? resolved[k].r.pairs.filter((_, i) => s.contextChoice!.scores[i].chosen) : resolved[k].r.pairs).map((p) => p.pairId)));
+    const used = new Set(run.structures.flatMap((s) => s.pairs.map((p) => (p as StoredPairFiles).pairId)));
     const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName, pairs: pairs.filter((p) => used.has(p.pairId)) });
     const contextChoice = run.structures.some((s) => s.contextChoice)
       ? run.structures.map((s, k) => choiceInfo(structures[k].name, s.contextChoice!, resolved[k].r.pairs, base.set))
@@ -268,11 +268,13 @@ export class WorkflowService {
       baseline: baselineOf(run.structures, names, target),
       uncertainty,
       contextChoice,
-      qc: run.qc.map((w) => {
-        const k = w.structure;
-        const pairs = run.structures[k].contextChoice ? resolved[k].r.pairs.filter((_, i) => run.structures[k].contextChoice!.scores[i].chosen) : resolved[k].r.pairs;
-        return { kind: w.kind, structure: structures[k].name, pairId: w.pair !== undefined ? pairs[w.pair].pairId : null, value: w.value ?? null, message: w.message };
-      }),
+      qc: run.qc.map((w) => ({
+        kind: w.kind,
+        structure: structures[w.structure].name,
+        pairId: w.pair !== undefined ? (run.structures[w.structure].pairs[w.pair] as StoredPairFiles).pairId : null,
+        value: w.value ?? null,
+        message: w.message,
+      })),
       seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
       runId,
     };

@@ -196,7 +196,8 @@ export const runCommand: CliCommand = {
         total: (performance.now() - t0) / 1000,
       };
       // Files given on the command line are identified by content, as library pairs are by their stored hashes.
-      const used = s.contextChoice ? pairsSpec.filter((_, i) => s.contextChoice!.scores[i].chosen) : pairsSpec;
+      const usedSet = new Set(s.pairs);
+      const used = pairsSpec.filter((p) => usedSet.has(p));
       const hashed = await Promise.all(used.map(async (p) => ({ imageSha256: p.imageSha256 ?? (await sha256File(p.imageFile)), labelSha256: p.labelSha256 ?? (await sha256File(p.labelFile)) })));
       const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName ?? 'pairs given with --context', pairs: hashed });
       const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -224,7 +225,7 @@ export const runCommand: CliCommand = {
         /** With --auto-context: every given pair's score, and which were used. */
         contextChoice: s.contextChoice ? s.contextChoice.scores.map((c) => ({ image: pairsSpec[c.index].imageFile, label: pairsSpec[c.index].labelFile, ...(pairsSpec[c.index].setName ? { set: pairsSpec[c.index].setName } : {}), similarity: c.similarity, headerMatch: c.headerMatch, score: c.score, rank: c.rank, chosen: c.chosen })) : null,
         /** Checks of the aligned context pairs (also printed to stderr). */
-        qc: result.qc.map((w) => ({ kind: w.kind, ...(w.pair !== undefined ? { pair: s.contextChoice ? pairsSpec.filter((_, i) => s.contextChoice!.scores[i].chosen)[w.pair].imageFile : pairsSpec[w.pair].imageFile } : {}), ...(w.value !== undefined ? { value: w.value } : {}), message: w.message })),
+        qc: result.qc.map((w) => ({ kind: w.kind, ...(w.pair !== undefined ? { pair: s.pairs[w.pair].imageFile } : {}), ...(w.value !== undefined ? { value: w.value } : {}), message: w.message })),
         /** What "neuroverse export-seg --provenance" writes into the SEG. */
         provenance,
       };

@@ -5,6 +5,7 @@ import type { LabelEntry } from '../volume.js';
 import type { DicomFileInput } from './files.js';
 import type { DicomHeader } from './header.js';
 import type { Plane } from './plane.js';
+import { concatBytes } from '../../util/bytes.js';
 
 export const SEG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.66.4';
 
@@ -184,14 +185,7 @@ function readFrame(fg: NaturalDataset, shared: NaturalDataset): Partial<SegFrame
 /** dcmjs gives native pixel data as one or more ArrayBuffers. */
 function concatPixels(data: unknown): Uint8Array {
   const parts = (Array.isArray(data) ? data : [data]).filter(Boolean).map((b) => (b instanceof Uint8Array ? b : new Uint8Array(b as ArrayBuffer)));
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
 /** A naturalized sequence holds one item as an object or as an array, depending on who wrote it. */

@@ -58,6 +58,15 @@ for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx
 await writeNifti(out, { ...v, data, slope: 1, intercept: 0, description: 'test mask' }, { intent: 'label' });
 `;
 
+/**
+ * The host opens the sample (Colin27 + AAL) at start; the test waits for it, so its overlay cannot arrive after the
+ * series the test opens (a sample still loading then lands on top of it: noted as an app race, not fixed here).
+ */
+async function sampleShown(page: Page) {
+  await expect(page.getByTestId('overlay-row')).toHaveCount(1, { timeout: 180_000 });
+  await expect(page.getByTestId('overlay-row')).toContainText('colin27_aal');
+}
+
 const labelColours = (page: Page, i: number) =>
   page.evaluate((n) => (window as unknown as { neuroverseViewer: { labelColours(i: number): { value: number; rgb: number[]; name: string }[] } }).neuroverseViewer.labelColours(n), i);
 
@@ -86,6 +95,7 @@ async function expectSegOverlay(page: Page) {
 
 test('a folder with a series and its DICOM-SEG opens the image with the SEG as a named, coloured overlay', async ({ page }) => {
   await page.goto(host.url);
+  await sampleShown(page);
   await expect(page.getByTestId('open-folder')).toBeEnabled();
   await page.getByTestId('folder-input').setInputFiles(study);
   await expect(page.getByText('256×256×130').first()).toBeVisible({ timeout: 180_000 });
@@ -95,6 +105,7 @@ test('a folder with a series and its DICOM-SEG opens the image with the SEG as a
 
 test('a SEG alone: refused while its series is not open, then added onto the open series with Add overlay', async ({ page }) => {
   await page.goto(host.url);
+  await sampleShown(page);
   await expect(page.getByTestId('open-file')).toBeEnabled();
   await page.getByTestId('folder-input').setInputFiles(GE);
   await expect(page.getByText('256×256×130').first()).toBeVisible({ timeout: 180_000 });

@@ -9,6 +9,7 @@ import { LibraryService, libraryDirFor } from '../library/service.js';
 import { VolumeStore } from '../session/volume-store.js';
 import { addSegVolumes, openSegsOnOpenVolumes } from '../session/seg-overlays.js';
 import { WorkflowService } from '../workflow/service.js';
+import { providerAvailability } from '../engine/index.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
 import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
@@ -156,6 +157,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
         nativeDialogs: Boolean(options.pickPath),
         dataDir,
         platform: process.platform,
+        providers: providerAvailability(),
       };
     },
 
@@ -247,7 +249,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     checkLibraryPair: async (imageVolumeId, labelVolumeId) => checkPairGrid(volumes, imageVolumeId, labelVolumeId),
 
     listModels: () => workflow.listModels(),
-    importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress)),
+    importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress, opts?.precision ?? 'fp32')),
     suggestContextSet: (targetVolumeId, taskKind) => workflow.suggestContextSet(targetVolumeId, taskKind),
     runTask: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runTask(request, progress, signal)),
     updateLabelVolume: async (volumeId, nifti, name) => workflow.updateLabelVolume(volumeId, nifti, name),

@@ -6,6 +6,7 @@
  * Only plain data crosses it: JSON values plus Uint8Array for bulk bytes.
  */
 import type { FileBlob } from '../common/types.js';
+import type { ProviderAvailability } from '../engine/runtime/provider-types.js';
 import type { SeriesSummary } from '../imaging/dicom/types.js';
 import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
 import type { VolumeInfo, VolumeRole } from '../session/types.js';
@@ -30,6 +31,8 @@ export interface AppInfo {
   nativeDialogs: boolean;
   dataDir: string;
   platform: string;
+  /** Execution providers of this machine's ONNX Runtime, in auto's order, with whether each can be tried and why. */
+  providers: ProviderAvailability[];
 }
 
 
@@ -118,7 +121,7 @@ export interface WorkstationApi {
   /** Model packages found in $NEUROVERSE_MODELS, <dataDir>/models and the bundled resources/models. */
   listModels(): Promise<ModelInfo[]>;
   /** Installs a checkpoint file (.ckpt from the official release, or .safetensors) as a model package. */
-  importModel(file: FileBlob, options?: { jobId?: string }): Promise<ModelInfo>;
+  importModel(file: FileBlob, options?: { jobId?: string; precision?: 'fp32' | 'int8' }): Promise<ModelInfo>;
   /** The default set for an open target: scanner match on its DICOM header, else the first set of the task kind. */
   suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion>;
   /** Runs a task as a job (progress per mini-context, cancel via cancelJob); the result opens as a new volume. */

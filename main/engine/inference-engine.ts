@@ -18,7 +18,8 @@ import { labelMembership } from '../imaging/labels.js';
 import { percentileNormalizer } from './processing/intensity.js';
 import { LruCache } from '../util/lru-cache.js';
 import { checkContextPair } from './processing/pair-checks.js';
-import { isOutOfMemory } from './runtime/device.js';
+import { runWithFallback } from './runtime/provider-fallback.js';
+import type { ProviderAttempt } from './runtime/provider-types.js';
 import type { DeviceRequest, PrecisionRequest, ProviderChoice } from './runtime/device.js';
 import { decode, encodeContext, encodeTarget, releaseEncoding } from './runtime/inference.js';
 import type { ContextProgress, GridPair, TargetEncoding } from './runtime/inference.js';
@@ -133,7 +134,7 @@ export class InferenceEngine {
 
   static async open(modelDir: string, device: DeviceRequest = 'auto', precision: PrecisionRequest = 'auto'): Promise<InferenceEngine> {
     const pkg = await loadModelPackage(modelDir);
-    return new InferenceEngine(pkg, await ModelSessions.create(pkg, device, undefined, precision), device, precision);
+    return new InferenceEngine(pkg, await ModelSessions.create(pkg, device, precision), device, precision);
   }
 
   /** An engine on given sessions (calibration: the package's preprocessing, other graphs). */
@@ -256,17 +257,21 @@ export class InferenceEngine {
     return Math.min(m, L);
   }
 
+  /** Whether the current sessions have finished a run (a GPU provider failing before that is left for the next). */
+  private provenOnce = false;
+
   async run(target: PreparedTarget, structures: StructureInput[], opts: RunOptions = {}): Promise<RunResult> {
-    try {
-      return await this.runOnce(target, structures, opts);
-    } catch (err) {
-      if (this.sessions.choice.provider === 'cuda' && this.device === 'auto' && isOutOfMemory(err)) {
+    const host = {
+      choice: this.sessions.choice,
+      reopen: async (earlier: ProviderAttempt[]) => {
         await this.sessions.release();
-        this.sessions = await ModelSessions.create(this.pkg, 'cpu', 'fell back to CPU: CUDA ran out of memory', this.precision);
-        return this.runOnce(target, structures, opts);
-      }
-      throw err;
-    }
+        this.sessions = await ModelSessions.create(this.pkg, 'auto', this.precision, { earlier });
+        host.choice = this.sessions.choice;
+      },
+    };
+    const r = await runWithFallback(host, this.device === 'auto', this.provenOnce, () => this.runOnce(target, structures, opts), opts.signal);
+    this.provenOnce = r.proven;
+    return r.value;
   }
 
   private async runOnce(target: PreparedTarget, structures: StructureInput[], opts: RunOptions): Promise<RunResult> {

@@ -41,7 +41,7 @@ export async function findModels(places: ModelPlace[]): Promise<FoundModel[]> {
       if (!manifest) continue;
       seen.add(e.name);
       const evaluation = isObject(manifest.evaluation) ? (manifest.evaluation as ModelInfo['evaluation']) : null;
-      found.push({ id: e.name, name: manifest.name, tasks: manifest.tasks, grid: manifest.grid, origin: place.origin, evaluation, dir });
+      found.push({ id: e.name, name: manifest.name, tasks: manifest.tasks, grid: manifest.grid, precisions: manifest.int8 ? ['fp32', 'int8'] : ['fp32'], origin: place.origin, evaluation, dir });
     }
   }
   return found;

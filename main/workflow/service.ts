@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
 import type { FileBlob } from '../common/types.js';
 import type { VolumeInfo } from '../session/types.js';
-import { importCheckpoint, InferenceEngine, parseDevice } from '../engine/index.js';
+import { importCheckpoint, InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';
+import type { DeviceRequest, PrecisionRequest } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
 import { chooseAlign, chooseMethod, METHODS } from '../pipeline/defaults.js';
 import type { Method } from '../pipeline/defaults.js';
@@ -81,7 +82,9 @@ export class WorkflowService {
    * <dataDir>/models, converted in-process: users never need Python. The package is built in a hidden
    * folder and renamed into place, so a failed import leaves no half-installed model.
    */
-  async importModel(file: FileBlob, progress?: ProgressFn): Promise<ModelInfo> {
+  async importModel(file: FileBlob, progress?: ProgressFn, precision: 'fp32' | 'int8' = 'fp32'): Promise<ModelInfo> {
+    // The options arrive over a transport: checked here, not trusted from the type.
+    if (precision !== 'fp32' && precision !== 'int8') throw new InputError(file.name, `precision must be fp32 or int8 (got "${String(precision)}")`, 'usage');
     const ext = /\.(ckpt|pt|pth|safetensors)$/i.exec(file.name)?.[0];
     if (!ext) throw new InputError(file.name, 'not a model checkpoint (expected .ckpt, .pt, .pth or .safetensors)');
     const id = file.name.slice(0, -ext.length).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'model';
@@ -95,8 +98,8 @@ export class WorkflowService {
     try {
       const source = join(work, `checkpoint${ext}`);
       await writeFile(source, file.data);
-      progress?.('import-model', null, `Converting ${file.name} to ONNX graphs`);
-      await importCheckpoint(source, join(work, 'package'), { name: id }).catch((err) => {
+      progress?.('import-model', null, `Converting ${file.name} to ONNX graphs${precision === 'int8' ? ' (and an int8 variant, calibrated on the bundled sample)' : ''}`);
+      await importCheckpoint(source, join(work, 'package'), { name: id, precision }).catch((err) => {
         // Errors name the temporary copy; the user knows the file by its own name.
         if (err instanceof InputError) throw new InputError(file.name, err.problem, err.code);
         throw err;
@@ -176,7 +179,7 @@ export class WorkflowService {
     if (method === 'model') {
       progress('load-model', null, 'Loading the model');
       model = pickModel(await this.models(), req.model, base.task);
-      engine = await this.openEngine(model, parseDevice(req.device ?? 'auto'));
+      engine = await this.openEngine(model, parseDevice(req.device ?? 'auto'), parsePrecision(req.precision ?? 'auto'));
     }
     const align: AlignMode = chooseAlign(base.task, method, req.align, engine?.manifest.alignment);
     const load = (performance.now() - t0) / 1000;
@@ -264,6 +267,8 @@ export class WorkflowService {
       miniContexts: first.miniContext ? miniContexts || Math.ceil(first.contextSize / first.miniContext) : 0,
       provider: run.choice?.provider ?? null,
       providerReason: run.choice?.reason ?? null,
+      providerAttempts: run.choice?.attempts ?? null,
+      precision: run.choice?.precision ?? null,
       structures: stats,
       baseline: baselineOf(run.structures, names, target),
       uncertainty,
@@ -372,11 +377,11 @@ export class WorkflowService {
     return this.computePool;
   }
 
-  private async openEngine(model: FoundModel, device: 'auto' | 'cpu' | 'cuda'): Promise<ModelRunner> {
-    const key = `${model.dir}\0${device}`;
+  private async openEngine(model: FoundModel, device: DeviceRequest, precision: PrecisionRequest): Promise<ModelRunner> {
+    const key = `${model.dir}\0${device}\0${precision}`;
     if (this.engine?.key === key) return this.engine.engine;
     await this.close();
-    const engine = this.o.modelInProcess ? inProcessRunner(await InferenceEngine.open(model.dir, device)) : await workerRunner(model.dir, device);
+    const engine = this.o.modelInProcess ? inProcessRunner(await InferenceEngine.open(model.dir, device, precision)) : await workerRunner(model.dir, device, precision);
     this.engine = { key, engine };
     return engine;
   }

@@ -1,6 +1,7 @@
 /** Plain data of the one-click workflow (models, runs, corrected masks); JSON-safe for the API. */
 import type { Method } from '../pipeline/defaults.js';
 import type { AlignMode } from '../registration/types.js';
+import type { DeviceRequest, PrecisionRequest, ProviderAttempt } from '../engine/runtime/provider-types.js';
 
 export interface ModelInfo {
   /** The package folder's name; the renderer picks a model by this id, never by path. */
@@ -9,6 +10,8 @@ export interface ModelInfo {
   name: string;
   tasks: Array<'segment' | 'generate'>;
   grid: [number, number, number];
+  /** Graph sets in the package: fp32 always; int8 where it was imported with --precision int8 (CPU only). */
+  precisions: Array<'fp32' | 'int8'>;
   /** Which search place it came from: $NEUROVERSE_MODELS, <dataDir>/models or the bundled resources. */
   origin: 'env' | 'data' | 'resources';
   /** The manifest's evaluation card as stored (native-models/neuroverse3d/card.py); null when not evaluated. */
@@ -42,7 +45,10 @@ export interface RunTaskRequest {
   /** Model id from listModels(); absent = the first model that can run the set's task. */
   model?: string;
   miniContext?: number | 'auto';
-  device?: 'auto' | 'cpu' | 'cuda';
+  /** Execution provider: auto walks CUDA, DirectML, CoreML, WebGPU, CPU (engine/runtime/providers.ts). */
+  device?: DeviceRequest;
+  /** auto: the package's int8 variant on the CPU where it has one, else fp32. */
+  precision?: PrecisionRequest;
   /** How context pairs are brought onto the target; absent = the default for the task (pipeline/defaults.ts). */
   align?: AlignMode;
   /** Segmentation: the in-context model or atlas fusion by majority vote; absent = the default. */
@@ -101,6 +107,9 @@ export interface RunTaskResult {
   miniContexts: number;
   provider: string | null;
   providerReason: string | null;
+  /** Model runs: every provider the chain considered and what happened to it (failed, unavailable, used). */
+  providerAttempts: ProviderAttempt[] | null;
+  precision: 'fp32' | 'int8' | null;
   /** Segmentation: one entry per structure, counted on the combined label map that is shown. */
   structures: LabelStat[];
   /**

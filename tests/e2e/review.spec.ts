@@ -154,6 +154,10 @@ test('a restored image is reviewed as an overlay, side by side and by swapping',
   await page.getByTestId('run-button').click();
   await expect(page.getByTestId('run-result')).toBeVisible({ timeout: 300_000 });
   await expect(page.getByTestId('run-error')).toHaveCount(0);
+  // A named device is tried alone; the bundled model has no int8 variant, so int8 cannot be chosen.
+  await expect(page.getByTestId('run-provider-attempt')).toHaveText(['CPU used: CPU execution provider']);
+  await expect(page.getByTestId('run-precision').locator('option[value="int8"]')).toBeDisabled();
+  await expect(page.getByTestId('run-device').locator('option[value="dml"]')).toBeDisabled();
   await expect(page.getByTestId('compare-overlay')).toHaveAttribute('aria-checked', 'true');
   // Overlay: the restored image over the original in a warm colour map.
   await expect.poll(async () => (await viewerVolumes(page)).length).toBe(3);

@@ -149,6 +149,7 @@ describe('neuroverse run', () => {
     expect(r.code, r.err.join('\n')).toBe(0);
     const j = JSON.parse(r.out[0]);
     expect(j).toMatchObject({ out, task: 'segment', contextSize: 2, miniContext: 1, device: 'cpu', provider: 'cpu' });
+    expect(j.providerAttempts).toEqual([{ provider: 'cpu', outcome: 'used', reason: 'CPU execution provider' }]);
     for (const k of ['load', 'preprocess', 'targetEncoder', 'context', 'decoder', 'postprocess', 'total']) expect(typeof j.seconds[k]).toBe('number');
     expect(j.peakRssMB).toBeGreaterThan(0);
     const v = await readNifti(out);
@@ -225,6 +226,10 @@ describe('neuroverse run', () => {
     const cuda = await cli(runCommand, ['--align', 'none', '--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--device', 'cuda']);
     expect(cuda.code).toBe(1);
     expect(cuda.err[0]).toMatch(/tiny-model: --device cuda: no CUDA provider installed/);
+
+    // WebGPU is in this build; without a GPU, ONNX Runtime's own refusal is reported (a GPU with a driver would run).
+    const webgpu = await cli(runCommand, ['--align', 'none', '--model', pkg, ...base, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--device', 'webgpu']);
+    if (webgpu.code !== 0) expect(webgpu.err[0]).toMatch(/tiny-model: --device webgpu: no WebGPU adapter/);
   });
 });
 

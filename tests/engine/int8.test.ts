@@ -71,7 +71,7 @@ describe('model import --precision int8', () => {
     const auto = await ModelSessions.create(pkg, 'cpu');
     expect(auto.choice).toMatchObject({ provider: 'cpu', precision: 'int8' });
     await auto.release();
-    const fp32 = await ModelSessions.create(pkg, 'auto', undefined, 'fp32');
+    const fp32 = await ModelSessions.create(pkg, 'auto', 'fp32');
     expect(fp32.choice).toMatchObject({ provider: 'cpu', precision: 'fp32', precisionReason: 'fp32 requested' });
     await fp32.release();
   });
@@ -81,7 +81,7 @@ describe('model import --precision int8', () => {
     await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), plain, { grid: [32, 32, 32] });
     const pkg = await loadModelPackage(plain);
     expect(pkg.manifest.int8).toBeUndefined();
-    await expect(ModelSessions.create(pkg, 'cpu', undefined, 'int8')).rejects.toThrow(/has no int8 variant/);
+    await expect(ModelSessions.create(pkg, 'cpu', 'int8')).rejects.toThrow(/has no int8 variant/);
     const s = await ModelSessions.create(pkg, 'cpu');
     expect(s.choice).toMatchObject({ precision: 'fp32', precisionReason: 'the package has no int8 variant' });
     await s.release();

@@ -31,6 +31,8 @@ describe('neuroverse run --context-set', () => {
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(j).toMatchObject({ out, task: 'segment', contextSize: 2, miniContext: 1, provider: 'cpu' });
+    // --device cpu is tried alone: no other provider appears in the chain's record.
+    expect(j.providerAttempts).toEqual([{ provider: 'cpu', outcome: 'used', reason: 'CPU execution provider' }]);
     for (const k of ['load', 'preprocess', 'targetEncoder', 'context', 'decoder', 'postprocess', 'total']) expect(typeof j.seconds[k]).toBe('number');
     const mask = await readNifti(out);
     expect(mask.dims.slice(0, 3)).toEqual([16, 16, 16]);

@@ -157,7 +157,8 @@ describe('runTask', () => {
       jobId: 'run-1',
     });
     off();
-    expect(result).toMatchObject({ task: 'segment', contextSet: SET, model: 'tiny', contextSize: 3, miniContext: 2, miniContexts: 2, provider: 'cpu' });
+    expect(result).toMatchObject({ task: 'segment', contextSet: SET, model: 'tiny', contextSize: 3, miniContext: 2, miniContexts: 2, provider: 'cpu', precision: 'fp32' });
+    expect(result.providerAttempts).toEqual([{ provider: 'cpu', outcome: 'used', reason: 'CPU execution provider' }]);
     const info = (await ws.api.listVolumes()).find((v) => v.id === result.volumeId)!;
     expect(info.role).toBe('label');
     expect(info.dims.slice(0, 3)).toEqual(t1.dims.slice(0, 3));

@@ -26,7 +26,7 @@ export const runCommand: CliCommand = {
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
                       [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
-                      [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda] [--precision auto|fp32|int8] [--workers N]
+                      [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
                       [--uncertainty FILE.nii.gz] [--json]
 
   --model DIR          model package folder (neuroverse model import makes one); default: the first installed
@@ -54,7 +54,8 @@ export const runCommand: CliCommand = {
   --uncertainty FILE   also write the per-voxel doubt (0–1): how evenly the aligned context labels split,
                        at least 0.5 where the model and the vote disagree; needs alignment (docs/alignment.md)
   --mini-context N     pairs per context-branch call (default auto: from free memory)
-  --device D           auto (CUDA if usable, else CPU; the reason is reported), cpu or cuda
+  --device D           auto (CUDA, DirectML, CoreML, WebGPU where usable, else CPU; every fallback's reason
+                       is reported), cpu, cuda, directml, coreml or webgpu (a named one that fails is an error)
   --precision P        auto (the package's int8 variant on the CPU where it has one, else fp32), fp32 or int8
   --json               print one JSON object with timings instead of text`,
   async run(argv, io) {
@@ -218,6 +219,8 @@ export const runCommand: CliCommand = {
         device,
         provider: result.choice?.provider ?? null,
         providerReason: result.choice?.reason ?? null,
+        /** Every provider the chain considered, in order: used, unavailable (why), failed at creation or first run (why). */
+        providerAttempts: result.choice?.attempts ?? null,
         precision: result.choice?.precision ?? null,
         precisionReason: result.choice?.precisionReason ?? null,
         seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),

@@ -1,8 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import type { LoadedModelPackage } from '../package/load-package.js';
 import type { GraphRole, Precision } from '../package/manifest.js';
-import { cudaProviderInstalled, explainCudaFailure, sessionOptions } from './device.js';
-import type { DeviceRequest, PrecisionRequest, Provider, ProviderChoice } from './device.js';
+import type { DeviceRequest, PrecisionRequest, ProviderChoice } from './device.js';
+import { availability, candidates, choiceReason, explainProviderFailure, firstThatOpens, machineFacts, PROVIDER_LABEL, sessionOptions } from './providers.js';
+import type { MachineFacts, Provider, ProviderAttempt } from './providers.js';
 import { InputError } from '../../common/errors.js';
 
 /** The three ORT sessions of one model package, all on one execution provider. */
@@ -15,44 +16,68 @@ export class ModelSessions {
   ) {}
 
   /**
-   * CUDA first where it may work; any failure to create the CUDA sessions falls back to the CPU with the
-   * reason recorded. `--device cuda` turns that failure into an error instead.
+   * Opens the three sessions on the first provider of the chain that accepts them (`auto`: CUDA, DirectML,
+   * CoreML, WebGPU, CPU; see providers.ts), each one left behind recorded with its reason. A named device is
+   * tried alone and its refusal is an error, not a silent fallback. `earlier`: attempts of this job so far
+   * (a provider that failed at its first run is not tried again).
    */
-  static async create(pkg: LoadedModelPackage, device: DeviceRequest, fallbackReason?: string, precision: PrecisionRequest = 'auto'): Promise<ModelSessions> {
+  static async create(pkg: LoadedModelPackage, device: DeviceRequest, precision: PrecisionRequest = 'auto', opts: { earlier?: ProviderAttempt[]; facts?: MachineFacts } = {}): Promise<ModelSessions> {
     if (precision === 'int8' && !pkg.int8Graphs) {
       throw new InputError(pkg.dir, '--precision int8: this package has no int8 variant (neuroverse model import ... --precision int8 makes one)', 'usage');
     }
-    if (device !== 'cpu' && precision !== 'int8') {
-      if (!cudaProviderInstalled()) {
-        const reason = 'no CUDA provider installed (onnxruntime-node ships the CPU provider only)';
-        if (device === 'cuda') throw new InputError(pkg.dir, `--device cuda: ${reason}`, 'no-cuda');
-        return ModelSessions.onCpu(pkg, `fell back to CPU: ${reason}`, precision);
-      }
-      try {
-        return await ModelSessions.open(pkg, 'cuda', 'CUDA execution provider', 'fp32', 'fp32 on the GPU');
-      } catch (err) {
-        const reason = explainCudaFailure(err);
-        if (device === 'cuda') throw new InputError(pkg.dir, `--device cuda: ${reason}`, 'no-cuda');
-        return ModelSessions.onCpu(pkg, `fell back to CPU: ${reason}`, precision);
-      }
+    if (device !== 'auto' && device !== 'cpu' && precision === 'int8') {
+      throw new InputError(pkg.dir, '--precision int8 runs on the CPU only: give --device cpu or auto', 'usage');
     }
-    if (device === 'cuda' && precision === 'int8') throw new InputError(pkg.dir, '--precision int8 runs on the CPU only: give --device cpu or auto', 'usage');
-    return ModelSessions.onCpu(pkg, fallbackReason ?? (precision === 'int8' ? 'int8 runs on the CPU' : 'CPU requested'), precision);
+    const facts = opts.facts ?? machineFacts();
+    const named = device !== 'auto' ? availability(device, facts) : null;
+    // WebGPU is tried even without a Vulkan loader when asked for by name: the runtime's own refusal is the answer.
+    if (named && !named.available && !(named.provider === 'webgpu' && named.reason.includes('Vulkan'))) throw ModelSessions.refused(pkg, named.provider, named.reason);
+    const chain = candidates(device, facts, precision !== 'int8');
+    const earlier = opts.earlier ?? [];
+    const failed = new Set(earlier.filter((a) => a.outcome.startsWith('failed')).map((a) => a.provider));
+    try {
+      const r = await firstThatOpens(
+        chain.try.filter((p) => !failed.has(p)),
+        (p) => ModelSessions.open(pkg, p, precision),
+        [...earlier.filter((a) => a.outcome !== 'used'), ...chain.attempts.filter((a) => !earlier.some((e) => e.provider === a.provider))],
+      );
+      r.value.choice.attempts = r.attempts;
+      r.value.choice.reason = choiceReason(r.attempts);
+      return r.value;
+    } catch (err) {
+      if (device === 'auto') throw err;
+      const hint = named && !named.available ? ` (${named.reason})` : '';
+      throw ModelSessions.refused(pkg, device, explainProviderFailure(device, err) + hint);
+    }
   }
 
-  private static onCpu(pkg: LoadedModelPackage, reason: string, precision: PrecisionRequest): Promise<ModelSessions> {
-    if (precision === 'fp32') return ModelSessions.open(pkg, 'cpu', reason, 'fp32', 'fp32 requested');
-    if (pkg.int8Graphs) return ModelSessions.open(pkg, 'cpu', reason, 'int8', 'int8 variant of the package (CPU)');
-    return ModelSessions.open(pkg, 'cpu', reason, 'fp32', 'the package has no int8 variant');
+  private static refused(pkg: LoadedModelPackage, device: Provider, reason: string): InputError {
+    const flag = device === 'dml' ? 'directml' : device;
+    return new InputError(pkg.dir, `--device ${flag}: ${reason}`, device === 'cuda' ? 'no-cuda' : 'no-device');
   }
 
-  private static async open(pkg: LoadedModelPackage, provider: Provider, reason: string, precision: Precision, precisionReason: string): Promise<ModelSessions> {
+  /** int8 graphs run on the CPU only (QLinearConv); GPU providers get the fp32 graphs. */
+  private static async open(pkg: LoadedModelPackage, provider: Provider, request: PrecisionRequest): Promise<ModelSessions> {
+    const [precision, precisionReason]: [Precision, string] =
+      provider !== 'cpu'
+        ? ['fp32', `fp32 on ${PROVIDER_LABEL[provider]}`]
+        : request === 'fp32'
+          ? ['fp32', 'fp32 requested']
+          : pkg.int8Graphs
+            ? ['int8', 'int8 variant of the package (CPU)']
+            : ['fp32', 'the package has no int8 variant'];
     const opts = sessionOptions(provider);
     const graphs = precision === 'int8' ? pkg.int8Graphs! : pkg.graphs;
-    const encoder = await ort.InferenceSession.create(graphs.targetEncoder, opts);
-    const context = await ort.InferenceSession.create(graphs.contextBranch, opts);
-    const decoder = await ort.InferenceSession.create(graphs.targetDecoder, opts);
-    return new ModelSessions(encoder, context, decoder, { provider, reason, precision, precisionReason });
+    const sessions: ort.InferenceSession[] = [];
+    try {
+      for (const g of [graphs.targetEncoder, graphs.contextBranch, graphs.targetDecoder]) sessions.push(await ort.InferenceSession.create(g, opts));
+    } catch (err) {
+      // A provider that took one graph and refused the next must not keep the first one's device memory.
+      await Promise.all(sessions.map((s) => s.release()));
+      throw err;
+    }
+    const [encoder, context, decoder] = sessions;
+    return new ModelSessions(encoder, context, decoder, { provider, reason: '', attempts: [], precision, precisionReason });
   }
 
   /**
@@ -71,7 +96,7 @@ export class ModelSessions {
       }) as typeof s.run;
       return s;
     };
-    return new ModelSessions(await open('targetEncoder'), await open('contextBranch'), await open('targetDecoder'), { provider: 'cpu', reason: 'calibration', precision: 'fp32', precisionReason: 'calibration probes' });
+    return new ModelSessions(await open('targetEncoder'), await open('contextBranch'), await open('targetDecoder'), { provider: 'cpu', reason: 'calibration', attempts: [], precision: 'fp32', precisionReason: 'calibration probes' });
   }
 
   async release(): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * Engine benchmarks (issue 3). Not a test: prints JSON lines / a markdown table for docs/benchmarks.md.
  * Build first (`npx tsc -p tsconfig.node.json --outDir <dir>`), then:
- *   node <dir>/scripts/bench-engine.js vs-torch   --model DIR --ckpt FILE --grid G --contexts L [--rounds R]
- *   node <dir>/scripts/bench-engine.js compare    --model DIR --io FILE [--l N]
+ *   node <dir>/scripts/bench-engine.js vs-torch   --model DIR --ckpt FILE --grid G --contexts L [--rounds R] [--precisions fp32,int8]
+ *   node <dir>/scripts/bench-engine.js compare    --model DIR --io FILE [--l N] [--precision fp32|int8]
  *   node <dir>/scripts/bench-engine.js sweep      --model DIR --grid G --Ls 1,2,4,8,16,32 --ls 1,2,4
  *   node <dir>/scripts/bench-engine.js structures --model DIR --grid G --contexts L --k K
  *   node <dir>/scripts/bench-engine.js one        --model DIR --grid G --contexts L --l N   (one fresh process)
@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ModelSessions, decode, encodeContext, encodeTarget, loadModelPackage, parseSafetensors, releaseEncoding } from '../main/engine/index.js';
@@ -78,14 +78,25 @@ async function compare(): Promise<void> {
   const cl = tensors.get('ctx_lab')!;
   const x = (a: Float32Array) => xFastest(a, grid);
   const pairs = Array.from({ length: ci.dims[0] }, (_, i) => ({ image: x(ci.data.subarray(i * n, (i + 1) * n)), label: x(cl.data.subarray(i * n, (i + 1) * n)) }));
-  const [s, load] = await timed(async () => ModelSessions.create(await loadModelPackage(arg('model')), 'cpu'));
+  const precision = arg('precision', 'fp32') as 'fp32' | 'int8';
+  const [s, load] = await timed(async () => ModelSessions.create(await loadModelPackage(arg('model')), 'cpu', precision));
   const l = Number(arg('l', '1'));
   const [, cold] = await timed(() => predict(s, x(t.data), grid, pairs, l));
   const [out, warm] = await timed(() => predict(s, x(t.data), grid, pairs, l));
   const ref = x(tensors.get('pred')!.data);
   let d = 0;
-  for (let i = 0; i < n; i++) d = Math.max(d, Math.abs(out[i] - ref[i]));
-  console.log(JSON.stringify({ mode: 'compare', grid: [gx, gy, gz], contexts: pairs.length, l, loadSeconds: load, coldSeconds: cold, warmSeconds: warm, maxAbsDiffVsTorch: d, peakRssMB: peakRssMB() }));
+  let lo = Infinity;
+  let hi = -Infinity;
+  let se = 0;
+  for (let i = 0; i < n; i++) {
+    d = Math.max(d, Math.abs(out[i] - ref[i]));
+    se += (out[i] - ref[i]) ** 2;
+    lo = Math.min(lo, ref[i]);
+    hi = Math.max(hi, ref[i]);
+  }
+  // PSNR against PyTorch's fp32 output over its range: how far this precision moves the prediction.
+  const psnrVsTorch = 10 * Math.log10((hi - lo) ** 2 / (se / n));
+  console.log(JSON.stringify({ mode: 'compare', precision: s.choice.precision, grid: [gx, gy, gz], contexts: pairs.length, l, loadSeconds: load, coldSeconds: cold, warmSeconds: warm, maxAbsDiffVsTorch: d, outputRange: hi - lo, psnrVsTorch, peakRssMB: peakRssMB() }));
   await s.release();
 }
 
@@ -160,12 +171,15 @@ function vsTorch(): void {
     const py = spawnSync('/usr/bin/python3', [script, 'bench', '--ckpt', arg('ckpt'), '--out', io, '--grid', arg('grid'), '--contexts', arg('contexts')], { env, encoding: 'utf8' });
     if (py.status !== 0) throw new Error(py.stderr);
     const torch = JSON.parse(py.stdout.trim().split('\n').pop()!);
-    const ort = spawnSync(process.execPath, [self, 'compare', '--model', arg('model'), '--io', io, '--l', '1'], { encoding: 'utf8' });
-    if (ort.status !== 0) throw new Error(ort.stderr);
-    const onnx = JSON.parse(ort.stdout.trim().split('\n').pop()!);
-    const row = { round: r + 1, torchWarm: torch.warmSeconds, torchCold: torch.coldSeconds, onnxWarm: onnx.warmSeconds, onnxCold: onnx.coldSeconds, speedupWarm: torch.warmSeconds / onnx.warmSeconds, maxAbsDiff: onnx.maxAbsDiffVsTorch, onnxPeakRssMB: onnx.peakRssMB };
-    rows.push(row);
-    console.log(JSON.stringify(row));
+    // Each precision in its own process, right after PyTorch's, so load hits all alike and RSS is its own.
+    for (const precision of arg('precisions', 'fp32').split(',')) {
+      const ort = spawnSync(process.execPath, [self, 'compare', '--model', arg('model'), '--io', io, '--l', '1', '--precision', precision], { encoding: 'utf8' });
+      if (ort.status !== 0) throw new Error(ort.stderr);
+      const onnx = JSON.parse(ort.stdout.trim().split('\n').pop()!);
+      const row = { round: r + 1, precision, torchWarm: torch.warmSeconds, torchCold: torch.coldSeconds, onnxWarm: onnx.warmSeconds, onnxCold: onnx.coldSeconds, speedupWarm: torch.warmSeconds / onnx.warmSeconds, maxAbsDiff: onnx.maxAbsDiffVsTorch, outputRange: onnx.outputRange, psnrVsTorch: onnx.psnrVsTorch, onnxPeakRssMB: onnx.peakRssMB, load: loadavg()[0] };
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
   }
 }
 

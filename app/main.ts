@@ -81,7 +81,7 @@ async function createWindow() {
   await window.loadURL('app://renderer/index.html');
 }
 
-app.whenReady().then(async () => {
+void app.whenReady().then(async () => {
   const target = process.argv.slice(2).find((a) => !a.startsWith('-') && !a.endsWith('main.js'));
   if (target) await ws.openPath(target).catch((e) => console.error(`neuroverse: ${(e as Error).message}`));
   else {

@@ -15,6 +15,8 @@ export type FromWorker =
  * thread, e.g. ONNX Runtime); the handler checks it between its steps.
  */
 export type JobHandler = (
+  // Each handler declares its own payload type; `unknown` would not accept them (parameters are contravariant).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   payload: any,
   progress: (fraction: number | null, message: string) => void,
   signal: AbortSignal,

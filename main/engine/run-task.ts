@@ -51,7 +51,7 @@ export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Pr
     }
     if (s.pairs.length === 0) throw new InputError(undefined, 'a structure needs at least one context pair', 'usage');
   }
-  let t = performance.now();
+  const t = performance.now();
   if (run.checkPairsFirst) {
     for (const s of run.structures) {
       for (let i = 0; i < s.pairs.length; i++) {
@@ -64,7 +64,6 @@ export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Pr
   }
   const prepared = engine.prepareTarget(run.target, run.targetFile, run.frame);
   const prepare = (performance.now() - t) / 1000;
-  t = performance.now();
   const result = await engine.run(prepared, run.structures, {
     miniContext: run.miniContext ?? 'auto',
     memoryBudgetBytes: run.memoryBudgetBytes,

@@ -125,7 +125,7 @@ export class WorkflowService {
   /** Without a task kind, segmentation sets are preferred and generation sets considered when there is none. */
   async suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion> {
     const target = this.o.volumes.get(targetVolumeId);
-    const withPairs = (await (await this.o.library.library()).listSets()).filter((s) => s.pairs.length > 0);
+    const withPairs = (await this.o.library.library()).listSets().filter((s) => s.pairs.length > 0);
     const kind = taskKind ?? (withPairs.some((s) => s.task.kind === 'segmentation') ? 'segmentation' : 'generation');
     return suggestSet(withPairs.filter((s) => s.task.kind === kind), target);
   }

@@ -90,7 +90,6 @@ describe('model import --precision int8', () => {
   it('gives nearly the fp32 output on the sample scan', async () => {
     const files = sampleFiles();
     const t1 = await readNifti(files.t1);
-    const aal = await readNifti(files.labels);
     const outputs: Float32Array[] = [];
     for (const precision of ['fp32', 'int8'] as const) {
       const engine = await InferenceEngine.open(dir, 'cpu', precision);

@@ -101,7 +101,10 @@ describe('volume statistics', () => {
     mask.affine[0][0] *= 2; // 2 mm³ voxels
     let n17 = 0;
     let n53 = 0;
-    for (const v of mask.data) (v === 17 ? n17++ : v === 53 ? n53++ : 0);
+    for (const v of mask.data) {
+      if (v === 17) n17++;
+      else if (v === 53) n53++;
+    }
     const stats = volumeStats(mask, { 17: 'Left-Hippocampus', 53: 'Thalamus, "right"' });
     expect(stats.voxelVolumeMm3).toBeCloseTo(2, 9);
     expect(stats.structures).toEqual([

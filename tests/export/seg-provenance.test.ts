@@ -110,10 +110,10 @@ describe.skipIf(!hasSharedData)('a SEG records how it was made', () => {
 
     const library = await Library.open(join(dataDir, 'library'));
     try {
-      const log = library.listAudit(50) as Array<{ action: string; detail: any }>;
+      const log = library.listAudit(50);
       const recorded = log.find((e) => e.action === 'record-run')!;
       expect(recorded.detail).toMatchObject({ run: run.runId, provenance: { type: 'AUTOMATIC', algorithmName: 'Neuroverse atlas vote', contextSet: { identity } } });
-      const exported = log.filter((e) => e.action === 'export-seg').map((e) => [e.detail.sopInstanceUid, e.detail.provenance.type]);
+      const exported = log.filter((e) => e.action === 'export-seg').map((e) => [e.detail.sopInstanceUid, (e.detail.provenance as { type: string }).type]);
       expect(exported).toEqual([
         [manual.sopInstanceUid, 'MANUAL'],
         [semi.sopInstanceUid, 'SEMIAUTOMATIC'],

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../main/api/codec.js';
 import { createWorkstation, type Workstation } from '../../main/api/handlers.js';
-import type { ApiEvent, OpenResult, VolumeInfo } from '../../main/api/types.js';
+import type { ApiEvent, OpenResult } from '../../main/api/types.js';
 import { startBrowserHost, type BrowserHost } from '../../main/host/server.js';
 import { parseNifti } from '../../main/imaging/index.js';
 import { ROOT } from '../helpers/cli.js';

@@ -86,9 +86,9 @@ describe('fuzz: library bundles', () => {
     for (let k = 0; k < 40; k++) {
       const file = join(dir, `bundle-${k}.zip`);
       writeFileSync(file, damage(bundle, rand, k));
-      const before = (await lib.listSets()).map((s) => `${s.name}:${s.pairs.length}`).join();
+      const before = lib.listSets().map((s) => `${s.name}:${s.pairs.length}`).join();
       const r = await outcome(() => importBundle(lib, file));
-      const after = (await lib.listSets()).map((s) => `${s.name}:${s.pairs.length}`).join();
+      const after = lib.listSets().map((s) => `${s.name}:${s.pairs.length}`).join();
       if (r === 'refused') expect(after, `bundle ${k}`).toBe(before);
     }
   });

@@ -85,7 +85,7 @@ describe('library over the browser host (HTTP transport)', () => {
       expect(refused.error).toMatchObject({ file: 'training_seg_01.nii.gz', code: 'grid-mismatch' });
       expect(refused.error!.message).toMatch(/grid 256×256×256 does not match the image's 181×217×181/);
     } finally {
-      host.close();
+      await host.close();
     }
   });
 });

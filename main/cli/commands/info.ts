@@ -18,7 +18,7 @@ export const infoCommand: CliCommand = {
     const [input] = args.positional;
     if (!input) throw new InputError(undefined, 'give a file or folder', 'usage');
     const json = hasFlag(args, 'json');
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = (await stat(input)).isDirectory();
     } catch (err) {

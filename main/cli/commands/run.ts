@@ -110,7 +110,13 @@ export const runCommand: CliCommand = {
           const r = name === setNames[0] ? first : resolveContextSet(lib, name, labels);
           if (r.set.task.name !== first.set.task.name) throw new InputError(undefined, `set "${name}" is for task "${r.set.task.name}", set "${setNames[0]}" for "${first.set.task.name}": pooled sets must share their task`, 'usage');
           scanners.set(r.set.name, r.set.scanner);
-          for (const p of r.pairs) if (!seen.has(`${p.imageSha256}:${p.labelSha256}`)) (seen.add(`${p.imageSha256}:${p.labelSha256}`), pairsSpec.push(p));
+          for (const p of r.pairs) {
+            const key = `${p.imageSha256}:${p.labelSha256}`;
+            if (!seen.has(key)) {
+              seen.add(key);
+              pairsSpec.push(p);
+            }
+          }
         }
       } finally {
         lib.close();

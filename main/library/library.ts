@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../common/errors.js';
-import { encodeNifti, openImagePath, type Volume } from '../imaging/index.js';
+import { encodeNifti, openImagePath, type NiftiEncodeOptions, type Volume } from '../imaging/index.js';
 import { openDatabase, type Db } from './db.js';
 import { gridMismatch, isSingleFrame } from '../imaging/grid.js';
 import type {
@@ -12,7 +12,6 @@ import type {
   ContextSetInfo,
   LibraryProblem,
   PairInfo,
-  RunRecord,
   ScannerInfo,
   ScannerSpec,
   TaskInfo,
@@ -37,8 +36,11 @@ export interface OpenOptions {
   sweep?: boolean;
 }
 
-/** A volume to add: a NIfTI file or DICOM folder on disk, or a volume already open in the app. */
-export type VolumeInput = { path: string } | { volume: Volume; name?: string };
+/**
+ * A volume to add: a NIfTI file or DICOM folder on disk, or a volume in memory (open in the app, or a
+ * run's result), stored as gzipped NIfTI with `intent` in its header.
+ */
+export type VolumeInput = { path: string } | { volume: Volume; name?: string; intent?: NiftiEncodeOptions['intent'] };
 
 export interface AddPairInput {
   set: string;
@@ -48,6 +50,28 @@ export interface AddPairInput {
   scanner: string | ScannerSpec;
   image: VolumeInput;
   label: VolumeInput;
+}
+
+export interface RunRecord {
+  setName?: string;
+  studyUid?: string;
+  /** Model id, or the fusion method's name for runs without a model. */
+  model: string;
+  /** 'model' or 'vote' (atlas fusion); absent in runs recorded before methods existed. */
+  method?: string;
+  /** How the context pairs were aligned: none, affine or deformable. */
+  alignment?: string;
+  miniContext?: number;
+  device?: string;
+  targetSource?: string;
+  labels?: number[];
+  timings?: Record<string, number>;
+  /** Result volume to keep in the library (content-addressed like the pairs): a file, or the run's volume in memory. */
+  result?: VolumeInput;
+  startedAt: string;
+  finishedAt?: string;
+  /** How the result was made (export/types SegProvenance), written into the audit log as its DICOM-SEG says it. */
+  provenance?: Record<string, unknown>;
 }
 
 interface LoadedVolume {
@@ -361,8 +385,8 @@ export class Library {
   async recordRun(run: RunRecord): Promise<number> {
     let result: LoadedVolume | null = null;
     let written = false;
-    if (run.resultFile) {
-      result = await loadVolume({ path: run.resultFile });
+    if (run.result) {
+      result = await loadVolume(run.result);
       written = await this.files.put(result.meta, result.bytes);
     }
     try {
@@ -648,7 +672,7 @@ function scannerFromDicom(volume: Volume): Omit<ScannerSpec, 'name'> {
 async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
   if ('volume' in input) {
     // An open volume (possibly a DICOM import or an edited mask): store it as gzipped NIfTI.
-    const bytes = gzipSync(encodeNifti(input.volume), { level: 6 });
+    const bytes = gzipSync(encodeNifti(input.volume, { intent: input.intent }), { level: 6 });
     const display = input.name ?? input.volume.source.path ?? 'open volume';
     const { meta } = describeNifti(bytes, display);
     return { meta, bytes, volume: input.volume, source: input.volume.source.path ?? display, display };

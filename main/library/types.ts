@@ -90,28 +90,6 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
-export interface RunRecord {
-  setName?: string;
-  studyUid?: string;
-  /** Model id, or the fusion method's name for runs without a model. */
-  model: string;
-  /** 'model' or 'vote' (atlas fusion); absent in runs recorded before methods existed. */
-  method?: string;
-  /** How the context pairs were aligned: none, affine or deformable. */
-  alignment?: string;
-  miniContext?: number;
-  device?: string;
-  targetSource?: string;
-  labels?: number[];
-  timings?: Record<string, number>;
-  /** Result volume file to keep in the library (content-addressed like the pairs). */
-  resultFile?: string;
-  startedAt: string;
-  finishedAt?: string;
-  /** How the result was made (export/types SegProvenance), written into the audit log as its DICOM-SEG says it. */
-  provenance?: Record<string, unknown>;
-}
-
 export interface LibraryProblem {
   kind: 'missing-file' | 'hash-mismatch' | 'integrity' | 'orphan-file';
   detail: string;

@@ -15,7 +15,7 @@ import { DOUBT_SCALE, doubtfulVoxels } from '../fusion/vote.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../registration/index.js';
 import type { AlignMode } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
-import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, writeNifti, type Volume } from '../imaging/index.js';
+import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, type Volume } from '../imaging/index.js';
 import { volumeStats } from '../export/stats.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import { resolveContextSet, type StoredPairFiles } from '../library/resolve.js';
@@ -385,31 +385,22 @@ export class WorkflowService {
     library: Awaited<ReturnType<LibraryService['library']>>,
     r: { setName: string; model: string; method: string; alignment: string; miniContext?: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume; provenance: SegProvenance },
   ): Promise<number> {
-    // recordRun stores the result like a pair's volume: content-addressed from a file.
-    await mkdir(this.o.dataDir, { recursive: true });
-    const dir = await mkdtemp(join(this.o.dataDir, 'run-'));
-    try {
-      const file = join(dir, 'result.nii.gz');
-      await writeNifti(file, r.result, r.result.data instanceof Uint8Array ? { intent: 'label' } : {});
-      return await library.recordRun({
-        setName: r.setName,
-        studyUid: r.studyUid,
-        model: r.model,
-        method: r.method,
-        alignment: r.alignment,
-        miniContext: r.miniContext,
-        device: r.device,
-        targetSource: r.targetSource,
-        labels: r.labels,
-        timings: r.seconds,
-        resultFile: file,
-        startedAt: r.startedAt,
-        finishedAt: new Date().toISOString(),
-        provenance: { ...r.provenance },
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    return library.recordRun({
+      setName: r.setName,
+      studyUid: r.studyUid,
+      model: r.model,
+      method: r.method,
+      alignment: r.alignment,
+      miniContext: r.miniContext,
+      device: r.device,
+      targetSource: r.targetSource,
+      labels: r.labels,
+      timings: r.seconds,
+      result: { volume: r.result, intent: r.result.data instanceof Uint8Array ? 'label' : undefined },
+      startedAt: r.startedAt,
+      finishedAt: new Date().toISOString(),
+      provenance: { ...r.provenance },
+    });
   }
 
   /** How an open result (or its corrected copy) was made; null for volumes no run of this session made. */
@@ -464,7 +455,6 @@ export function combineMasks(masks: Volume[], description: string): Volume {
   return { ...masks[0], data: out, description: description.slice(0, 79) };
 }
 
-/** Voxels and millilitres per label value present (1 mL = 1000 mm³; voxel volume from the affine). */
 /**
  * The run summary's per-structure counts: the same statistics as the CSV and the report (export/stats.ts),
  * with every named structure listed, found or not (label k is structure k).

@@ -10,7 +10,7 @@ import { MIGRATIONS } from '../../main/library/migrations.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writePair } from './fixtures.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
-import { openImagePath, writeNifti } from '../../main/imaging/index.js';
+import { openImagePath, readNifti, writeNifti } from '../../main/imaging/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const T1 = join(ROOT, 'resources/sample/colin27_t1.nii.gz');
@@ -213,8 +213,15 @@ describe('library store', () => {
       expect(() => resolveContextSet(lib, 'nope')).toThrow(/context set "nope" not found/);
       expect(resolveContextSet(lib, 'gen').task).toBe('generate');
 
-      const runId = await lib.recordRun({ setName: 'hippocampus-3T', studyUid: '1.2.3', model: 'neuroverse3d', miniContext: 4, device: 'cpu', labels: [2], timings: { total: 1.5 }, resultFile: c.label, startedAt: new Date().toISOString() });
-      expect(lib.listRuns()).toMatchObject([{ id: runId, set_name: 'hippocampus-3T', mini_context: 4, device: 'cpu' }]);
+      const runId = await lib.recordRun({ setName: 'hippocampus-3T', studyUid: '1.2.3', model: 'neuroverse3d', miniContext: 4, device: 'cpu', labels: [2], timings: { total: 1.5 }, result: { path: c.label }, startedAt: new Date().toISOString() });
+      expect(lib.listRuns()).toMatchObject([{ id: runId, set_name: 'hippocampus-3T', mini_context: 4, device: 'cpu', result_sha256: sha(c.label) }]);
+
+      // A result kept from memory is stored as the same bytes as writing it to a labelled .nii.gz would give.
+      const result = await readNifti(c.label);
+      const written = join(inputs, 'result-written.nii.gz');
+      await writeNifti(written, result, { intent: 'label' });
+      const fromMemory = await lib.recordRun({ setName: 'hippocampus-3T', model: 'vote', labels: [2], result: { volume: result, intent: 'label' }, startedAt: new Date().toISOString() });
+      expect(lib.listRuns().find((r) => r.id === fromMemory)?.result_sha256).toBe(sha(written));
       expect(await lib.verify()).toEqual([]);
     } finally {
       lib.close();

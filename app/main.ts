@@ -10,7 +10,7 @@ import { createWorkstation } from '../main/api/handlers.js';
 import { dispatch } from '../main/api/methods.js';
 import { CONTENT_SECURITY_POLICY } from '../main/host/server.js';
 import { appVersion } from '../main/settings/version.js';
-import { projectRoot, sampleFiles } from '../main/settings/paths.js';
+import { projectRoot } from '../main/settings/paths.js';
 import { buildMenu } from './menu.js';
 
 // A packaged app keeps the sample and models beside the asar archive (electron-builder extraResources).
@@ -84,11 +84,7 @@ async function createWindow() {
 app.whenReady().then(async () => {
   const target = process.argv.slice(2).find((a) => !a.startsWith('-') && !a.endsWith('main.js'));
   if (target) await ws.openPath(target).catch((e) => console.error(`neuroverse: ${(e as Error).message}`));
-  else {
-    const s = sampleFiles();
-    await ws.openPath(s.t1, { role: 'image' });
-    await ws.openPath(s.labels, { role: 'label' });
-  }
+  else await ws.api.openSample();
   await createWindow();
 });
 

@@ -159,6 +159,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
       };
     },
 
+    // The one way to open the bundled sample: the renderer's menu, the Electron shell and the launcher's
+    // start-up screen all call this.
     async openSample() {
       const sample = sampleFiles(resources);
       const t1 = await openPath(sample.t1, { role: 'image' });

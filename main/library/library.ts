@@ -18,7 +18,7 @@ import type {
   TaskKind,
   TaskSpec,
   TrashedPair,
-  VolumeInfo,
+  StoredVolume,
 } from './types.js';
 import { describeNifti, distinctValues, sha256File, VolumeFiles, type VolumeMeta } from './volumes.js';
 
@@ -210,7 +210,7 @@ export class Library {
     };
   }
 
-  private volumeInfo(sha: string): VolumeInfo {
+  private storedVolume(sha: string): StoredVolume {
     const v = this.db.prepare('SELECT * FROM volumes WHERE sha256 = ?').get(sha) as Row;
     return {
       sha256: sha,
@@ -227,8 +227,8 @@ export class Library {
     return {
       id: p.id as number,
       position,
-      image: this.volumeInfo(p.image_sha256 as string),
-      label: this.volumeInfo(p.label_sha256 as string),
+      image: this.storedVolume(p.image_sha256 as string),
+      label: this.storedVolume(p.label_sha256 as string),
       imageSource: (p.image_source as string) ?? null,
       labelSource: (p.label_source as string) ?? null,
       addedBy: p.added_by as string,

@@ -41,7 +41,8 @@ export interface ScannerInfo {
   description: string | null;
 }
 
-export interface VolumeInfo {
+/** A volume file kept in the library (a pair's image or label, a run's result); not an open volume (session VolumeInfo). */
+export interface StoredVolume {
   sha256: string;
   /** Absolute path of the stored file (read-only: never modify it, its name is its hash). */
   path: string;
@@ -57,8 +58,8 @@ export interface PairInfo {
   id: number;
   /** 1-based order within its set (the order context pairs are given to the model). */
   position: number;
-  image: VolumeInfo;
-  label: VolumeInfo;
+  image: StoredVolume;
+  label: StoredVolume;
   imageSource: string | null;
   labelSource: string | null;
   addedBy: string;

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
 import type { FileBlob } from '../common/types.js';
-import type { VolumeInfo } from '../session/types.js';
+import type { VolumeStore } from '../session/volume-store.js';
 import { importCheckpoint, InferenceEngine, parseDevice } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
 import { chooseAlign, chooseMethod, METHODS } from '../pipeline/defaults.js';
@@ -37,17 +37,10 @@ interface ResultOrigin {
   provenance: SegProvenance;
 }
 
-/** What the workflow needs from the session's open volumes (the API's VolumeStore). */
-export interface WorkflowVolumes {
-  get(id: string): Volume;
-  info(id: string): VolumeInfo;
-  add(volume: Volume, name: string, role: VolumeInfo['role']): VolumeInfo;
-}
-
 export interface WorkflowOptions {
   dataDir: string;
   resources: string;
-  volumes: WorkflowVolumes;
+  volumes: VolumeStore;
   library: LibraryService;
   env?: NodeJS.ProcessEnv;
   /** The model on this thread instead of a compute worker (scripts/bench-host-latency.ts measures the difference). */

@@ -250,7 +250,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
 
     listModels: () => workflow.listModels(),
     importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress)),
-    suggestContextSet: (targetVolumeId, taskKind) => workflow.suggestContextSet(targetVolumeId, taskKind),
+    suggestContextSet: (targetVolumeId, task) => workflow.suggestContextSet(targetVolumeId, task),
     runTask: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runTask(request, progress, signal)),
     updateLabelVolume: async (volumeId, nifti, name) => workflow.updateLabelVolume(volumeId, nifti, name),
     addCorrectedPair: (correctedVolumeId, setName) => workflow.addCorrectedPair(correctedVolumeId, setName),

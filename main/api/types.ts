@@ -6,6 +6,7 @@
  * Only plain data crosses it: JSON values plus Uint8Array for bulk bytes.
  */
 import type { FileBlob } from '../common/types.js';
+import type { Task } from '../common/task.js';
 import type { SeriesSummary } from '../imaging/dicom/types.js';
 import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
 import type { VolumeInfo, VolumeRole } from '../session/types.js';
@@ -15,7 +16,8 @@ import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, Trashe
 import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
-export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskKind, TaskSpec, ScannerSpec } from '../library/types.js';
+export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
+export type { Task } from '../common/task.js';
 import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
 export type { ContextSetSuggestion, LabelStat, ModelEvaluation, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from '../workflow/types.js';
 export type { DroppedAttribute, ExportAvailability, SegExport, SegProvenance, ReportRequest, StatsResult, SegmentSpec, DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult };
@@ -120,7 +122,7 @@ export interface WorkstationApi {
   /** Installs a checkpoint file (.ckpt from the official release, or .safetensors) as a model package. */
   importModel(file: FileBlob, options?: { jobId?: string }): Promise<ModelInfo>;
   /** The default set for an open target: scanner match on its DICOM header, else the first set of the task kind. */
-  suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion>;
+  suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion>;
   /** Runs a task as a job (progress per mini-context, cancel via cancelJob); the result opens as a new volume. */
   runTask(request: RunTaskRequest): Promise<RunTaskResult>;
   /** A corrected label map (NIfTI bytes on the same grid) for an open label volume; opens it as a new label volume. */

@@ -15,11 +15,12 @@ import type {
   ScannerInfo,
   ScannerSpec,
   TaskInfo,
-  TaskKind,
   TaskSpec,
   TrashedPair,
   StoredVolume,
 } from './types.js';
+import type { Task } from '../common/task.js';
+import { taskOfWord, taskWord } from './task-word.js';
 import { describeNifti, distinctValues, sha256File, VolumeFiles, type VolumeMeta } from './volumes.js';
 
 export const DB_FILE = 'library.db';
@@ -263,10 +264,10 @@ export class Library {
     const taskSpec = typeof input.task === 'string' ? { name: input.task } : input.task;
     const existingTask = this.db.prepare('SELECT * FROM tasks WHERE name = ?').get(checkName(taskSpec.name, 'task')) as Row | undefined;
     const task = existingTask ? taskFromRow(existingTask) : null;
-    const kind: TaskKind = task?.kind ?? taskSpec.kind ?? 'segmentation';
+    const kind: Task = task?.kind ?? taskSpec.kind ?? 'segment';
     const taskLabels = task?.labels ?? normaliseLabels(taskSpec.labels ?? []);
     let values: number[] | null = null;
-    if (kind === 'segmentation') {
+    if (kind === 'segment') {
       values = distinctValues(label.volume);
       if (values === null) throw new InputError(label.display, 'has more than 4096 distinct values: not a label map (use a generation task for image outputs)');
       const wanted = taskLabels.length ? taskLabels : values.filter((v) => v !== 0);
@@ -487,20 +488,20 @@ export class Library {
     const row = this.db.prepare('SELECT * FROM tasks WHERE name = ?').get(spec.name) as Row | undefined;
     if (row) {
       const t = taskFromRow(row);
-      if (spec.kind && spec.kind !== t.kind) throw new InputError(undefined, `task "${spec.name}" is a ${t.kind} task, not ${spec.kind}`, 'conflict');
+      if (spec.kind && spec.kind !== t.kind) throw new InputError(undefined, `task "${spec.name}" is a ${taskWord(t.kind)} task, not ${taskWord(spec.kind)}`, 'conflict');
       if (spec.labels && spec.labels.length && normaliseLabels(spec.labels).join(',') !== t.labels.join(',')) {
         throw new InputError(undefined, `task "${spec.name}" has label values [${t.labels.join(', ')}], not [${normaliseLabels(spec.labels).join(', ')}]`, 'conflict');
       }
       return t.id;
     }
-    const kind = spec.kind ?? 'segmentation';
-    if (kind !== 'segmentation' && kind !== 'generation') throw new InputError(undefined, `task kind must be segmentation or generation (got "${kind}")`);
+    const kind = spec.kind ?? 'segment';
+    if (kind !== 'segment' && kind !== 'generate') throw new InputError(undefined, `task kind must be segment or generate (got "${kind}")`);
     const labels = normaliseLabels(spec.labels ?? []);
-    if (kind === 'generation' && labels.length) throw new InputError(undefined, `generation task "${spec.name}" cannot have label values`);
+    if (kind === 'generate' && labels.length) throw new InputError(undefined, `generation task "${spec.name}" cannot have label values`);
     const id = Number(
-      this.db.prepare('INSERT INTO tasks (name, kind, structure, labels_json, created_at) VALUES (?, ?, ?, ?, ?)').run(spec.name, kind, spec.structure ?? null, JSON.stringify(labels), now()).lastInsertRowid,
+      this.db.prepare('INSERT INTO tasks (name, kind, structure, labels_json, created_at) VALUES (?, ?, ?, ?, ?)').run(spec.name, taskWord(kind), spec.structure ?? null, JSON.stringify(labels), now()).lastInsertRowid,
     );
-    this.audit('create-task', { task: spec.name, kind, labels });
+    this.audit('create-task', { task: spec.name, kind: taskWord(kind), labels });
     return id;
   }
 
@@ -625,8 +626,9 @@ function prefixed(row: Row, prefix: string): Row {
   return out;
 }
 
+// The tasks table keeps the library's word (task-word.ts); its CHECK constraint admits no other.
 function taskFromRow(r: Row): TaskInfo {
-  return { id: r.id as number, name: r.name as string, kind: r.kind as TaskKind, structure: (r.structure as string) ?? null, labels: JSON.parse((r.labels_json as string) ?? '[]') };
+  return { id: r.id as number, name: r.name as string, kind: taskOfWord(r.kind)!, structure: (r.structure as string) ?? null, labels: JSON.parse((r.labels_json as string) ?? '[]') };
 }
 
 function scannerFromRow(r: Row): ScannerInfo {

@@ -91,7 +91,7 @@ export class LibraryService {
     let t = this.thumbs.get(key);
     if (!t) {
       const [image, label] = await Promise.all([readNifti(pair.image.path), readNifti(pair.label.path)]);
-      t = { setName, pairId: pair.id, ...midSliceThumbnail(image, label, set.task.kind === 'segmentation' ? set.task.labels : 'generation') };
+      t = { setName, pairId: pair.id, ...midSliceThumbnail(image, label, set.task.kind === 'segment' ? set.task.labels : 'generate') };
       if (this.thumbs.size >= 64) this.thumbs.delete(this.thumbs.keys().next().value!);
       this.thumbs.set(key, t);
     }

@@ -1,11 +1,11 @@
 /** Plain data shapes the library returns; JSON-safe so the API and `library list --json` can pass them on. */
 
-export type TaskKind = 'segmentation' | 'generation';
+import type { Task } from '../common/task.js';
 
 export interface TaskSpec {
   name: string;
-  /** Default 'segmentation'. */
-  kind?: TaskKind;
+  /** Default 'segment'. */
+  kind?: Task;
   /** The named structure (e.g. "left hippocampus"); free text. */
   structure?: string;
   /** Label values of that structure in the label maps; empty = any non-zero voxel. */
@@ -15,7 +15,7 @@ export interface TaskSpec {
 export interface TaskInfo {
   id: number;
   name: string;
-  kind: TaskKind;
+  kind: Task;
   structure: string | null;
   labels: number[];
 }

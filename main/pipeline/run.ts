@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
-import type { Task } from '../engine/index.js';
+import type { Task } from '../common/task.js';
 import type { ProviderChoice } from '../engine/runtime/device.js';
 import { checkContextPair } from '../engine/processing/pair-checks.js';
 import type { TaskPhaseSeconds, TaskRunResult } from '../engine/run-task.js';

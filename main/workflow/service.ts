@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
 import type { FileBlob } from '../common/types.js';
+import type { Task } from '../common/task.js';
 import type { VolumeStore } from '../session/volume-store.js';
 import { importCheckpoint, InferenceEngine, parseDevice } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
@@ -112,11 +113,11 @@ export class WorkflowService {
    * Default set for a target: the one whose scanner's manufacturer and model match the target's DICOM
    * header (manufacturer alone as a weaker match), else the first set (by name) of the wanted task kind.
    */
-  /** Without a task kind, segmentation sets are preferred and generation sets considered when there is none. */
-  async suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion> {
+  /** Without a task, segmentation sets are preferred and generation sets considered when there is none. */
+  async suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion> {
     const target = this.o.volumes.get(targetVolumeId);
     const withPairs = (await (await this.o.library.library()).listSets()).filter((s) => s.pairs.length > 0);
-    const kind = taskKind ?? (withPairs.some((s) => s.task.kind === 'segmentation') ? 'segmentation' : 'generation');
+    const kind = task ?? (withPairs.some((s) => s.task.kind === 'segment') ? 'segment' : 'generate');
     return suggestSet(withPairs.filter((s) => s.task.kind === kind), target);
   }
 

@@ -1,4 +1,5 @@
 /** Plain data of the one-click workflow (models, runs, corrected masks); JSON-safe for the API. */
+import type { Task } from '../common/task.js';
 import type { Method } from '../pipeline/defaults.js';
 import type { AlignMode } from '../registration/types.js';
 
@@ -7,7 +8,7 @@ export interface ModelInfo {
   id: string;
   /** Manifest name. */
   name: string;
-  tasks: Array<'segment' | 'generate'>;
+  tasks: Task[];
   grid: [number, number, number];
   /** Which search place it came from: $NEUROVERSE_MODELS, <dataDir>/models or the bundled resources. */
   origin: 'env' | 'data' | 'resources';
@@ -87,7 +88,7 @@ export interface LabelStat {
 export interface RunTaskResult {
   /** The result volume, open in the session: role 'label' (segmentation) or 'image' (generation). */
   volumeId: string;
-  task: 'segment' | 'generate';
+  task: Task;
   contextSet: string;
   /** Model id; null for atlas vote, which uses no model. */
   model: string | null;

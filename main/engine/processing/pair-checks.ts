@@ -2,7 +2,7 @@ import { InputError } from '../../common/errors.js';
 import { orientationCode } from '../../imaging/reorient.js';
 import type { Volume } from '../../imaging/volume.js';
 import { spatialDims } from '../../imaging/volume.js';
-import type { Task } from '../package/manifest.js';
+import type { Task } from '../../common/task.js';
 import { labelMembership } from '../../imaging/labels.js';
 
 /**

@@ -9,9 +9,9 @@ import type { FileBlob } from '../common/types.js';
 import type { Task } from '../common/task.js';
 import type { SeriesSummary } from '../imaging/dicom/types.js';
 import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
-import type { VolumeInfo, VolumeRole } from '../session/types.js';
+import type { OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole } from '../session/types.js';
 import type { RecentFile } from '../settings/types.js';
-export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, VolumeInfo, VolumeRole, RecentFile };
+export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole, RecentFile };
 import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
 import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
@@ -32,38 +32,6 @@ export interface AppInfo {
   nativeDialogs: boolean;
   dataDir: string;
   platform: string;
-}
-
-
-
-/**
- * An opened volume. `overlays` are label volumes that open with it: the DICOM-SEGs found beside its
- * series, or further SEGs of the same open. `problems` are SEGs that could not be placed (one line each);
- * the volume itself opened.
- */
-export interface OpenedVolume {
-  kind: 'volume';
-  volume: VolumeInfo;
-  overlays?: VolumeInfo[];
-  problems?: string[];
-}
-
-export type OpenResult = OpenedVolume | { kind: 'choose-series'; pendingId: string; folder: string; series: SeriesSummary[] };
-
-
-
-
-export interface OpenOptions {
-  /** Pick this series when the folder holds several. */
-  seriesInstanceUid?: string;
-  /** Job id chosen by the caller so it can follow progress and cancel. */
-  jobId?: string;
-  role?: VolumeRole;
-  /**
-   * False for files opened only to be stored elsewhere (a library pair added from files): no recent-files
-   * entry and no cached copy in the data folder. Default true.
-   */
-  remember?: boolean;
 }
 
 /** Whether two open volumes can be stored as a library pair, checked before adding (same rules as the library). */

@@ -227,7 +227,7 @@ export class WorkflowService {
     const seconds: Record<string, number> = { load, ...run.seconds };
     seconds.postprocess += (performance.now() - t) / 1000;
     t = performance.now();
-    const runId = await this.record(library, {
+    const runId = await library.recordRun({
       setName,
       model: model?.id ?? 'atlas-vote',
       method,
@@ -237,10 +237,12 @@ export class WorkflowService {
       targetSource: target.source.path ?? targetInfo.name,
       studyUid: target.source.studyInstanceUid,
       labels: [...new Set(structures.flatMap((s) => s.labels))],
+      timings: seconds,
+      result: { volume: result, intent: result.data instanceof Uint8Array ? 'label' : undefined },
       startedAt,
-      seconds,
-      result,
-      provenance,
+      finishedAt: new Date().toISOString(),
+      // A copy: the run id is added to the session's provenance after the record is written.
+      provenance: { ...provenance },
     });
     provenance.runId = runId;
     seconds.record = (performance.now() - t) / 1000;
@@ -373,28 +375,6 @@ export class WorkflowService {
     const engine = this.o.modelInProcess ? inProcessRunner(await InferenceEngine.open(model.dir, device)) : await workerRunner(model.dir, device);
     this.engine = { key, engine };
     return engine;
-  }
-
-  private async record(
-    library: Awaited<ReturnType<LibraryService['library']>>,
-    r: { setName: string; model: string; method: string; alignment: string; miniContext?: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume; provenance: SegProvenance },
-  ): Promise<number> {
-    return library.recordRun({
-      setName: r.setName,
-      studyUid: r.studyUid,
-      model: r.model,
-      method: r.method,
-      alignment: r.alignment,
-      miniContext: r.miniContext,
-      device: r.device,
-      targetSource: r.targetSource,
-      labels: r.labels,
-      timings: r.seconds,
-      result: { volume: r.result, intent: r.result.data instanceof Uint8Array ? 'label' : undefined },
-      startedAt: r.startedAt,
-      finishedAt: new Date().toISOString(),
-      provenance: { ...r.provenance },
-    });
   }
 
   /** How an open result (or its corrected copy) was made; null for volumes no run of this session made. */

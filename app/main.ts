@@ -3,14 +3,15 @@
  * Thin by design: all behaviour lives in main/ (plain Node) so the CLI and the browser host share it.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session } from 'electron';
-import { join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { toErrorPayload } from '../main/api/errors.js';
 import { createWorkstation } from '../main/api/handlers.js';
 import { dispatch } from '../main/api/methods.js';
 import { CONTENT_SECURITY_POLICY } from '../main/host/server.js';
+import { rendererFile } from '../main/host/renderer-file.js';
 import { appVersion } from '../main/settings/version.js';
-import { projectRoot, sampleFiles } from '../main/settings/paths.js';
+import { projectRoot } from '../main/settings/paths.js';
 import { buildMenu } from './menu.js';
 
 // A packaged app keeps the sample and models beside the asar archive (electron-builder extraResources).
@@ -52,9 +53,8 @@ ipcMain.handle('neuroverse:call', async (event, method: string, args: unknown[])
 async function createWindow() {
   protocol.handle('app', async (request) => {
     const url = new URL(request.url);
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
-    const file = resolve(join(rendererDir, normalize(rel)));
-    if (!file.startsWith(rendererDir + sep)) return new Response('not found', { status: 404 });
+    const file = rendererFile(rendererDir, url.pathname);
+    if (!file) return new Response('not found', { status: 404 });
     // The CSP rides on the protocol's own responses: webRequest hooks do not see custom-scheme responses.
     const res = await net.fetch(pathToFileURL(file).href);
     const headers = new Headers(res.headers);
@@ -84,11 +84,7 @@ async function createWindow() {
 void app.whenReady().then(async () => {
   const target = process.argv.slice(2).find((a) => !a.startsWith('-') && !a.endsWith('main.js'));
   if (target) await ws.openPath(target).catch((e) => console.error(`neuroverse: ${(e as Error).message}`));
-  else {
-    const s = sampleFiles();
-    await ws.openPath(s.t1, { role: 'image' });
-    await ws.openPath(s.labels, { role: 'label' });
-  }
+  else await ws.api.openSample();
   await createWindow();
 });
 

@@ -1,13 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, normalize } from 'node:path';
-import { encodeNifti, isNiftiName, openImagePath, parseNifti, scanDicomFiles, importSeries, segsBesideSeries, seriesSummaries } from '../imaging/index.js';
-import type { DicomScan } from '../imaging/index.js';
-import type { Volume } from '../imaging/volume.js';
-import { Jobs, type ProgressFn } from '../jobs/jobs.js';
+import { join } from 'node:path';
+import { encodeNifti } from '../imaging/index.js';
+import { Jobs } from '../jobs/jobs.js';
 import { LibraryService, libraryDirFor } from '../library/service.js';
+import { VolumeOpener } from '../session/volume-opener.js';
 import { VolumeStore } from '../session/volume-store.js';
-import { addSegVolumes, openSegsOnOpenVolumes } from '../session/seg-overlays.js';
 import { WorkflowService } from '../workflow/service.js';
 import { providerAvailability } from '../engine/index.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
@@ -16,19 +12,7 @@ import { InputError } from './errors.js';
 import { ExportService } from '../export/service.js';
 import { checkPairGrid } from './pair-check.js';
 import { PacsService } from '../pacs/service.js';
-import type {
-  AppInfo,
-  ApiEvent,
-  FileBlob,
-  HostMode,
-  OpenedVolume,
-  OpenOptions,
-  OpenResult,
-  RecentFile,
-  VolumeInfo,
-  VolumeRole,
-  WorkstationApi,
-} from './types.js';
+import type { AppInfo, ApiEvent, HostMode, OpenOptions, OpenResult, VolumeInfo, WorkstationApi } from './types.js';
 
 export interface WorkstationOptions {
   mode: HostMode;
@@ -54,99 +38,20 @@ export interface Workstation {
   volumes: VolumeStore;
 }
 
-interface Pending {
-  scan: DicomScan;
-  /** Where the files live on disk (folder or cached upload), for the recent-files entry. */
-  path: string;
-  name: string;
-  /** False for files opened only to be stored elsewhere (a library pair): no recent-files entry. */
-  remember: boolean;
-}
-
-const MAX_PENDING = 4;
-
 export function createWorkstation(options: WorkstationOptions): Workstation {
   const dataDir = options.dataDir ?? defaultDataDir();
   const resources = options.resources ?? resourcesDir();
   const jobs = new Jobs();
   const volumes = new VolumeStore();
-  const recent = new RecentFiles(join(dataDir, 'recent-files.json'));
+  const opener = new VolumeOpener({ volumes, jobs, recent: new RecentFiles(join(dataDir, 'recent-files.json')), dataDir });
+  const openPath = (path: string, opts?: OpenOptions) => opener.openPath(path, opts);
   const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes);
   const workflow = new WorkflowService({ dataDir, resources, volumes, library, modelInProcess: options.modelInProcess });
-  const pending = new Map<string, Pending>();
   const exports = new ExportService(volumes, {
     provenance: (maskId) => workflow.provenanceOf(maskId),
     audit: async (action, detail) => (await library.library()).audit(action, detail),
   });
   const pacs = new PacsService(dataDir, volumes, exports);
-
-  const remember = (kind: 'nifti' | 'dicom', path: string, name: string, seriesInstanceUid?: string) =>
-    recent.add({ kind, path, name, seriesInstanceUid }).catch(() => undefined);
-
-  function addPending(p: Pending): string {
-    const id = randomUUID();
-    pending.set(id, p);
-    while (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value!);
-    return id;
-  }
-
-  function volumeResult(volume: Volume, name: string, role: VolumeRole = 'image', scan?: DicomScan): OpenedVolume {
-    const info = volumes.add(volume, name, role);
-    if (!scan) return { kind: 'volume', volume: info };
-    // A SEG beside the series (a study folder, a PACS retrieval) opens with it as a label overlay.
-    const { maps, problems } = segsBesideSeries(scan, volume);
-    return { kind: 'volume', volume: info, ...(maps.length ? { overlays: addSegVolumes(volumes, maps) } : {}), ...(problems.length ? { problems } : {}) };
-  }
-
-  async function segResult(scan: DicomScan): Promise<OpenedVolume> {
-    const [first, ...rest] = await openSegsOnOpenVolumes(scan, volumes);
-    return { kind: 'volume', volume: first, ...(rest.length ? { overlays: rest } : {}) };
-  }
-
-  async function openPath(path: string, opts: OpenOptions = {}): Promise<OpenResult> {
-    return jobs.run(opts.jobId, async (progress, signal) => {
-      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal);
-      const name = basename(path.replace(/[\\/]+$/, ''));
-      if (opened.kind === 'segs') return segResult(opened.scan);
-      if (opened.kind === 'scan') {
-        const pendingId = addPending({ scan: opened.scan, path, name, remember: opts.remember !== false });
-        return { kind: 'choose-series', pendingId, folder: name, series: seriesSummaries(opened.scan) };
-      }
-      const kind = opened.volume.source.kind === 'dicom' ? 'dicom' : 'nifti';
-      const shown = displayName(name, opened.volume);
-      if (opts.remember !== false) await remember(kind, path, shown, opened.volume.source.seriesInstanceUid);
-      return volumeResult(opened.volume, shown, opts.role, opened.scan);
-    });
-  }
-
-  /** Uploaded bytes are kept in the data folder (by content hash) so that "recent files" can reopen them. */
-  async function cacheUpload(files: FileBlob[]): Promise<string> {
-    const hash = createHash('sha256');
-    for (const f of files) hash.update(f.name).update('\0').update(f.data);
-    const dir = join(dataDir, 'imports', hash.digest('hex').slice(0, 24));
-    if (files.length === 1 && isNiftiName(files[0].name)) {
-      const path = join(dir, safeName(files[0].name));
-      await mkdir(dir, { recursive: true });
-      await writeFile(path, files[0].data);
-      return path;
-    }
-    for (const f of files) {
-      const path = join(dir, safeRelative(f.name));
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, f.data);
-    }
-    return dir;
-  }
-
-  async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn): Promise<OpenedVolume> {
-    const volume = await importSeries(p.scan, seriesUid, progress);
-    // Uploaded files live on in the cache folder: point the volume there, so that exporting a SEG on it or
-    // opening a SEG of it later can read the source files again.
-    if (p.remember) volume.source.path = p.path;
-    const name = displayName(p.name, volume);
-    if (p.remember) await remember('dicom', p.path, name, volume.source.seriesInstanceUid);
-    return volumeResult(volume, name, role ?? 'image', p.scan);
-  }
 
   const api: WorkstationApi = {
     async appInfo(): Promise<AppInfo> {
@@ -161,6 +66,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
       };
     },
 
+    // The one way to open the bundled sample: the renderer's menu, the Electron shell and the launcher's
+    // start-up screen all call this.
     async openSample() {
       const sample = sampleFiles(resources);
       const t1 = await openPath(sample.t1, { role: 'image' });
@@ -174,35 +81,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
       return path ? openPath(path, opts) : null;
     },
 
-    async openFiles(files, opts = {}) {
-      if (files.length === 0) throw new InputError(undefined, 'no files were given');
-      // A copy is cached only for the recent-files list; files opened with remember: false leave no trace.
-      const keep = opts.remember !== false;
-      return jobs.run(opts.jobId, async (progress) => {
-        const label = files.length === 1 ? files[0].name : `${topFolder(files)} (${files.length} files)`;
-        if (files.length === 1 && isNiftiName(files[0].name)) {
-          progress('read', null, `Reading ${files[0].name}`);
-          const volume = parseNifti(files[0].data, files[0].name);
-          if (keep) await remember('nifti', await cacheUpload(files), files[0].name);
-          return volumeResult(volume, files[0].name, opts.role);
-        }
-        progress('scan', null, `Scanning ${files.length} files`);
-        const scan = await scanDicomFiles(files, label, progress);
-        if (scan.series.length === 0) return segResult(scan);
-        const path = keep ? await cacheUpload(files) : label;
-        const p: Pending = { scan, path, name: topFolder(files), remember: keep };
-        if (scan.series.length > 1 && !opts.seriesInstanceUid) {
-          return { kind: 'choose-series', pendingId: addPending(p), folder: p.name, series: seriesSummaries(scan) };
-        }
-        return importScan(p, opts.seriesInstanceUid, opts.role, progress);
-      });
-    },
-
-    async chooseSeries(pendingId, seriesUid, opts = {}) {
-      const p = pending.get(pendingId);
-      if (!p) throw new InputError(undefined, 'that series choice has expired; open the folder again', 'not-found');
-      return jobs.run(opts.jobId, (progress) => importScan(p, seriesUid, opts.role, progress));
-    },
+    openFiles: (files, opts) => opener.openFiles(files, opts),
+    chooseSeries: (pendingId, seriesUid, opts) => opener.chooseSeries(pendingId, seriesUid, opts),
 
     async listVolumes() {
       return volumes.list();
@@ -216,18 +96,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
       volumes.remove(id);
     },
 
-    async recentFiles(): Promise<RecentFile[]> {
-      const list = await recent.list();
-      // Only entries that still exist on disk are offered.
-      const exists = await Promise.all(list.map((r) => stat(r.path).then(() => true, () => false)));
-      return list.filter((_, i) => exists[i]);
-    },
-
-    async openRecent(id, opts = {}) {
-      const entry = await recent.get(id);
-      if (!entry) throw new InputError(undefined, 'that recent file is no longer in the list', 'not-found');
-      return openPath(entry.path, { ...opts, seriesInstanceUid: opts.seriesInstanceUid ?? entry.seriesInstanceUid });
-    },
+    recentFiles: () => opener.recentFiles(),
+    openRecent: (id, opts) => opener.openRecent(id, opts),
 
     async cancelJob(jobId) {
       return jobs.cancel(jobId);
@@ -250,7 +120,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
 
     listModels: () => workflow.listModels(),
     importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress, opts?.precision ?? 'fp32')),
-    suggestContextSet: (targetVolumeId, taskKind) => workflow.suggestContextSet(targetVolumeId, taskKind),
+    suggestContextSet: (targetVolumeId, task) => workflow.suggestContextSet(targetVolumeId, task),
     runTask: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runTask(request, progress, signal)),
     updateLabelVolume: async (volumeId, nifti, name) => workflow.updateLabelVolume(volumeId, nifti, name),
     addCorrectedPair: (correctedVolumeId, setName) => workflow.addCorrectedPair(correctedVolumeId, setName),
@@ -271,30 +141,4 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   };
 
   return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes };
-}
-
-/** A DICOM folder's name says little ("In", "DICOM"): add the series number and description. */
-function displayName(base: string, v: Volume): string {
-  if (v.source.kind !== 'dicom') return base;
-  const number = v.source.dicom?.seriesNumber;
-  const label = [number !== undefined && number !== '' ? `#${number}` : '', v.description].filter(Boolean).join(' ');
-  return label ? `${base} · ${label}` : base;
-}
-
-function safeName(name: string): string {
-  return basename(name).replace(/[^A-Za-z0-9._-]/g, '_') || 'upload';
-}
-
-/** A dropped folder's relative path, kept inside the cache folder whatever the browser sent. */
-function safeRelative(name: string): string {
-  const parts = normalize(name.replace(/\\/g, '/'))
-    .split('/')
-    .filter((p) => p && p !== '.' && p !== '..')
-    .map((p) => p.replace(/[^A-Za-z0-9._-]/g, '_'));
-  return parts.length ? join(...parts) : 'file';
-}
-
-function topFolder(files: FileBlob[]): string {
-  const first = files[0].name.replace(/\\/g, '/');
-  return first.includes('/') ? first.split('/')[0] : 'dropped files';
 }

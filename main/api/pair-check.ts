@@ -7,7 +7,7 @@ import type { PairGridCheck } from './types.js';
  * image's grid), applied to two open volumes without storing anything, so the Library panel can warn
  * as soon as both files are chosen instead of after a failed add. Same helpers, same words.
  */
-export function checkPairGrid(volumes: Pick<VolumeStore, 'get' | 'info'>, imageVolumeId: string, labelVolumeId: string): PairGridCheck {
+export function checkPairGrid(volumes: VolumeStore, imageVolumeId: string, labelVolumeId: string): PairGridCheck {
   const image = volumes.get(imageVolumeId);
   const label = volumes.get(labelVolumeId);
   const imageName = volumes.info(imageVolumeId).name;

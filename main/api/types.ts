@@ -7,16 +7,18 @@
  */
 import type { FileBlob } from '../common/types.js';
 import type { ProviderAvailability } from '../engine/runtime/provider-types.js';
+import type { Task } from '../common/task.js';
 import type { SeriesSummary } from '../imaging/dicom/types.js';
 import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
-import type { VolumeInfo, VolumeRole } from '../session/types.js';
+import type { OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole } from '../session/types.js';
 import type { RecentFile } from '../settings/types.js';
-export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, VolumeInfo, VolumeRole, RecentFile };
+export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole, RecentFile };
 import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
 import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
-export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskKind, TaskSpec, ScannerSpec } from '../library/types.js';
+export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
+export type { Task } from '../common/task.js';
 import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
 export type { ContextSetSuggestion, LabelStat, ModelEvaluation, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from '../workflow/types.js';
 export type { DroppedAttribute, ExportAvailability, SegExport, SegProvenance, ReportRequest, StatsResult, SegmentSpec, DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult };
@@ -33,38 +35,6 @@ export interface AppInfo {
   platform: string;
   /** Execution providers of this machine's ONNX Runtime, in auto's order, with whether each can be tried and why. */
   providers: ProviderAvailability[];
-}
-
-
-
-/**
- * An opened volume. `overlays` are label volumes that open with it: the DICOM-SEGs found beside its
- * series, or further SEGs of the same open. `problems` are SEGs that could not be placed (one line each);
- * the volume itself opened.
- */
-export interface OpenedVolume {
-  kind: 'volume';
-  volume: VolumeInfo;
-  overlays?: VolumeInfo[];
-  problems?: string[];
-}
-
-export type OpenResult = OpenedVolume | { kind: 'choose-series'; pendingId: string; folder: string; series: SeriesSummary[] };
-
-
-
-
-export interface OpenOptions {
-  /** Pick this series when the folder holds several. */
-  seriesInstanceUid?: string;
-  /** Job id chosen by the caller so it can follow progress and cancel. */
-  jobId?: string;
-  role?: VolumeRole;
-  /**
-   * False for files opened only to be stored elsewhere (a library pair added from files): no recent-files
-   * entry and no cached copy in the data folder. Default true.
-   */
-  remember?: boolean;
 }
 
 /** Whether two open volumes can be stored as a library pair, checked before adding (same rules as the library). */
@@ -123,7 +93,7 @@ export interface WorkstationApi {
   /** Installs a checkpoint file (.ckpt from the official release, or .safetensors) as a model package. */
   importModel(file: FileBlob, options?: { jobId?: string; precision?: 'fp32' | 'int8' }): Promise<ModelInfo>;
   /** The default set for an open target: scanner match on its DICOM header, else the first set of the task kind. */
-  suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion>;
+  suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion>;
   /** Runs a task as a job (progress per mini-context, cancel via cancelJob); the result opens as a new volume. */
   runTask(request: RunTaskRequest): Promise<RunTaskResult>;
   /** A corrected label map (NIfTI bytes on the same grid) for an open label volume; opens it as a new label volume. */

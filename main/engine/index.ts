@@ -4,7 +4,7 @@ export { inferArchitecture, expectedShapes, parameterCount, OFFICIAL_CHANNELS } 
 export type { StateDict, WeightTensor } from './model/state-dict.js';
 export { buildGraphs, io as graphIo, OPSET } from './model/build-graphs.js';
 export { parseSafetensors } from './checkpoint/safetensors.js';
-export type { Manifest, Precision, Int8Variant, Task, GraphRole, GridFitRule, AlignedFrameRule, IntensityNormalization } from './package/manifest.js';
+export type { Manifest, Precision, Int8Variant, GraphRole, GridFitRule, AlignedFrameRule, IntensityNormalization } from './package/manifest.js';
 export { loadModelPackage, readManifest } from './package/load-package.js';
 export type { LoadedModelPackage } from './package/load-package.js';
 export { writeModelPackage } from './package/write-package.js';
@@ -22,7 +22,7 @@ export { readCheckpoint } from './checkpoint/read-checkpoint.js';
 export type { Checkpoint } from './checkpoint/read-checkpoint.js';
 export { importCheckpoint } from './package/import-checkpoint.js';
 export { InferenceEngine } from './inference-engine.js';
-export type { PreparedTarget, ContextPairInput, LazyContextPair, StructureInput, RunOptions, RunResult, StructureResult } from './inference-engine.js';
+export type { PreparedTarget, ContextPairInput, LazyContextPair, StructureInput, RunOptions, RunResult, StructureResult, PhaseSeconds } from './inference-engine.js';
 export { fitToGrid, toModelGrid, toNativeGrid, resample } from './processing/grid-fit.js';
 export { foregroundBox } from './processing/foreground-box.js';
 export type { VoxelBox } from './processing/foreground-box.js';

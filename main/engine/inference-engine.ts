@@ -9,7 +9,8 @@ import { chooseMiniContextSize } from './apsp/mini-context-size.js';
 import { loadModelPackage } from './package/load-package.js';
 import type { LoadedModelPackage } from './package/load-package.js';
 import { FIELD_OF_VIEW } from './package/manifest.js';
-import type { Manifest, Task } from './package/manifest.js';
+import type { Task } from '../common/task.js';
+import type { Manifest } from './package/manifest.js';
 import { foregroundBox } from './processing/foreground-box.js';
 import type { VoxelBox } from './processing/foreground-box.js';
 import { denseLayout, fitToGrid, resampleFrom, toNativeGridInto } from './processing/grid-fit.js';
@@ -88,8 +89,10 @@ export interface RunOptions {
 }
 
 export interface PhaseSeconds {
+  /** Target and pair normalisation and resampling (pair reads included where the task reads them). */
   preprocess: number;
   targetEncoder: number;
+  /** Context branch over all mini-contexts, all structures. */
   context: number;
   decoder: number;
   postprocess: number;
@@ -103,6 +106,12 @@ export interface StructureResult {
   seconds: Omit<PhaseSeconds, 'targetEncoder'>;
 }
 
+/**
+ * One engine call on a prepared target. The run results above it are other layers, not copies: run-task's
+ * TaskRunResult adds the task's clock, pipeline's PipelineResult any method (model or vote) with alignment
+ * and QC, workflow's RunTaskResult the API's JSON view (volumes by session id), library's RunRecord what the
+ * library keeps of a run.
+ */
 export interface RunResult {
   structures: StructureResult[];
   targetEncoderSeconds: number;

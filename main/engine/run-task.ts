@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
 import type { Volume } from '../imaging/volume.js';
-import type { InferenceEngine, LazyContextPair, RunResult, StructureInput } from './inference-engine.js';
+import type { InferenceEngine, LazyContextPair, PhaseSeconds, RunResult, StructureInput } from './inference-engine.js';
 import type { VoxelBox } from './processing/foreground-box.js';
 import type { ContextProgress } from './runtime/inference.js';
 
@@ -29,18 +29,9 @@ export interface TaskRun {
   onProgress?: (p: { structure: number; structures: number } & ContextProgress) => void;
 }
 
-export interface TaskPhaseSeconds {
-  /** Target and pair normalisation and resampling (pair reads included). */
-  preprocess: number;
-  targetEncoder: number;
-  /** Context branch over all mini-contexts, all structures. */
-  context: number;
-  decoder: number;
-  postprocess: number;
-}
-
+/** The engine's result with the task's own clock: pair reads and the first target preparation included. */
 export interface TaskRunResult extends RunResult {
-  seconds: TaskPhaseSeconds;
+  seconds: PhaseSeconds;
 }
 
 export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Promise<TaskRunResult> {

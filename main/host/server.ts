@@ -2,11 +2,12 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { decodeMessage, encodeMessage } from '../api/codec.js';
 import { InputError, toErrorPayload } from '../common/errors.js';
 import { dispatch, maxRequestBytes } from '../api/methods.js';
 import type { Workstation } from '../api/handlers.js';
+import { rendererFile } from './renderer-file.js';
 
 /**
  * The browser host: the renderer's transport where there is no Electron binary. It serves the built
@@ -192,9 +193,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
 }
 
 async function serveStatic(root: string, pathname: string, res: ServerResponse) {
-  const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
-  const file = resolve(join(root, normalize(rel)));
-  if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'text/plain', 'not found');
+  const file = rendererFile(root, pathname);
+  if (!file) return send(res, 404, 'text/plain', 'not found');
   let data: Buffer;
   try {
     data = await readFile(file);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createWorkstation } from '../api/handlers.js';
 import { startBrowserHost } from '../host/server.js';
-import { defaultDataDir, projectRoot, sampleFiles } from '../settings/paths.js';
+import { defaultDataDir, projectRoot } from '../settings/paths.js';
 import { findChromium, hasDisplay, openAppWindow } from './browser.js';
 import { findElectron } from './electron-binary.js';
 import { appVersion } from '../settings/version.js';
@@ -38,11 +38,7 @@ async function main(argv: string[]) {
   if (target) {
     const r = await ws.openPath(target);
     if (r.kind === 'choose-series') console.log(`neuroverse: ${target} holds ${r.series.length} series; pick one in the window`);
-  } else {
-    const sample = sampleFiles();
-    await ws.openPath(sample.t1, { role: 'image' });
-    await ws.openPath(sample.labels, { role: 'label' });
-  }
+  } else await ws.api.openSample();
   const host = await startBrowserHost(ws, join(root, 'dist', 'renderer'), Number(process.env.NEUROVERSE_PORT ?? 0));
   const browser = findChromium();
   if (noWindow || !browser || !hasDisplay()) {

@@ -11,5 +11,5 @@ export { gridMismatch, GRID_TOLERANCE_MM } from '../imaging/grid.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export { openDatabase, schemaVersion } from './db.js';
 export * from './types.js';
-export { LibraryService, libraryDirFor, type OpenVolumes } from './service.js';
+export { LibraryService, libraryDirFor } from './service.js';
 export { midSliceThumbnail } from './thumbnail.js';

@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../common/errors.js';
-import { encodeNifti, openImagePath, type Volume } from '../imaging/index.js';
+import { encodeNifti, openImagePath, type NiftiEncodeOptions, type Volume } from '../imaging/index.js';
 import { openDatabase, type Db } from './db.js';
 import { gridMismatch, isSingleFrame } from '../imaging/grid.js';
 import type {
@@ -12,15 +12,15 @@ import type {
   ContextSetInfo,
   LibraryProblem,
   PairInfo,
-  RunRecord,
   ScannerInfo,
   ScannerSpec,
   TaskInfo,
-  TaskKind,
   TaskSpec,
   TrashedPair,
-  VolumeInfo,
+  StoredVolume,
 } from './types.js';
+import type { Task } from '../common/task.js';
+import { taskOfWord, taskWord } from './task-word.js';
 import { describeNifti, distinctValues, sha256File, VolumeFiles, type VolumeMeta } from './volumes.js';
 
 export const DB_FILE = 'library.db';
@@ -37,8 +37,11 @@ export interface OpenOptions {
   sweep?: boolean;
 }
 
-/** A volume to add: a NIfTI file or DICOM folder on disk, or a volume already open in the app. */
-export type VolumeInput = { path: string } | { volume: Volume; name?: string };
+/**
+ * A volume to add: a NIfTI file or DICOM folder on disk, or a volume in memory (open in the app, or a
+ * run's result), stored as gzipped NIfTI with `intent` in its header.
+ */
+export type VolumeInput = { path: string } | { volume: Volume; name?: string; intent?: NiftiEncodeOptions['intent'] };
 
 export interface AddPairInput {
   set: string;
@@ -48,6 +51,28 @@ export interface AddPairInput {
   scanner: string | ScannerSpec;
   image: VolumeInput;
   label: VolumeInput;
+}
+
+export interface RunRecord {
+  setName?: string;
+  studyUid?: string;
+  /** Model id, or the fusion method's name for runs without a model. */
+  model: string;
+  /** 'model' or 'vote' (atlas fusion); absent in runs recorded before methods existed. */
+  method?: string;
+  /** How the context pairs were aligned: none, affine or deformable. */
+  alignment?: string;
+  miniContext?: number;
+  device?: string;
+  targetSource?: string;
+  labels?: number[];
+  timings?: Record<string, number>;
+  /** Result volume to keep in the library (content-addressed like the pairs): a file, or the run's volume in memory. */
+  result?: VolumeInput;
+  startedAt: string;
+  finishedAt?: string;
+  /** How the result was made (export/types SegProvenance), written into the audit log as its DICOM-SEG says it. */
+  provenance?: Record<string, unknown>;
 }
 
 interface LoadedVolume {
@@ -186,7 +211,7 @@ export class Library {
     };
   }
 
-  private volumeInfo(sha: string): VolumeInfo {
+  private storedVolume(sha: string): StoredVolume {
     const v = this.db.prepare('SELECT * FROM volumes WHERE sha256 = ?').get(sha) as Row;
     return {
       sha256: sha,
@@ -203,8 +228,8 @@ export class Library {
     return {
       id: p.id as number,
       position,
-      image: this.volumeInfo(p.image_sha256 as string),
-      label: this.volumeInfo(p.label_sha256 as string),
+      image: this.storedVolume(p.image_sha256 as string),
+      label: this.storedVolume(p.label_sha256 as string),
       imageSource: (p.image_source as string) ?? null,
       labelSource: (p.label_source as string) ?? null,
       addedBy: p.added_by as string,
@@ -239,10 +264,10 @@ export class Library {
     const taskSpec = typeof input.task === 'string' ? { name: input.task } : input.task;
     const existingTask = this.db.prepare('SELECT * FROM tasks WHERE name = ?').get(checkName(taskSpec.name, 'task')) as Row | undefined;
     const task = existingTask ? taskFromRow(existingTask) : null;
-    const kind: TaskKind = task?.kind ?? taskSpec.kind ?? 'segmentation';
+    const kind: Task = task?.kind ?? taskSpec.kind ?? 'segment';
     const taskLabels = task?.labels ?? normaliseLabels(taskSpec.labels ?? []);
     let values: number[] | null = null;
-    if (kind === 'segmentation') {
+    if (kind === 'segment') {
       values = distinctValues(label.volume);
       if (values === null) throw new InputError(label.display, 'has more than 4096 distinct values: not a label map (use a generation task for image outputs)');
       const wanted = taskLabels.length ? taskLabels : values.filter((v) => v !== 0);
@@ -361,8 +386,8 @@ export class Library {
   async recordRun(run: RunRecord): Promise<number> {
     let result: LoadedVolume | null = null;
     let written = false;
-    if (run.resultFile) {
-      result = await loadVolume({ path: run.resultFile });
+    if (run.result) {
+      result = await loadVolume(run.result);
       written = await this.files.put(result.meta, result.bytes);
     }
     try {
@@ -463,20 +488,20 @@ export class Library {
     const row = this.db.prepare('SELECT * FROM tasks WHERE name = ?').get(spec.name) as Row | undefined;
     if (row) {
       const t = taskFromRow(row);
-      if (spec.kind && spec.kind !== t.kind) throw new InputError(undefined, `task "${spec.name}" is a ${t.kind} task, not ${spec.kind}`, 'conflict');
+      if (spec.kind && spec.kind !== t.kind) throw new InputError(undefined, `task "${spec.name}" is a ${taskWord(t.kind)} task, not ${taskWord(spec.kind)}`, 'conflict');
       if (spec.labels && spec.labels.length && normaliseLabels(spec.labels).join(',') !== t.labels.join(',')) {
         throw new InputError(undefined, `task "${spec.name}" has label values [${t.labels.join(', ')}], not [${normaliseLabels(spec.labels).join(', ')}]`, 'conflict');
       }
       return t.id;
     }
-    const kind = spec.kind ?? 'segmentation';
-    if (kind !== 'segmentation' && kind !== 'generation') throw new InputError(undefined, `task kind must be segmentation or generation (got "${kind}")`);
+    const kind = spec.kind ?? 'segment';
+    if (kind !== 'segment' && kind !== 'generate') throw new InputError(undefined, `task kind must be segment or generate (got "${kind}")`);
     const labels = normaliseLabels(spec.labels ?? []);
-    if (kind === 'generation' && labels.length) throw new InputError(undefined, `generation task "${spec.name}" cannot have label values`);
+    if (kind === 'generate' && labels.length) throw new InputError(undefined, `generation task "${spec.name}" cannot have label values`);
     const id = Number(
-      this.db.prepare('INSERT INTO tasks (name, kind, structure, labels_json, created_at) VALUES (?, ?, ?, ?, ?)').run(spec.name, kind, spec.structure ?? null, JSON.stringify(labels), now()).lastInsertRowid,
+      this.db.prepare('INSERT INTO tasks (name, kind, structure, labels_json, created_at) VALUES (?, ?, ?, ?, ?)').run(spec.name, taskWord(kind), spec.structure ?? null, JSON.stringify(labels), now()).lastInsertRowid,
     );
-    this.audit('create-task', { task: spec.name, kind, labels });
+    this.audit('create-task', { task: spec.name, kind: taskWord(kind), labels });
     return id;
   }
 
@@ -601,8 +626,9 @@ function prefixed(row: Row, prefix: string): Row {
   return out;
 }
 
+// The tasks table keeps the library's word (task-word.ts); its CHECK constraint admits no other.
 function taskFromRow(r: Row): TaskInfo {
-  return { id: r.id as number, name: r.name as string, kind: r.kind as TaskKind, structure: (r.structure as string) ?? null, labels: JSON.parse((r.labels_json as string) ?? '[]') };
+  return { id: r.id as number, name: r.name as string, kind: taskOfWord(r.kind)!, structure: (r.structure as string) ?? null, labels: JSON.parse((r.labels_json as string) ?? '[]') };
 }
 
 function scannerFromRow(r: Row): ScannerInfo {
@@ -648,7 +674,7 @@ function scannerFromDicom(volume: Volume): Omit<ScannerSpec, 'name'> {
 async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
   if ('volume' in input) {
     // An open volume (possibly a DICOM import or an edited mask): store it as gzipped NIfTI.
-    const bytes = gzipSync(encodeNifti(input.volume), { level: 6 });
+    const bytes = gzipSync(encodeNifti(input.volume, { intent: input.intent }), { level: 6 });
     const display = input.name ?? input.volume.source.path ?? 'open volume';
     const { meta } = describeNifti(bytes, display);
     return { meta, bytes, volume: input.volume, source: input.volume.source.path ?? display, display };

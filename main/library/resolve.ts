@@ -1,11 +1,11 @@
 import { InputError } from '../common/errors.js';
+import type { Task } from '../common/task.js';
 import type { Library } from './library.js';
 import type { ContextSetInfo } from './types.js';
 
 export interface ResolvedContextSet {
   set: ContextSetInfo;
-  /** The engine's task name for the set's task kind. */
-  task: 'segment' | 'generate';
+  task: Task;
   /** Label values whose union is the foreground (segment); empty = any non-zero label. */
   labels: number[];
   /** Stored files in the set's order, shaped like the run command's --context pairs. */
@@ -29,7 +29,7 @@ export interface StoredPairFiles {
 export function resolveContextSet(library: Library, name: string, labels?: number[]): ResolvedContextSet {
   const set = library.requireSet(name);
   if (set.pairs.length === 0) throw new InputError(undefined, `context set "${name}" has no pairs (add some with neuroverse library add-pair)`, 'empty-set');
-  const task = set.task.kind === 'segmentation' ? 'segment' : 'generate';
+  const task = set.task.kind;
   let chosen = set.task.labels;
   if (labels && labels.length) {
     if (task !== 'segment') throw new InputError(undefined, `--label does not apply: set "${name}" is for the generation task "${set.task.name}"`, 'usage');

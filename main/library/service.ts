@@ -1,6 +1,7 @@
 import { resolve, join } from 'node:path';
 import { InputError } from '../common/errors.js';
-import { readNifti, type Volume } from '../imaging/index.js';
+import { readNifti } from '../imaging/index.js';
+import type { VolumeStore } from '../session/volume-store.js';
 import type { Library } from './library.js';
 import { midSliceThumbnail } from './thumbnail.js';
 import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from './types.js';
@@ -8,12 +9,6 @@ import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, Trashe
 /** Where the app's library lives for a data folder ($NEUROVERSE_LIBRARY wins, as for the CLI). */
 export function libraryDirFor(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
   return env.NEUROVERSE_LIBRARY ? resolve(env.NEUROVERSE_LIBRARY) : join(dataDir, 'library');
-}
-
-/** What the service needs from the session's open volumes. */
-export interface OpenVolumes {
-  get(id: string): Volume;
-  info(id: string): { name: string };
 }
 
 /**
@@ -26,7 +21,7 @@ export class LibraryService {
 
   constructor(
     readonly dir: string,
-    private readonly volumes: OpenVolumes,
+    private readonly volumes: VolumeStore,
   ) {}
 
   library(): Promise<Library> {
@@ -96,7 +91,7 @@ export class LibraryService {
     let t = this.thumbs.get(key);
     if (!t) {
       const [image, label] = await Promise.all([readNifti(pair.image.path), readNifti(pair.label.path)]);
-      t = { setName, pairId: pair.id, ...midSliceThumbnail(image, label, set.task.kind === 'segmentation' ? set.task.labels : 'generation') };
+      t = { setName, pairId: pair.id, ...midSliceThumbnail(image, label, set.task.kind === 'segment' ? set.task.labels : 'generate') };
       if (this.thumbs.size >= 64) this.thumbs.delete(this.thumbs.keys().next().value!);
       this.thumbs.set(key, t);
     }

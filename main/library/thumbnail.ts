@@ -8,11 +8,11 @@ import type { SetThumbnail } from './types.js';
  * percentile, `mask` is 1 where the label has one of `labels` (any non-zero label when empty), or for a
  * generation task the output image windowed the same way.
  */
-export function midSliceThumbnail(image: Volume, label: Volume, labels: number[] | 'generation'): Omit<SetThumbnail, 'pairId' | 'setName'> {
+export function midSliceThumbnail(image: Volume, label: Volume, labels: number[] | 'generate'): Omit<SetThumbnail, 'pairId' | 'setName'> {
   const [nx, ny, nz] = [image.dims[0], image.dims[1] ?? 1, image.dims[2] ?? 1];
   const k = Math.floor(nz / 2);
   // A generation task's output is an image: window it like the input.
-  if (labels === 'generation') return { width: nx, height: ny, slice: k, gray: windowedSlice(image, k), mask: windowedSlice(label, k) };
+  if (labels === 'generate') return { width: nx, height: ny, slice: k, gray: windowedSlice(image, k), mask: windowedSlice(label, k) };
   const plane = nx * ny;
   const mask = new Uint8Array(plane);
   const want = new Set(labels);

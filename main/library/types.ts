@@ -1,11 +1,11 @@
 /** Plain data shapes the library returns; JSON-safe so the API and `library list --json` can pass them on. */
 
-export type TaskKind = 'segmentation' | 'generation';
+import type { Task } from '../common/task.js';
 
 export interface TaskSpec {
   name: string;
-  /** Default 'segmentation'. */
-  kind?: TaskKind;
+  /** Default 'segment'. */
+  kind?: Task;
   /** The named structure (e.g. "left hippocampus"); free text. */
   structure?: string;
   /** Label values of that structure in the label maps; empty = any non-zero voxel. */
@@ -15,7 +15,7 @@ export interface TaskSpec {
 export interface TaskInfo {
   id: number;
   name: string;
-  kind: TaskKind;
+  kind: Task;
   structure: string | null;
   labels: number[];
 }
@@ -41,7 +41,8 @@ export interface ScannerInfo {
   description: string | null;
 }
 
-export interface VolumeInfo {
+/** A volume file kept in the library (a pair's image or label, a run's result); not an open volume (session VolumeInfo). */
+export interface StoredVolume {
   sha256: string;
   /** Absolute path of the stored file (read-only: never modify it, its name is its hash). */
   path: string;
@@ -57,8 +58,8 @@ export interface PairInfo {
   id: number;
   /** 1-based order within its set (the order context pairs are given to the model). */
   position: number;
-  image: VolumeInfo;
-  label: VolumeInfo;
+  image: StoredVolume;
+  label: StoredVolume;
   imageSource: string | null;
   labelSource: string | null;
   addedBy: string;
@@ -88,28 +89,6 @@ export interface AuditEntry {
   user: string;
   action: string;
   detail: Record<string, unknown>;
-}
-
-export interface RunRecord {
-  setName?: string;
-  studyUid?: string;
-  /** Model id, or the fusion method's name for runs without a model. */
-  model: string;
-  /** 'model' or 'vote' (atlas fusion); absent in runs recorded before methods existed. */
-  method?: string;
-  /** How the context pairs were aligned: none, affine or deformable. */
-  alignment?: string;
-  miniContext?: number;
-  device?: string;
-  targetSource?: string;
-  labels?: number[];
-  timings?: Record<string, number>;
-  /** Result volume file to keep in the library (content-addressed like the pairs). */
-  resultFile?: string;
-  startedAt: string;
-  finishedAt?: string;
-  /** How the result was made (export/types SegProvenance), written into the audit log as its DICOM-SEG says it. */
-  provenance?: Record<string, unknown>;
 }
 
 export interface LibraryProblem {

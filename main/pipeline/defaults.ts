@@ -1,3 +1,4 @@
+import type { Task } from '../common/task.js';
 import type { AlignMode } from '../registration/types.js';
 
 /** How a segmentation is made: the in-context model, or atlas fusion (majority vote of aligned labels). */
@@ -20,12 +21,12 @@ export const MODEL_ALIGN: AlignMode = 'affine';
  * The method and alignment of a run from what the user said: naming a model means the model; a model run
  * aligns as its manifest says it was trained (else MODEL_ALIGN); generation always runs the model.
  */
-export function chooseMethod(task: 'segment' | 'generate', asked: { method?: Method; modelNamed?: boolean }): Method {
+export function chooseMethod(task: Task, asked: { method?: Method; modelNamed?: boolean }): Method {
   if (task === 'generate') return 'model';
   return asked.method ?? (asked.modelNamed ? 'model' : DEFAULTS.segment.method);
 }
 
-export function chooseAlign(task: 'segment' | 'generate', method: Method, asked: AlignMode | undefined, manifestAlign?: AlignMode): AlignMode {
+export function chooseAlign(task: Task, method: Method, asked: AlignMode | undefined, manifestAlign?: AlignMode): AlignMode {
   if (asked) return asked;
   if (task === 'generate') return manifestAlign ?? DEFAULTS.generate.align;
   return method === 'model' ? (manifestAlign ?? MODEL_ALIGN) : DEFAULTS.segment.align;

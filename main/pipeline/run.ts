@@ -2,10 +2,11 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
-import type { Task } from '../engine/index.js';
+import type { Task } from '../common/task.js';
 import type { ProviderChoice } from '../engine/runtime/device.js';
 import { checkContextPair } from '../engine/processing/pair-checks.js';
-import type { TaskPhaseSeconds, TaskRunResult } from '../engine/run-task.js';
+import type { TaskRunResult } from '../engine/run-task.js';
+import type { PhaseSeconds } from '../engine/inference-engine.js';
 import { DOUBT_SCALE, majorityVotes } from '../fusion/vote.js';
 import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
@@ -325,9 +326,9 @@ function samePairGroups(structures: PipelineStructure[], keep: (s: PipelineStruc
   return [...groups.values()];
 }
 
-function sumSeconds(parts: TaskPhaseSeconds[]): TaskPhaseSeconds {
+function sumSeconds(parts: PhaseSeconds[]): PhaseSeconds {
   const out = { ...parts[0] };
-  for (const p of parts.slice(1)) for (const k of Object.keys(out) as (keyof TaskPhaseSeconds)[]) out[k] += p[k];
+  for (const p of parts.slice(1)) for (const k of Object.keys(out) as (keyof PhaseSeconds)[]) out[k] += p[k];
   return out;
 }
 

@@ -1,3 +1,4 @@
+import type { SeriesSummary } from '../imaging/dicom/types.js';
 import type { Affine, LabelEntry, VolumeSource } from '../imaging/volume.js';
 
 export type VolumeRole = 'image' | 'label' | 'probability';
@@ -17,4 +18,31 @@ export interface VolumeInfo {
   source: VolumeSource;
   /** Names and colours of a label volume's values (from a DICOM-SEG), for the legend and the colour table. */
   labels?: LabelEntry[];
+}
+
+/**
+ * An opened volume. `overlays` are label volumes that open with it: the DICOM-SEGs found beside its
+ * series, or further SEGs of the same open. `problems` are SEGs that could not be placed (one line each);
+ * the volume itself opened.
+ */
+export interface OpenedVolume {
+  kind: 'volume';
+  volume: VolumeInfo;
+  overlays?: VolumeInfo[];
+  problems?: string[];
+}
+
+export type OpenResult = OpenedVolume | { kind: 'choose-series'; pendingId: string; folder: string; series: SeriesSummary[] };
+
+export interface OpenOptions {
+  /** Pick this series when the folder holds several. */
+  seriesInstanceUid?: string;
+  /** Job id chosen by the caller so it can follow progress and cancel. */
+  jobId?: string;
+  role?: VolumeRole;
+  /**
+   * False for files opened only to be stored elsewhere (a library pair added from files): no recent-files
+   * entry and no cached copy in the data folder. Default true.
+   */
+  remember?: boolean;
 }

@@ -3,7 +3,10 @@ import { InputError } from '../common/errors.js';
 import type { VolumeInfo, VolumeRole } from './types.js';
 import { datatypeName, valueRange, type Volume } from '../imaging/volume.js';
 
-/** The volumes open in this session, by id. The viewer fetches their voxels as NIfTI on demand. */
+/**
+ * The volumes open in this session, by id: the one type every service that reads or adds open volumes
+ * takes (library, workflow, export, PACS, the pair check). The viewer fetches their voxels as NIfTI on demand.
+ */
 export class VolumeStore {
   private readonly items = new Map<string, { volume: Volume; info: VolumeInfo }>();
 

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError } from '../common/errors.js';
+import type { Task } from '../common/task.js';
 import { readManifest } from '../engine/index.js';
 import type { ModelInfo } from './types.js';
 
@@ -48,7 +49,7 @@ export async function findModels(places: ModelPlace[]): Promise<FoundModel[]> {
 }
 
 /** The model to use: by id, else the first that can do `task`. */
-export function pickModel(models: FoundModel[], id: string | undefined, task: 'segment' | 'generate'): FoundModel {
+export function pickModel(models: FoundModel[], id: string | undefined, task: Task): FoundModel {
   if (id) {
     const m = models.find((x) => x.id === id);
     if (!m) throw new InputError(undefined, `no model "${id}" (installed: ${models.map((x) => x.id).join(', ') || 'none'})`, 'not-found');

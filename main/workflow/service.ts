@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
 import type { FileBlob } from '../common/types.js';
-import type { VolumeInfo } from '../session/types.js';
+import type { Task } from '../common/task.js';
+import type { VolumeStore } from '../session/volume-store.js';
 import { importCheckpoint, InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';
 import type { DeviceRequest, PrecisionRequest } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
@@ -16,7 +17,7 @@ import { DOUBT_SCALE, doubtfulVoxels } from '../fusion/vote.js';
 import { ALIGN_MODES, RegistrationCache, registrationPool } from '../registration/index.js';
 import type { AlignMode } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
-import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, writeNifti, type Volume } from '../imaging/index.js';
+import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, type Volume } from '../imaging/index.js';
 import { volumeStats } from '../export/stats.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import { resolveContextSet, type StoredPairFiles } from '../library/resolve.js';
@@ -38,17 +39,10 @@ interface ResultOrigin {
   provenance: SegProvenance;
 }
 
-/** What the workflow needs from the session's open volumes (the API's VolumeStore). */
-export interface WorkflowVolumes {
-  get(id: string): Volume;
-  info(id: string): VolumeInfo;
-  add(volume: Volume, name: string, role: VolumeInfo['role']): VolumeInfo;
-}
-
 export interface WorkflowOptions {
   dataDir: string;
   resources: string;
-  volumes: WorkflowVolumes;
+  volumes: VolumeStore;
   library: LibraryService;
   env?: NodeJS.ProcessEnv;
   /** The model on this thread instead of a compute worker (scripts/bench-host-latency.ts measures the difference). */
@@ -122,11 +116,11 @@ export class WorkflowService {
    * Default set for a target: the one whose scanner's manufacturer and model match the target's DICOM
    * header (manufacturer alone as a weaker match), else the first set (by name) of the wanted task kind.
    */
-  /** Without a task kind, segmentation sets are preferred and generation sets considered when there is none. */
-  async suggestContextSet(targetVolumeId: string, taskKind?: 'segmentation' | 'generation'): Promise<ContextSetSuggestion> {
+  /** Without a task, segmentation sets are preferred and generation sets considered when there is none. */
+  async suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion> {
     const target = this.o.volumes.get(targetVolumeId);
     const withPairs = (await this.o.library.library()).listSets().filter((s) => s.pairs.length > 0);
-    const kind = taskKind ?? (withPairs.some((s) => s.task.kind === 'segmentation') ? 'segmentation' : 'generation');
+    const kind = task ?? (withPairs.some((s) => s.task.kind === 'segment') ? 'segment' : 'generate');
     return suggestSet(withPairs.filter((s) => s.task.kind === kind), target);
   }
 
@@ -236,7 +230,7 @@ export class WorkflowService {
     const seconds: Record<string, number> = { load, ...run.seconds };
     seconds.postprocess += (performance.now() - t) / 1000;
     t = performance.now();
-    const runId = await this.record(library, {
+    const runId = await library.recordRun({
       setName,
       model: model?.id ?? 'atlas-vote',
       method,
@@ -246,10 +240,12 @@ export class WorkflowService {
       targetSource: target.source.path ?? targetInfo.name,
       studyUid: target.source.studyInstanceUid,
       labels: [...new Set(structures.flatMap((s) => s.labels))],
+      timings: seconds,
+      result: { volume: result, intent: result.data instanceof Uint8Array ? 'label' : undefined },
       startedAt,
-      seconds,
-      result,
-      provenance,
+      finishedAt: new Date().toISOString(),
+      // A copy: the run id is added to the session's provenance after the record is written.
+      provenance: { ...provenance },
     });
     provenance.runId = runId;
     seconds.record = (performance.now() - t) / 1000;
@@ -386,37 +382,6 @@ export class WorkflowService {
     return engine;
   }
 
-  private async record(
-    library: Awaited<ReturnType<LibraryService['library']>>,
-    r: { setName: string; model: string; method: string; alignment: string; miniContext?: number; device: string; targetSource?: string; studyUid?: string; labels: number[]; startedAt: string; seconds: Record<string, number>; result: Volume; provenance: SegProvenance },
-  ): Promise<number> {
-    // recordRun stores the result like a pair's volume: content-addressed from a file.
-    await mkdir(this.o.dataDir, { recursive: true });
-    const dir = await mkdtemp(join(this.o.dataDir, 'run-'));
-    try {
-      const file = join(dir, 'result.nii.gz');
-      await writeNifti(file, r.result, r.result.data instanceof Uint8Array ? { intent: 'label' } : {});
-      return await library.recordRun({
-        setName: r.setName,
-        studyUid: r.studyUid,
-        model: r.model,
-        method: r.method,
-        alignment: r.alignment,
-        miniContext: r.miniContext,
-        device: r.device,
-        targetSource: r.targetSource,
-        labels: r.labels,
-        timings: r.seconds,
-        resultFile: file,
-        startedAt: r.startedAt,
-        finishedAt: new Date().toISOString(),
-        provenance: { ...r.provenance },
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
   /** How an open result (or its corrected copy) was made; null for volumes no run of this session made. */
   provenanceOf(volumeId: string): SegProvenance | null {
     const p = this.results.get(volumeId)?.provenance;
@@ -469,7 +434,6 @@ export function combineMasks(masks: Volume[], description: string): Volume {
   return { ...masks[0], data: out, description: description.slice(0, 79) };
 }
 
-/** Voxels and millilitres per label value present (1 mL = 1000 mm³; voxel volume from the affine). */
 /**
  * The run summary's per-structure counts: the same statistics as the CSV and the report (export/stats.ts),
  * with every named structure listed, found or not (label k is structure k).

@@ -1,4 +1,5 @@
 /** Plain data of the one-click workflow (models, runs, corrected masks); JSON-safe for the API. */
+import type { Task } from '../common/task.js';
 import type { Method } from '../pipeline/defaults.js';
 import type { AlignMode } from '../registration/types.js';
 import type { DeviceRequest, PrecisionRequest, ProviderAttempt } from '../engine/runtime/provider-types.js';
@@ -8,7 +9,7 @@ export interface ModelInfo {
   id: string;
   /** Manifest name. */
   name: string;
-  tasks: Array<'segment' | 'generate'>;
+  tasks: Task[];
   grid: [number, number, number];
   /** Graph sets in the package: fp32 always; int8 where it was imported with --precision int8 (CPU only). */
   precisions: Array<'fp32' | 'int8'>;
@@ -93,7 +94,7 @@ export interface LabelStat {
 export interface RunTaskResult {
   /** The result volume, open in the session: role 'label' (segmentation) or 'image' (generation). */
   volumeId: string;
-  task: 'segment' | 'generate';
+  task: Task;
   contextSet: string;
   /** Model id; null for atlas vote, which uses no model. */
   model: string | null;

@@ -104,7 +104,7 @@ test('pairs from files: a wrong-size label is announced before adding, a matchin
   // A generation pair (T1 → skull-stripped T1) from files: the output is an image, any grid-matching one.
   await page.getByTestId('library-set').selectOption('');
   await page.getByTestId('library-new-name').fill(GEN_SET);
-  await page.getByTestId('library-kind').selectOption('generation');
+  await page.getByTestId('library-kind').selectOption('generate');
   await page.getByTestId('library-task').fill('skull strip');
   await expect(page.getByTestId('library-labels')).toHaveCount(0);
   await page.getByTestId('library-image-file').setInputFiles(join(SAMPLE, 'colin27_t1.nii.gz'));

@@ -38,7 +38,7 @@ describe('bundles', () => {
     }
     const g = await writePair(inputs, 14);
     const h = await writePair(inputs, 15);
-    await a.addPair({ set: 'denoise', task: { name: 'denoise', kind: 'generation' }, scanner: 'mni', image: { path: g.image }, label: { path: h.image } });
+    await a.addPair({ set: 'denoise', task: { name: 'denoise', kind: 'generate' }, scanner: 'mni', image: { path: g.image }, label: { path: h.image } });
   });
   afterAll(() => {
     a.close();

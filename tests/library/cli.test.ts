@@ -31,7 +31,7 @@ describe('neuroverse library (CLI)', () => {
     expect(listed.library).toBe(libA);
     expect(listed.sets).toHaveLength(1);
     const [set] = listed.sets;
-    expect(set).toMatchObject({ name: 'hip-3T', task: { name: 'hippocampus', labels: [17, 53] }, scanner: { name: 'Prisma' } });
+    expect(set).toMatchObject({ name: 'hip-3T', task: { name: 'hippocampus', kind: 'segmentation', labels: [17, 53] }, scanner: { name: 'Prisma' } });
     expect(set.pairs.map((p: { image: { sha256: string }; label: { sha256: string } }) => [p.image.sha256, p.label.sha256])).toEqual([
       [sha(p1.image), sha(p1.label)],
       [sha(p2.image), sha(p2.label)],

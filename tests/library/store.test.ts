@@ -4,13 +4,13 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../main/api/errors.js';
-import { Library, LATEST_VERSION, openDatabase, schemaVersion, resolveContextSet, libraryDir } from '../../main/library/index.js';
+import { DB_FILE, Library, LATEST_VERSION, openDatabase, schemaVersion, resolveContextSet, libraryDir } from '../../main/library/index.js';
 import type { Migration } from '../../main/library/migrations.js';
 import { MIGRATIONS } from '../../main/library/migrations.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writePair } from './fixtures.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
-import { openImagePath, writeNifti } from '../../main/imaging/index.js';
+import { openImagePath, readNifti, writeNifti } from '../../main/imaging/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const T1 = join(ROOT, 'resources/sample/colin27_t1.nii.gz');
@@ -102,7 +102,7 @@ describe('library store', () => {
       expect(pair.label.values).toContain(37);
       expect(pair.imageSource).toBe(T1);
       const [set] = lib.listSets();
-      expect(set).toMatchObject({ name: 'colin', task: { name: 'hippocampus', kind: 'segmentation', labels: [37, 38] }, scanner: { name: 'mni-template' } });
+      expect(set).toMatchObject({ name: 'colin', task: { name: 'hippocampus', kind: 'segment', labels: [37, 38] }, scanner: { name: 'mni-template' } });
       expect(set.pairs).toHaveLength(1);
       expect(lib.listAudit().map((a) => [a.user, a.action])).toEqual([
         ['alice', 'add-pair'],
@@ -111,6 +111,11 @@ describe('library store', () => {
         ['alice', 'create-task'],
       ]);
       expect(await lib.verify()).toEqual([]);
+      // The tasks table and the audit log keep the library's stored word, as libraries written before did.
+      const raw = new Database(join(libDir, DB_FILE), { readonly: true });
+      expect(raw.prepare('SELECT kind FROM tasks').all()).toEqual([{ kind: 'segmentation' }]);
+      raw.close();
+      expect(lib.listAudit().find((a) => a.action === 'create-task')?.detail).toMatchObject({ kind: 'segmentation' });
     } finally {
       lib.close();
     }
@@ -159,7 +164,7 @@ describe('library store', () => {
     try {
       const a = await writePair(inputs, 2);
       const b = await writePair(inputs, 3, { values: [2] });
-      const p1 = await lib.addPair({ set: 'gen', task: { name: 'denoise', kind: 'generation' }, scanner: 's1', image: { path: a.image }, label: { path: b.image } });
+      const p1 = await lib.addPair({ set: 'gen', task: { name: 'denoise', kind: 'generate' }, scanner: 's1', image: { path: a.image }, label: { path: b.image } });
       // The same image in another set: no second copy.
       const a2 = await writePair(inputs, 2, { values: [2] });
       const p2 = await lib.addPair({ set: 'hip', task: 'hippo', scanner: 's1', image: { path: a.image }, label: { path: a2.label } });
@@ -213,8 +218,15 @@ describe('library store', () => {
       expect(() => resolveContextSet(lib, 'nope')).toThrow(/context set "nope" not found/);
       expect(resolveContextSet(lib, 'gen').task).toBe('generate');
 
-      const runId = await lib.recordRun({ setName: 'hippocampus-3T', studyUid: '1.2.3', model: 'neuroverse3d', miniContext: 4, device: 'cpu', labels: [2], timings: { total: 1.5 }, resultFile: c.label, startedAt: new Date().toISOString() });
-      expect(lib.listRuns()).toMatchObject([{ id: runId, set_name: 'hippocampus-3T', mini_context: 4, device: 'cpu' }]);
+      const runId = await lib.recordRun({ setName: 'hippocampus-3T', studyUid: '1.2.3', model: 'neuroverse3d', miniContext: 4, device: 'cpu', labels: [2], timings: { total: 1.5 }, result: { path: c.label }, startedAt: new Date().toISOString() });
+      expect(lib.listRuns()).toMatchObject([{ id: runId, set_name: 'hippocampus-3T', mini_context: 4, device: 'cpu', result_sha256: sha(c.label) }]);
+
+      // A result kept from memory is stored as the same bytes as writing it to a labelled .nii.gz would give.
+      const result = await readNifti(c.label);
+      const written = join(inputs, 'result-written.nii.gz');
+      await writeNifti(written, result, { intent: 'label' });
+      const fromMemory = await lib.recordRun({ setName: 'hippocampus-3T', model: 'vote', labels: [2], result: { volume: result, intent: 'label' }, startedAt: new Date().toISOString() });
+      expect(lib.listRuns().find((r) => r.id === fromMemory)?.result_sha256).toBe(sha(written));
       expect(await lib.verify()).toEqual([]);
     } finally {
       lib.close();

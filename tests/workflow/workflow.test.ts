@@ -113,7 +113,7 @@ describe('label values of a corrected result', () => {
 
 describe('default context set', () => {
   const set = (name: string, manufacturer: string | null, model: string | null) =>
-    ({ name, scanner: { manufacturer, model }, task: { kind: 'segmentation' }, pairs: [{}] }) as unknown as ContextSetInfo;
+    ({ name, scanner: { manufacturer, model }, task: { kind: 'segment' }, pairs: [{}] }) as unknown as ContextSetInfo;
   const target = (dicom?: Record<string, string>) => ({ source: { kind: dicom ? 'dicom' : 'nifti', dicom } }) as unknown as Volume;
   const sets = [set('a-generic', null, null), set('b-prisma', 'SIEMENS', 'Prisma'), set('c-skyra', 'Siemens', 'Skyra'), set('d-ge', 'GE MEDICAL SYSTEMS', 'Signa')];
 
@@ -136,10 +136,10 @@ describe('default context set', () => {
     const dir = tempDir();
     const other = createWorkstation({ mode: 'headless', version: 'test', dataDir: dir, libraryDir: join(dir, 'library') });
     const [img] = await other.api.openSample();
-    const task = { name: 'denoise', kind: 'generation' as const, labels: [] };
+    const task = { name: 'denoise', kind: 'generate' as const, labels: [] };
     await other.api.addLibraryPair({ set: 'denoise · colin27', task, scanner: 'colin27 (MNI)', imageVolumeId: img.id, labelVolumeId: img.id });
     expect(await other.api.suggestContextSet(img.id)).toMatchObject({ setName: 'denoise · colin27' });
-    expect((await other.api.suggestContextSet(img.id, 'segmentation')).setName).toBeNull();
+    expect((await other.api.suggestContextSet(img.id, 'segment')).setName).toBeNull();
   });
 });
 

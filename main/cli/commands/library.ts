@@ -1,6 +1,6 @@
 import { InputError } from '../../common/errors.js';
 import { exportBundle, importBundle, Library, libraryDir, type ContextSetInfo } from '../../library/index.js';
-import type { TaskKind } from '../../library/types.js';
+import { taskOfWord, taskWord } from '../../library/task-word.js';
 import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { cliProgress } from '../progress.js';
@@ -96,8 +96,9 @@ async function addPair(lib: Library, args: ReturnType<typeof parseArgs>, pos: st
   const task = flag(args, 'task');
   const scanner = flag(args, 'scanner');
   if (!set || !task || !scanner) throw new InputError(undefined, 'add-pair needs --set, --task and --scanner', 'usage');
-  const kind = flag(args, 'kind') as TaskKind | undefined;
-  if (kind !== undefined && kind !== 'segmentation' && kind !== 'generation') throw new InputError(undefined, `--kind must be segmentation or generation (got "${kind}")`, 'usage');
+  const word = flag(args, 'kind');
+  const kind = word === undefined ? undefined : taskOfWord(word);
+  if (word !== undefined && !kind) throw new InputError(undefined, `--kind must be segmentation or generation (got "${word}")`, 'usage');
   const labels = flagAll(args, 'label').map((v) => {
     const n = Number(v);
     if (!Number.isInteger(n)) throw new InputError(undefined, `--label must be an integer label value (got "${v}")`, 'usage');
@@ -119,7 +120,9 @@ async function addPair(lib: Library, args: ReturnType<typeof parseArgs>, pos: st
 function list(lib: Library, json: boolean, io: CliIo): number {
   const sets = lib.listSets();
   if (json) {
-    io.out(JSON.stringify({ library: lib.dir, sets }, null, 2));
+    // The listing speaks the library's stored words, as `--kind` does and as scripts reading it expect.
+    const listed = sets.map((s) => ({ ...s, task: { ...s.task, kind: taskWord(s.task.kind) } }));
+    io.out(JSON.stringify({ library: lib.dir, sets: listed }, null, 2));
     return 0;
   }
   io.out(`library ${lib.dir}: ${sets.length} context set(s)`);
@@ -128,7 +131,7 @@ function list(lib: Library, json: boolean, io: CliIo): number {
 }
 
 function describeSet(s: ContextSetInfo): string {
-  const task = `${s.task.name} (${s.task.kind}${s.task.labels.length ? `, labels ${s.task.labels.join(',')}` : ''})`;
+  const task = `${s.task.name} (${taskWord(s.task.kind)}${s.task.labels.length ? `, labels ${s.task.labels.join(',')}` : ''})`;
   const lines = [`set "${s.name}"  task ${task}  scanner ${s.scanner.name}  ${s.pairs.length} pair(s)`];
   for (const p of s.pairs) {
     lines.push(`  #${p.position} pair ${p.id}  ${p.image.dims.join('×')}  added ${p.addedAt} by ${p.addedBy}`);

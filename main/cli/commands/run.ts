@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
 import { parseDevice, parsePrecision } from '../../engine/index.js';
-import type { Task } from '../../engine/index.js';
+import type { Task } from '../../common/task.js';
 import { Library, libraryDir, resolveContextSet, scannerMatch, type ScannerInfo } from '../../library/index.js';
 import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
 import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';

@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
 import { inferArchitecture } from '../model/architecture.js';
-import type { AlignedFrameRule, GridFitRule, Manifest, Precision, Task } from './manifest.js';
+import type { AlignedFrameRule, GridFitRule, Manifest, Precision } from './manifest.js';
+import type { Task } from '../../common/task.js';
 import { writeModelPackage } from './write-package.js';
 
 export interface ImportOptions {

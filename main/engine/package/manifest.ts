@@ -1,6 +1,7 @@
 import { InputError } from '../../common/errors.js';
 import { isOrientationCode } from '../../imaging/reorient.js';
 import type { Architecture } from '../model/architecture.js';
+import type { Task } from '../../common/task.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const PACKAGE_FORMAT = 'neuroverse-model-package';
@@ -13,8 +14,6 @@ export const GRAPH_FILES: Record<GraphRole, string> = {
   contextBranch: 'context_branch.onnx',
   targetDecoder: 'target_decoder.onnx',
 };
-
-export type Task = 'segment' | 'generate';
 
 /** Which of a package's graph sets a session runs: fp32 always exists; int8 where the package has it. */
 export type Precision = 'fp32' | 'int8';

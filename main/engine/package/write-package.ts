@@ -7,7 +7,8 @@ import { OPSET, buildGraphs } from '../model/build-graphs.js';
 import type { StateDict } from '../model/state-dict.js';
 import { sha256Hex } from './load-package.js';
 import { DEFAULT_NORMALIZATION, FIELD_OF_VIEW, GRAPH_FILES, GRAPH_ROLES, INT8_GRAPH_FILES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
-import type { AlignedFrameRule, GraphEntries, GraphRole, GridFitRule, Int8Variant, Manifest, Precision, Task } from './manifest.js';
+import type { AlignedFrameRule, GraphEntries, GraphRole, GridFitRule, Int8Variant, Manifest, Precision } from './manifest.js';
+import type { Task } from '../../common/task.js';
 
 export const ENGINE_VERSION = '0.1.0';
 

@@ -2,12 +2,14 @@ import { InputError } from '../../common/errors.js';
 import { orientationCode } from '../../imaging/reorient.js';
 import type { Volume } from '../../imaging/volume.js';
 import { spatialDims } from '../../imaging/volume.js';
-import type { Task } from '../package/manifest.js';
+import type { Task } from '../../common/task.js';
 import { labelMembership } from '../../imaging/labels.js';
 
 /**
  * Cheap checks of one context pair, before any resampling: the label shares its image's grid and axis
  * order, and (segmentation) the chosen label values occur. Every method (model, atlas vote) runs them.
+ * Looser than imaging/grid.ts on purpose: the label is read through its image's layout, so only the voxel
+ * counts and axis order must agree here; the library applies the full affine tolerance when a pair is stored.
  */
 export function checkContextPair(p: { image: Volume; label: Volume; imageFile?: string; labelFile?: string }, task: Task, labels: number[] | undefined, i: number): void {
   const imgDims = spatialDims(p.image);

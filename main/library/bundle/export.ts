@@ -1,6 +1,7 @@
 import { InputError } from '../../common/errors.js';
 import type { Library } from '../library.js';
 import type { ContextSetInfo } from '../types.js';
+import { taskWord } from '../task-word.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, encodeManifest, MANIFEST_NAME, type BundleManifest } from './manifest.js';
 import { writeZip, type ZipSource } from '../zip.js';
 
@@ -26,7 +27,7 @@ export function buildManifest(lib: Library, sets: ContextSetInfo[]): BundleManif
   const volumes = new Map<string, BundleManifest['volumes'][number]>();
   const outSets: BundleManifest['sets'] = [];
   for (const s of [...sets].sort(byName)) {
-    tasks.set(s.task.name, { name: s.task.name, kind: s.task.kind, structure: s.task.structure, labels: s.task.labels });
+    tasks.set(s.task.name, { name: s.task.name, kind: taskWord(s.task.kind), structure: s.task.structure, labels: s.task.labels });
     const { id: _id, ...scanner } = s.scanner;
     scanners.set(s.scanner.name, scanner);
     for (const p of s.pairs) {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../../common/errors.js';
 import { gridMismatch, isSingleFrame } from '../../imaging/grid.js';
 import type { Library } from '../library.js';
+import { taskOfWord, taskWord } from '../task-word.js';
 import { describeNifti, distinctValues, type VolumeMeta } from '../volumes.js';
 import { DEFAULT_ZIP_LIMITS, ZipReader, type ZipEntry, type ZipLimits } from '../zip.js';
 import { decodeManifest, MANIFEST_NAME, unsafeEntryName, VOLUME_ENTRY_RE, type BundleManifest } from './manifest.js';
@@ -74,7 +75,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
 
     // 3. verify every volume; stage the new ones
     const labelUse = new Set<string>();
-    const segTasks = new Set(manifest.tasks.filter((t) => t.kind === 'segmentation').map((t) => t.name));
+    const segTasks = new Set(manifest.tasks.filter((t) => taskOfWord(t.kind) === 'segment').map((t) => t.name));
     for (const s of manifest.sets) if (segTasks.has(s.task)) for (const p of s.pairs) labelUse.add(p.label);
     staging = await lib.files.newStagingDir();
     const staged = new Map<string, { path: string; meta: VolumeMeta; values: number[] | null }>();
@@ -125,7 +126,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
         // Same rule as add-pair: a segmentation label must hold one of its task's values.
         const task = manifest.tasks.find((t) => t.name === s.task)!;
         const vals = values.get(p.label) ?? lib.volumeValues(p.label);
-        if (task.kind === 'segmentation' && task.labels.length && vals && !task.labels.some((l) => vals.includes(l))) {
+        if (taskOfWord(task.kind) === 'segment' && task.labels.length && vals && !task.labels.some((l) => vals.includes(l))) {
           throw new InputError(`${file}: set "${s.name}", label ${p.label}`, `contains none of task "${task.name}"'s label values (${task.labels.join(', ')})`, 'empty-label');
         }
       }
@@ -150,7 +151,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
         const t = tasks.get(s.task)!;
         const sc = scanners.get(s.scanner)!;
         const created = !lib.getSet(s.name);
-        const taskId = lib.ensureTask({ name: t.name, kind: t.kind, structure: t.structure ?? undefined, labels: t.labels });
+        const taskId = lib.ensureTask({ name: t.name, kind: taskOfWord(t.kind), structure: t.structure ?? undefined, labels: t.labels });
         const scannerId = lib.ensureScanner({ ...nullsToUndefined(sc), name: sc.name });
         const setId = lib.ensureSet(s.name, taskId, scannerId, t.name, sc.name, s.description);
         let added = 0;
@@ -190,8 +191,8 @@ function checkConflicts(lib: Library, m: BundleManifest, file: string): void {
   const tasks = new Map(lib.listTasks().map((t) => [t.name, t]));
   for (const t of m.tasks) {
     const have = tasks.get(t.name);
-    if (have && (have.kind !== t.kind || have.labels.join(',') !== [...t.labels].sort((a, b) => a - b).join(','))) {
-      throw new InputError(file, `task "${t.name}" here is ${have.kind} [${have.labels.join(', ')}], the bundle's is ${t.kind} [${t.labels.join(', ')}]; rename one first (nothing imported)`, 'conflict');
+    if (have && (taskWord(have.kind) !== t.kind || have.labels.join(',') !== [...t.labels].sort((a, b) => a - b).join(','))) {
+      throw new InputError(file, `task "${t.name}" here is ${taskWord(have.kind)} [${have.labels.join(', ')}], the bundle's is ${t.kind} [${t.labels.join(', ')}]; rename one first (nothing imported)`, 'conflict');
     }
   }
   for (const s of m.sets) {

@@ -1,6 +1,7 @@
 import { InputError } from '../../common/errors.js';
 import type { Affine } from '../../imaging/index.js';
-import type { ScannerInfo, TaskKind } from '../types.js';
+import type { ScannerInfo } from '../types.js';
+import { taskOfWord, type TaskWord } from '../task-word.js';
 
 export const BUNDLE_FORMAT = 'neuroverse-library-bundle';
 export const BUNDLE_VERSION = 1;
@@ -16,7 +17,8 @@ export const VOLUME_ENTRY_RE = /^volumes\/([0-9a-f]{64})\.nii(\.gz)?$/;
 export interface BundleManifest {
   format: typeof BUNDLE_FORMAT;
   version: number;
-  tasks: Array<{ name: string; kind: TaskKind; structure: string | null; labels: number[] }>;
+  /** `kind` in the library's stored word (task-word.ts), as bundles written by every version carry it. */
+  tasks: Array<{ name: string; kind: TaskWord; structure: string | null; labels: number[] }>;
   scanners: Array<Omit<ScannerInfo, 'id'>>;
   sets: Array<{
     name: string;
@@ -57,7 +59,7 @@ export function decodeManifest(bytes: Uint8Array, where: string): BundleManifest
   const tasks = new Set<string>();
   for (const t of m.tasks) {
     str(t?.name, 'task name');
-    if (t.kind !== 'segmentation' && t.kind !== 'generation') bad(`task "${t.name}" kind must be segmentation or generation`);
+    if (!taskOfWord(t.kind)) bad(`task "${t.name}" kind must be segmentation or generation`);
     optStr(t.structure, `task "${t.name}" structure`);
     if (!nums(t.labels, `task "${t.name}" labels`).every(Number.isInteger)) bad(`task "${t.name}" labels must be integers`);
     tasks.add(t.name);

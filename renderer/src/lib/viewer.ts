@@ -1,6 +1,7 @@
 import { MULTIPLANAR_TYPE, Niivue, NVImage, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
 import type { VolumeInfo } from '../../../main/api/types';
 import { EditHistory } from './edit-history';
+import type { OverlayColormap } from './overlay';
 
 export interface CursorInfo {
   mm: [number, number, number];
@@ -11,16 +12,7 @@ export interface CursorInfo {
 
 export type ViewLayout = 'multiplanar' | 'axial' | 'coronal' | 'sagittal' | 'render';
 
-export const OVERLAY_COLORMAPS = ['labels', 'warm', 'hot', 'red', 'green', 'blue', 'winter', 'viridis'] as const;
-export type OverlayColormap = (typeof OVERLAY_COLORMAPS)[number];
-
-/** An overlay as the side panel shows it. */
-export interface Overlay {
-  info: VolumeInfo;
-  colormap: OverlayColormap;
-  opacity: number;
-  visible: boolean;
-}
+export { OVERLAY_COLORMAPS, type Overlay, type OverlayColormap } from './overlay';
 
 /**
  * The tri-planar + 3D view, a thin layer over NiiVue. Volumes arrive as NIfTI bytes from the API

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
-import { encodeNifti, isNiftiName, openImagePath, parseNifti, scanDicomFiles, importSeries, segsBesideSeries, seriesSummaries } from '../imaging/index.js';
+import { encodeNifti, isNiftiName, openImagePath, parseNiftiAsync, scanDicomFiles, importSeries, segsBesideSeries, seriesSummaries } from '../imaging/index.js';
 import type { DicomScan } from '../imaging/index.js';
 import type { Volume } from '../imaging/volume.js';
 import { Jobs, type ProgressFn } from '../jobs/jobs.js';
@@ -15,6 +15,7 @@ import { InputError } from './errors.js';
 import { ExportService } from '../export/service.js';
 import { checkPairGrid } from './pair-check.js';
 import { PacsService } from '../pacs/service.js';
+import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
 import type {
   AppInfo,
   ApiEvent,
@@ -78,6 +79,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     audit: async (action, detail) => (await library.library()).audit(action, detail),
   });
   const pacs = new PacsService(dataDir, volumes, exports);
+  // DICOM pixels are assembled in a compute worker: a few hundred slices (or dcm2niix) would hold this thread.
+  const decode = lazyWorkerSeriesDecoder();
 
   const remember = (kind: 'nifti' | 'dicom', path: string, name: string, seriesInstanceUid?: string) =>
     recent.add({ kind, path, name, seriesInstanceUid }).catch(() => undefined);
@@ -104,7 +107,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
 
   async function openPath(path: string, opts: OpenOptions = {}): Promise<OpenResult> {
     return jobs.run(opts.jobId, async (progress, signal) => {
-      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal);
+      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal, decode);
       const name = basename(path.replace(/[\\/]+$/, ''));
       if (opened.kind === 'segs') return segResult(opened.scan);
       if (opened.kind === 'scan') {
@@ -137,8 +140,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     return dir;
   }
 
-  async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn): Promise<OpenedVolume> {
-    const volume = await importSeries(p.scan, seriesUid, progress);
+  async function importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn, signal: AbortSignal): Promise<OpenedVolume> {
+    const volume = await importSeries(p.scan, seriesUid, progress, decode, signal);
     // Uploaded files live on in the cache folder: point the volume there, so that exporting a SEG on it or
     // opening a SEG of it later can read the source files again.
     if (p.remember) volume.source.path = p.path;
@@ -176,11 +179,11 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
       if (files.length === 0) throw new InputError(undefined, 'no files were given');
       // A copy is cached only for the recent-files list; files opened with remember: false leave no trace.
       const keep = opts.remember !== false;
-      return jobs.run(opts.jobId, async (progress) => {
+      return jobs.run(opts.jobId, async (progress, signal) => {
         const label = files.length === 1 ? files[0].name : `${topFolder(files)} (${files.length} files)`;
         if (files.length === 1 && isNiftiName(files[0].name)) {
           progress('read', null, `Reading ${files[0].name}`);
-          const volume = parseNifti(files[0].data, files[0].name);
+          const volume = await parseNiftiAsync(files[0].data, files[0].name);
           if (keep) await remember('nifti', await cacheUpload(files), files[0].name);
           return volumeResult(volume, files[0].name, opts.role);
         }
@@ -192,14 +195,14 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
         if (scan.series.length > 1 && !opts.seriesInstanceUid) {
           return { kind: 'choose-series', pendingId: addPending(p), folder: p.name, series: seriesSummaries(scan) };
         }
-        return importScan(p, opts.seriesInstanceUid, opts.role, progress);
+        return importScan(p, opts.seriesInstanceUid, opts.role, progress, signal);
       });
     },
 
     async chooseSeries(pendingId, seriesUid, opts = {}) {
       const p = pending.get(pendingId);
       if (!p) throw new InputError(undefined, 'that series choice has expired; open the folder again', 'not-found');
-      return jobs.run(opts.jobId, (progress) => importScan(p, seriesUid, opts.role, progress));
+      return jobs.run(opts.jobId, (progress, signal) => importScan(p, seriesUid, opts.role, progress, signal));
     },
 
     async listVolumes() {

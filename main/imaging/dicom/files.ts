@@ -1,9 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../common/errors.js';
 import { fileProblem } from '../../common/errors.js';
 import { isGzip } from '../nifti/read.js';
+import { gunzipAsync } from '../../util/gzip.js';
 
 /** A candidate DICOM file, from disk or from the browser host's upload. */
 export interface DicomFileInput {
@@ -35,7 +35,7 @@ export async function readFolderFiles(dir: string, onFile?: (done: number, total
   for (let n = 0; n < paths.length; n++) {
     const p = paths[n];
     const raw = await readFile(p);
-    out.push(inflate({ name: relative(dir, p), path: p, data: raw }));
+    out.push(await inflate({ name: relative(dir, p), path: p, data: raw }));
     onFile?.(n + 1, paths.length);
   }
   return out;
@@ -52,10 +52,11 @@ export async function readDicomFile(path: string): Promise<DicomFileInput> {
   return inflate({ name: basename(path), path, data: raw });
 }
 
-export function inflate(f: { name: string; path?: string; data: Uint8Array }): DicomFileInput {
+/** A `.dcm.gz` is inflated on libuv's pool: a folder of them would otherwise hold the serving thread per file. */
+export async function inflate(f: { name: string; path?: string; data: Uint8Array }): Promise<DicomFileInput> {
   if (!isGzip(f.data)) return { ...f, gunzipped: false };
   try {
-    return { ...f, data: gunzipSync(f.data), gunzipped: true };
+    return { ...f, data: await gunzipAsync(f.data), gunzipped: true };
   } catch (err) {
     throw new InputError(f.path ?? f.name, `gzip data is corrupt or truncated (${(err as Error).message})`);
   }

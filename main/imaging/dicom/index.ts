@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
 import type { SeriesSummary } from './types.js';
 import type { Volume } from '../volume.js';
@@ -39,6 +40,9 @@ export async function scanDicomFolder(dir: string, progress?: Progress, signal?:
   return scanDicomFiles(files, dir, progress, signal);
 }
 
+/** Longest stretch of header parsing between two yields to the event loop. */
+const YIELD_MS = 8;
+
 /** Groups already-read files (uploads from the browser host, or a folder read above). */
 export async function scanDicomFiles(
   files: DicomFileInput[] | { name: string; data: Uint8Array }[],
@@ -49,6 +53,7 @@ export async function scanDicomFiles(
   const skipped: string[] = [];
   const headers = [];
   const segs: DicomHeader[] = [];
+  let since = performance.now();
   for (let n = 0; n < files.length; n++) {
     const f = files[n];
     const input = 'gunzipped' in f ? f : await inflate(f);
@@ -56,11 +61,14 @@ export async function scanDicomFiles(
     if (!h || !h.hasPixelData) skipped.push(f.name);
     else if (isSegHeader(h)) segs.push(h);
     else headers.push(h);
-    // Parsing is synchronous: yield now and then so progress reaches the window and Cancel is heard.
-    if (n % 32 === 31 || n === files.length - 1) {
-      progress?.('parse', (n + 1) / files.length, `Reading headers ${n + 1}/${files.length}`);
+    // Parsing is synchronous: yield every few milliseconds (the host answers its other calls meanwhile; a
+    // count of files would let large or slow-to-parse files hold it longer) and report every 32 files.
+    const report = n % 32 === 31 || n === files.length - 1;
+    if (report) progress?.('parse', (n + 1) / files.length, `Reading headers ${n + 1}/${files.length}`);
+    if (report || performance.now() - since > YIELD_MS) {
       await new Promise((r) => setImmediate(r));
       signal?.throwIfAborted();
+      since = performance.now();
     }
   }
   if (headers.length === 0 && segs.length === 0) {

@@ -4,7 +4,6 @@ import type { DecodeJob } from './dicom-job.js';
 import { ComputePool } from './pool.js';
 import { workerScript } from './worker-script.js';
 
-
 /** Bytes packed between yields to the event loop: ~10 ms of copying on a slow core. */
 const PACK_SLICE = 64 * 2 ** 20;
 
@@ -17,9 +16,10 @@ export function dicomDecodePool(size = 1, script: URL = workerScript(import.meta
 }
 
 /**
- * A SeriesDecoder that runs in `pool()` (created on first use). The scan keeps its own file bytes (SEGs beside
- * the series and a later choice of another series read them), so they are copied once into the job's buffer;
- * the voxels come back by transfer. Errors are the in-thread decoder's (InputError naming the file or folder);
+ * A SeriesDecoder that runs in `pool()` (created on first use). The headers the scan parsed travel as plain
+ * data (the worker does not parse again); the scan keeps its own file bytes (SEGs beside the series and a later
+ * choice of another series read them), so they are copied once into the job's buffer; the voxels come back by
+ * transfer. Errors are the in-thread decoder's (InputError naming the file or folder);
  * a worker that dies fails this decode only, named by the folder, and the pool starts a new worker for the next.
  */
 export function workerSeriesDecoder(pool: () => ComputePool): SeriesDecoder {
@@ -44,12 +44,14 @@ async function pack(series: DicomSeries, label: string, signal?: AbortSignal): P
   const total = series.headers.reduce((n, h) => n + h.file.data.byteLength, 0);
   const bytes = new ArrayBuffer(total);
   const into = new Uint8Array(bytes);
-  const files: DecodeJob['files'] = [];
+  const headers: DecodeJob['headers'] = [];
   let offset = 0;
   let sinceYield = 0;
-  for (const { file } of series.headers) {
+  for (const h of series.headers) {
+    // The parsed data set stays here (it holds the file's bytes and is not plain data); the fields decoding reads do not.
+    const { dataSet: _, file, ...fields } = h;
     into.set(file.data, offset);
-    files.push({ name: file.name, path: file.path, gunzipped: file.gunzipped, offset, length: file.data.byteLength });
+    headers.push({ ...fields, file: { name: file.name, path: file.path, gunzipped: file.gunzipped, offset, length: file.data.byteLength } });
     offset += file.data.byteLength;
     sinceYield += file.data.byteLength;
     if (sinceYield >= PACK_SLICE) {
@@ -58,5 +60,5 @@ async function pack(series: DicomSeries, label: string, signal?: AbortSignal): P
       if (signal?.aborted) throw new CancelledError('import');
     }
   }
-  return { label, bytes, files };
+  return { label, reader: series.summary.reader, bytes, headers };
 }

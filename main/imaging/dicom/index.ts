@@ -11,7 +11,7 @@ import { segToLabelMap, type SegLabelMap } from './seg-labels.js';
 import type { DicomHeader } from './header.js';
 
 export type { DicomFileInput } from './files.js';
-export { decodeSeries, decodeSeriesFiles, type SeriesDecoder } from './decode.js';
+export { decodeSeries, decodeHeaders, type SeriesDecoder } from './decode.js';
 export { readDicomFile } from './files.js';
 export type { DicomSeries } from './series.js';
 export type { SegDocument, SegSegment } from './seg.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { encodeNifti } from '../imaging/index.js';
 import { Jobs } from '../jobs/jobs.js';
+import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
 import { LibraryService, libraryDirFor } from '../library/service.js';
 import { VolumeOpener } from '../session/volume-opener.js';
 import { VolumeStore } from '../session/volume-store.js';
@@ -43,7 +44,9 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const resources = options.resources ?? resourcesDir();
   const jobs = new Jobs();
   const volumes = new VolumeStore();
-  const opener = new VolumeOpener({ volumes, jobs, recent: new RecentFiles(join(dataDir, 'recent-files.json')), dataDir });
+  // DICOM pixels are assembled in a compute worker: a few hundred slices (or dcm2niix) would hold this thread.
+  const decode = lazyWorkerSeriesDecoder();
+  const opener = new VolumeOpener({ volumes, jobs, recent: new RecentFiles(join(dataDir, 'recent-files.json')), dataDir, decode });
   const openPath = (path: string, opts?: OpenOptions) => opener.openPath(path, opts);
   const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes);
   const workflow = new WorkflowService({ dataDir, resources, volumes, library, modelInProcess: options.modelInProcess });

@@ -1,12 +1,14 @@
 import { importSeries, openImagePath, type Volume } from '../imaging/index.js';
 import type { CliIo } from './command.js';
 import { cliProgress } from './progress.js';
+import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
 
 /** Opens a NIfTI file or DICOM folder for a command; several series without --series is a clear error. */
 export async function openVolumeForCli(path: string, seriesUid: string | undefined, io: CliIo): Promise<Volume> {
   const progress = cliProgress(io);
   try {
-    const opened = await openImagePath(path, seriesUid, progress.report);
+    // The same compute worker as the workstation's, so a series decodes (and fails) the same way in both.
+    const opened = await openImagePath(path, seriesUid, progress.report, undefined, lazyWorkerSeriesDecoder());
     if (opened.kind === 'volume') return opened.volume;
     return await importSeries(opened.scan, undefined); // several series: throws the list to pick from
   } finally {

@@ -3,6 +3,7 @@ import { InputError } from '../common/errors.js';
 import { importSegOnScan, readDicomFile, scanDicomFolder, SEG_SOP_CLASS, writeNifti, type SegLabelMap } from '../imaging/index.js';
 import type { CliIo } from './command.js';
 import { cliProgress } from './progress.js';
+import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
 
 /** Whether a file given to `convert` is a DICOM-SEG (any other file is left to the NIfTI reader). */
 export async function isSegFile(path: string): Promise<boolean> {
@@ -30,7 +31,7 @@ export async function convertSeg(input: string, options: SegConvertOptions, io: 
   let result;
   try {
     const scan = await scanDicomFolder(folder, progress.report);
-    result = await importSegOnScan(file, scan, progress.report);
+    result = await importSegOnScan(file, scan, progress.report, lazyWorkerSeriesDecoder());
   } catch (err) {
     if (err instanceof InputError && !options.reference && (err.code === 'seg-reference' || err.code === 'seg-only')) {
       throw new InputError(err.file, `${err.problem} (give the folder of the series with --reference DIR)`, err.code);

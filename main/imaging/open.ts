@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { InputError } from '../common/errors.js';
-import { importSeries, scanDicomFolder, type DicomScan, type Progress } from './dicom/index.js';
+import { importSeries, scanDicomFolder, type DicomScan, type Progress, type SeriesDecoder } from './dicom/index.js';
 import { readHeader } from './dicom/header.js';
 import { isSegHeader } from './dicom/seg.js';
 import { fileProblem } from '../common/errors.js';
@@ -21,9 +21,10 @@ export type OpenedPath =
 
 /**
  * A NIfTI file, a DICOM folder, or a DICOM-SEG file. A folder with several series returns the scan for
- * the caller to ask; a folder or file holding only SEGs returns them for the caller to place.
+ * the caller to ask; a folder or file holding only SEGs returns them for the caller to place. `decode` is
+ * where a series' pixels are assembled (importSeries).
  */
-export async function openImagePath(path: string, seriesUid?: string, progress?: Progress, signal?: AbortSignal): Promise<OpenedPath> {
+export async function openImagePath(path: string, seriesUid?: string, progress?: Progress, signal?: AbortSignal, decode?: SeriesDecoder): Promise<OpenedPath> {
   let info;
   try {
     info = await stat(path);
@@ -34,7 +35,7 @@ export async function openImagePath(path: string, seriesUid?: string, progress?:
     const scan = await scanDicomFolder(path, progress, signal);
     if (scan.series.length === 0) return { kind: 'segs', scan };
     if (scan.series.length > 1 && !seriesUid) return { kind: 'scan', scan };
-    return { kind: 'volume', volume: await importSeries(scan, seriesUid, progress), scan };
+    return { kind: 'volume', volume: await importSeries(scan, seriesUid, progress, decode, signal), scan };
   }
   if (isNiftiName(path)) {
     progress?.('read', null, `Reading ${path}`);

@@ -2,10 +2,10 @@ import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { InputError } from '../common/errors.js';
 import { encodeNifti, openImagePath, type NiftiEncodeOptions, type Volume } from '../imaging/index.js';
 import { openDatabase, type Db } from './db.js';
+import { gzipAsync } from '../util/gzip.js';
 import { gridMismatch, isSingleFrame } from '../imaging/grid.js';
 import type {
   AuditEntry,
@@ -674,9 +674,9 @@ function scannerFromDicom(volume: Volume): Omit<ScannerSpec, 'name'> {
 async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
   if ('volume' in input) {
     // An open volume (possibly a DICOM import or an edited mask): store it as gzipped NIfTI.
-    const bytes = gzipSync(encodeNifti(input.volume, { intent: input.intent }), { level: 6 });
+    const bytes = await gzipAsync(encodeNifti(input.volume, { intent: input.intent }), 6);
     const display = input.name ?? input.volume.source.path ?? 'open volume';
-    const { meta } = describeNifti(bytes, display);
+    const { meta } = await describeNifti(bytes, display);
     return { meta, bytes, volume: input.volume, source: input.volume.source.path ?? display, display };
   }
   const path = resolve(input.path);
@@ -685,8 +685,8 @@ async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
     const opened = await openImagePath(path);
     if (opened.kind === 'segs') throw new InputError(path, 'holds only DICOM-SEG files; convert the SEG to NIfTI on its series first (neuroverse convert seg.dcm --out mask.nii.gz)');
     if (opened.kind !== 'volume') throw new InputError(path, `holds ${opened.scan.series.length} DICOM series; convert the one you want to NIfTI first`, 'several-series');
-    const bytes = gzipSync(encodeNifti(opened.volume), { level: 6 });
-    const { meta } = describeNifti(bytes, path);
+    const bytes = await gzipAsync(encodeNifti(opened.volume), 6);
+    const { meta } = await describeNifti(bytes, path);
     return { meta, bytes, volume: opened.volume, source: path, display: input.path };
   }
   let bytes: Uint8Array;
@@ -696,6 +696,6 @@ async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
     throw new InputError(input.path, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
   }
   // The file's bytes are kept exactly as given, so its sha256 is the one the user can compute.
-  const { meta, volume } = describeNifti(bytes, input.path);
+  const { meta, volume } = await describeNifti(bytes, input.path);
   return { meta, bytes, volume, source: path, display: input.path };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { datatypeName, parseNifti, realValue, voxelCount, type Affine, type Volume } from '../imaging/index.js';
+import { datatypeName, parseNiftiAsync, realValue, voxelCount, type Affine, type Volume } from '../imaging/index.js';
 import { isGzip } from '../imaging/nifti/read.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { sha256, sha256File } from '../util/hash.js';
@@ -35,8 +35,8 @@ export function volumeRelPath(sha: string, gzipped: boolean): string {
  * Parses NIfTI bytes (gzipped or not) and returns the metadata row for them plus the parsed volume.
  * The bytes are stored exactly as given, so the hash a user computes on their own file matches.
  */
-export function describeNifti(bytes: Uint8Array, name: string): { meta: VolumeMeta; volume: Volume } {
-  const volume = parseNifti(bytes, name);
+export async function describeNifti(bytes: Uint8Array, name: string): Promise<{ meta: VolumeMeta; volume: Volume }> {
+  const volume = await parseNiftiAsync(bytes, name);
   const sha = sha256(bytes);
   return {
     volume,

@@ -174,7 +174,7 @@ async function readDataset(input: StoreInput, privateNames: Record<string, unkno
   } catch (err) {
     throw new InputError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const f = inflate({ name: basename(file), path: file, data: raw });
+  const f = await inflate({ name: basename(file), path: file, data: raw });
   try {
     const dict = dcmjs.data.DicomMessage.readFile(f.data.buffer.slice(f.data.byteOffset, f.data.byteOffset + f.data.byteLength) as ArrayBuffer);
     collectPrivateNames(dict.dict, privateNames);

@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { gzipSync } from 'node:zlib';
 import { InputError } from '../common/errors.js';
 import { realValues } from '../engine/processing/intensity.js';
 import { encodeNifti } from '../imaging/nifti/write.js';
@@ -15,6 +14,7 @@ import type { ItkGeometry, ItkImageLike } from './itk-image.js';
 import { BSPLINE_GRID_MM, identityTransform, OVERRIDES, REGISTRATION_MM, RESOLUTIONS, stagesOf, withInterpolation } from './parameters.js';
 import type { ParameterMap } from './parameters.js';
 import type { PlainVolume, RegisterJob, RegisterResult, TransformJob } from './types.js';
+import { gzipAsync } from '../util/gzip.js';
 
 type Elastix = typeof import('@itk-wasm/elastix');
 let elastixModule: Promise<Elastix> | null = null;
@@ -77,10 +77,10 @@ export async function registerPair(job: RegisterJob, progress: (f: number | null
   const labelFull = await warpInto(label, labelValues, maps, job.kind === 'label' ? 'nearest' : 'linear', region(LABEL_MARGIN_MM), job.target);
   const labelBox = job.kind === 'label' ? boxWhere(labelFull, targetDims) : null;
   if (job.kind === 'label' && !labelBox) throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
-  await writeFile(join(job.outDir, 'label.nii.gz'), gz(onTargetGrid(job.target, asStored(labelFull, label), `aligned ${job.mode} label`)));
+  await writeFile(join(job.outDir, 'label.nii.gz'), await gz(onTargetGrid(job.target, asStored(labelFull, label), `aligned ${job.mode} label`)));
   if (job.warpImage) {
     const imageFull = await warpInto(image, imageValues, maps, 'linear', region(IMAGE_MARGIN_MM), job.target);
-    await writeFile(join(job.outDir, 'image.nii.gz'), gz(onTargetGrid(job.target, asStored(imageFull, image), `aligned ${job.mode} image`)));
+    await writeFile(join(job.outDir, 'image.nii.gz'), await gz(onTargetGrid(job.target, asStored(imageFull, image), `aligned ${job.mode} image`)));
   }
   await writeFile(join(job.outDir, 'transform.json'), JSON.stringify(maps));
   return { value: { labelBox, image: job.warpImage, seconds: { register, warp: (performance.now() - t1) / 1000 } } };
@@ -219,6 +219,7 @@ function onTargetGrid(target: PlainVolume, data: VoxelArray, description: string
   };
 }
 
-function gz(v: Volume): Uint8Array {
-  return gzipSync(encodeNifti(v), { level: 3 });
+/** Async even here in a registration worker: the worker's thread stays free to answer a cancel or progress. */
+function gz(v: Volume): Promise<Uint8Array> {
+  return gzipAsync(encodeNifti(v), 3);
 }

@@ -3,7 +3,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import { InputError } from '../common/errors.js';
 import type { FileBlob } from '../common/types.js';
-import { importSeries, isNiftiName, openImagePath, parseNifti, scanDicomFiles, segsBesideSeries, seriesSummaries, type DicomScan } from '../imaging/index.js';
+import { importSeries, isNiftiName, openImagePath, parseNiftiAsync, scanDicomFiles, segsBesideSeries, seriesSummaries, type DicomScan, type SeriesDecoder } from '../imaging/index.js';
 import type { Volume } from '../imaging/volume.js';
 import type { Jobs, ProgressFn } from '../jobs/jobs.js';
 import type { RecentFiles } from '../settings/recent-files.js';
@@ -32,13 +32,14 @@ export class VolumeOpener {
   private readonly pending = new Map<string, Pending>();
 
   constructor(
-    private readonly o: { volumes: VolumeStore; jobs: Jobs; recent: RecentFiles; dataDir: string },
+    /** `decode`: where DICOM pixels are assembled (the workstation passes a compute worker's); default this thread. */
+    private readonly o: { volumes: VolumeStore; jobs: Jobs; recent: RecentFiles; dataDir: string; decode?: SeriesDecoder },
   ) {}
 
   /** Opens a file or folder by path. Not part of the renderer's API: a renderer never names paths. */
   openPath(path: string, opts: OpenOptions = {}): Promise<OpenResult> {
     return this.o.jobs.run(opts.jobId, async (progress, signal) => {
-      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal);
+      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal, this.o.decode);
       const name = basename(path.replace(/[\\/]+$/, ''));
       if (opened.kind === 'segs') return this.segResult(opened.scan);
       if (opened.kind === 'scan') {
@@ -56,11 +57,11 @@ export class VolumeOpener {
     if (files.length === 0) throw new InputError(undefined, 'no files were given');
     // A copy is cached only for the recent-files list; files opened with remember: false leave no trace.
     const keep = opts.remember !== false;
-    return this.o.jobs.run(opts.jobId, async (progress) => {
+    return this.o.jobs.run(opts.jobId, async (progress, signal) => {
       const label = files.length === 1 ? files[0].name : `${topFolder(files)} (${files.length} files)`;
       if (files.length === 1 && isNiftiName(files[0].name)) {
         progress('read', null, `Reading ${files[0].name}`);
-        const volume = parseNifti(files[0].data, files[0].name);
+        const volume = await parseNiftiAsync(files[0].data, files[0].name);
         if (keep) await this.remember('nifti', await this.cacheUpload(files), files[0].name);
         return this.volumeResult(volume, files[0].name, opts.role);
       }
@@ -72,14 +73,14 @@ export class VolumeOpener {
       if (scan.series.length > 1 && !opts.seriesInstanceUid) {
         return { kind: 'choose-series', pendingId: this.addPending(p), folder: p.name, series: seriesSummaries(scan) };
       }
-      return this.importScan(p, opts.seriesInstanceUid, opts.role, progress);
+      return this.importScan(p, opts.seriesInstanceUid, opts.role, progress, signal);
     });
   }
 
   async chooseSeries(pendingId: string, seriesUid: string, opts: OpenOptions = {}): Promise<OpenedVolume> {
     const p = this.pending.get(pendingId);
     if (!p) throw new InputError(undefined, 'that series choice has expired; open the folder again', 'not-found');
-    return this.o.jobs.run(opts.jobId, (progress) => this.importScan(p, seriesUid, opts.role, progress));
+    return this.o.jobs.run(opts.jobId, (progress, signal) => this.importScan(p, seriesUid, opts.role, progress, signal));
   }
 
   async recentFiles(): Promise<RecentFile[]> {
@@ -119,8 +120,8 @@ export class VolumeOpener {
     return { kind: 'volume', volume: first, ...(rest.length ? { overlays: rest } : {}) };
   }
 
-  private async importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn): Promise<OpenedVolume> {
-    const volume = await importSeries(p.scan, seriesUid, progress);
+  private async importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn, signal: AbortSignal): Promise<OpenedVolume> {
+    const volume = await importSeries(p.scan, seriesUid, progress, this.o.decode, signal);
     // Uploaded files live on in the cache folder: point the volume there, so that exporting a SEG on it or
     // opening a SEG of it later can read the source files again.
     if (p.remember) volume.source.path = p.path;

@@ -1,8 +1,9 @@
 import dicomParser from 'dicom-parser';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { InputError } from '../../main/api/errors.js';
+import { dicomDecodePool, workerSeriesDecoder } from '../../main/compute/dicom-decode.js';
 import { importSeries, openImagePath, scanDicomFolder } from '../../main/imaging/index.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -24,8 +25,19 @@ function geCopy(name: string): { dir: string; files: string[] } {
   return { dir, files };
 }
 
+// The workstation and the CLI decode in a compute worker: every import below must fail there exactly as here.
+const pool = dicomDecodePool(1);
+afterAll(() => pool.close());
+const inWorker = workerSeriesDecoder(() => pool);
+
+const outcome = (p: Promise<unknown>) => p.then(() => null, (e: InputError) => ({ class: e.constructor, message: e.message, file: e.file, code: e.code }));
+
 async function importFolder(dir: string) {
-  return importSeries(await scanDicomFolder(dir), undefined);
+  const scan = await scanDicomFolder(dir);
+  const there = await outcome(importSeries(scan, undefined, undefined, inWorker));
+  const here = importSeries(scan, undefined);
+  expect(there).toEqual(await outcome(here));
+  return here;
 }
 
 describe('DICOM folders that cannot be imported', () => {

@@ -2,7 +2,7 @@ import { InputError } from '../../common/errors.js';
 import type { Volume, VoxelArray } from '../volume.js';
 import { MAX_VOLUME_BYTES } from '../volume.js';
 import { cross, dot, sliceStackAffine } from './geometry.js';
-import type { DicomHeader } from './header.js';
+import type { PixelHeader } from './header.js';
 
 const TOL = 1e-4;
 
@@ -10,7 +10,7 @@ const TOL = 1e-4;
  * Builds a volume from a classic series (one uncompressed slice per file) read with dicom-parser.
  * `label` names the folder in errors.
  */
-export function buildClassicVolume(headers: DicomHeader[], label: string): Volume {
+export function buildClassicVolume(headers: PixelHeader[], label: string): Volume {
   checkUniform(headers, label);
   const normal0 = cross(headers[0].orientation!.slice(0, 3), headers[0].orientation!.slice(3, 6));
   const sorted = [...headers].sort((a, b) => dot(a.position!, normal0) - dot(b.position!, normal0));
@@ -67,7 +67,7 @@ export function buildClassicVolume(headers: DicomHeader[], label: string): Volum
   };
 }
 
-function checkUniform(headers: DicomHeader[], label: string): void {
+function checkUniform(headers: PixelHeader[], label: string): void {
   const sizes = new Map<string, number>();
   for (const h of headers) {
     const key = `${h.columns}×${h.rows}`;
@@ -92,7 +92,7 @@ function checkUniform(headers: DicomHeader[], label: string): void {
 }
 
 /** Uneven gaps mean a missing slice or a variable-spacing acquisition; a single affine would misplace voxels. */
-function checkEvenSpacing(sorted: DicomHeader[], normal: number[], label: string): void {
+function checkEvenSpacing(sorted: PixelHeader[], normal: number[], label: string): void {
   const d = sorted.map((h) => dot(h.position!, normal));
   const mean = (d[d.length - 1] - d[0]) / (d.length - 1);
   for (let k = 1; k < d.length; k++) {
@@ -106,7 +106,7 @@ function checkEvenSpacing(sorted: DicomHeader[], normal: number[], label: string
   }
 }
 
-function sliceScaling(sorted: DicomHeader[]): { slope: number; intercept: number }[] {
+function sliceScaling(sorted: PixelHeader[]): { slope: number; intercept: number }[] {
   return sorted.map((h) => {
     if (h.philipsScaleSlope !== null) {
       // Philips "precise" values (as dcm2niix writes by default): FP = (SV·RS + RI) / (RS · SS).
@@ -121,7 +121,7 @@ function sliceScaling(sorted: DicomHeader[]): { slope: number; intercept: number
  * Before anything is allocated: a sane image size, and every file holding the pixel bytes its own header
  * promises (a header saying Rows = 65535 in a small file is refused here, not by the allocator).
  */
-function checkPixelBudget(sorted: DicomHeader[], perSlice: number, label: string): void {
+function checkPixelBudget(sorted: PixelHeader[], perSlice: number, label: string): void {
   const f = sorted[0];
   if (!(f.rows >= 1 && f.columns >= 1 && f.rows <= MAX_DICOM_EDGE && f.columns <= MAX_DICOM_EDGE)) {
     throw new InputError(f.file.path ?? f.file.name, `image size ${f.columns}×${f.rows} (Columns × Rows) is not between 1 and ${MAX_DICOM_EDGE}`);
@@ -131,7 +131,7 @@ function checkPixelBudget(sorted: DicomHeader[], perSlice: number, label: string
     throw new InputError(label, `${sorted.length} slices of ${f.columns}×${f.rows} at ${f.bitsAllocated} bits need ${need * sorted.length} bytes, above the ${MAX_VOLUME_BYTES} this app reads`);
   }
   for (const h of sorted) {
-    const el = h.dataSet.elements.x7fe00010;
+    const el = h.pixelData;
     if (!el || el.length < need || el.dataOffset + need > h.file.data.byteLength) {
       throw new InputError(h.file.path ?? h.file.name, `pixel data truncated: Rows ${h.rows} × Columns ${h.columns} × ${h.bitsAllocated} bits need ${need} bytes, the file holds ${el ? Math.min(el.length, h.file.data.byteLength - el.dataOffset) : 0}`);
     }
@@ -141,7 +141,7 @@ function checkPixelBudget(sorted: DicomHeader[], perSlice: number, label: string
 /** Largest Rows or Columns accepted (whole-slide microscopy aside, no modality comes near it). */
 const MAX_DICOM_EDGE = 16384;
 
-function allocate(h: DicomHeader, count: number): VoxelArray {
+function allocate(h: PixelHeader, count: number): VoxelArray {
   const signed = h.pixelRepresentation === 1;
   switch (h.bitsAllocated) {
     case 8:
@@ -155,8 +155,8 @@ function allocate(h: DicomHeader, count: number): VoxelArray {
   }
 }
 
-function slicePixels(h: DicomHeader, count: number): VoxelArray {
-  const el = h.dataSet.elements.x7fe00010;
+function slicePixels(h: PixelHeader, count: number): VoxelArray {
+  const el = h.pixelData;
   const bytesPer = h.bitsAllocated / 8;
   const need = count * bytesPer;
   if (!el || el.length < need || el.dataOffset + need > h.file.data.byteLength) {

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { InputError } from '../../common/errors.js';
 import { parseNifti } from '../nifti/read.js';
 import type { Volume } from '../volume.js';
-import type { DicomHeader } from './header.js';
+import type { PixelHeader } from './header.js';
 
 interface EmscriptenFs {
   mkdir(path: string): void;
@@ -45,7 +45,7 @@ export interface Dcm2niixResult {
 }
 
 /** Converts the files of one series; each output NIfTI becomes a volume (echoes, phase maps, ...). */
-export async function runDcm2niix(headers: DicomHeader[], label: string): Promise<Dcm2niixResult> {
+export async function runDcm2niix(headers: PixelHeader[], label: string): Promise<Dcm2niixResult> {
   const create = await loadFactory();
   const log: string[] = [];
   // A fresh instance per conversion: dcm2niix's main() keeps global state and the FS would keep old files.

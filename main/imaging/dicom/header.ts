@@ -37,10 +37,15 @@ export interface DicomHeader {
   echoNumber: number | null;
   acquisitionTime: string;
   hasPixelData: boolean;
+  /** Where the Pixel Data element's value lies in `file.data` (what the native reader copies slices from). */
+  pixelData: { dataOffset: number; length: number } | null;
   /** Siemens mosaic: several slices tiled in one image. */
   mosaic: boolean;
   scanner: Record<string, string | number>;
 }
+
+/** A header without its parsed data set: what decoding a series needs, plain data a compute worker can receive. */
+export type PixelHeader = Omit<DicomHeader, 'dataSet'>;
 
 /** Returns null for files that are not DICOM (a README, a DICOMDIR without images is kept: it has no pixel data). */
 export function readHeader(file: DicomFileInput): DicomHeader | null {
@@ -113,6 +118,7 @@ export function readHeader(file: DicomFileInput): DicomHeader | null {
     echoNumber: num('x00180086'),
     acquisitionTime: s('x00080032'),
     hasPixelData: Boolean(ds.elements.x7fe00010),
+    pixelData: ds.elements.x7fe00010 ? { dataOffset: ds.elements.x7fe00010.dataOffset, length: ds.elements.x7fe00010.length } : null,
     mosaic: imageType.includes('MOSAIC') || Boolean(ds.elements.x0019100a),
     scanner,
   };

@@ -1,8 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
 import type { SeriesSummary } from './types.js';
 import type { Volume } from '../volume.js';
-import { buildClassicVolume } from './classic.js';
-import { runDcm2niix } from './dcm2niix.js';
+import { decodeSeries, type SeriesDecoder } from './decode.js';
 import { inflate, readFolderFiles, type DicomFileInput } from './files.js';
 import { readHeader } from './header.js';
 import { groupSeries, type DicomSeries } from './series.js';
@@ -11,6 +11,7 @@ import { segToLabelMap, type SegLabelMap } from './seg-labels.js';
 import type { DicomHeader } from './header.js';
 
 export type { DicomFileInput } from './files.js';
+export { decodeSeries, decodeHeaders, type SeriesDecoder } from './decode.js';
 export { readDicomFile } from './files.js';
 export type { DicomSeries } from './series.js';
 export type { SegDocument, SegSegment } from './seg.js';
@@ -39,6 +40,9 @@ export async function scanDicomFolder(dir: string, progress?: Progress, signal?:
   return scanDicomFiles(files, dir, progress, signal);
 }
 
+/** Longest stretch of header parsing between two yields to the event loop. */
+const YIELD_MS = 8;
+
 /** Groups already-read files (uploads from the browser host, or a folder read above). */
 export async function scanDicomFiles(
   files: DicomFileInput[] | { name: string; data: Uint8Array }[],
@@ -49,18 +53,22 @@ export async function scanDicomFiles(
   const skipped: string[] = [];
   const headers = [];
   const segs: DicomHeader[] = [];
+  let since = performance.now();
   for (let n = 0; n < files.length; n++) {
     const f = files[n];
-    const input = 'gunzipped' in f ? f : inflate(f);
+    const input = 'gunzipped' in f ? f : await inflate(f);
     const h = readHeader(input);
     if (!h || !h.hasPixelData) skipped.push(f.name);
     else if (isSegHeader(h)) segs.push(h);
     else headers.push(h);
-    // Parsing is synchronous: yield now and then so progress reaches the window and Cancel is heard.
-    if (n % 32 === 31 || n === files.length - 1) {
-      progress?.('parse', (n + 1) / files.length, `Reading headers ${n + 1}/${files.length}`);
+    // Parsing is synchronous: yield every few milliseconds (the host answers its other calls meanwhile; a
+    // count of files would let large or slow-to-parse files hold it longer) and report every 32 files.
+    const report = n % 32 === 31 || n === files.length - 1;
+    if (report) progress?.('parse', (n + 1) / files.length, `Reading headers ${n + 1}/${files.length}`);
+    if (report || performance.now() - since > YIELD_MS) {
       await new Promise((r) => setImmediate(r));
       signal?.throwIfAborted();
+      since = performance.now();
     }
   }
   if (headers.length === 0 && segs.length === 0) {
@@ -91,18 +99,21 @@ export function selectSeries(scan: DicomScan, seriesUid: string | undefined, how
   throw new InputError(scan.label, `holds ${scan.series.length} series; ${howToPick}: ${list}`, 'several-series');
 }
 
-/** Imports one series of a scan. With several series and no choice, the caller must ask the user. */
-export async function importSeries(scan: DicomScan, seriesUid: string | undefined, progress?: Progress): Promise<Volume> {
+/**
+ * Imports one series of a scan. With several series and no choice, the caller must ask the user. `decode`
+ * decides where the pixels are assembled (this thread unless the caller passes a compute worker's decoder).
+ */
+export async function importSeries(
+  scan: DicomScan,
+  seriesUid: string | undefined,
+  progress?: Progress,
+  decode: SeriesDecoder = decodeSeries,
+  signal?: AbortSignal,
+): Promise<Volume> {
   const series = selectSeries(scan, seriesUid);
   const { reader, readerReason } = series.summary;
   progress?.('convert', null, `Importing ${series.summary.description || series.uid} with ${reader} (${readerReason})`);
-  if (reader === 'dicom-parser') return buildClassicVolume(series.headers, scan.label);
-  const result = await runDcm2niix(series.headers, scan.label);
-  // dcm2niix splits a series only by echo or image type; the first output is the one a user means
-  // by "the series" (the magnitude / first echo). The others are named in the description.
-  const [main, ...rest] = result.volumes;
-  if (rest.length) main.volume.description += ` [dcm2niix also wrote: ${rest.map((r) => r.name).join(', ')}]`;
-  return main.volume;
+  return decode(series, scan.label, signal);
 }
 
 /** The SEGs of a scan drawn on one of its series. */
@@ -127,10 +138,15 @@ export function referencedSeriesIn(scan: DicomScan, seg: SegDocument): DicomSeri
 }
 
 /** A SEG opened on its referenced series in `scan`: that series imported, and the SEG as a label map on its grid. */
-export async function importSegOnScan(file: DicomFileInput, scan: DicomScan, progress?: Progress): Promise<{ image: Volume; labelMap: SegLabelMap; seriesUid: string }> {
+export async function importSegOnScan(
+  file: DicomFileInput,
+  scan: DicomScan,
+  progress?: Progress,
+  decode?: SeriesDecoder,
+): Promise<{ image: Volume; labelMap: SegLabelMap; seriesUid: string }> {
   const seg = readSeg(file);
   const series = referencedSeriesIn(scan, seg);
-  const image = await importSeries(scan, series.uid, progress);
+  const image = await importSeries(scan, series.uid, progress, decode);
   progress?.('seg', null, `Placing ${seg.frames.length} SEG frames on series ${series.uid}`);
   return { image, labelMap: segToLabelMap(seg, { label: scan.label, uid: series.uid, headers: series.headers }, image), seriesUid: series.uid };
 }

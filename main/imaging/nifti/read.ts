@@ -14,10 +14,15 @@ export async function readNifti(path: string): Promise<Volume> {
   } catch (err) {
     throw new InputError(path, fileProblem(err));
   }
-  if (!isGzip(bytes)) return parseNifti(bytes, path);
+  return parseNiftiAsync(bytes, path);
+}
+
+/** parseNifti for bytes already in memory (uploads, volumes the library stores), inflated off the calling thread. */
+export async function parseNiftiAsync(input: Uint8Array, name: string): Promise<Volume> {
+  if (!isGzip(input)) return parseNifti(input, name);
   // Inflated on libuv's thread pool, not on the thread that serves the UI (~50 ms for a 256³ label map).
-  const plan = planRead(bytes, path);
-  return finishRead(await gunzipBoundedAsync(bytes, path, plan.limit), path, plan, true);
+  const plan = planRead(input, name);
+  return finishRead(await gunzipBoundedAsync(input, name, plan.limit), name, plan, true);
 }
 
 /** Above MAX_VOLUME_BYTES a file is refused before anything is inflated or allocated. */
@@ -27,7 +32,11 @@ export const MAX_NIFTI_DIM = 16384;
 /** Extensions between header and voxels, and trailing padding some writers add, allowed beyond the voxel bytes. */
 const INFLATE_SLACK = 16 * 2 ** 20;
 
-/** Parses NIfTI-1 or NIfTI-2 bytes, gzipped or not. `name` is used in error messages and provenance. */
+/**
+ * Parses NIfTI-1 or NIfTI-2 bytes, gzipped or not. `name` is used in error messages and provenance. Synchronous
+ * for callers whose own API is (a corrected label map posted by the renderer, dcm2niix's uncompressed output);
+ * code that can await uses parseNiftiAsync.
+ */
 export function parseNifti(input: Uint8Array, name: string): Volume {
   const plan = planRead(input, name);
   return plan.zipped ? finishRead(gunzipBounded(input, name, plan.limit), name, plan, true) : finishRead(input, name, plan, false);

@@ -1,6 +1,6 @@
-import { gzipSync } from 'node:zlib';
 import { NIFTI1 } from 'nifti-reader-js';
 import { writeFileAtomic, type WriteOptions } from '../../util/atomic-write.js';
+import { gzipAsync } from '../../util/gzip.js';
 import type { Volume } from '../volume.js';
 import { codeFor } from './datatypes.js';
 import { affineToQform } from './quaternion.js';
@@ -55,13 +55,13 @@ export function encodeNifti(volume: Volume, options: NiftiEncodeOptions = {}): U
   return out;
 }
 
-/** Writes `.nii` or `.nii.gz` (by extension) atomically. */
+/** Writes `.nii` or `.nii.gz` (by extension) atomically; compression runs on libuv's pool, not the calling thread. */
 export async function writeNifti(
   path: string,
   volume: Volume,
   options: NiftiEncodeOptions & WriteOptions = {},
 ): Promise<void> {
   const raw = encodeNifti(volume, options);
-  const bytes = /\.gz$/i.test(path) ? gzipSync(raw, { level: 6 }) : raw;
+  const bytes = /\.gz$/i.test(path) ? await gzipAsync(raw, 6) : raw;
   await writeFileAtomic(path, bytes, options);
 }

@@ -106,7 +106,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
         metas.set(v.sha256, have);
       } else {
         // Parse it: the manifest's dims/affine are only trusted once the file itself agrees.
-        const { meta, volume } = describeNifti(await readFile(target), where);
+        const { meta, volume } = await describeNifti(await readFile(target), where);
         const same = meta.relPath.endsWith('.gz') === v.entry.endsWith('.gz') && JSON.stringify([meta.dims, meta.spacing, meta.affine, meta.datatype]) === JSON.stringify([v.dims, v.spacing, v.affine, v.datatype]);
         if (!same) throw new InputError(where, 'header (dims, spacing, affine or data type) differs from the manifest', 'bad-bundle');
         const vals = labelUse.has(v.sha256) ? distinctValues(volume) : null;

@@ -1,0 +1,25 @@
+import { decodeHeaders } from '../imaging/dicom/decode.js';
+import type { PixelHeader } from '../imaging/dicom/header.js';
+import type { SeriesSummary } from '../imaging/dicom/types.js';
+import type { JobHandler } from './protocol.js';
+
+/**
+ * One series as a compute job: its headers as plain data (parsed once, on the scanning thread) and every file's
+ * bytes packed into one buffer that is moved, not copied, to the worker; each header says where its file lies.
+ */
+export interface DecodeJob {
+  label: string;
+  reader: SeriesSummary['reader'];
+  bytes: ArrayBuffer;
+  headers: (Omit<PixelHeader, 'file'> & { file: { name: string; path?: string; gunzipped: boolean; offset: number; length: number } })[];
+}
+
+/** The worker side of a decode (dicom-worker.ts serves it): the series' volume, its voxels handed back by transfer. */
+export const decodeJob: JobHandler = async (job: DecodeJob) => {
+  const headers: PixelHeader[] = job.headers.map(({ file: { offset, length, ...file }, ...h }) => ({ ...h, file: { ...file, data: new Uint8Array(job.bytes, offset, length) } }));
+  const volume = await decodeHeaders(headers, job.reader, job.label);
+  // A view on a larger buffer (dcm2niix's NIfTI) is cut to its own here, so that only the voxels travel and the
+  // buffer can be detached.
+  if (volume.data.byteOffset !== 0 || volume.data.byteLength !== volume.data.buffer.byteLength) volume.data = volume.data.slice();
+  return { value: volume, transfer: [volume.data.buffer as ArrayBuffer] };
+};

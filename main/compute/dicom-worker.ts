@@ -1,0 +1,5 @@
+import { decodeJob } from './dicom-job.js';
+import { serveJobs } from './serve.js';
+
+/** Compute worker that assembles DICOM series (header parse, pixels, dcm2niix) off the serving thread. */
+serveJobs({ 'dicom-decode': decodeJob });

@@ -51,10 +51,41 @@ async function main() {
     }
     for (const L of Ls) {
       const dataDir = join(work, `data-${L}`);
-      const argv = [join(projectRoot(), 'bin', 'neuroverse.js'), 'run', '--target', `${data}/sub-01_T1.nii.gz`, ...pairs.slice(0, L).flatMap((p) => ['--context', p]), '--label', '17', '--label', '53', '--align', align, '--method', method, ...(miniContext ? ['--mini-context', miniContext] : []), '--out', join(work, `out-${L}.nii.gz`), '--json'];
+      const argv = [
+        join(projectRoot(), 'bin', 'neuroverse.js'),
+        'run',
+        '--target',
+        `${data}/sub-01_T1.nii.gz`,
+        ...pairs.slice(0, L).flatMap((p) => ['--context', p]),
+        '--label',
+        '17',
+        '--label',
+        '53',
+        '--align',
+        align,
+        '--method',
+        method,
+        ...(miniContext ? ['--mini-context', miniContext] : []),
+        '--out',
+        join(work, `out-${L}.nii.gz`),
+        '--json',
+      ];
       const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
       const r = JSON.parse(stdout.trim().split('\n').pop()!);
-      console.log(JSON.stringify({ L, align, method, miniContext: r.miniContext, peakRssMB: r.peakRssMB, seconds: r.seconds.total, alignSeconds: r.seconds.align, registered: r.registered, cpus: cpus().length, loadavg: loadavg() }));
+      console.log(
+        JSON.stringify({
+          L,
+          align,
+          method,
+          miniContext: r.miniContext,
+          peakRssMB: r.peakRssMB,
+          seconds: r.seconds.total,
+          alignSeconds: r.seconds.align,
+          registered: r.registered,
+          cpus: cpus().length,
+          loadavg: loadavg(),
+        }),
+      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -77,7 +77,10 @@ async function compare(): Promise<void> {
   const ci = tensors.get('ctx_img')!;
   const cl = tensors.get('ctx_lab')!;
   const x = (a: Float32Array) => xFastest(a, grid);
-  const pairs = Array.from({ length: ci.dims[0] }, (_, i) => ({ image: x(ci.data.subarray(i * n, (i + 1) * n)), label: x(cl.data.subarray(i * n, (i + 1) * n)) }));
+  const pairs = Array.from({ length: ci.dims[0] }, (_, i) => ({
+    image: x(ci.data.subarray(i * n, (i + 1) * n)),
+    label: x(cl.data.subarray(i * n, (i + 1) * n)),
+  }));
   const precision = arg('precision', 'fp32') as 'fp32' | 'int8';
   const [s, load] = await timed(async () => ModelSessions.create(await loadModelPackage(arg('model')), 'cpu', precision));
   const l = Number(arg('l', '1'));
@@ -96,7 +99,22 @@ async function compare(): Promise<void> {
   }
   // PSNR against PyTorch's fp32 output over its range: how far this precision moves the prediction.
   const psnrVsTorch = 10 * Math.log10((hi - lo) ** 2 / (se / n));
-  console.log(JSON.stringify({ mode: 'compare', precision: s.choice.precision, grid: [gx, gy, gz], contexts: pairs.length, l, loadSeconds: load, coldSeconds: cold, warmSeconds: warm, maxAbsDiffVsTorch: d, outputRange: hi - lo, psnrVsTorch, peakRssMB: peakRssMB() }));
+  console.log(
+    JSON.stringify({
+      mode: 'compare',
+      precision: s.choice.precision,
+      grid: [gx, gy, gz],
+      contexts: pairs.length,
+      l,
+      loadSeconds: load,
+      coldSeconds: cold,
+      warmSeconds: warm,
+      maxAbsDiffVsTorch: d,
+      outputRange: hi - lo,
+      psnrVsTorch,
+      peakRssMB: peakRssMB(),
+    }),
+  );
   await s.release();
 }
 
@@ -121,7 +139,9 @@ function sweep(): void {
   for (const l of ls) {
     for (const L of Ls) {
       if (l > L && L !== Ls[0]) continue;
-      const r = spawnSync(process.execPath, [self, 'one', '--model', arg('model'), '--grid', arg('grid'), '--contexts', String(L), '--l', String(l)], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [self, 'one', '--model', arg('model'), '--grid', arg('grid'), '--contexts', String(L), '--l', String(l)], {
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(r.stderr);
       const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
       rows.push({ L, l, seconds: j.seconds, peakRssMB: j.peakRssMB });
@@ -149,7 +169,9 @@ async function structures(): Promise<void> {
     for (const pairs of sets) await decode(s, enc, await encodeContext(s, enc, pairs, { miniContext: 1 }));
     releaseEncoding(enc);
   });
-  console.log(JSON.stringify({ mode: 'structures', grid: g, contexts: L, k: K, separateSeconds: separate, sharedEncodingSeconds: shared, ratio: separate / shared }));
+  console.log(
+    JSON.stringify({ mode: 'structures', grid: g, contexts: L, k: K, separateSeconds: separate, sharedEncodingSeconds: shared, ratio: separate / shared }),
+  );
   await s.release();
 }
 
@@ -168,15 +190,33 @@ function vsTorch(): void {
   const env = { ...process.env, MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '68719476736' };
   const rows = [];
   for (let r = 0; r < Number(arg('rounds', '2')); r++) {
-    const py = spawnSync('/usr/bin/python3', [script, 'bench', '--ckpt', arg('ckpt'), '--out', io, '--grid', arg('grid'), '--contexts', arg('contexts')], { env, encoding: 'utf8' });
+    const py = spawnSync('/usr/bin/python3', [script, 'bench', '--ckpt', arg('ckpt'), '--out', io, '--grid', arg('grid'), '--contexts', arg('contexts')], {
+      env,
+      encoding: 'utf8',
+    });
     if (py.status !== 0) throw new Error(py.stderr);
     const torch = JSON.parse(py.stdout.trim().split('\n').pop()!);
     // Each precision in its own process, right after PyTorch's, so load hits all alike and RSS is its own.
     for (const precision of arg('precisions', 'fp32').split(',')) {
-      const ort = spawnSync(process.execPath, [self, 'compare', '--model', arg('model'), '--io', io, '--l', '1', '--precision', precision], { encoding: 'utf8' });
+      const ort = spawnSync(process.execPath, [self, 'compare', '--model', arg('model'), '--io', io, '--l', '1', '--precision', precision], {
+        encoding: 'utf8',
+      });
       if (ort.status !== 0) throw new Error(ort.stderr);
       const onnx = JSON.parse(ort.stdout.trim().split('\n').pop()!);
-      const row = { round: r + 1, precision, torchWarm: torch.warmSeconds, torchCold: torch.coldSeconds, onnxWarm: onnx.warmSeconds, onnxCold: onnx.coldSeconds, speedupWarm: torch.warmSeconds / onnx.warmSeconds, maxAbsDiff: onnx.maxAbsDiffVsTorch, outputRange: onnx.outputRange, psnrVsTorch: onnx.psnrVsTorch, onnxPeakRssMB: onnx.peakRssMB, load: loadavg()[0] };
+      const row = {
+        round: r + 1,
+        precision,
+        torchWarm: torch.warmSeconds,
+        torchCold: torch.coldSeconds,
+        onnxWarm: onnx.warmSeconds,
+        onnxCold: onnx.coldSeconds,
+        speedupWarm: torch.warmSeconds / onnx.warmSeconds,
+        maxAbsDiff: onnx.maxAbsDiffVsTorch,
+        outputRange: onnx.outputRange,
+        psnrVsTorch: onnx.psnrVsTorch,
+        onnxPeakRssMB: onnx.peakRssMB,
+        load: loadavg()[0],
+      };
       rows.push(row);
       console.log(JSON.stringify(row));
     }

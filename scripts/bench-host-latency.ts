@@ -32,7 +32,11 @@ async function measure(modelInProcess: boolean, data: string, runs: number) {
   const ws = createWorkstation({ mode: 'browser', version: 'bench', dataDir, modelInProcess });
   const host = await startBrowserHost(ws, join(projectRoot(), 'renderer'));
   const call = async (method: string, args: unknown[]) => {
-    const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: new Uint8Array(encodeMessage(args)) });
+    const res = await fetch(`${host.url}api/call/${method}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${host.token}` },
+      body: new Uint8Array(encodeMessage(args)),
+    });
     const reply = decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string } };
     if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`);
     return reply.value;
@@ -43,7 +47,13 @@ async function measure(modelInProcess: boolean, data: string, runs: number) {
     for (const s of ['02', '03', '04', '05']) {
       const image = await open(`${data}/sub-${s}_T1.nii.gz`, 'image');
       const label = await open(`${data}/sub-${s}_aseg.nii.gz`, 'label');
-      await ws.api.addLibraryPair({ set: 'dev heads', task: { name: 'thalamus', structure: 'thalamus', labels: [10, 49] }, scanner: 'freesurfer-dev', imageVolumeId: image.id, labelVolumeId: label.id });
+      await ws.api.addLibraryPair({
+        set: 'dev heads',
+        task: { name: 'thalamus', structure: 'thalamus', labels: [10, 49] },
+        scanner: 'freesurfer-dev',
+        imageVolumeId: image.id,
+        labelVolumeId: label.id,
+      });
     }
     const request = { targetVolumeId: target.id, contextSet: 'dev heads', method: 'model', align: 'affine', device: 'cpu' };
     await call('runTask', [request]); // registrations cached; the model opened
@@ -64,7 +74,14 @@ async function measure(modelInProcess: boolean, data: string, runs: number) {
     }
     rtts.sort((a, b) => a - b);
     const q = (p: number) => Math.round(rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] * 10) / 10;
-    return { model: modelInProcess ? 'serving thread' : 'compute worker', calls: rtts.length, medianMs: q(0.5), p95Ms: q(0.95), maxMs: q(1), runSeconds: seconds.map((s) => Math.round(s * 10) / 10) };
+    return {
+      model: modelInProcess ? 'serving thread' : 'compute worker',
+      calls: rtts.length,
+      medianMs: q(0.5),
+      p95Ms: q(0.95),
+      maxMs: q(1),
+      runSeconds: seconds.map((s) => Math.round(s * 10) / 10),
+    };
   } finally {
     await host.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -108,7 +125,11 @@ async function measureIo(build: Build, name: string, dicom: string[], heads: str
       // A first open warms the code paths (and, after, starts the decode worker) before anything is counted.
       for (let r = 0; r <= runs; r++) {
         let id = '';
-        const s = await roundTripsDuring(call, async () => (id = ((await ws.openPath(dir, { remember: false })) as { volume: VolumeInfo }).volume.id), r ? rtts : []);
+        const s = await roundTripsDuring(
+          call,
+          async () => (id = ((await ws.openPath(dir, { remember: false })) as { volume: VolumeInfo }).volume.id),
+          r ? rtts : [],
+        );
         await ws.api.closeVolume(id);
         if (r) seconds.push(Math.round(s * 100) / 100);
       }
@@ -120,7 +141,14 @@ async function measureIo(build: Build, name: string, dicom: string[], heads: str
     const rtts: number[] = [];
     const seconds: number[] = [];
     for (let r = 0; r <= runs; r++) {
-      const add = () => ws.api.addLibraryPair({ set: `bench ${r}`, task: { name: 'thalamus', structure: 'thalamus', labels: [10, 49] }, scanner: 'freesurfer-dev', imageVolumeId: image.id, labelVolumeId: label.id });
+      const add = () =>
+        ws.api.addLibraryPair({
+          set: `bench ${r}`,
+          task: { name: 'thalamus', structure: 'thalamus', labels: [10, 49] },
+          scanner: 'freesurfer-dev',
+          imageVolumeId: image.id,
+          labelVolumeId: label.id,
+        });
       const s = await roundTripsDuring(call, add, r ? rtts : []);
       if (r) seconds.push(Math.round(s * 100) / 100);
     }
@@ -134,7 +162,11 @@ async function measureIo(build: Build, name: string, dicom: string[], heads: str
 
 function hostCaller(host: { url: string; token: string }) {
   return async (method: string, args: unknown[]) => {
-    const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: new Uint8Array(encodeMessage(args)) });
+    const res = await fetch(`${host.url}api/call/${method}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${host.token}` },
+      body: new Uint8Array(encodeMessage(args)),
+    });
     const reply = decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string } };
     if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`);
     return reply.value;

@@ -34,7 +34,7 @@ async function main() {
     const Ls = (arg('Ls', '4,8') as string).split(',').map(Number);
     const l = arg('l', 'auto')!;
     const repeat = Number(arg('repeat', '2'));
-    const device = (arg('device', 'auto') as 'auto' | 'cpu' | 'cuda');
+    const device = arg('device', 'auto') as 'auto' | 'cpu' | 'cuda';
     const dataDir = join(work, 'data');
     let modelDir = arg('model');
     if (!modelDir) {
@@ -53,7 +53,13 @@ async function main() {
     for (let k = 1; k < maxL; k++) images.push(ws.volumes.add(scaled(ws.volumes.get(t1.id), 1 + k / 50), `colin27 ×${1 + k / 50}`, 'image').id);
     for (const L of Ls) {
       for (let k = 0; k < L; k++) {
-        await ws.api.addLibraryPair({ set: `bench-L${L}`, task: { name: 'hippocampus', labels: [37, 38] }, scanner: 'colin27', imageVolumeId: images[k], labelVolumeId: aal.id });
+        await ws.api.addLibraryPair({
+          set: `bench-L${L}`,
+          task: { name: 'hippocampus', labels: [37, 38] },
+          scanner: 'colin27',
+          imageVolumeId: images[k],
+          labelVolumeId: aal.id,
+        });
       }
     }
     const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30) };
@@ -62,20 +68,28 @@ async function main() {
       for (let r = 0; r < repeat; r++) {
         const load = loadavg()[0];
         const t = performance.now();
-        const res = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: `bench-L${L}`, model: model.id, miniContext: l === 'auto' ? 'auto' : Number(l), device });
+        const res = await ws.api.runTask({
+          targetVolumeId: t1.id,
+          contextSet: `bench-L${L}`,
+          model: model.id,
+          miniContext: l === 'auto' ? 'auto' : Number(l),
+          device,
+        });
         const wall = (performance.now() - t) / 1000;
-        console.log(JSON.stringify({
-          L,
-          l: res.miniContext,
-          miniContexts: res.miniContexts,
-          run: run++ === 0 ? 'cold' : 'warm',
-          wallSeconds: Math.round(wall * 100) / 100,
-          seconds: res.seconds,
-          provider: res.provider,
-          model: `${model.name} grid ${model.grid.join('×')}`,
-          loadavg1: Math.round(load * 100) / 100,
-          machine,
-        }));
+        console.log(
+          JSON.stringify({
+            L,
+            l: res.miniContext,
+            miniContexts: res.miniContexts,
+            run: run++ === 0 ? 'cold' : 'warm',
+            wallSeconds: Math.round(wall * 100) / 100,
+            seconds: res.seconds,
+            provider: res.provider,
+            model: `${model.name} grid ${model.grid.join('×')}`,
+            loadavg1: Math.round(load * 100) / 100,
+            machine,
+          }),
+        );
         await ws.api.closeVolume(res.volumeId);
       }
     }
@@ -84,7 +98,10 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -52,21 +52,49 @@ async function main() {
           const once = async (context: string[], extra: string[]) => {
             const out = join(work, `out-${t}.nii.gz`);
             rmSync(out, { force: true });
-            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context.flatMap((c) => ['--context', pair(c)]), ...labels, '--align', align, '--method', method, ...extra, '--out', out, '--json'];
+            const argv = [
+              cli,
+              'run',
+              '--target',
+              `${data}/sub-${t}_T1.nii.gz`,
+              ...context.flatMap((c) => ['--context', pair(c)]),
+              ...labels,
+              '--align',
+              align,
+              '--method',
+              method,
+              ...extra,
+              '--out',
+              out,
+              '--json',
+            ];
             const { stdout } = await exec(process.execPath, argv, { env, maxBuffer: 1 << 24 });
             const report = JSON.parse(stdout.trim().split('\n').pop()!);
             return { dice: await dice(out, `${data}/sub-${t}_aseg.nii.gz`, STRUCTURES[name]), report };
           };
           for (const n of sizes) {
             const auto = await once(others, ['--auto-context', String(n)]);
-            const chosen = (auto.report.contextChoice as { image: string; chosen: boolean }[]).filter((c) => c.chosen).map((c) => /sub-(\d+)_T1/.exec(c.image)![1]);
+            const chosen = (auto.report.contextChoice as { image: string; chosen: boolean }[])
+              .filter((c) => c.chosen)
+              .map((c) => /sub-(\d+)_T1/.exec(c.image)![1]);
             const all = [];
             for (const s of subsets(others, n)) all.push({ pairs: s, ...(await once(s, [])) });
             const mean = all.reduce((a, r) => a + r.dice, 0) / all.length;
             const best = Math.max(...all.map((r) => r.dice));
             const row = {
-              target: t, method, align, structure: name, n, chosen, autoDice: auto.dice, randomDice: mean, bestSubsetDice: best, worstSubsetDice: Math.min(...all.map((r) => r.dice)),
-              subsets: all.map((r) => ({ pairs: r.pairs, dice: r.dice })), autoSeconds: auto.report.seconds.total, chooseSeconds: auto.report.seconds.choose,
+              target: t,
+              method,
+              align,
+              structure: name,
+              n,
+              chosen,
+              autoDice: auto.dice,
+              randomDice: mean,
+              bestSubsetDice: best,
+              worstSubsetDice: Math.min(...all.map((r) => r.dice)),
+              subsets: all.map((r) => ({ pairs: r.pairs, dice: r.dice })),
+              autoSeconds: auto.report.seconds.total,
+              chooseSeconds: auto.report.seconds.choose,
               subsetSeconds: all.reduce((a, r) => a + r.report.seconds.total, 0) / all.length,
             };
             rows.push(row);
@@ -81,7 +109,10 @@ async function main() {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  writeFileSync(outJson, JSON.stringify({ machine: { cpus: cpus().length, cpu: cpus()[0]?.model, started, finished: new Date().toISOString() }, rows }, null, 1));
+  writeFileSync(
+    outJson,
+    JSON.stringify({ machine: { cpus: cpus().length, cpu: cpus()[0]?.model, started, finished: new Date().toISOString() }, rows }, null, 1),
+  );
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(`| method | N of 4 | ${names.join(' | ')} | mean | auto − random | auto picked the best subset | warm s (auto / random) |`);
   console.log(`|---|---|${names.map(() => '---').join('|')}|---|---|---|---|`);
@@ -96,10 +127,14 @@ async function main() {
       const random = mean(sel.map((r) => r.randomDice as number));
       const best = sel.filter((r) => (r.autoDice as number) >= (r.bestSubsetDice as number) - 1e-9).length;
       const warm = sel.filter((r) => r.structure !== names[0]);
-      console.log(`| ${method} | ${n} | ${names.map(cell).join(' | ')} | ${auto.toFixed(3)} / ${random.toFixed(3)} | ${(auto - random >= 0 ? '+' : '') + (auto - random).toFixed(3)} | ${best} of ${sel.length} | ${mean(warm.map((r) => r.autoSeconds as number)).toFixed(1)} / ${mean(warm.map((r) => r.subsetSeconds as number)).toFixed(1)} |`);
+      console.log(
+        `| ${method} | ${n} | ${names.map(cell).join(' | ')} | ${auto.toFixed(3)} / ${random.toFixed(3)} | ${(auto - random >= 0 ? '+' : '') + (auto - random).toFixed(3)} | ${best} of ${sel.length} | ${mean(warm.map((r) => r.autoSeconds as number)).toFixed(1)} / ${mean(warm.map((r) => r.subsetSeconds as number)).toFixed(1)} |`,
+      );
     }
     const full = rows.filter((r) => r.method === method && typeof r.allDice === 'number');
-    console.log(`| ${method} | all 4 | ${names.map((s) => mean(full.filter((x) => x.structure === s).map((x) => x.allDice as number)).toFixed(3)).join(' | ')} | ${mean(full.map((r) => r.allDice as number)).toFixed(3)} | | | ${mean(full.filter((r) => r.structure !== names[0]).map((r) => r.allSeconds as number)).toFixed(1)} |`);
+    console.log(
+      `| ${method} | all 4 | ${names.map((s) => mean(full.filter((x) => x.structure === s).map((x) => x.allDice as number)).toFixed(3)).join(' | ')} | ${mean(full.map((r) => r.allDice as number)).toFixed(3)} | | | ${mean(full.filter((r) => r.structure !== names[0]).map((r) => r.allSeconds as number)).toFixed(1)} |`,
+    );
   }
 }
 

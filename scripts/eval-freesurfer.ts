@@ -50,8 +50,7 @@ async function doubtAuc(resultFile: string, truthFile: string, doubtFile: string
   const inside = (i: number) => want.has(t.data[i] * t.slope + t.intercept) || r.data[i] > 0;
   for (let z = 0, i = 0; z < nz; z++)
     for (let y = 0; y < ny; y++)
-      for (let x = 0; x < nx; x++, i++)
-        if (inside(i)) [x, y, z].forEach((c, k) => ((lo[k] = Math.min(lo[k], c)), (hi[k] = Math.max(hi[k], c))));
+      for (let x = 0; x < nx; x++, i++) if (inside(i)) [x, y, z].forEach((c, k) => ((lo[k] = Math.min(lo[k], c)), (hi[k] = Math.max(hi[k], c))));
   if (hi[0] < 0) return null;
   const pos = new Float64Array(256);
   const neg = new Float64Array(256);
@@ -98,28 +97,60 @@ async function main() {
       const reference = via ? join(projectRoot(), 'resources', 'sample', 'colin27_t1.nii.gz') : undefined;
       const dataDir = join(work, `data-${spec}`);
       for (const t of targets) {
-       for (const size of sizes) {
-        const others = ['01', '02', '03', '04', '05'].filter((s) => s !== t);
-        const files = others.map((s) => `${data}/sub-${s}_T1.nii.gz,${data}/sub-${s}_aseg.nii.gz`);
-        for (const s of others.slice(0, Math.max(0, size - others.length))) files.push(await mirroredPair(data, s, work));
-        const context = files.slice(0, size).flatMap((f) => ['--context', f]);
-        for (const method of methods) {
-          for (const [name, labels] of Object.entries(STRUCTURES)) {
-            const out = join(work, `out-${align}-${method}-${t}.nii.gz`);
-            const doubtOut = align === 'none' ? null : join(work, `doubt-${align}-${method}-${t}.nii.gz`);
-            rmSync(out, { force: true });
-            if (doubtOut) rmSync(doubtOut, { force: true });
-            const argv = [cli, 'run', '--target', `${data}/sub-${t}_T1.nii.gz`, ...context, ...labels.flatMap((l) => ['--label', String(l)]), '--align', align, ...(reference ? ['--reference', reference] : []), '--method', method, ...(model && method === 'model' ? ['--model', resolve(model)] : []), ...(precision && method === 'model' ? ['--precision', precision] : []), ...(doubtOut ? ['--uncertainty', doubtOut] : []), '--out', out, '--json'];
-            const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
-            const report = JSON.parse(stdout.trim().split('\n').pop()!);
-            const d = await dice(out, `${data}/sub-${t}_aseg.nii.gz`, labels);
-            const auc = doubtOut ? await doubtAuc(out, `${data}/sub-${t}_aseg.nii.gz`, doubtOut, labels) : null;
-            const row = { target: t, align: spec, method, pairs: size, structure: name, dice: d, doubtAuc: auc, uncertainMl: report.uncertainMl, seconds: report.seconds.total, alignSeconds: report.seconds.align, registered: report.registered, referenceRegistered: report.referenceRegistered, peakRssMB: report.peakRssMB };
-            rows.push(row);
-            console.error(JSON.stringify(row));
+        for (const size of sizes) {
+          const others = ['01', '02', '03', '04', '05'].filter((s) => s !== t);
+          const files = others.map((s) => `${data}/sub-${s}_T1.nii.gz,${data}/sub-${s}_aseg.nii.gz`);
+          for (const s of others.slice(0, Math.max(0, size - others.length))) files.push(await mirroredPair(data, s, work));
+          const context = files.slice(0, size).flatMap((f) => ['--context', f]);
+          for (const method of methods) {
+            for (const [name, labels] of Object.entries(STRUCTURES)) {
+              const out = join(work, `out-${align}-${method}-${t}.nii.gz`);
+              const doubtOut = align === 'none' ? null : join(work, `doubt-${align}-${method}-${t}.nii.gz`);
+              rmSync(out, { force: true });
+              if (doubtOut) rmSync(doubtOut, { force: true });
+              const argv = [
+                cli,
+                'run',
+                '--target',
+                `${data}/sub-${t}_T1.nii.gz`,
+                ...context,
+                ...labels.flatMap((l) => ['--label', String(l)]),
+                '--align',
+                align,
+                ...(reference ? ['--reference', reference] : []),
+                '--method',
+                method,
+                ...(model && method === 'model' ? ['--model', resolve(model)] : []),
+                ...(precision && method === 'model' ? ['--precision', precision] : []),
+                ...(doubtOut ? ['--uncertainty', doubtOut] : []),
+                '--out',
+                out,
+                '--json',
+              ];
+              const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
+              const report = JSON.parse(stdout.trim().split('\n').pop()!);
+              const d = await dice(out, `${data}/sub-${t}_aseg.nii.gz`, labels);
+              const auc = doubtOut ? await doubtAuc(out, `${data}/sub-${t}_aseg.nii.gz`, doubtOut, labels) : null;
+              const row = {
+                target: t,
+                align: spec,
+                method,
+                pairs: size,
+                structure: name,
+                dice: d,
+                doubtAuc: auc,
+                uncertainMl: report.uncertainMl,
+                seconds: report.seconds.total,
+                alignSeconds: report.seconds.align,
+                registered: report.registered,
+                referenceRegistered: report.referenceRegistered,
+                peakRssMB: report.peakRssMB,
+              };
+              rows.push(row);
+              console.error(JSON.stringify(row));
+            }
           }
         }
-       }
       }
     }
   } finally {
@@ -127,10 +158,19 @@ async function main() {
   }
   if (mergeFile) {
     const measured = new Set(rows.map((r) => `${r.align}|${r.method}`));
-    const extra = (JSON.parse(readFileSync(resolve(mergeFile), 'utf8')).rows as Record<string, unknown>[]).filter((r) => r.method === 'vote' && !measured.has(`${r.align}|${r.method}`));
+    const extra = (JSON.parse(readFileSync(resolve(mergeFile), 'utf8')).rows as Record<string, unknown>[]).filter(
+      (r) => r.method === 'vote' && !measured.has(`${r.align}|${r.method}`),
+    );
     rows.push(...extra.map((r) => ({ ...r, mergedFrom: mergeFile })));
   }
-  const machine = earlier?.machine ?? { cpus: cpus().length, cpu: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg(), started, finished: new Date().toISOString() };
+  const machine = earlier?.machine ?? {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGB: Math.round(totalmem() / 2 ** 30),
+    loadavg: loadavg(),
+    started,
+    finished: new Date().toISOString(),
+  };
   if (!earlier) writeFileSync(outJson, JSON.stringify({ machine, pairs: nPairs, rows }, null, 1));
   const cardDir = arg('card', '');
   if (cardDir) writeCard(cardDir, rows, nPairs, machine.finished);
@@ -143,24 +183,28 @@ async function main() {
   const shownMethods = [...new Set(rows.map((r) => r.method as string))];
   const shownSizes = [...new Set(rows.map((r) => pairsOf(r, nPairs)))].sort((a, b) => a - b);
   for (const align of shown) {
-   for (const size of shownSizes) {
-    for (const method of shownMethods) {
-      const sel = rows.filter((r) => r.align === align && r.method === method && pairsOf(r, nPairs) === size);
-      if (sel.length === 0) continue;
-      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      const cell = (n: string) => {
-        const ds = sel.filter((r) => r.structure === n).map((r) => r.dice as number);
-        return `${mean(ds).toFixed(2)} (${Math.min(...ds).toFixed(2)}–${Math.max(...ds).toFixed(2)})`;
-      };
-      const m4 = mean(sel.filter((r) => four.includes(r.structure as string)).map((r) => r.dice as number));
-      const m6 = mean(sel.map((r) => r.dice as number));
-      const viaReference = align.includes('@');
-      const cold = sel.filter((r) => (r.registered as number) > 0 && (!viaReference || (r.referenceRegistered as number) <= 1)).map((r) => r.seconds as number);
-      const warm = sel.filter((r) => (r.registered as number) === 0).map((r) => r.seconds as number);
-      const fmt = (xs: number[]) => (xs.length ? `${mean(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` : '—');
-      console.log(`| ${align}${shownSizes.length > 1 ? `, L = ${size}` : ''} | ${method} | ${names.map(cell).join(' | ')} | **${m4.toFixed(3)}** | ${m6.toFixed(3)} | ${fmt(cold)} | ${fmt(warm)} | ${Math.max(...sel.map((r) => r.peakRssMB as number))} |`);
+    for (const size of shownSizes) {
+      for (const method of shownMethods) {
+        const sel = rows.filter((r) => r.align === align && r.method === method && pairsOf(r, nPairs) === size);
+        if (sel.length === 0) continue;
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        const cell = (n: string) => {
+          const ds = sel.filter((r) => r.structure === n).map((r) => r.dice as number);
+          return `${mean(ds).toFixed(2)} (${Math.min(...ds).toFixed(2)}–${Math.max(...ds).toFixed(2)})`;
+        };
+        const m4 = mean(sel.filter((r) => four.includes(r.structure as string)).map((r) => r.dice as number));
+        const m6 = mean(sel.map((r) => r.dice as number));
+        const viaReference = align.includes('@');
+        const cold = sel
+          .filter((r) => (r.registered as number) > 0 && (!viaReference || (r.referenceRegistered as number) <= 1))
+          .map((r) => r.seconds as number);
+        const warm = sel.filter((r) => (r.registered as number) === 0).map((r) => r.seconds as number);
+        const fmt = (xs: number[]) => (xs.length ? `${mean(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` : '—');
+        console.log(
+          `| ${align}${shownSizes.length > 1 ? `, L = ${size}` : ''} | ${method} | ${names.map(cell).join(' | ')} | **${m4.toFixed(3)}** | ${m6.toFixed(3)} | ${fmt(cold)} | ${fmt(warm)} | ${Math.max(...sel.map((r) => r.peakRssMB as number))} |`,
+        );
+      }
     }
-   }
   }
   printDoubtTable(rows, nPairs);
 }
@@ -177,7 +221,9 @@ function printDoubtTable(rows: Record<string, unknown>[], nPairs: number): void 
     const [align, method, size] = k.split('|');
     const sel = withAuc.filter((r) => r.align === align && r.method === method && String(pairsOf(r, nPairs)) === size);
     const mean = (xs: number[]) => (xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2) : '—');
-    console.log(`| ${align}, ${method}, L = ${size} | ${names.map((n) => mean(sel.filter((r) => r.structure === n).map((r) => r.doubtAuc as number))).join(' | ')} | ${mean(sel.map((r) => r.doubtAuc as number))} |`);
+    console.log(
+      `| ${align}, ${method}, L = ${size} | ${names.map((n) => mean(sel.filter((r) => r.structure === n).map((r) => r.doubtAuc as number))).join(' | ')} | ${mean(sel.map((r) => r.doubtAuc as number))} |`,
+    );
   }
 }
 
@@ -193,7 +239,12 @@ function leftRightAxis(v: Volume): number {
 
 // FreeSurfer aseg left ↔ right labels.
 const LR: Record<number, number> = { 2: 41, 3: 42, 4: 43, 5: 44, 7: 46, 8: 47, 10: 49, 11: 50, 12: 51, 13: 52, 17: 53, 18: 54, 26: 58, 28: 60, 30: 62, 31: 63 };
-const SWAP = new Map<number, number>(Object.entries(LR).flatMap(([a, b]) => [[Number(a), b], [b, Number(a)]]));
+const SWAP = new Map<number, number>(
+  Object.entries(LR).flatMap(([a, b]) => [
+    [Number(a), b],
+    [b, Number(a)],
+  ]),
+);
 
 /** A head's left–right mirror image (voxels flipped in place, labels swapped): a fifth, sixth... context pair. */
 async function mirroredPair(data: string, s: string, work: string): Promise<string> {
@@ -243,12 +294,15 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
   };
   const model = mean4('model', 'affine');
   if (model !== null) {
-    const parts = [`Real T1 heads with skull (leave-one-out, ${nPairs} pairs, affine): model ${model.toFixed(2)} mean Dice over hippocampus, thalamus, lateral ventricle and putamen`];
+    const parts = [
+      `Real T1 heads with skull (leave-one-out, ${nPairs} pairs, affine): model ${model.toFixed(2)} mean Dice over hippocampus, thalamus, lateral ventricle and putamen`,
+    ];
     const av = mean4('vote', 'affine');
     const dv = mean4('vote', 'deformable');
     if (av !== null) parts.push(`atlas vote ${av.toFixed(2)} at the same alignment`);
     if (dv !== null) parts.push(`${dv.toFixed(2)} after deformable registration`);
-    if (typeof manifest.evaluation.summary === 'string' && !manifest.evaluation.summarySynthetic) manifest.evaluation.summarySynthetic = manifest.evaluation.summary;
+    if (typeof manifest.evaluation.summary === 'string' && !manifest.evaluation.summarySynthetic)
+      manifest.evaluation.summarySynthetic = manifest.evaluation.summary;
     manifest.evaluation.summary = `${parts.join('; ')}.`;
   }
   manifest.evaluation.realScans = {
@@ -264,11 +318,29 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
     const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 1000) / 1000;
     const bySize: Record<string, unknown> = {};
     for (const c of columns) {
-      const sel = (n: number) => all.filter((r) => r.method === c.method && r.align === c.align && pairsOf(r, nPairs) === n && complete.includes(r.target as string));
+      const sel = (n: number) =>
+        all.filter((r) => r.method === c.method && r.align === c.align && pairsOf(r, nPairs) === n && complete.includes(r.target as string));
       bySize[`${c.method}|${c.align}`] = {
-        dice: Object.fromEntries(Object.keys(STRUCTURES).map((name) => [name, sizes.map((n) => mean(sel(n).filter((r) => r.structure === name).map((r) => r.dice as number)))])),
+        dice: Object.fromEntries(
+          Object.keys(STRUCTURES).map((name) => [
+            name,
+            sizes.map((n) =>
+              mean(
+                sel(n)
+                  .filter((r) => r.structure === name)
+                  .map((r) => r.dice as number),
+              ),
+            ),
+          ]),
+        ),
         // Warm runs (registrations cached): what the method itself costs at each size.
-        seconds: sizes.map((n) => mean(sel(n).filter((r) => (r.registered as number) === 0).map((r) => r.seconds as number))),
+        seconds: sizes.map((n) =>
+          mean(
+            sel(n)
+              .filter((r) => (r.registered as number) === 0)
+              .map((r) => r.seconds as number),
+          ),
+        ),
       };
     }
     manifest.evaluation.realScansBySize = {

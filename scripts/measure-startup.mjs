@@ -11,8 +11,17 @@ import { performance } from 'node:perf_hooks';
 const runs = Number(process.argv[2] ?? 3);
 const browser = await chromium.launch({
   executablePath: process.env.NEUROVERSE_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-angle=swiftshader',
+    '--enable-unsafe-swiftshader',
+  ],
 });
 for (let r = 0; r < runs; r++) {
   const dataDir = mkdtempSync(join(tmpdir(), 'neuroverse-startup-'));
@@ -22,11 +31,13 @@ for (let r = 0; r < runs; r++) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  const url = await new Promise((ok) => child.stdout.on('data', (b) => {
-    out += b;
-    const m = /open (http:\/\/\S+)/.exec(out);
-    if (m) ok(m[1]);
-  }));
+  const url = await new Promise((ok) =>
+    child.stdout.on('data', (b) => {
+      out += b;
+      const m = /open (http:\/\/\S+)/.exec(out);
+      if (m) ok(m[1]);
+    }),
+  );
   const tUrl = performance.now();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(url);
@@ -35,7 +46,9 @@ for (let r = 0; r < runs; r++) {
     check();
   });
   const tFrame = performance.now();
-  console.log(`run ${r + 1}: host ready ${((tUrl - t0) / 1000).toFixed(1)} s, first frame ${((tFrame - t0) / 1000).toFixed(1)} s after start — ${/first frame drawn[^\n]*/.exec(out)[0]}`);
+  console.log(
+    `run ${r + 1}: host ready ${((tUrl - t0) / 1000).toFixed(1)} s, first frame ${((tFrame - t0) / 1000).toFixed(1)} s after start — ${/first frame drawn[^\n]*/.exec(out)[0]}`,
+  );
   await page.close();
   child.kill('SIGTERM');
   await new Promise((ok) => child.once('exit', ok));

@@ -117,7 +117,8 @@ export const API_ARGS: Record<ApiMethod, readonly Arg[]> = {
   pacsRetrieve: ['string', 'string', 'string?', 'object?'],
 };
 
-const isFile = (f: unknown) => typeof f === 'object' && f !== null && typeof (f as { name?: unknown }).name === 'string' && (f as { data?: unknown }).data instanceof Uint8Array;
+const isFile = (f: unknown) =>
+  typeof f === 'object' && f !== null && typeof (f as { name?: unknown }).name === 'string' && (f as { data?: unknown }).data instanceof Uint8Array;
 
 function argProblem(kind: Arg, v: unknown): string | null {
   const optional = kind.endsWith('?');

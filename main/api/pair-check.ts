@@ -13,7 +13,10 @@ export function checkPairGrid(volumes: VolumeStore, imageVolumeId: string, label
   const imageName = volumes.info(imageVolumeId).name;
   const labelName = volumes.info(labelVolumeId).name;
   let problem: string | null = null;
-  for (const [v, name] of [[image, imageName], [label, labelName]] as const) {
+  for (const [v, name] of [
+    [image, imageName],
+    [label, labelName],
+  ] as const) {
     if (!problem && !isSingleFrame(v.dims)) problem = `${name}: has ${v.dims.length}-D dims ${v.dims.join('×')}: a context pair needs single 3-D volumes`;
   }
   const mismatch = problem ? null : gridMismatch(image, label);

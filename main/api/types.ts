@@ -20,8 +20,30 @@ import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '.
 export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
 export type { Task } from '../common/task.js';
 import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
-export type { ContextSetSuggestion, LabelStat, ModelEvaluation, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from '../workflow/types.js';
-export type { DroppedAttribute, ExportAvailability, SegExport, SegProvenance, ReportRequest, StatsResult, SegmentSpec, DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult };
+export type {
+  ContextSetSuggestion,
+  LabelStat,
+  ModelEvaluation,
+  ModelInfo,
+  RunTaskRequest,
+  RunTaskResult,
+  StructureRequest,
+  UpdatedLabelVolume,
+} from '../workflow/types.js';
+export type {
+  DroppedAttribute,
+  ExportAvailability,
+  SegExport,
+  SegProvenance,
+  ReportRequest,
+  StatsResult,
+  SegmentSpec,
+  DicomNode,
+  FindMatch,
+  FindQuery,
+  PacsConfig,
+  StoreResult,
+};
 
 export type HostMode = 'electron' | 'browser' | 'headless';
 

@@ -15,4 +15,3 @@ export async function openVolumeForCli(path: string, seriesUid: string | undefin
     progress.done();
   }
 }
-

@@ -47,9 +47,13 @@ export async function convertSeg(input: string, options: SegConvertOptions, io: 
     return;
   }
   const v = labelMap.volume;
-  io.out(`${options.out}: ${v.dims.join('×')} label map from DICOM-SEG ${input} on series ${seriesUid} (frames placed by ${labelMap.placedBy}, values: ${labelMap.valuesFrom})`);
+  io.out(
+    `${options.out}: ${v.dims.join('×')} label map from DICOM-SEG ${input} on series ${seriesUid} (frames placed by ${labelMap.placedBy}, values: ${labelMap.valuesFrom})`,
+  );
   for (const s of labelMap.segments) {
-    io.out(`  value ${s.value}  segment ${s.number} "${s.name}"  ${hex(s.color)}  ${s.voxels} voxels in ${s.frames} frames${s.property ? `  (${s.property})` : ''}`);
+    io.out(
+      `  value ${s.value}  segment ${s.number} "${s.name}"  ${hex(s.color)}  ${s.voxels} voxels in ${s.frames} frames${s.property ? `  (${s.property})` : ''}`,
+    );
   }
   if (labelMap.overlapVoxels) io.out(`  ${labelMap.overlapVoxels} voxels belong to several segments: each has the value of the highest segment number`);
 }

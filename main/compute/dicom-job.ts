@@ -16,7 +16,10 @@ export interface DecodeJob {
 
 /** The worker side of a decode (dicom-worker.ts serves it): the series' volume, its voxels handed back by transfer. */
 export const decodeJob: JobHandler = async (job: DecodeJob) => {
-  const headers: PixelHeader[] = job.headers.map(({ file: { offset, length, ...file }, ...h }) => ({ ...h, file: { ...file, data: new Uint8Array(job.bytes, offset, length) } }));
+  const headers: PixelHeader[] = job.headers.map(({ file: { offset, length, ...file }, ...h }) => ({
+    ...h,
+    file: { ...file, data: new Uint8Array(job.bytes, offset, length) },
+  }));
   const volume = await decodeHeaders(headers, job.reader, job.label);
   // A view on a larger buffer (dcm2niix's NIfTI) is cut to its own here, so that only the voxels travel and the
   // buffer can be detached.

@@ -22,7 +22,16 @@ export { readCheckpoint } from './checkpoint/read-checkpoint.js';
 export type { Checkpoint } from './checkpoint/read-checkpoint.js';
 export { importCheckpoint } from './package/import-checkpoint.js';
 export { InferenceEngine } from './inference-engine.js';
-export type { PreparedTarget, ContextPairInput, LazyContextPair, StructureInput, RunOptions, RunResult, StructureResult, PhaseSeconds } from './inference-engine.js';
+export type {
+  PreparedTarget,
+  ContextPairInput,
+  LazyContextPair,
+  StructureInput,
+  RunOptions,
+  RunResult,
+  StructureResult,
+  PhaseSeconds,
+} from './inference-engine.js';
 export { fitToGrid, toModelGrid, toNativeGrid, resample } from './processing/grid-fit.js';
 export { foregroundBox } from './processing/foreground-box.js';
 export type { VoxelBox } from './processing/foreground-box.js';

@@ -166,7 +166,9 @@ export class InferenceEngine {
   prepareTarget(volume: Volume, file?: string, frame?: { box: VoxelBox; marginMm: number }): PreparedTarget {
     const norm = this.normalizer(volume);
     const o = this.oriented(volume);
-    const fit = frame ? fitToGrid(o.dims, o.spacing, this.manifest.grid, orientBox(frame.box, spatialDims(volume), o.axes), frame.marginMm) : this.fitOf(volume, norm, o);
+    const fit = frame
+      ? fitToGrid(o.dims, o.spacing, this.manifest.grid, orientBox(frame.box, spatialDims(volume), o.axes), frame.marginMm)
+      : this.fitOf(volume, norm, o);
     const data = sample(volume, o, fit, 'linear', norm);
     return { volume, file, fit, axes: o.axes, data };
   }
@@ -219,7 +221,13 @@ export class InferenceEngine {
    * One context pair on the model grid, placed by its own image's geometry, or, when it was aligned onto
    * the target's voxel grid (`onTarget`), framed exactly as the target is.
    */
-  preparePair(p: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number, onTarget?: PreparedTarget, identity?: LazyContextPair['identity']): GridPair {
+  preparePair(
+    p: ContextPairInput,
+    s: Pick<StructureInput, 'task' | 'labels'>,
+    i: number,
+    onTarget?: PreparedTarget,
+    identity?: LazyContextPair['identity'],
+  ): GridPair {
     this.checkPair(p, s, i);
     const norm = this.normalizer(p.image, identity?.image);
     const img = this.oriented(p.image, onTarget?.axes);
@@ -227,7 +235,9 @@ export class InferenceEngine {
     const image = sample(p.image, img, fit, 'linear', norm);
     // The label shares its image's grid (checked above), so it is read through the image's layout.
     const label =
-      s.task === 'segment' ? sample(p.label, img, fit, 'nearest', labelMembership(p.label, s.labels)) : sample(p.label, img, fit, 'linear', this.normalizer(p.label, identity?.label));
+      s.task === 'segment'
+        ? sample(p.label, img, fit, 'nearest', labelMembership(p.label, s.labels))
+        : sample(p.label, img, fit, 'linear', this.normalizer(p.label, identity?.label));
     return { image, label };
   }
 
@@ -235,7 +245,12 @@ export class InferenceEngine {
    * `preparePair` through the engine's cache: a pair read from the same files and placed on the same grid
    * fit is not read again. Without an identity (in-memory pairs) it is always prepared.
    */
-  private async cachedPair(p: ContextPairInput | LazyContextPair, s: Pick<StructureInput, 'task' | 'labels'>, i: number, onTarget?: PreparedTarget): Promise<GridPair> {
+  private async cachedPair(
+    p: ContextPairInput | LazyContextPair,
+    s: Pick<StructureInput, 'task' | 'labels'>,
+    i: number,
+    onTarget?: PreparedTarget,
+  ): Promise<GridPair> {
     const id = 'load' in p ? p.identity : undefined;
     const place = onTarget ? `on-target ${JSON.stringify([onTarget.fit.grid, onTarget.fit.scale, onTarget.fit.offset, onTarget.axes ?? null])}` : 'own';
     const keys = id && {

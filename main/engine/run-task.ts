@@ -38,7 +38,10 @@ export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Pr
   if (run.structures.length === 0) throw new InputError(undefined, 'nothing to run: give at least one structure', 'usage');
   for (const s of run.structures) {
     if (!engine.manifest.tasks.includes(s.task)) {
-      throw new InputError(undefined, `model "${engine.manifest.name}" was not trained for task "${s.task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
+      throw new InputError(
+        undefined,
+        `model "${engine.manifest.name}" was not trained for task "${s.task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`,
+      );
     }
     if (s.pairs.length === 0) throw new InputError(undefined, 'a structure needs at least one context pair', 'usage');
   }

@@ -2,13 +2,11 @@ import { InputError } from '../common/errors.js';
 import { sameGrid } from '../imaging/grid.js';
 import { writeNifti, type Volume, type VoxelArray } from '../imaging/index.js';
 
-
 export interface NiftiExportOptions {
   overwrite?: boolean;
   /** Up to 79 characters stored in the header's `descrip` (model, context set...). */
   description?: string;
 }
-
 
 /** Sharing the target's voxel grid (imaging/grid.ts) is the precondition for every export on a target. */
 export function assertSameGrid(target: Volume, other: Pick<Volume, 'dims' | 'affine'>, what: string, label?: string): void {

@@ -26,8 +26,18 @@ export interface KeySlice {
 }
 
 const PALETTE = [
-  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
-  [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [220, 190, 255],
+  [230, 25, 75],
+  [60, 180, 75],
+  [255, 225, 25],
+  [0, 130, 200],
+  [245, 130, 48],
+  [145, 30, 180],
+  [70, 240, 240],
+  [240, 50, 230],
+  [210, 245, 60],
+  [250, 190, 212],
+  [0, 128, 128],
+  [220, 190, 255],
 ];
 
 /** Colour of a label in the key slices and the table (stable per position in the stats table). */
@@ -44,13 +54,19 @@ export function keySlices(target: Volume, mask: Volume, order: number[]): KeySli
   const t = reorientToRas(target);
   const m = reorientToRas(mask);
   const [nx, ny, nz] = t.dims;
-  let cx = 0, cy = 0, cz = 0, n = 0;
+  let cx = 0,
+    cy = 0,
+    cz = 0,
+    n = 0;
   for (let k = 0; k < nz; k++)
     for (let j = 0; j < ny; j++)
       for (let i = 0; i < nx; i++) {
         const idx = i + j * nx + k * nx * ny;
         if (m.data[idx] * m.slope + m.intercept !== 0) {
-          cx += i; cy += j; cz += k; n++;
+          cx += i;
+          cy += j;
+          cz += k;
+          n++;
         }
       }
   const c = n ? [Math.round(cx / n), Math.round(cy / n), Math.round(cz / n)] : [nx >> 1, ny >> 1, nz >> 1];
@@ -102,7 +118,10 @@ export function buildReportHtml(r: ReportInput): string {
     })
     .join('\n');
   const figures = slices
-    .map((k) => `<figure><img alt="${k.plane} slice ${k.index}" width="${k.width}" height="${k.height}" src="data:image/png;base64,${Buffer.from(k.png).toString('base64')}"><figcaption>${k.plane} slice ${k.index} (RAS display: R right, A/S up)</figcaption></figure>`)
+    .map(
+      (k) =>
+        `<figure><img alt="${k.plane} slice ${k.index}" width="${k.width}" height="${k.height}" src="data:image/png;base64,${Buffer.from(k.png).toString('base64')}"><figcaption>${k.plane} slice ${k.index} (RAS display: R right, A/S up)</figcaption></figure>`,
+    )
     .join('\n');
   const src = r.target.source;
   return `<!doctype html>
@@ -117,7 +136,10 @@ figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;max
 <h1>Neuroverse run report</h1>
 <p class="warn">Research use only: not for clinical diagnosis.</p>
 <dl>
-<dt>Target</dt><dd>${esc(r.targetName)} (${r.target.dims.slice(0, 3).join('×')}, ${r.target.spacing.slice(0, 3).map((s) => s.toFixed(3)).join('×')} mm)</dd>
+<dt>Target</dt><dd>${esc(r.targetName)} (${r.target.dims.slice(0, 3).join('×')}, ${r.target.spacing
+    .slice(0, 3)
+    .map((s) => s.toFixed(3))
+    .join('×')} mm)</dd>
 <dt>Source</dt><dd>${esc(src.kind)}${src.seriesInstanceUid ? ` series ${esc(src.seriesInstanceUid)}` : ''}${src.reader ? `, read with ${esc(src.reader)}` : ''}</dd>
 <dt>Model</dt><dd>${esc(r.model.name)}${r.model.version ? ` ${esc(r.model.version)}` : ''}${r.model.checkpoint ? ` (checkpoint ${esc(r.model.checkpoint)})` : ''}</dd>
 <dt>Context set</dt><dd>${esc(r.contextSet.name)}: ${r.contextSet.pairs.length} pair${r.contextSet.pairs.length === 1 ? '' : 's'}${r.contextSet.pairs.length ? ` (${r.contextSet.pairs.map(esc).join(', ')})` : ''}</dd>

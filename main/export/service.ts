@@ -40,7 +40,11 @@ export class ExportService {
     const labels = new Float64Array(mask.data.length);
     for (let i = 0; i < labels.length; i++) labels[i] = Math.round(mask.data[i] * mask.slope + mask.intercept);
     const sform = target.xformCodes?.sform || target.xformCodes?.qform || 1;
-    return encodeNifti(maskVolume(target, labels, mask.description || 'Neuroverse label mask'), { intent: 'label', sformCode: sform, qformCode: target.xformCodes?.qform || sform });
+    return encodeNifti(maskVolume(target, labels, mask.description || 'Neuroverse label mask'), {
+      intent: 'label',
+      sformCode: sform,
+      qformCode: target.xformCodes?.qform || sform,
+    });
   }
 
   /**

@@ -85,4 +85,3 @@ export function doubtfulVoxels(doubt: Uint8Array): number {
   for (let i = 0; i < doubt.length; i++) if (2 * doubt[i] >= DOUBT_SCALE) n++;
   return n;
 }
-

@@ -55,7 +55,6 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-
 export async function startBrowserHost(ws: Workstation, rendererDir: string, port = 0): Promise<BrowserHost> {
   const token = randomBytes(32).toString('hex');
   const tokenBytes = Buffer.from(token);
@@ -166,7 +165,10 @@ async function handleCall(ws: Workstation, method: string, req: IncomingMessage,
 
 /** 413 with the same error shape as any API failure, so the page shows one line. */
 function refuseBody(res: ServerResponse, method: string, limit: number) {
-  const bytes = encodeMessage({ ok: false, error: toErrorPayload(new InputError(undefined, `request to ${method} is larger than the ${limit} bytes it may carry`, 'too-large')) });
+  const bytes = encodeMessage({
+    ok: false,
+    error: toErrorPayload(new InputError(undefined, `request to ${method} is larger than the ${limit} bytes it may carry`, 'too-large')),
+  });
   res.writeHead(413, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, connection: 'close' });
   res.end(bytes);
 }

@@ -1,7 +1,6 @@
 import type { Volume } from './volume.js';
 import { isIntegerVoxelArray, spatialDims, voxelCount } from './volume.js';
 
-
 /**
  * 1 where a label map's voxel (real value, rounded) is one of `labels`, or any non-zero value when none are
  * given; the first 3-D frame.

@@ -10,9 +10,12 @@ export interface AxisMapping {
 }
 
 const LETTERS: Record<string, { world: number; sign: 1 | -1 }> = {
-  R: { world: 0, sign: 1 }, L: { world: 0, sign: -1 },
-  A: { world: 1, sign: 1 }, P: { world: 1, sign: -1 },
-  S: { world: 2, sign: 1 }, I: { world: 2, sign: -1 },
+  R: { world: 0, sign: 1 },
+  L: { world: 0, sign: -1 },
+  A: { world: 1, sign: 1 },
+  P: { world: 1, sign: -1 },
+  S: { world: 2, sign: 1 },
+  I: { world: 2, sign: -1 },
 };
 
 /** True for three letters, one from each of R/L, A/P, S/I (e.g. "RAS", "LIA"). */
@@ -103,7 +106,11 @@ export function reorientToRas(v: Volume): Volume {
 
 /** Axis codes in the nibabel/FSL sense: the direction each voxel axis points to, e.g. "RAS" or "LPI". */
 export function orientationCode(a: Affine): string {
-  const letters = [['R', 'L'], ['A', 'P'], ['S', 'I']];
+  const letters = [
+    ['R', 'L'],
+    ['A', 'P'],
+    ['S', 'I'],
+  ];
   return [0, 1, 2]
     .map((c) => {
       const col = [a[0][c], a[1][c], a[2][c]];
@@ -117,7 +124,10 @@ export function orientationCode(a: Affine): string {
  * The mapped volume's voxel (x, y, z) is stored data[start + x·steps[0] + y·steps[1] + z·steps[2]] (first
  * frame): lets a resampler read a volume in another orientation without copying it.
  */
-export function mappedLayout(dims: readonly number[], { perm, flip }: AxisMapping): { dims: [number, number, number]; start: number; steps: [number, number, number] } {
+export function mappedLayout(
+  dims: readonly number[],
+  { perm, flip }: AxisMapping,
+): { dims: [number, number, number]; start: number; steps: [number, number, number] } {
   const strides = [1, dims[0], dims[0] * dims[1]];
   const n = [dims[perm[0]], dims[perm[1]], dims[perm[2]]] as [number, number, number];
   const steps = [0, 1, 2].map((w) => (flip[w] ? -1 : 1) * strides[perm[w]]) as [number, number, number];

@@ -4,15 +4,7 @@
  * consumes it, writers and the viewer serialise it.
  */
 
-export type VoxelArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array
-  | Float64Array;
+export type VoxelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
 
 /** Row-major 4×4 matrix mapping (i, j, k, 1) voxel indices to (x, y, z, 1) RAS+ millimetres. */
 export type Affine = number[][];
@@ -142,5 +134,12 @@ export function datatypeName(data: VoxelArray): string {
 
 /** Whether voxels are stored as integers (label maps, most scans): lookup tables and counting passes apply. */
 export function isIntegerVoxelArray(a: unknown): a is Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array {
-  return a instanceof Uint8Array || a instanceof Int8Array || a instanceof Uint16Array || a instanceof Int16Array || a instanceof Uint32Array || a instanceof Int32Array;
+  return (
+    a instanceof Uint8Array ||
+    a instanceof Int8Array ||
+    a instanceof Uint16Array ||
+    a instanceof Int16Array ||
+    a instanceof Uint32Array ||
+    a instanceof Int32Array
+  );
 }

@@ -11,7 +11,12 @@ export function boxWhere(data: ArrayLike<number>, dims: readonly number[], keep:
 }
 
 /** Box and count of the voxels where `keep(value)` holds, in one pass; `visit` sees each such voxel's index. */
-export function scanWhere(data: ArrayLike<number>, dims: readonly number[], keep: (v: number) => boolean, visit?: (index: number) => void): { box: VoxelBox | null; count: number } {
+export function scanWhere(
+  data: ArrayLike<number>,
+  dims: readonly number[],
+  keep: (v: number) => boolean,
+  visit?: (index: number) => void,
+): { box: VoxelBox | null; count: number } {
   const [nx, ny, nz] = dims;
   const lo = [nx, ny, nz];
   const hi = [-1, -1, -1];

@@ -33,7 +33,9 @@ async function main(argv: string[]) {
     mode: 'browser',
     version: appVersion(),
     onFirstFrame: (ms) =>
-      console.log(`neuroverse: first frame drawn ${((performance.now() - started) / 1000).toFixed(1)} s after start (${(ms / 1000).toFixed(1)} s after page load)`),
+      console.log(
+        `neuroverse: first frame drawn ${((performance.now() - started) / 1000).toFixed(1)} s after start (${(ms / 1000).toFixed(1)} s after page load)`,
+      ),
   });
   if (target) {
     const r = await ws.openPath(target);

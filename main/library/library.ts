@@ -7,18 +7,7 @@ import { encodeNifti, openImagePath, type NiftiEncodeOptions, type Volume } from
 import { openDatabase, type Db } from './db.js';
 import { gzipAsync } from '../util/gzip.js';
 import { gridMismatch, isSingleFrame } from '../imaging/grid.js';
-import type {
-  AuditEntry,
-  ContextSetInfo,
-  LibraryProblem,
-  PairInfo,
-  ScannerInfo,
-  ScannerSpec,
-  TaskInfo,
-  TaskSpec,
-  TrashedPair,
-  StoredVolume,
-} from './types.js';
+import type { AuditEntry, ContextSetInfo, LibraryProblem, PairInfo, ScannerInfo, ScannerSpec, TaskInfo, TaskSpec, TrashedPair, StoredVolume } from './types.js';
 import type { Task } from '../common/task.js';
 import { taskOfWord, taskWord } from './task-word.js';
 import { describeNifti, distinctValues, sha256File, VolumeFiles, type VolumeMeta } from './volumes.js';
@@ -142,7 +131,13 @@ export class Library {
 
   listAudit(limit = 100): AuditEntry[] {
     const rows = this.db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit) as Array<Record<string, unknown>>;
-    return rows.map((r) => ({ id: r.id as number, at: r.at as string, user: r.user as string, action: r.action as string, detail: JSON.parse(r.detail_json as string) }));
+    return rows.map((r) => ({
+      id: r.id as number,
+      at: r.at as string,
+      user: r.user as string,
+      action: r.action as string,
+      detail: JSON.parse(r.detail_json as string),
+    }));
   }
 
   // ---------------------------------------------------------------- reads
@@ -170,7 +165,11 @@ export class Library {
     const set = this.getSet(name);
     if (set) return set;
     const known = this.listSets().map((s) => s.name);
-    throw new InputError(undefined, `context set "${name}" not found in ${this.dir} (${known.length ? `sets: ${known.join(', ')}` : 'the library is empty'})`, 'not-found');
+    throw new InputError(
+      undefined,
+      `context set "${name}" not found in ${this.dir} (${known.length ? `sets: ${known.join(', ')}` : 'the library is empty'})`,
+      'not-found',
+    );
   }
 
   listTrash(): TrashedPair[] {
@@ -180,7 +179,12 @@ export class Library {
          WHERE p.deleted_at IS NOT NULL ORDER BY p.deleted_at, p.id`,
       )
       .all() as Row[];
-    return rows.map((r) => ({ ...this.pairFromRow(r, 0), setName: r.set_name as string, deletedAt: r.deleted_at as string, deletedBy: (r.deleted_by as string) ?? null }));
+    return rows.map((r) => ({
+      ...this.pairFromRow(r, 0),
+      setName: r.set_name as string,
+      deletedAt: r.deleted_at as string,
+      deletedBy: (r.deleted_by as string) ?? null,
+    }));
   }
 
   volumePath(sha: string): string {
@@ -251,12 +255,17 @@ export class Library {
     const existingSet = this.getSet(setName);
     // Checked again under the write lock; here it spares reading the volumes for a doomed add.
     if (existingSet && (existingSet.task.name !== taskName || existingSet.scanner.name !== scannerName)) {
-      throw new InputError(undefined, `context set "${setName}" belongs to task "${existingSet.task.name}" and scanner "${existingSet.scanner.name}", not "${taskName}" / "${scannerName}"`, 'conflict');
+      throw new InputError(
+        undefined,
+        `context set "${setName}" belongs to task "${existingSet.task.name}" and scanner "${existingSet.scanner.name}", not "${taskName}" / "${scannerName}"`,
+        'conflict',
+      );
     }
     const image = await loadVolume(input.image);
     const label = await loadVolume(input.label);
     for (const v of [image, label]) {
-      if (!isSingleFrame(v.meta.dims)) throw new InputError(v.display, `has ${v.meta.dims.length}-D dims ${v.meta.dims.join('×')}: a context pair needs single 3-D volumes`);
+      if (!isSingleFrame(v.meta.dims))
+        throw new InputError(v.display, `has ${v.meta.dims.length}-D dims ${v.meta.dims.join('×')}: a context pair needs single 3-D volumes`);
     }
     const mismatch = gridMismatch(image.meta, label.meta);
     if (mismatch) throw new InputError(label.display, `${mismatch} (${image.display}); resample the label onto the image first`, 'grid-mismatch');
@@ -272,7 +281,11 @@ export class Library {
       if (values === null) throw new InputError(label.display, 'has more than 4096 distinct values: not a label map (use a generation task for image outputs)');
       const wanted = taskLabels.length ? taskLabels : values.filter((v) => v !== 0);
       if (!wanted.some((v) => values!.includes(v))) {
-        throw new InputError(label.display, taskLabels.length ? `contains none of task "${taskSpec.name}"'s label values (${taskLabels.join(', ')})` : 'is empty (all voxels are 0)', 'empty-label');
+        throw new InputError(
+          label.display,
+          taskLabels.length ? `contains none of task "${taskSpec.name}"'s label values (${taskLabels.join(', ')})` : 'is empty (all voxels are 0)',
+          'empty-label',
+        );
       }
     }
 
@@ -310,7 +323,14 @@ export class Library {
         .get(setId, image.meta.sha256, label.meta.sha256) as { id: number } | undefined;
       if (dup) throw new InputError(label.display, `this image/label pair is already in set "${setName}" (pair ${dup.id})`, 'duplicate');
       const id = this.insertPair(setId, image.meta.sha256, label.meta.sha256, image.source, label.source, this.user, now());
-      this.audit('add-pair', { set: setName, pair: id, image: image.meta.sha256, label: label.meta.sha256, imageSource: image.source, labelSource: label.source });
+      this.audit('add-pair', {
+        set: setName,
+        pair: id,
+        image: image.meta.sha256,
+        label: label.meta.sha256,
+        imageSource: image.source,
+        labelSource: label.source,
+      });
       return id;
     });
   }
@@ -318,9 +338,9 @@ export class Library {
   /** Moves a pair to the trash; its files stay until emptyTrash. */
   removePair(pairId: number): void {
     this.transaction(() => {
-      const p = this.db.prepare('SELECT p.set_id, s.name FROM pairs p JOIN context_sets s ON s.id = p.set_id WHERE p.id = ? AND p.deleted_at IS NULL').get(pairId) as
-        | { set_id: number; name: string }
-        | undefined;
+      const p = this.db
+        .prepare('SELECT p.set_id, s.name FROM pairs p JOIN context_sets s ON s.id = p.set_id WHERE p.id = ? AND p.deleted_at IS NULL')
+        .get(pairId) as { set_id: number; name: string } | undefined;
       if (!p) throw new InputError(undefined, `pair ${pairId} not found (or already in the trash)`, 'not-found');
       const t = now();
       this.db.prepare('UPDATE pairs SET deleted_at = ?, deleted_by = ? WHERE id = ?').run(t, this.user, pairId);
@@ -334,7 +354,9 @@ export class Library {
     this.transaction(() => {
       const p = this.db.prepare('SELECT * FROM pairs WHERE id = ? AND deleted_at IS NOT NULL').get(pairId) as Row | undefined;
       if (!p) throw new InputError(undefined, `pair ${pairId} is not in the trash`, 'not-found');
-      const dup = this.db.prepare('SELECT id FROM pairs WHERE set_id = ? AND image_sha256 = ? AND label_sha256 = ? AND deleted_at IS NULL').get(p.set_id, p.image_sha256, p.label_sha256);
+      const dup = this.db
+        .prepare('SELECT id FROM pairs WHERE set_id = ? AND image_sha256 = ? AND label_sha256 = ? AND deleted_at IS NULL')
+        .get(p.set_id, p.image_sha256, p.label_sha256);
       if (dup) throw new InputError(undefined, `pair ${pairId}: the same image/label pair is already back in its set`, 'duplicate');
       const pos = this.nextPosition(p.set_id as number);
       this.db.prepare('UPDATE pairs SET deleted_at = NULL, deleted_by = NULL, position = ? WHERE id = ?').run(pos, pairId);
@@ -362,7 +384,8 @@ export class Library {
       const setId = this.setIdOf(setName);
       const current = (this.db.prepare('SELECT id FROM pairs WHERE set_id = ? AND deleted_at IS NULL').all(setId) as Array<{ id: number }>).map((r) => r.id);
       const same = pairIds.length === current.length && new Set(pairIds).size === pairIds.length && pairIds.every((id) => current.includes(id));
-      if (!same) throw new InputError(undefined, `new order for set "${setName}" must list each of its pairs once (${[...current].sort((a, b) => a - b).join(', ')})`);
+      if (!same)
+        throw new InputError(undefined, `new order for set "${setName}" must list each of its pairs once (${[...current].sort((a, b) => a - b).join(', ')})`);
       const upd = this.db.prepare('UPDATE pairs SET position = ? WHERE id = ?');
       pairIds.forEach((id, i) => upd.run(i + 1, id));
       this.db.prepare('UPDATE context_sets SET updated_at = ? WHERE id = ?').run(now(), setId);
@@ -375,7 +398,8 @@ export class Library {
     checkName(to, 'context set');
     this.transaction(() => {
       const setId = this.setIdOf(from);
-      if (from !== to && this.db.prepare('SELECT 1 FROM context_sets WHERE name = ?').get(to)) throw new InputError(undefined, `a context set named "${to}" already exists`, 'duplicate');
+      if (from !== to && this.db.prepare('SELECT 1 FROM context_sets WHERE name = ?').get(to))
+        throw new InputError(undefined, `a context set named "${to}" already exists`, 'duplicate');
       this.db.prepare('UPDATE context_sets SET name = ?, updated_at = ? WHERE id = ?').run(to, now(), setId);
       this.audit('rename-set', { from, to });
     });
@@ -408,9 +432,31 @@ export class Library {
               `INSERT INTO runs (study_id, set_id, model, method, alignment, mini_context, device, target_source, labels_json, timings_json, result_sha256, started_at, finished_at, run_by)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             )
-            .run(studyId, setId, run.model, run.method ?? null, run.alignment ?? null, run.miniContext ?? null, run.device ?? null, run.targetSource ?? null, JSON.stringify(run.labels ?? []), JSON.stringify(run.timings ?? {}), result?.meta.sha256 ?? null, run.startedAt, run.finishedAt ?? null, this.user).lastInsertRowid,
+            .run(
+              studyId,
+              setId,
+              run.model,
+              run.method ?? null,
+              run.alignment ?? null,
+              run.miniContext ?? null,
+              run.device ?? null,
+              run.targetSource ?? null,
+              JSON.stringify(run.labels ?? []),
+              JSON.stringify(run.timings ?? {}),
+              result?.meta.sha256 ?? null,
+              run.startedAt,
+              run.finishedAt ?? null,
+              this.user,
+            ).lastInsertRowid,
         );
-        this.audit('record-run', { run: id, set: run.setName ?? null, model: run.model, method: run.method ?? null, alignment: run.alignment ?? null, ...(run.provenance ? { provenance: run.provenance } : {}) });
+        this.audit('record-run', {
+          run: id,
+          set: run.setName ?? null,
+          model: run.model,
+          method: run.method ?? null,
+          alignment: run.alignment ?? null,
+          ...(run.provenance ? { provenance: run.provenance } : {}),
+        });
         return id;
       });
     } catch (err) {
@@ -420,7 +466,9 @@ export class Library {
   }
 
   listRuns(): Array<Record<string, unknown>> {
-    return this.db.prepare('SELECT r.*, s.name AS set_name FROM runs r LEFT JOIN context_sets s ON s.id = r.set_id ORDER BY r.id').all() as Array<Record<string, unknown>>;
+    return this.db.prepare('SELECT r.*, s.name AS set_name FROM runs r LEFT JOIN context_sets s ON s.id = r.set_id ORDER BY r.id').all() as Array<
+      Record<string, unknown>
+    >;
   }
 
   // ---------------------------------------------------------------- consistency
@@ -488,9 +536,14 @@ export class Library {
     const row = this.db.prepare('SELECT * FROM tasks WHERE name = ?').get(spec.name) as Row | undefined;
     if (row) {
       const t = taskFromRow(row);
-      if (spec.kind && spec.kind !== t.kind) throw new InputError(undefined, `task "${spec.name}" is a ${taskWord(t.kind)} task, not ${taskWord(spec.kind)}`, 'conflict');
+      if (spec.kind && spec.kind !== t.kind)
+        throw new InputError(undefined, `task "${spec.name}" is a ${taskWord(t.kind)} task, not ${taskWord(spec.kind)}`, 'conflict');
       if (spec.labels && spec.labels.length && normaliseLabels(spec.labels).join(',') !== t.labels.join(',')) {
-        throw new InputError(undefined, `task "${spec.name}" has label values [${t.labels.join(', ')}], not [${normaliseLabels(spec.labels).join(', ')}]`, 'conflict');
+        throw new InputError(
+          undefined,
+          `task "${spec.name}" has label values [${t.labels.join(', ')}], not [${normaliseLabels(spec.labels).join(', ')}]`,
+          'conflict',
+        );
       }
       return t.id;
     }
@@ -499,7 +552,9 @@ export class Library {
     const labels = normaliseLabels(spec.labels ?? []);
     if (kind === 'generate' && labels.length) throw new InputError(undefined, `generation task "${spec.name}" cannot have label values`);
     const id = Number(
-      this.db.prepare('INSERT INTO tasks (name, kind, structure, labels_json, created_at) VALUES (?, ?, ?, ?, ?)').run(spec.name, taskWord(kind), spec.structure ?? null, JSON.stringify(labels), now()).lastInsertRowid,
+      this.db
+        .prepare('INSERT INTO tasks (name, kind, structure, labels_json, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(spec.name, taskWord(kind), spec.structure ?? null, JSON.stringify(labels), now()).lastInsertRowid,
     );
     this.audit('create-task', { task: spec.name, kind: taskWord(kind), labels });
     return id;
@@ -510,8 +565,19 @@ export class Library {
     if (row) return row.id;
     const id = Number(
       this.db
-        .prepare('INSERT INTO scanners (name, manufacturer, model, field_strength, sequence, institution, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(spec.name, spec.manufacturer ?? null, spec.model ?? null, spec.fieldStrength ?? null, spec.sequence ?? null, spec.institution ?? null, spec.description ?? null, now()).lastInsertRowid,
+        .prepare(
+          'INSERT INTO scanners (name, manufacturer, model, field_strength, sequence, institution, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          spec.name,
+          spec.manufacturer ?? null,
+          spec.model ?? null,
+          spec.fieldStrength ?? null,
+          spec.sequence ?? null,
+          spec.institution ?? null,
+          spec.description ?? null,
+          now(),
+        ).lastInsertRowid,
     );
     this.audit('create-scanner', { scanner: spec.name });
     return id;
@@ -520,16 +586,26 @@ export class Library {
   /** @internal An existing set must belong to the same task and scanner. */
   ensureSet(name: string, taskId: number, scannerId: number, taskName: string, scannerName: string, description?: string | null): number {
     const row = this.db
-      .prepare('SELECT s.id, s.task_id, s.scanner_id, t.name AS task, c.name AS scanner FROM context_sets s JOIN tasks t ON t.id = s.task_id JOIN scanners c ON c.id = s.scanner_id WHERE s.name = ?')
+      .prepare(
+        'SELECT s.id, s.task_id, s.scanner_id, t.name AS task, c.name AS scanner FROM context_sets s JOIN tasks t ON t.id = s.task_id JOIN scanners c ON c.id = s.scanner_id WHERE s.name = ?',
+      )
       .get(name) as { id: number; task_id: number; scanner_id: number; task: string; scanner: string } | undefined;
     if (row) {
       if (row.task_id !== taskId || row.scanner_id !== scannerId) {
-        throw new InputError(undefined, `context set "${name}" belongs to task "${row.task}" and scanner "${row.scanner}", not "${taskName}" / "${scannerName}"`, 'conflict');
+        throw new InputError(
+          undefined,
+          `context set "${name}" belongs to task "${row.task}" and scanner "${row.scanner}", not "${taskName}" / "${scannerName}"`,
+          'conflict',
+        );
       }
       return row.id;
     }
     const t = now();
-    const id = Number(this.db.prepare('INSERT INTO context_sets (name, task_id, scanner_id, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(name, taskId, scannerId, description ?? null, t, t).lastInsertRowid);
+    const id = Number(
+      this.db
+        .prepare('INSERT INTO context_sets (name, task_id, scanner_id, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(name, taskId, scannerId, description ?? null, t, t).lastInsertRowid,
+    );
     this.audit('create-set', { set: name, task: taskName, scanner: scannerName });
     return id;
   }
@@ -541,14 +617,34 @@ export class Library {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(sha256) DO UPDATE SET values_json = coalesce(volumes.values_json, excluded.values_json)`,
       )
-      .run(meta.sha256, meta.relPath, meta.bytes, JSON.stringify(meta.dims), JSON.stringify(meta.spacing), JSON.stringify(meta.affine), meta.datatype, values ? JSON.stringify(values) : null, now());
+      .run(
+        meta.sha256,
+        meta.relPath,
+        meta.bytes,
+        JSON.stringify(meta.dims),
+        JSON.stringify(meta.spacing),
+        JSON.stringify(meta.affine),
+        meta.datatype,
+        values ? JSON.stringify(values) : null,
+        now(),
+      );
   }
 
-  /** @internal */ insertPair(setId: number, imageSha: string, labelSha: string, imageSource: string | null, labelSource: string | null, addedBy: string, addedAt: string): number {
+  /** @internal */ insertPair(
+    setId: number,
+    imageSha: string,
+    labelSha: string,
+    imageSource: string | null,
+    labelSource: string | null,
+    addedBy: string,
+    addedAt: string,
+  ): number {
     const pos = this.nextPosition(setId);
     const id = Number(
       this.db
-        .prepare('INSERT INTO pairs (set_id, position, image_sha256, label_sha256, image_source, label_source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO pairs (set_id, position, image_sha256, label_sha256, image_source, label_source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(setId, pos, imageSha, labelSha, imageSource, labelSource, addedBy, addedAt).lastInsertRowid,
     );
     this.db.prepare('UPDATE context_sets SET updated_at = ? WHERE id = ?').run(now(), setId);
@@ -628,7 +724,13 @@ function prefixed(row: Row, prefix: string): Row {
 
 // The tasks table keeps the library's word (task-word.ts); its CHECK constraint admits no other.
 function taskFromRow(r: Row): TaskInfo {
-  return { id: r.id as number, name: r.name as string, kind: taskOfWord(r.kind)!, structure: (r.structure as string) ?? null, labels: JSON.parse((r.labels_json as string) ?? '[]') };
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    kind: taskOfWord(r.kind)!,
+    structure: (r.structure as string) ?? null,
+    labels: JSON.parse((r.labels_json as string) ?? '[]'),
+  };
 }
 
 function scannerFromRow(r: Row): ScannerInfo {
@@ -683,8 +785,10 @@ async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
   const st = await stat(path).catch(() => null);
   if (st?.isDirectory()) {
     const opened = await openImagePath(path);
-    if (opened.kind === 'segs') throw new InputError(path, 'holds only DICOM-SEG files; convert the SEG to NIfTI on its series first (neuroverse convert seg.dcm --out mask.nii.gz)');
-    if (opened.kind !== 'volume') throw new InputError(path, `holds ${opened.scan.series.length} DICOM series; convert the one you want to NIfTI first`, 'several-series');
+    if (opened.kind === 'segs')
+      throw new InputError(path, 'holds only DICOM-SEG files; convert the SEG to NIfTI on its series first (neuroverse convert seg.dcm --out mask.nii.gz)');
+    if (opened.kind !== 'volume')
+      throw new InputError(path, `holds ${opened.scan.series.length} DICOM series; convert the one you want to NIfTI first`, 'several-series');
     const bytes = await gzipAsync(encodeNifti(opened.volume), 6);
     const { meta } = await describeNifti(bytes, path);
     return { meta, bytes, volume: opened.volume, source: path, display: input.path };

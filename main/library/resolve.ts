@@ -43,5 +43,17 @@ export function resolveContextSet(library: Library, name: string, labels?: numbe
     if (known && missing.length) throw new InputError(undefined, `label value(s) ${missing.join(', ')} occur in none of set "${name}"'s label maps`, 'usage');
     chosen = [...new Set(labels)].sort((a, b) => a - b);
   }
-  return { set, task, labels: chosen, pairs: set.pairs.map((p) => ({ imageFile: p.image.path, labelFile: p.label.path, pairId: p.id, setName: set.name, imageSha256: p.image.sha256, labelSha256: p.label.sha256 })) };
+  return {
+    set,
+    task,
+    labels: chosen,
+    pairs: set.pairs.map((p) => ({
+      imageFile: p.image.path,
+      labelFile: p.label.path,
+      pairId: p.id,
+      setName: set.name,
+      imageSha256: p.image.sha256,
+      labelSha256: p.label.sha256,
+    })),
+  };
 }

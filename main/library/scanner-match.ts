@@ -8,7 +8,10 @@ export interface ScannerMatch {
   score: number;
 }
 
-const norm = (x: unknown) => String(x ?? '').trim().toLowerCase();
+const norm = (x: unknown) =>
+  String(x ?? '')
+    .trim()
+    .toLowerCase();
 
 /** How far a set's scanner matches a target's DICOM header (manufacturer, model, sequence name); 0 without a header. */
 export function scannerMatch(scanner: Pick<ScannerInfo, 'manufacturer' | 'model' | 'sequence'>, dicom: Record<string, unknown> | undefined): ScannerMatch {

@@ -27,10 +27,12 @@ export class LibraryService {
   library(): Promise<Library> {
     // Imported on first use: better-sqlite3 is a native module, and an app session that never
     // touches the library (or a host whose runtime lacks a matching build) should not pay or fail for it.
-    this.opened ??= import('./library.js').then(({ Library }) => Library.open(this.dir)).catch((err) => {
-      this.opened = null; // a later call may succeed (folder created, disk freed)
-      throw err;
-    });
+    this.opened ??= import('./library.js')
+      .then(({ Library }) => Library.open(this.dir))
+      .catch((err) => {
+        this.opened = null; // a later call may succeed (folder created, disk freed)
+        throw err;
+      });
     return this.opened;
   }
 
@@ -85,7 +87,11 @@ export class LibraryService {
     const set = (await this.library()).requireSet(setName);
     const pair = pairId === undefined || pairId === null ? set.pairs[0] : set.pairs.find((p) => p.id === id(pairId));
     if (!pair) {
-      throw new InputError(undefined, pairId === undefined ? `context set "${setName}" has no pairs` : `pair ${pairId} is not in set "${setName}"`, 'not-found');
+      throw new InputError(
+        undefined,
+        pairId === undefined ? `context set "${setName}" has no pairs` : `pair ${pairId} is not in set "${setName}"`,
+        'not-found',
+      );
     }
     const key = `${pair.image.sha256}:${pair.label.sha256}:${set.task.labels.join(',')}`;
     let t = this.thumbs.get(key);

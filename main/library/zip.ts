@@ -30,7 +30,8 @@ export interface ZipSource {
 
 /** Writes the entries in the given order to `out` through a temporary file (no partial bundle on failure). */
 export async function writeZip(out: string, entries: ZipSource[], options: { overwrite?: boolean } = {}): Promise<number> {
-  if (!options.overwrite && (await stat(out).catch(() => null))) throw new InputError(out, 'already exists (choose another name or pass --force to replace it)');
+  if (!options.overwrite && (await stat(out).catch(() => null)))
+    throw new InputError(out, 'already exists (choose another name or pass --force to replace it)');
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.partial`);
   let fh: FileHandle | undefined;
   try {
@@ -165,7 +166,8 @@ export class ZipReader {
     const queue: Uint8Array[] = [];
     const accept = (chunk: Uint8Array) => {
       produced += chunk.byteLength;
-      if (produced > entry.size) throw new InputError(where, `inflates to more than its declared ${entry.size} bytes (refused: possible zip bomb)`, 'bad-bundle');
+      if (produced > entry.size)
+        throw new InputError(where, `inflates to more than its declared ${entry.size} bytes (refused: possible zip bomb)`, 'bad-bundle');
       crc = crc32(chunk, crc);
       queue.push(chunk);
     };
@@ -225,8 +227,10 @@ async function readDirectory(fh: FileHandle, path: string, limits: ZipLimits): P
   const cdSize = tail.readUInt32LE(eocd + 12);
   const cdOffset = tail.readUInt32LE(eocd + 16);
   const eocdAbs = size - tailLen + eocd;
-  if (tail.readUInt16LE(eocd + 4) !== 0 || tail.readUInt16LE(eocd + 6) !== 0) throw new InputError(path, 'multi-part ZIP archives are not supported', 'bad-bundle');
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) throw new InputError(path, 'ZIP64 archives are not supported (entries over 4 GiB)', 'bad-bundle');
+  if (tail.readUInt16LE(eocd + 4) !== 0 || tail.readUInt16LE(eocd + 6) !== 0)
+    throw new InputError(path, 'multi-part ZIP archives are not supported', 'bad-bundle');
+  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff)
+    throw new InputError(path, 'ZIP64 archives are not supported (entries over 4 GiB)', 'bad-bundle');
   if (cdOffset + cdSize > eocdAbs) throw new InputError(path, 'central directory lies outside the file (truncated or damaged bundle)', 'bad-bundle');
   if (count > limits.maxEntries) throw new InputError(path, `has ${count} entries, over the limit of ${limits.maxEntries}`, 'bad-bundle');
   const cd = Buffer.alloc(cdSize);
@@ -253,10 +257,15 @@ async function readDirectory(fh: FileHandle, path: string, limits: ZipLimits): P
     if (method === 0 && compressedSize !== usize) throw new InputError(where, 'stored entry with different compressed and uncompressed sizes', 'bad-bundle');
     if (usize > limits.maxEntryBytes) throw new InputError(where, `declares ${usize} bytes, over the ${limits.maxEntryBytes}-byte limit per entry`, 'oversize');
     if (compressedSize > 0 && usize / compressedSize > limits.maxRatio) {
-      throw new InputError(where, `declares a compression ratio of ${(usize / compressedSize).toFixed(0)}:1, over the limit of ${limits.maxRatio}:1 (possible zip bomb)`, 'oversize');
+      throw new InputError(
+        where,
+        `declares a compression ratio of ${(usize / compressedSize).toFixed(0)}:1, over the limit of ${limits.maxRatio}:1 (possible zip bomb)`,
+        'oversize',
+      );
     }
     if (compressedSize === 0 && usize > 0) throw new InputError(where, 'declares content but holds no data', 'bad-bundle');
-    if (localOffset + 30 + nameLen + compressedSize > cdOffset) throw new InputError(where, 'data lies outside the archive body (damaged or crafted bundle)', 'bad-bundle');
+    if (localOffset + 30 + nameLen + compressedSize > cdOffset)
+      throw new InputError(where, 'data lies outside the archive body (damaged or crafted bundle)', 'bad-bundle');
     total += usize;
     if (total > limits.maxTotalBytes) throw new InputError(path, `declares more than ${limits.maxTotalBytes} bytes in all, over the limit`, 'oversize');
     entries.push({ name, method, crc, compressedSize, size: usize, localOffset });

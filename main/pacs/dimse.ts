@@ -36,7 +36,8 @@ if (typeof decode === 'function') {
   };
 }
 
-type DimseRequest = InstanceType<typeof CEchoRequest> | InstanceType<typeof CFindRequest> | InstanceType<typeof CGetRequest> | InstanceType<typeof CStoreRequest>;
+type DimseRequest =
+  InstanceType<typeof CEchoRequest> | InstanceType<typeof CFindRequest> | InstanceType<typeof CGetRequest> | InstanceType<typeof CStoreRequest>;
 type DimseDataset = InstanceType<typeof Dataset>;
 
 /** Segmentation Storage is not among dcmjs-dimse's default storage classes: without it a C-GET of a SEG fails (0xC000). */
@@ -58,7 +59,7 @@ const REJECT_REASONS: Record<number, string> = {
   1: 'no reason given',
   2: 'application context not supported',
   3: `our AE title is not recognised by the node (add it to the PACS's known modalities)`,
-  7: 'the called AE title is not recognised (check the node\'s AE title)',
+  7: "the called AE title is not recognised (check the node's AE title)",
 };
 
 /**
@@ -118,7 +119,6 @@ export async function echo(peer: Peer): Promise<void> {
   await associate(peer, [req]);
   if (status !== Status.Success) throw new InputError(where(peer), `C-ECHO failed: ${status === undefined ? 'no response' : statusProblem(status)}`);
 }
-
 
 /** A file to send: a path, or bytes made in the app (a SEG not yet saved). */
 export type StoreInput = string | { name: string; data: Uint8Array };
@@ -195,7 +195,6 @@ async function readDataset(input: StoreInput, privateNames: Record<string, unkno
   }
 }
 
-
 /** C-FIND (Study Root): the returned keys are those a study/series browser shows. */
 export async function find(peer: Peer, q: FindQuery): Promise<FindMatch[]> {
   let req;
@@ -230,7 +229,8 @@ export async function find(peer: Peer, q: FindQuery): Promise<FindMatch[]> {
     else if (s !== Status.Pending) final = { status: s, comment: r.getErrorComment?.() };
   });
   await associate(peer, [req]);
-  if (!final || final.status !== Status.Success) throw new InputError(where(peer), `C-FIND failed: ${final ? statusProblem(final.status, final.comment) : 'no response'}`);
+  if (!final || final.status !== Status.Success)
+    throw new InputError(where(peer), `C-FIND failed: ${final ? statusProblem(final.status, final.comment) : 'no response'}`);
   return matches;
 }
 
@@ -257,7 +257,9 @@ export interface GetResult {
  */
 export async function get(peer: Peer, q: { studyInstanceUid: string; seriesInstanceUid?: string }, outDir: string): Promise<GetResult> {
   await mkdir(outDir, { recursive: true });
-  const req = q.seriesInstanceUid ? CGetRequest.createSeriesGetRequest(q.studyInstanceUid, q.seriesInstanceUid) : CGetRequest.createStudyGetRequest(q.studyInstanceUid);
+  const req = q.seriesInstanceUid
+    ? CGetRequest.createSeriesGetRequest(q.studyInstanceUid, q.seriesInstanceUid)
+    : CGetRequest.createStudyGetRequest(q.studyInstanceUid);
   req.setAddStorageSopClassesToAssociation(true);
   const files: string[] = [];
   const pendingWrites: Promise<void>[] = [];
@@ -300,7 +302,8 @@ export async function get(peer: Peer, q: { studyInstanceUid: string; seriesInsta
   await Promise.all(pendingWrites);
   if (!final) throw new InputError(where(peer), 'C-GET failed: no final response');
   const ok = final.status === Status.Success || (final.status >= 0xb000 && final.status <= 0xb0ff);
-  if (!ok) throw new InputError(where(peer), `C-GET failed: ${statusProblem(final.status, final.comment)}${files.length ? ` after ${files.length} instances` : ''}`);
+  if (!ok)
+    throw new InputError(where(peer), `C-GET failed: ${statusProblem(final.status, final.comment)}${files.length ? ` after ${files.length} instances` : ''}`);
   if (!files.length) throw new InputError(where(peer), `C-GET returned no instances for study ${q.studyInstanceUid}`);
   return { files: files.sort(), failed: final.failed };
 }
@@ -309,7 +312,15 @@ function writeDatasetAtomic(ds: DimseDataset, path: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
   const raw = (ds as unknown as { [RAW]?: Buffer })[RAW];
   const written = raw
-    ? writeFile(tmp, part10(raw, { sopClassUid: ds.getElement('SOPClassUID') ?? '', sopInstanceUid: ds.getElement('SOPInstanceUID') ?? '', transferSyntaxUid: ds.getTransferSyntaxUid() }), { flag: 'wx' })
+    ? writeFile(
+        tmp,
+        part10(raw, {
+          sopClassUid: ds.getElement('SOPClassUID') ?? '',
+          sopInstanceUid: ds.getElement('SOPInstanceUID') ?? '',
+          transferSyntaxUid: ds.getTransferSyntaxUid(),
+        }),
+        { flag: 'wx' },
+      )
     : new Promise<void>((resolve, reject) => ds.toFile(tmp, (err) => (err ? reject(err) : resolve())));
   return written.then(
     () => rename(tmp, path),

@@ -12,7 +12,8 @@ export const DEFAULT_LOCAL_AE = 'NEUROVERSE';
 /** AE titles: 1–16 characters of the default character repertoire, no backslash or control characters. */
 export function checkAeTitle(ae: string, what = 'AE title'): string {
   const t = ae.trim();
-  if (!t || t.length > 16 || /[\\\x00-\x1f]/.test(t)) throw new InputError(undefined, `${what} "${ae}" must be 1–16 printable characters without "\\"`, 'usage');
+  if (!t || t.length > 16 || /[\\\x00-\x1f]/.test(t))
+    throw new InputError(undefined, `${what} "${ae}" must be 1–16 printable characters without "\\"`, 'usage');
   return t;
 }
 
@@ -66,7 +67,11 @@ export class PacsNodes {
     const c = await this.load();
     const n = checkNode(node);
     if (!isLoopback(n.host) && !options.confirmRemote) {
-      throw new InputError(undefined, `node ${n.name}: ${n.host} is another computer; scans sent there leave this machine. Confirm to save it`, 'confirm-remote');
+      throw new InputError(
+        undefined,
+        `node ${n.name}: ${n.host} is another computer; scans sent there leave this machine. Confirm to save it`,
+        'confirm-remote',
+      );
     }
     c.nodes = [...c.nodes.filter((x) => x.name !== n.name), n];
     await this.save(c);

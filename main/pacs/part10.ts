@@ -52,7 +52,8 @@ export function part10(dataset: Uint8Array, meta: { sopClassUid: string; sopInst
 export function datasetOffset(file: Uint8Array): number | null {
   if (file.length < 144 || String.fromCharCode(...file.subarray(128, 132)) !== 'DICM') return null;
   const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const isGroupLength = v.getUint16(132, true) === 0x0002 && v.getUint16(134, true) === 0x0000 && file[136] === 0x55 && file[137] === 0x4c && v.getUint16(138, true) === 4;
+  const isGroupLength =
+    v.getUint16(132, true) === 0x0002 && v.getUint16(134, true) === 0x0000 && file[136] === 0x55 && file[137] === 0x4c && v.getUint16(138, true) === 4;
   if (!isGroupLength) return null;
   const end = 144 + v.getUint32(140, true);
   return end <= file.length ? end : null;

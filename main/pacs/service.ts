@@ -55,7 +55,8 @@ export class PacsService {
   /** C-STORE of the series an open volume came from, and of the SEG of `maskId` on it when given. */
   async send(name: string, volumeId: string, seg?: { maskId: string; segments?: SegmentSpec[] }): Promise<StoreResult> {
     const v = this.volumes.get(volumeId);
-    if (v.source.kind !== 'dicom' || !v.source.path) throw new InputError(this.volumes.info(volumeId).name, 'only a volume opened from DICOM can be sent to a PACS (its source series is what is sent)');
+    if (v.source.kind !== 'dicom' || !v.source.path)
+      throw new InputError(this.volumes.info(volumeId).name, 'only a volume opened from DICOM can be sent to a PACS (its source series is what is sent)');
     const scan = await scanDicomFolder(v.source.path);
     const series = scan.series.find((s) => s.uid === v.source.seriesInstanceUid) ?? (scan.series.length === 1 ? scan.series[0] : undefined);
     if (!series) throw new InputError(v.source.path, `no longer holds series ${v.source.seriesInstanceUid}`);
@@ -67,7 +68,11 @@ export class PacsService {
   /** C-GET of a study (or series) into the data folder; returns the folder to open. */
   async retrieve(name: string, studyInstanceUid: string, seriesInstanceUid?: string): Promise<string> {
     if (!isDicomUid(studyInstanceUid) || (seriesInstanceUid !== undefined && !isDicomUid(seriesInstanceUid))) {
-      throw new InputError(undefined, `study and series must be DICOM UIDs (digit groups joined by single dots, at most 64 characters; got ${JSON.stringify(seriesInstanceUid !== undefined && !isDicomUid(seriesInstanceUid) ? seriesInstanceUid : studyInstanceUid).slice(0, 80)})`, 'usage');
+      throw new InputError(
+        undefined,
+        `study and series must be DICOM UIDs (digit groups joined by single dots, at most 64 characters; got ${JSON.stringify(seriesInstanceUid !== undefined && !isDicomUid(seriesInstanceUid) ? seriesInstanceUid : studyInstanceUid).slice(0, 80)})`,
+        'usage',
+      );
     }
     const dir = join(this.dataDir, 'pacs', studyInstanceUid, seriesInstanceUid ?? 'study');
     await get(await this.peer(name), { studyInstanceUid, seriesInstanceUid }, dir);

@@ -49,7 +49,13 @@ export interface ContextChoice {
  * ignores each scanner's intensity scale, and it drops where a pair's anatomy or field of view differs from
  * the target's. The best `n` are chosen; ties keep the given order.
  */
-export async function rankContext(target: Volume, c: ChoiceCandidates, structures: ReadonlyArray<readonly number[] | undefined>, n: number, signal?: AbortSignal): Promise<ContextChoice[]> {
+export async function rankContext(
+  target: Volume,
+  c: ChoiceCandidates,
+  structures: ReadonlyArray<readonly number[] | undefined>,
+  n: number,
+  signal?: AbortSignal,
+): Promise<ContextChoice[]> {
   const dims = spatialDims(target);
   const boxes: (VoxelBox | null)[][] = structures.map(() => []);
   for (let i = 0; i < c.count; i++) {

@@ -79,9 +79,14 @@ export class ContextQc {
     this.structures.forEach((s, k) => {
       const member = labelMembership(label, s.labels);
       const v = this.votes[k];
-      const scan = scanWhere(label.data, this.dims, (x) => member(x) === 1, (o) => {
-        if (v[o] < 255) v[o]++;
-      });
+      const scan = scanWhere(
+        label.data,
+        this.dims,
+        (x) => member(x) === 1,
+        (o) => {
+          if (v[o] < 255) v[o]++;
+        },
+      );
       this.counts[k][i] = scan.count;
       this.boxes[k][i] = scan.box;
     });
@@ -94,14 +99,32 @@ export class ContextQc {
       const present = counts[k].filter((n) => n > 0).sort((a, b) => a - b);
       const median = present.length ? present[Math.floor(present.length / 2)] : 0;
       counts[k].forEach((n, i) => {
-        if (n === 0) found.push({ kind: 'structure-missing', pair: i, structure: k, message: `${pairs.name(i)} has no voxel of ${s.name} after alignment: it adds nothing but a vote against` });
+        if (n === 0)
+          found.push({
+            kind: 'structure-missing',
+            pair: i,
+            structure: k,
+            message: `${pairs.name(i)} has no voxel of ${s.name} after alignment: it adds nothing but a vote against`,
+          });
         else if (present.length >= 3 && (n > SIZE_RATIO * median || n * SIZE_RATIO < median)) {
-          found.push({ kind: 'structure-size', pair: i, structure: k, value: round(n / median), message: `${pairs.name(i)}: ${s.name} is ${round(n / median)}× the other pairs' size after alignment; its registration may have failed` });
+          found.push({
+            kind: 'structure-size',
+            pair: i,
+            structure: k,
+            value: round(n / median),
+            message: `${pairs.name(i)}: ${s.name} is ${round(n / median)}× the other pairs' size after alignment; its registration may have failed`,
+          });
         }
       });
       // The target's field of view: aligned structures that reach the grid's edge are cut by it.
       const edge = boxes[k].filter((b) => b && [0, 1, 2].some((a) => b.lo[a] === 0 || b.hi[a] === dims[a] - 1)).length;
-      if (edge > 0 && edge * 2 >= present.length) found.push({ kind: 'target-field-of-view', structure: k, value: edge, message: `${s.name} reaches the edge of the target's field of view in ${edge} of ${present.length} aligned pairs: the scan may not cover all of it` });
+      if (edge > 0 && edge * 2 >= present.length)
+        found.push({
+          kind: 'target-field-of-view',
+          structure: k,
+          value: edge,
+          message: `${s.name} reaches the edge of the target's field of view in ${edge} of ${present.length} aligned pairs: the scan may not cover all of it`,
+        });
     });
     const half = Math.ceil(this.count / 2);
     for (let i = 0; i < this.count; i++) {
@@ -112,12 +135,32 @@ export class ContextQc {
         if (!box) return;
         const cover = covered(image, votes[k], half);
         if (cover < MIN_COVER) {
-          found.push({ kind: 'pair-field-of-view', pair: i, structure: k, value: round(cover), message: `${pairs.name(i)} covers only ${Math.round(cover * 100)} % of ${s.name}'s region after alignment: its field of view is unlike the target's` });
+          found.push({
+            kind: 'pair-field-of-view',
+            pair: i,
+            structure: k,
+            value: round(cover),
+            message: `${pairs.name(i)} covers only ${Math.round(cover * 100)} % of ${s.name}'s region after alignment: its field of view is unlike the target's`,
+          });
         }
         const region = regionAround(box, dims, target.spacing);
         const sim = localCorrelation(target, image, region);
-        if (sim < 0) found.push({ kind: 'contrast', pair: i, structure: k, value: round(sim), message: `${pairs.name(i)} looks like the target in inverted contrast around ${s.name} (local correlation ${round(sim)}): another sequence than the target's?` });
-        else if (sim < LOW_SIMILARITY) found.push({ kind: 'low-similarity', pair: i, structure: k, value: round(sim), message: `${pairs.name(i)} looks little like the target around ${s.name} after alignment (local correlation ${round(sim)}): a failed registration, or other anatomy or contrast` });
+        if (sim < 0)
+          found.push({
+            kind: 'contrast',
+            pair: i,
+            structure: k,
+            value: round(sim),
+            message: `${pairs.name(i)} looks like the target in inverted contrast around ${s.name} (local correlation ${round(sim)}): another sequence than the target's?`,
+          });
+        else if (sim < LOW_SIMILARITY)
+          found.push({
+            kind: 'low-similarity',
+            pair: i,
+            structure: k,
+            value: round(sim),
+            message: `${pairs.name(i)} looks little like the target around ${s.name} after alignment (local correlation ${round(sim)}): a failed registration, or other anatomy or contrast`,
+          });
       });
     }
     return found;

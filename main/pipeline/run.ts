@@ -87,7 +87,17 @@ export interface PipelineResult {
   align: AlignMode;
   structures: PipelineStructureResult[];
   alignment: { registered: number; cached: number; referenceRegistered: number; seconds: number } | null;
-  seconds: { align: number; choose: number; qc: number; preprocess: number; targetEncoder: number; context: number; decoder: number; vote: number; postprocess: number };
+  seconds: {
+    align: number;
+    choose: number;
+    qc: number;
+    preprocess: number;
+    targetEncoder: number;
+    context: number;
+    decoder: number;
+    vote: number;
+    postprocess: number;
+  };
   /** Model runs only. */
   choice: ProviderChoice | null;
   /** Checks of the aligned context (qc.ts), segmentation with alignment only; pair indices are the structure's. */
@@ -124,14 +134,29 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       {
         target: run.target,
         targetFile: run.targetFile,
-        structures: run.structures.map((s) => ({ task: s.task, labels: s.labels, pairs: s.pairs.map((p) => ({ imageFile: p.imageFile, labelFile: p.labelFile })) })),
+        structures: run.structures.map((s) => ({
+          task: s.task,
+          labels: s.labels,
+          pairs: s.pairs.map((p) => ({ imageFile: p.imageFile, labelFile: p.labelFile })),
+        })),
         miniContext: run.miniContext,
         memoryBudgetBytes: run.memoryBudgetBytes,
         checkPairsFirst: run.checkPairsFirst,
       },
-      { signal: run.signal, onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)) },
+      {
+        signal: run.signal,
+        onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
+      },
     );
-    return { method: run.method, align: run.align, structures: r.structures.map((s, k) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null, pairs: run.structures[k].pairs })), alignment: null, seconds: { ...seconds, ...r.seconds }, choice: r.choice, qc: [] };
+    return {
+      method: run.method,
+      align: run.align,
+      structures: r.structures.map((s, k) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null, pairs: run.structures[k].pairs })),
+      alignment: null,
+      seconds: { ...seconds, ...r.seconds },
+      choice: r.choice,
+      qc: [],
+    };
   }
 
   if (!run.pool || !run.cache) throw new Error('aligned runs and atlas vote need a compute pool and a registration cache');
@@ -165,14 +190,27 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   // The vote of each structure's aligned labels: the vote method's result, and beside the model its baseline,
   // doubt and frame; and the checks of the pairs. Structures sharing their pairs share one read of each map.
   const t0 = performance.now();
-  const { votes, qc, qcSeconds } = await votesAndChecks(run, (p) => byKey.get(pairKey(p))!, (s) => run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`));
+  const { votes, qc, qcSeconds } = await votesAndChecks(
+    run,
+    (p) => byKey.get(pairKey(p))!,
+    (s) => run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`),
+  );
   seconds.qc = qcSeconds;
   seconds.vote = (performance.now() - t0) / 1000 - qcSeconds;
 
   if (run.method === 'vote') {
     const structures: PipelineStructureResult[] = run.structures.map((s, k) => {
       const { mask, doubt } = votes[k]!;
-      return { volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`), task: s.task, contextSize: s.pairs.length, miniContext: null, baseline: null, uncertainty: doubt, contextChoice: choices[k], pairs: s.pairs };
+      return {
+        volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`),
+        task: s.task,
+        contextSize: s.pairs.length,
+        miniContext: null,
+        baseline: null,
+        uncertainty: doubt,
+        contextChoice: choices[k],
+        pairs: s.pairs,
+      };
     });
     return { method: run.method, align: run.align, structures, alignment, seconds, choice: null, qc };
   }
@@ -200,7 +238,12 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       },
       {
         signal: run.signal,
-        onProgress: (p) => run.onProgress?.('mini-context', (first + p.structure - 1 + p.pairsDone / p.pairsTotal) / run.structures.length, contextMessage(run, { ...p, structure: first + p.structure })),
+        onProgress: (p) =>
+          run.onProgress?.(
+            'mini-context',
+            (first + p.structure - 1 + p.pairsDone / p.pairsTotal) / run.structures.length,
+            contextMessage(run, { ...p, structure: first + p.structure }),
+          ),
       },
     );
   let r: TaskRunResult;
@@ -268,7 +311,12 @@ async function chooseContext(run: PipelineRun): Promise<{ structures: PipelineSt
     const files = pairs.map((p) => byKey.get(pairKey(p))!);
     const ranked = await rankContext(
       run.target,
-      { count: pairs.length, readImage: (i) => readNifti(files[i].imageFile), readLabel: (i) => readNifti(files[i].labelFile), headerMatch: headerMatch ? pairs.map(headerMatch) : undefined },
+      {
+        count: pairs.length,
+        readImage: (i) => readNifti(files[i].imageFile),
+        readLabel: (i) => readNifti(files[i].labelFile),
+        headerMatch: headerMatch ? pairs.map(headerMatch) : undefined,
+      },
       members.map((k) => (task === 'segment' ? run.structures[k].labels : undefined)),
       n,
       run.signal,
@@ -295,7 +343,11 @@ async function votesAndChecks(
     const pairs = run.structures[members[0]].pairs;
     onGroup(run.structures[members[0]]);
     const files = pairs.map(alignedOf);
-    const checks = new ContextQc(run.target, pairs.length, members.map((k) => ({ name: run.structures[k].name ?? `labels ${run.structures[k].labels?.join(', ') ?? 'all'}`, labels: run.structures[k].labels })));
+    const checks = new ContextQc(
+      run.target,
+      pairs.length,
+      members.map((k) => ({ name: run.structures[k].name ?? `labels ${run.structures[k].labels?.join(', ') ?? 'all'}`, labels: run.structures[k].labels })),
+    );
     const r = await majorityVotes(
       files.length,
       async (i) => {
@@ -308,7 +360,10 @@ async function votesAndChecks(
     );
     members.forEach((k, j) => (votes[k] = r[j]));
     const t = performance.now();
-    const found = await checks.finish({ readImage: (i) => readNifti(files[i].imageFile), name: (i) => run.pairName?.(pairs[i]) ?? basename(pairs[i].imageFile) }, run.signal);
+    const found = await checks.finish(
+      { readImage: (i) => readNifti(files[i].imageFile), name: (i) => run.pairName?.(pairs[i]) ?? basename(pairs[i].imageFile) },
+      run.signal,
+    );
     qcSeconds += (performance.now() - t) / 1000;
     qc.push(...found.map((w) => ({ ...w, structure: members[w.structure] })));
   }
@@ -346,7 +401,6 @@ function agreement(model: ArrayLike<number>, vote: Uint8Array): { voxels: number
   }
   return { voxels: b, agreement: a + b === 0 ? 1 : Math.round(((2 * ab) / (a + b)) * 1000) / 1000 };
 }
-
 
 function contextMessage(run: PipelineRun, p: { structure: number; miniContext: number; miniContexts: number; pairsDone: number; pairsTotal: number }): string {
   const name = run.structures.length > 1 ? `structure ${p.structure}: ` : '';

@@ -93,11 +93,23 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
   const viaReference = async (p: PairFiles): Promise<string[]> => {
     // Target points → reference points (once per target), then reference points → pair points.
     targetToReference ??= transformTo('target-to-reference', { volume: target }, { file: o.reference! }, { target: targetHash, reference: refHash! });
-    const pairPart = transformTo('reference-to-pair', { file: o.reference! }, { file: p.imageFile }, { reference: refHash!, image: await sha256File(p.imageFile) });
+    const pairPart = transformTo(
+      'reference-to-pair',
+      { file: o.reference! },
+      { file: p.imageFile },
+      { reference: refHash!, image: await sha256File(p.imageFile) },
+    );
     return [await targetToReference, await pairPart];
   };
   const one = async (p: PairFiles, i: number): Promise<AlignedPair> => {
-    const key = cacheKey({ settings, kind: o.kind, target: targetHash, image: await sha256File(p.imageFile), label: await sha256File(p.labelFile), reference: refHash });
+    const key = cacheKey({
+      settings,
+      kind: o.kind,
+      target: targetHash,
+      image: await sha256File(p.imageFile),
+      label: await sha256File(p.labelFile),
+      reference: refHash,
+    });
     const hit = await o.cache.get(key);
     if (hit && (hit.result.image || !o.needImages)) {
       o.onProgress?.(++done, total, `pair ${i + 1} of ${total} already aligned (cache)`);
@@ -107,14 +119,30 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
     try {
       // A hit without its image (an earlier vote run) reuses the stored transform: resampling only.
       const transformFiles = hit ? [join(hit.dir, 'transform.json')] : refHash ? await viaReference(p) : undefined;
-      const job: RegisterJob = { mode: o.mode, kind: o.kind, target, image: { file: p.imageFile }, label: { file: p.labelFile }, outDir, warpImage: o.needImages, transformFiles };
+      const job: RegisterJob = {
+        mode: o.mode,
+        kind: o.kind,
+        target,
+        image: { file: p.imageFile },
+        label: { file: p.labelFile },
+        outDir,
+        warpImage: o.needImages,
+        transformFiles,
+      };
       const result = await o.pool.run<RegisterResult>('register', job, { signal: inner.signal });
       const entry = hit ? await o.cache.addImage(key, outDir, result) : await o.cache.commit(outDir, key, result);
       if (!entry) throw new Error(`registration cache entry ${key} vanished while it was being completed`);
       // Resampling the image with a stored transform is not a registration.
       if (!hit) registered++;
       o.onProgress?.(++done, total, `pair ${i + 1} of ${total} aligned (${o.mode}, ${result.seconds.register.toFixed(0)} s)`);
-      return { imageFile: entry.imageFile, labelFile: entry.labelFile, source: p, labelBox: result.labelBox, cached: false, seconds: result.seconds.register + result.seconds.warp };
+      return {
+        imageFile: entry.imageFile,
+        labelFile: entry.labelFile,
+        source: p,
+        labelBox: result.labelBox,
+        cached: false,
+        seconds: result.seconds.register + result.seconds.warp,
+      };
     } catch (err) {
       await o.cache.discard(outDir);
       throw err;
@@ -130,7 +158,15 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
       ),
     );
     if (o.signal?.aborted) throw new CancelledError('alignment');
-    return { mode: o.mode, pairs, labelBox: unionBox(pairs.map((p) => p.labelBox)), seconds: (performance.now() - t0) / 1000, registered, cached: total - registered, referenceRegistered };
+    return {
+      mode: o.mode,
+      pairs,
+      labelBox: unionBox(pairs.map((p) => p.labelBox)),
+      seconds: (performance.now() - t0) / 1000,
+      registered,
+      cached: total - registered,
+      referenceRegistered,
+    };
   } catch (err) {
     if (o.signal?.aborted) throw new CancelledError('alignment');
     throw err;
@@ -143,7 +179,6 @@ function cacheKey(parts: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 40);
 }
 
-
 /** Content hash of an in-memory volume: voxels and geometry (the target often has no file). */
 export function volumeHash(v: Volume): string {
   const h = createHash('sha256');
@@ -151,4 +186,3 @@ export function volumeHash(v: Volume): string {
   h.update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
   return h.digest('hex');
 }
-

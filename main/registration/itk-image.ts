@@ -27,7 +27,13 @@ const LPS = [-1, -1, 1];
  * a coarse voxel is the mean of a factor-sized block, so its centre sits (factor−1)/2 voxels in.
  * `lo` shifts the first voxel (a sub-box of the grid), `size` overrides the voxel count.
  */
-export function itkGeometry(a: number[][], dims: readonly number[], factor: readonly number[] = [1, 1, 1], lo: readonly number[] = [0, 0, 0], size?: readonly number[]): ItkGeometry {
+export function itkGeometry(
+  a: number[][],
+  dims: readonly number[],
+  factor: readonly number[] = [1, 1, 1],
+  lo: readonly number[] = [0, 0, 0],
+  size?: readonly number[],
+): ItkGeometry {
   const spacing: number[] = [];
   const direction = new Array<number>(9).fill(0);
   for (let c = 0; c < 3; c++) {

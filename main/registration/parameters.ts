@@ -40,7 +40,15 @@ export function stagesOf(mode: AlignMode): ('rigid' | 'affine' | 'bspline')[] {
 
 /** What identifies a registration's settings in the cache key (elastix's defaults come with its version). */
 export function parameterKey(mode: AlignMode, elastixVersion: string): string {
-  return JSON.stringify({ mode, elastixVersion, REGISTRATION_MM, BSPLINE_GRID_MM, RESOLUTIONS, OVERRIDES: stagesOf(mode).map((s) => OVERRIDES[s]), all: OVERRIDES.all });
+  return JSON.stringify({
+    mode,
+    elastixVersion,
+    REGISTRATION_MM,
+    BSPLINE_GRID_MM,
+    RESOLUTIONS,
+    OVERRIDES: stagesOf(mode).map((s) => OVERRIDES[s]),
+    all: OVERRIDES.all,
+  });
 }
 
 /**

@@ -69,14 +69,20 @@ export async function registerPair(job: RegisterJob, progress: (f: number | null
   const whole: VoxelBox = { lo: [0, 0, 0], hi: targetDims.map((d) => d - 1) as [number, number, number] };
   let coarseBox: VoxelBox | null = null;
   if (job.kind === 'label') {
-    const coarse = await transform(itkImage(itkGeometry(label.affine, spatialDims(label)), labelValues, 'label'), withInterpolation(maps, 'nearest'), coarseTarget);
+    const coarse = await transform(
+      itkImage(itkGeometry(label.affine, spatialDims(label)), labelValues, 'label'),
+      withInterpolation(maps, 'nearest'),
+      coarseTarget,
+    );
     coarseBox = boxWhere(coarse.data!, coarse.size);
-    if (!coarseBox) throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
+    if (!coarseBox)
+      throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
   }
   const region = (marginMm: number) => (coarseBox ? toFullBox(coarseBox, coarseTarget, fullTarget, job.target, targetDims, marginMm) : whole);
   const labelFull = await warpInto(label, labelValues, maps, job.kind === 'label' ? 'nearest' : 'linear', region(LABEL_MARGIN_MM), job.target);
   const labelBox = job.kind === 'label' ? boxWhere(labelFull, targetDims) : null;
-  if (job.kind === 'label' && !labelBox) throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
+  if (job.kind === 'label' && !labelBox)
+    throw new InputError(job.label.file, `after ${job.mode === 'none' ? 'resampling' : 'registration'} the label lies outside the target's field of view`);
   await writeFile(join(job.outDir, 'label.nii.gz'), await gz(onTargetGrid(job.target, asStored(labelFull, label), `aligned ${job.mode} label`)));
   if (job.warpImage) {
     const imageFull = await warpInto(image, imageValues, maps, 'linear', region(IMAGE_MARGIN_MM), job.target);
@@ -87,9 +93,22 @@ export async function registerPair(job: RegisterJob, progress: (f: number | null
 }
 
 /** `values` (of `source`) resampled onto the target grid inside `box`; zero elsewhere. */
-async function warpInto(source: Volume, values: Float32Array, maps: ParameterMap[], kind: 'nearest' | 'linear', box: VoxelBox, target: PlainVolume): Promise<Float32Array> {
+async function warpInto(
+  source: Volume,
+  values: Float32Array,
+  maps: ParameterMap[],
+  kind: 'nearest' | 'linear',
+  box: VoxelBox,
+  target: PlainVolume,
+): Promise<Float32Array> {
   const dims = spatialDims(target);
-  const sub = itkGeometry(target.affine, dims, [1, 1, 1], box.lo, box.lo.map((l, c) => box.hi[c] - l + 1));
+  const sub = itkGeometry(
+    target.affine,
+    dims,
+    [1, 1, 1],
+    box.lo,
+    box.lo.map((l, c) => box.hi[c] - l + 1),
+  );
   const warped = await transform(itkImage(itkGeometry(source.affine, spatialDims(source)), values), withInterpolation(maps, kind), sub);
   return paste(warped.data!, box, dims);
 }
@@ -151,7 +170,12 @@ async function registrationMaps(mode: RegisterJob['mode']): Promise<ParameterMap
 
 async function transform(moving: ItkImageLike, maps: ParameterMap[], out: ItkGeometry): Promise<ItkImageLike> {
   const { transformixNode } = await elastix();
-  const r = await transformixNode(moving as never, maps as never, { outputOrigin: out.origin, outputSpacing: out.spacing, outputSize: out.size, outputDirection: [...out.direction] });
+  const r = await transformixNode(moving as never, maps as never, {
+    outputOrigin: out.origin,
+    outputSpacing: out.spacing,
+    outputSize: out.size,
+    outputDirection: [...out.direction],
+  });
   return r.result as unknown as ItkImageLike;
 }
 
@@ -164,11 +188,13 @@ function isBlank(v: Float32Array): boolean {
 /** elastix reports failures as a long log; its "Description:" line (or the first line) says what happened. */
 function elastixProblem(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const d = lines.find((l) => /^Description:/i.test(l));
   return (d ? d.replace(/^Description:\s*/i, '') : (lines[0] ?? 'unknown error')).slice(0, 200);
 }
-
 
 /** A box in the coarse registration grid as a box of the full target grid, widened by the warp margin. */
 function toFullBox(c: VoxelBox, coarse: ItkGeometry, full: ItkGeometry, target: PlainVolume, dims: readonly number[], marginMm: number): VoxelBox {

@@ -32,7 +32,11 @@ export async function openSegsOnOpenVolumes(scan: DicomScan, volumes: VolumeStor
       .filter((v) => v.role === 'image' && seg.referencedSeries.includes(v.source.seriesInstanceUid ?? ''))
       .pop();
     if (!target) {
-      throw new InputError(seg.label, `references series ${seg.referencedSeries.join(', ')}, which is not open: open that series first, or the folder that holds both`, 'seg-reference');
+      throw new InputError(
+        seg.label,
+        `references series ${seg.referencedSeries.join(', ')}, which is not open: open that series first, or the folder that holds both`,
+        'seg-reference',
+      );
     }
     if (!target.source.path) throw new InputError(target.name, 'the DICOM files it came from are no longer known; open the series again');
     const reference = await scanDicomFolder(target.source.path);

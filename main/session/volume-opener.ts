@@ -3,7 +3,17 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import { InputError } from '../common/errors.js';
 import type { FileBlob } from '../common/types.js';
-import { importSeries, isNiftiName, openImagePath, parseNiftiAsync, scanDicomFiles, segsBesideSeries, seriesSummaries, type DicomScan, type SeriesDecoder } from '../imaging/index.js';
+import {
+  importSeries,
+  isNiftiName,
+  openImagePath,
+  parseNiftiAsync,
+  scanDicomFiles,
+  segsBesideSeries,
+  seriesSummaries,
+  type DicomScan,
+  type SeriesDecoder,
+} from '../imaging/index.js';
 import type { Volume } from '../imaging/volume.js';
 import type { Jobs, ProgressFn } from '../jobs/jobs.js';
 import type { RecentFiles } from '../settings/recent-files.js';
@@ -86,7 +96,14 @@ export class VolumeOpener {
   async recentFiles(): Promise<RecentFile[]> {
     const list = await this.o.recent.list();
     // Only entries that still exist on disk are offered.
-    const exists = await Promise.all(list.map((r) => stat(r.path).then(() => true, () => false)));
+    const exists = await Promise.all(
+      list.map((r) =>
+        stat(r.path).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     return list.filter((_, i) => exists[i]);
   }
 
@@ -112,7 +129,12 @@ export class VolumeOpener {
     if (!scan) return { kind: 'volume', volume: info };
     // A SEG beside the series (a study folder, a PACS retrieval) opens with it as a label overlay.
     const { maps, problems } = segsBesideSeries(scan, volume);
-    return { kind: 'volume', volume: info, ...(maps.length ? { overlays: addSegVolumes(this.o.volumes, maps) } : {}), ...(problems.length ? { problems } : {}) };
+    return {
+      kind: 'volume',
+      volume: info,
+      ...(maps.length ? { overlays: addSegVolumes(this.o.volumes, maps) } : {}),
+      ...(problems.length ? { problems } : {}),
+    };
   }
 
   private async segResult(scan: DicomScan): Promise<OpenedVolume> {
@@ -120,7 +142,13 @@ export class VolumeOpener {
     return { kind: 'volume', volume: first, ...(rest.length ? { overlays: rest } : {}) };
   }
 
-  private async importScan(p: Pending, seriesUid: string | undefined, role: VolumeRole | undefined, progress: ProgressFn, signal: AbortSignal): Promise<OpenedVolume> {
+  private async importScan(
+    p: Pending,
+    seriesUid: string | undefined,
+    role: VolumeRole | undefined,
+    progress: ProgressFn,
+    signal: AbortSignal,
+  ): Promise<OpenedVolume> {
     const volume = await importSeries(p.scan, seriesUid, progress, this.o.decode, signal);
     // Uploaded files live on in the cache folder: point the volume there, so that exporting a SEG on it or
     // opening a SEG of it later can read the source files again.

@@ -25,7 +25,10 @@ export class RecentFiles {
   }
 
   async add(entry: Omit<RecentFile, 'id' | 'openedAt'>): Promise<RecentFile> {
-    const id = createHash('sha256').update(`${entry.path}\0${entry.seriesInstanceUid ?? ''}`).digest('hex').slice(0, 16);
+    const id = createHash('sha256')
+      .update(`${entry.path}\0${entry.seriesInstanceUid ?? ''}`)
+      .digest('hex')
+      .slice(0, 16);
     const item: RecentFile = { ...entry, id, openedAt: new Date().toISOString() };
     const rest = (await this.list()).filter((r) => r.id !== id);
     const next = [item, ...rest].slice(0, MAX_RECENT);

@@ -39,13 +39,13 @@ export interface RealScanTable {
  * disk, so every field is checked: a malformed field is left out rather than shown as "undefined".
  */
 export function cardLines(evaluation: ModelEvaluation | null | undefined): CardLines {
-  if (!evaluation || typeof evaluation !== 'object') return { evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null };
+  if (!evaluation || typeof evaluation !== 'object')
+    return { evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null };
   const summary = typeof evaluation.summary === 'string' && evaluation.summary.trim() ? evaluation.summary.trim() : null;
   const seg = evaluation.segmentation as { table?: unknown; contextSizes?: unknown } | undefined;
   const table = seg && typeof seg === 'object' && Array.isArray(seg.table) ? seg.table : [];
   const rows = table.filter(
-    (r): r is CardRow =>
-      typeof r === 'object' && r !== null && typeof r.structure === 'string' && Number.isFinite(r.model) && Number.isFinite(r.baseline),
+    (r): r is CardRow => typeof r === 'object' && r !== null && typeof r.structure === 'string' && Number.isFinite(r.model) && Number.isFinite(r.baseline),
   );
   const sizes = seg && typeof seg === 'object' && Array.isArray(seg.contextSizes) ? seg.contextSizes.filter(Number.isFinite) : [];
   return {
@@ -97,7 +97,14 @@ function realScanSizeTable(r: unknown): RealScanSizeTable | null {
     if (structures === null) structures = names;
     if (names.join() !== structures.join() || names.some((n) => !Array.isArray(dice[n]) || (dice[n] as unknown[]).length !== sizes.length)) return null;
     const seconds = Array.isArray(col.seconds) && col.seconds.length === sizes.length ? col.seconds : [];
-    sizes.forEach((size, i) => rows.push({ method: `${method === 'vote' ? 'vote' : 'model'} · ${align}`, size, values: names.map((n) => num((dice[n] as unknown[])[i])), seconds: num(seconds[i]) }));
+    sizes.forEach((size, i) =>
+      rows.push({
+        method: `${method === 'vote' ? 'vote' : 'model'} · ${align}`,
+        size,
+        values: names.map((n) => num((dice[n] as unknown[])[i])),
+        seconds: num(seconds[i]),
+      }),
+    );
   }
   if (!structures || rows.length === 0) return null;
   return { note: typeof o.note === 'string' ? o.note : '', structures, rows };

@@ -42,7 +42,16 @@ export async function findModels(places: ModelPlace[]): Promise<FoundModel[]> {
       if (!manifest) continue;
       seen.add(e.name);
       const evaluation = isObject(manifest.evaluation) ? (manifest.evaluation as ModelInfo['evaluation']) : null;
-      found.push({ id: e.name, name: manifest.name, tasks: manifest.tasks, grid: manifest.grid, precisions: manifest.int8 ? ['fp32', 'int8'] : ['fp32'], origin: place.origin, evaluation, dir });
+      found.push({
+        id: e.name,
+        name: manifest.name,
+        tasks: manifest.tasks,
+        grid: manifest.grid,
+        precisions: manifest.int8 ? ['fp32', 'int8'] : ['fp32'],
+        origin: place.origin,
+        evaluation,
+        dir,
+      });
     }
   }
   return found;
@@ -57,7 +66,11 @@ export function pickModel(models: FoundModel[], id: string | undefined, task: Ta
   }
   const m = models.find((x) => x.tasks.includes(task));
   if (!m) {
-    throw new InputError(undefined, `no model package for task "${task}" is installed (looked in $NEUROVERSE_MODELS, <data folder>/models and the bundled resources/models)`, 'no-model');
+    throw new InputError(
+      undefined,
+      `no model package for task "${task}" is installed (looked in $NEUROVERSE_MODELS, <data folder>/models and the bundled resources/models)`,
+      'no-model',
+    );
   }
   return m;
 }

@@ -14,7 +14,12 @@ export interface ModelIdentity {
  * How a run made its result, as the app's library and the CLI's JSON report both record it and a DICOM-SEG
  * carries it: the model (name, weights) or the vote, how the pairs were aligned, and which pairs (by content).
  */
-export function runProvenance(method: Method, align: AlignMode, model: ModelIdentity | null, context: { name: string; pairs: Array<{ imageSha256: string; labelSha256: string }> }): SegProvenance {
+export function runProvenance(
+  method: Method,
+  align: AlignMode,
+  model: ModelIdentity | null,
+  context: { name: string; pairs: Array<{ imageSha256: string; labelSha256: string }> },
+): SegProvenance {
   const weights = model?.provenance?.sourceSha256;
   return {
     type: 'AUTOMATIC',

@@ -29,7 +29,16 @@ import type { LibraryService } from '../library/service.js';
 import type { ContextSetInfo, PairInfo } from '../library/types.js';
 import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
 import { findModels, modelPlaces, pickModel, type FoundModel } from './models.js';
-import type { ContextChoiceInfo, ContextSetSuggestion, LabelStat, ModelInfo, RunTaskRequest, RunTaskResult, StructureRequest, UpdatedLabelVolume } from './types.js';
+import type {
+  ContextChoiceInfo,
+  ContextSetSuggestion,
+  LabelStat,
+  ModelInfo,
+  RunTaskRequest,
+  RunTaskResult,
+  StructureRequest,
+  UpdatedLabelVolume,
+} from './types.js';
 
 interface ResultOrigin {
   setName: string;
@@ -81,10 +90,19 @@ export class WorkflowService {
     if (precision !== 'fp32' && precision !== 'int8') throw new InputError(file.name, `precision must be fp32 or int8 (got "${String(precision)}")`, 'usage');
     const ext = /\.(ckpt|pt|pth|safetensors)$/i.exec(file.name)?.[0];
     if (!ext) throw new InputError(file.name, 'not a model checkpoint (expected .ckpt, .pt, .pth or .safetensors)');
-    const id = file.name.slice(0, -ext.length).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'model';
+    const id =
+      file.name
+        .slice(0, -ext.length)
+        .replace(/[^A-Za-z0-9._-]+/g, '_')
+        .replace(/^[._]+/, '') || 'model';
     const root = join(this.o.dataDir, 'models');
     const final = join(root, id);
-    if (await stat(final).then(() => true, () => false)) {
+    if (
+      await stat(final).then(
+        () => true,
+        () => false,
+      )
+    ) {
       throw new InputError(file.name, `a model named "${id}" is already installed (${final}); rename the file to install it beside`);
     }
     await mkdir(root, { recursive: true });
@@ -92,7 +110,11 @@ export class WorkflowService {
     try {
       const source = join(work, `checkpoint${ext}`);
       await writeFile(source, file.data);
-      progress?.('import-model', null, `Converting ${file.name} to ONNX graphs${precision === 'int8' ? ' (and an int8 variant, calibrated on the bundled sample)' : ''}`);
+      progress?.(
+        'import-model',
+        null,
+        `Converting ${file.name} to ONNX graphs${precision === 'int8' ? ' (and an int8 variant, calibrated on the bundled sample)' : ''}`,
+      );
       await importCheckpoint(source, join(work, 'package'), { name: id, precision }).catch((err) => {
         // Errors name the temporary copy; the user knows the file by its own name.
         if (err instanceof InputError) throw new InputError(file.name, err.problem, err.code);
@@ -121,7 +143,10 @@ export class WorkflowService {
     const target = this.o.volumes.get(targetVolumeId);
     const withPairs = (await this.o.library.library()).listSets().filter((s) => s.pairs.length > 0);
     const kind = task ?? (withPairs.some((s) => s.task.kind === 'segment') ? 'segment' : 'generate');
-    return suggestSet(withPairs.filter((s) => s.task.kind === kind), target);
+    return suggestSet(
+      withPairs.filter((s) => s.task.kind === kind),
+      target,
+    );
   }
 
   /**
@@ -152,9 +177,7 @@ export class WorkflowService {
     }
     const base = resolveContextSet(library, setName);
     const structures: StructureRequest[] =
-      base.task === 'segment' && req.structures?.length
-        ? req.structures
-        : [{ name: base.set.task.structure ?? base.set.task.name, labels: base.labels }];
+      base.task === 'segment' && req.structures?.length ? req.structures : [{ name: base.set.task.structure ?? base.set.task.name, labels: base.labels }];
     if (base.task === 'generate' && req.structures?.length) {
       throw new InputError(undefined, `set "${setName}" is for the generation task "${base.set.task.name}": structures do not apply`, 'usage');
     }
@@ -163,10 +186,13 @@ export class WorkflowService {
     const pairs = pickPairs(base.pairs, req.pairIds, setName);
     const pairIds = new Set(pairs.map((p) => p.pairId));
     for (const x of resolved) x.r = { ...x.r, pairs: x.r.pairs.filter((p) => pairIds.has(p.pairId)) };
-    if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1)) throw new InputError(undefined, `the number of pairs to choose must be a positive integer (got ${req.autoContext})`, 'usage');
+    if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1))
+      throw new InputError(undefined, `the number of pairs to choose must be a positive integer (got ${req.autoContext})`, 'usage');
 
-    if (req.method !== undefined && !METHODS.includes(req.method)) throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
-    if (req.align !== undefined && !ALIGN_MODES.includes(req.align)) throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
+    if (req.method !== undefined && !METHODS.includes(req.method))
+      throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
+    if (req.align !== undefined && !ALIGN_MODES.includes(req.align))
+      throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
     const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined });
     let model: FoundModel | null = null;
     let engine: ModelRunner | undefined;
@@ -212,7 +238,10 @@ export class WorkflowService {
     let result: Volume;
     let stats: LabelStat[] = [];
     if (base.task === 'segment') {
-      result = combineMasks(run.structures.map((s) => s.volume), `${method === 'vote' ? 'atlas vote' : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`);
+      result = combineMasks(
+        run.structures.map((s) => s.volume),
+        `${method === 'vote' ? 'atlas vote' : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`,
+      );
       stats = labelStats(result, names);
     } else {
       result = first.volume;
@@ -315,7 +344,13 @@ export class WorkflowService {
     const origin = this.results.get(volumeId);
     const info = this.o.volumes.add(volume, `${originalInfo.name.replace(/ \(corrected\)$/, '')} (corrected)`, 'label');
     if (origin) this.results.set(info.id, { ...origin, provenance: { ...origin.provenance, type: 'SEMIAUTOMATIC' } });
-    return { volumeId: info.id, labels: labelStats(volume, origin?.structures.map((s) => s.name)) };
+    return {
+      volumeId: info.id,
+      labels: labelStats(
+        volume,
+        origin?.structures.map((s) => s.name),
+      ),
+    };
   }
 
   /**
@@ -339,9 +374,23 @@ export class WorkflowService {
       for (const p of set.pairs) yield await readNifti(p.label.path);
     }
     const centroids = wanted.length ? await labelCentroids(labelMaps(), wanted) : new Map();
-    const out = remapCorrected(mask, values, splits.map((v) => (v && v.every((x) => centroids.has(x)) ? v.map((x) => ({ value: x, at: centroids.get(x)! })) : null)));
-    const remapped = this.o.volumes.add({ ...mask, data: out, description: `${mask.description}`.slice(0, 79) }, `${this.o.volumes.info(correctedVolumeId).name} · ${set.name}`, 'label');
-    return this.o.library.addPair({ set: set.name, task: set.task.name, scanner: set.scanner.name, imageVolumeId: origin.targetVolumeId, labelVolumeId: remapped.id });
+    const out = remapCorrected(
+      mask,
+      values,
+      splits.map((v) => (v && v.every((x) => centroids.has(x)) ? v.map((x) => ({ value: x, at: centroids.get(x)! })) : null)),
+    );
+    const remapped = this.o.volumes.add(
+      { ...mask, data: out, description: `${mask.description}`.slice(0, 79) },
+      `${this.o.volumes.info(correctedVolumeId).name} · ${set.name}`,
+      'label',
+    );
+    return this.o.library.addPair({
+      set: set.name,
+      task: set.task.name,
+      scanner: set.scanner.name,
+      imageVolumeId: origin.targetVolumeId,
+      labelVolumeId: remapped.id,
+    });
   }
 
   /** The structures' doubt maps as one volume (the largest doubt per voxel), opened beside the result. */
@@ -377,7 +426,9 @@ export class WorkflowService {
     const key = `${model.dir}\0${device}\0${precision}`;
     if (this.engine?.key === key) return this.engine.engine;
     await this.close();
-    const engine = this.o.modelInProcess ? inProcessRunner(await InferenceEngine.open(model.dir, device, precision)) : await workerRunner(model.dir, device, precision);
+    const engine = this.o.modelInProcess
+      ? inProcessRunner(await InferenceEngine.open(model.dir, device, precision))
+      : await workerRunner(model.dir, device, precision);
     this.engine = { key, engine };
     return engine;
   }
@@ -413,7 +464,15 @@ function choiceInfo(structure: string, choice: ContextChoice, pairs: StoredPairF
       const info = set.pairs.find((p) => p.id === pairs[c.index].pairId);
       const position = info?.position ?? c.index + 1;
       const source = info?.imageSource ? ` · ${basename(info.imageSource)}` : '';
-      return { pairId: pairs[c.index].pairId, position, name: `pair ${position}${source}`, similarity: c.similarity, headerMatch: c.headerMatch, rank: c.rank, chosen: c.chosen };
+      return {
+        pairId: pairs[c.index].pairId,
+        position,
+        name: `pair ${position}${source}`,
+        similarity: c.similarity,
+        headerMatch: c.headerMatch,
+        rank: c.rank,
+        chosen: c.chosen,
+      };
     }),
   };
 }
@@ -421,7 +480,9 @@ function choiceInfo(structure: string, choice: ContextChoice, pairs: StoredPairF
 function baselineOf(results: { baseline: { voxels: number; agreement: number } | null }[], names: string[], target: Volume): RunTaskResult['baseline'] {
   if (!results.some((r) => r.baseline)) return null;
   const mm3 = voxelVolumeMm3(target.affine);
-  return results.flatMap((r, k) => (r.baseline ? [{ name: names[k], voteMl: Math.round(((r.baseline.voxels * mm3) / 1000) * 1000) / 1000, agreement: r.baseline.agreement }] : []));
+  return results.flatMap((r, k) =>
+    r.baseline ? [{ name: names[k], voteMl: Math.round(((r.baseline.voxels * mm3) / 1000) * 1000) / 1000, agreement: r.baseline.agreement }] : [],
+  );
 }
 
 /** Structure k's mask becomes label value k+1; where masks overlap the earlier structure keeps the voxel. */
@@ -461,6 +522,8 @@ export function suggestSet(sets: ContextSetInfo[], target: Volume): ContextSetSu
   }
   return {
     setName: sorted[0].name,
-    reason: dicom.manufacturer ? `no set's scanner matches ${dicom.manufacturer} ${dicom.model ?? ''}; first set for the task` : 'the target has no DICOM scanner header; first set for the task',
+    reason: dicom.manufacturer
+      ? `no set's scanner matches ${dicom.manufacturer} ${dicom.model ?? ''}; first set for the task`
+      : 'the target has no DICOM scanner header; first set for the task',
   };
 }

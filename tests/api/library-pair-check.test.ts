@@ -19,7 +19,12 @@ function niftiFile(name: string, v: Partial<Volume> & { dims: number[] }): { nam
   const n = v.dims.reduce((a, b) => a * b, 1);
   const volume: Volume = {
     spacing: v.dims.map(() => 1),
-    affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+    affine: [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
     data: new Uint8Array(n).fill(37),
     slope: 1,
     intercept: 0,
@@ -36,7 +41,13 @@ async function openUnremembered(file: { name: string; data: Uint8Array }): Promi
   return r.volume;
 }
 
-const pair = (label: VolumeInfo) => ({ set: 'check', task: { name: 'hippocampus', labels: [37] }, scanner: 'test', imageVolumeId: t1.id, labelVolumeId: label.id });
+const pair = (label: VolumeInfo) => ({
+  set: 'check',
+  task: { name: 'hippocampus', labels: [37] },
+  scanner: 'test',
+  imageVolumeId: t1.id,
+  labelVolumeId: label.id,
+});
 
 beforeAll(async () => {
   ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });

@@ -17,14 +17,20 @@ describe.skipIf(!hasSharedData)('opening a DICOM-SEG through the API', () => {
   const seg = join(dir, 'seg.dcm');
   const study = join(dir, 'study');
   let mask: Uint8Array;
-  const same = (a: VoxelArray, b: Uint8Array) => a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const same = (a: VoxelArray, b: Uint8Array) =>
+    a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
   test('setup: a SEG of the GE series, and a study folder holding both', async () => {
     const image = await importSeries(await scanDicomFolder(dicomDir(GE)), undefined);
     const m = twoStructureMask(image);
     mask = m.data as Uint8Array;
     await writeNifti(join(dir, 'mask.nii.gz'), m, { intent: 'label' });
-    await exportSeg(m, 'mask', dicomDir(GE), seg, { segments: [{ label: 'Left-Hippocampus', value: 17 }, { label: 'Right-Thalamus', value: 53 }] });
+    await exportSeg(m, 'mask', dicomDir(GE), seg, {
+      segments: [
+        { label: 'Left-Hippocampus', value: 17 },
+        { label: 'Right-Thalamus', value: 53 },
+      ],
+    });
     mkdirSync(study);
     for (const f of readdirSync(dicomDir(GE))) copyFileSync(join(dicomDir(GE), f), join(study, f));
     copyFileSync(seg, join(study, 'seg.dcm'));
@@ -52,7 +58,9 @@ describe.skipIf(!hasSharedData)('opening a DICOM-SEG through the API', () => {
     const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data2') });
     const blobs = readdirSync(study).map((f) => ({ name: `study/${f}`, data: new Uint8Array(readFileSync(join(study, f))) }));
     const alone = [{ name: 'seg.dcm', data: new Uint8Array(readFileSync(seg)) }];
-    await expect(ws.api.openFiles(alone)).rejects.toThrow(/^seg\.dcm: references series [\d.]+, which is not open: open that series first, or the folder that holds both$/);
+    await expect(ws.api.openFiles(alone)).rejects.toThrow(
+      /^seg\.dcm: references series [\d.]+, which is not open: open that series first, or the folder that holds both$/,
+    );
 
     const r = (await ws.api.openFiles(blobs)) as OpenedVolume;
     expect(r.overlays?.map((o) => o.labels?.map((l) => l.name))).toEqual([['Left-Hippocampus', 'Right-Thalamus']]);

@@ -57,13 +57,20 @@ describe('neuroverse (CLI)', () => {
 
     const py = debianPythonWith('nibabel');
     if (py) {
-      const forms = JSON.parse(runPython(py, `
+      const forms = JSON.parse(
+        runPython(
+          py,
+          `
 import sys, json, nibabel as nib
 h = nib.load(sys.argv[1]).header
-print(json.dumps({"s": h.get_sform().tolist(), "q": h.get_qform().tolist(), "sc": int(h["sform_code"]), "qc": int(h["qform_code"])}))`, [out]));
+print(json.dumps({"s": h.get_sform().tolist(), "q": h.get_qform().tolist(), "sc": int(h["sform_code"]), "qc": int(h["qform_code"])}))`,
+          [out],
+        ),
+      );
       expect(forms.sc).toBe(1);
       expect(forms.qc).toBe(1);
-      for (const m of [forms.s, forms.q]) for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) expect(Math.abs(m[i][j] - direct.affine[i][j])).toBeLessThan(1e-4);
+      for (const m of [forms.s, forms.q])
+        for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) expect(Math.abs(m[i][j] - direct.affine[i][j])).toBeLessThan(1e-4);
     }
   });
 

@@ -18,7 +18,19 @@ describe.skipIf(!hasSharedData)('neuroverse convert seg.dcm', () => {
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist/main/cli/neuroverse.js'))) throw new Error('run `npm run build` before the CLI tests');
     await writeNifti(mask, twoStructureMask(await importSeries(await scanDicomFolder(dicomDir(GE)), undefined)), { intent: 'label' });
-    const r = neuroverse(['export-seg', '--mask', mask, '--reference', dicomDir(GE), '--out', seg, '--segment', 'Left-Hippocampus=17', '--segment', 'Right-Thalamus=53']);
+    const r = neuroverse([
+      'export-seg',
+      '--mask',
+      mask,
+      '--reference',
+      dicomDir(GE),
+      '--out',
+      seg,
+      '--segment',
+      'Left-Hippocampus=17',
+      '--segment',
+      'Right-Thalamus=53',
+    ]);
     expect(r.stderr).toBe('');
     // A study folder as a PACS retrieval leaves it: the series and its SEG side by side.
     mkdirSync(study);
@@ -32,7 +44,9 @@ describe.skipIf(!hasSharedData)('neuroverse convert seg.dcm', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/back\.nii\.gz: 256×256×130 label map from DICOM-SEG .*seg\.dcm on series [\d.]+ \(frames placed by source images, values: recorded values\)/);
+    expect(lines[0]).toMatch(
+      /back\.nii\.gz: 256×256×130 label map from DICOM-SEG .*seg\.dcm on series [\d.]+ \(frames placed by source images, values: recorded values\)/,
+    );
     expect(lines[1]).toMatch(/^ {2}value 17 {2}segment 1 "Left-Hippocampus" {2}#d92626 {2}\d+ voxels in \d+ frames {2}\(Hippocampus\)$/);
     expect(lines[2]).toMatch(/^ {2}value 53 {2}segment 2 "Right-Thalamus" {2}#[0-9a-f]{6} /);
     const [a, b] = [await readNifti(out), await readNifti(mask)];
@@ -79,7 +93,9 @@ describe.skipIf(!hasSharedData)('neuroverse convert seg.dcm', () => {
     const alone = neuroverse(['convert', join(lone, 'seg.dcm'), '--out', join(dir, 'x.nii.gz')]);
     expect(alone.code).toBe(1);
     expect(alone.stderr.trim().split('\n')).toHaveLength(1);
-    expect(alone.stderr).toMatch(/^neuroverse convert: .*seg\.dcm: its referenced series [\d.]+ is not in .*lone; it holds no image series \(give the folder of the series with --reference DIR\)/);
+    expect(alone.stderr).toMatch(
+      /^neuroverse convert: .*seg\.dcm: its referenced series [\d.]+ is not in .*lone; it holds no image series \(give the folder of the series with --reference DIR\)/,
+    );
 
     const wrong = neuroverse(['convert', seg, '--reference', dicomDir('philips-3d-t1-gzipped/In/cl'), '--out', join(dir, 'x.nii.gz')]);
     expect(wrong.code).toBe(1);

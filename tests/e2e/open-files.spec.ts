@@ -19,13 +19,22 @@ test.afterAll(async () => {
 });
 
 const volumes = (page: import('@playwright/test').Page) =>
-  page.evaluate(() => (window as unknown as { neuroverseViewer: { volumes(): { name: string; opacity: number; dims: number[]; calMin: number; calMax: number }[] } }).neuroverseViewer.volumes());
+  page.evaluate(() =>
+    (
+      window as unknown as { neuroverseViewer: { volumes(): { name: string; opacity: number; dims: number[]; calMin: number; calMax: number }[] } }
+    ).neuroverseViewer.volumes(),
+  );
 
 test('window/level and overlay opacity change what is drawn', async ({ page }) => {
   await page.goto(host.url);
   await expect.poll(async () => (await volumes(page)).length, { timeout: 180_000 }).toBe(2);
   await page.getByTestId('wl-width').fill('40');
-  await expect.poll(async () => { const v = (await volumes(page))[0]; return v.calMax - v.calMin; }).toBeCloseTo(40, 0);
+  await expect
+    .poll(async () => {
+      const v = (await volumes(page))[0];
+      return v.calMax - v.calMin;
+    })
+    .toBeCloseTo(40, 0);
   await expect(page.getByTestId('wl-values')).toContainText('window');
   await page.getByTestId('overlay-opacity').fill('0');
   await expect.poll(async () => (await volumes(page))[1].opacity).toBe(0);

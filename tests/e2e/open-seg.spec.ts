@@ -59,10 +59,16 @@ await writeNifti(out, { ...v, data, slope: 1, intercept: 0, description: 'test m
 `;
 
 const labelColours = (page: Page, i: number) =>
-  page.evaluate((n) => (window as unknown as { neuroverseViewer: { labelColours(i: number): { value: number; rgb: number[]; name: string }[] } }).neuroverseViewer.labelColours(n), i);
+  page.evaluate(
+    (n) =>
+      (window as unknown as { neuroverseViewer: { labelColours(i: number): { value: number; rgb: number[]; name: string }[] } }).neuroverseViewer.labelColours(
+        n,
+      ),
+    i,
+  );
 
 const viewer = <T>(page: Page, f: string) =>
-  page.evaluate((name) => ((window as unknown as { neuroverseViewer: Record<string, () => T> }).neuroverseViewer[name])(), f);
+  page.evaluate((name) => (window as unknown as { neuroverseViewer: Record<string, () => T> }).neuroverseViewer[name](), f);
 
 async function expectSegOverlay(page: Page) {
   const row = page.getByTestId('overlay-row');
@@ -74,10 +80,12 @@ async function expectSegOverlay(page: Page) {
   await expect(entries.nth(0)).toHaveAttribute('data-rgb', '217,38,38');
   await expect(entries.nth(1)).toContainText('Right-Thalamus');
   // The viewer draws each value in the SEG's colour, under the segment's name.
-  await expect.poll(async () => (await labelColours(page, 1)).filter((c) => c.name).map((c) => [c.value, c.name, c.rgb.join(',')])).toEqual([
-    [17, 'Left-Hippocampus', '217,38,38'],
-    [53, 'Right-Thalamus', await entries.nth(1).getAttribute('data-rgb')],
-  ]);
+  await expect
+    .poll(async () => (await labelColours(page, 1)).filter((c) => c.name).map((c) => [c.value, c.name, c.rgb.join(',')]))
+    .toEqual([
+      [17, 'Left-Hippocampus', '217,38,38'],
+      [53, 'Right-Thalamus', await entries.nth(1).getAttribute('data-rgb')],
+    ]);
   // The ball sits at the crosshair: every slice view shows it in colour.
   // Polled: the software renderer draws the overlay a while after the volume is loaded. Each slice view must show it.
   const uncoloured = async () => {
@@ -111,7 +119,9 @@ test('a SEG whose series is not open: one line naming the file', async ({ page }
   await page.goto(host.url);
   await expect(page.getByTestId('open-file')).toBeEnabled();
   await page.getByTestId('file-input').setInputFiles(seg);
-  await expect(page.getByTestId('error')).toContainText(/seg\.dcm: references series [\d.]+, which is not open: open that series first, or the folder that holds both/);
+  await expect(page.getByTestId('error')).toContainText(
+    /seg\.dcm: references series [\d.]+, which is not open: open that series first, or the folder that holds both/,
+  );
   await expect(page.getByTestId('overlay-row').filter({ hasText: 'seg.dcm' })).toHaveCount(0);
 });
 

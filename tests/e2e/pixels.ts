@@ -34,7 +34,9 @@ export async function tileStats(page: Page): Promise<TileStats[]> {
     let lit = 0;
     let coloured = 0;
     for (let i = 0; i < png.data.length; i += 4) {
-      const r = png.data[i], g = png.data[i + 1], b = png.data[i + 2];
+      const r = png.data[i],
+        g = png.data[i + 1],
+        b = png.data[i + 2];
       if (Math.max(r, g, b) > 40) lit++;
       if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
     }
@@ -48,13 +50,10 @@ export type Which = 'viewer' | 'compare';
 
 /** Tiles of either viewer, relative to its own canvas. */
 export async function tilesOf(page: Page, which: Which): Promise<Tile[]> {
-  return page.evaluate(
-    (w) => {
-      const v = (window as unknown as { neuroverseViewer: { tiles(): Tile[]; compareTiles(): Tile[] } }).neuroverseViewer;
-      return w === 'compare' ? v.compareTiles() : v.tiles();
-    },
-    which,
-  );
+  return page.evaluate((w) => {
+    const v = (window as unknown as { neuroverseViewer: { tiles(): Tile[]; compareTiles(): Tile[] } }).neuroverseViewer;
+    return w === 'compare' ? v.compareTiles() : v.tiles();
+  }, which);
 }
 
 /** Screenshot of one tile of either viewer (inside its edges, as tileStats), decoded. */

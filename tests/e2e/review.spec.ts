@@ -42,7 +42,11 @@ function smallLabel(out: string): string {
   header.writeFloatLE(352, 108);
   header.writeFloatLE(1, 112);
   header.writeInt16LE(1, 254); // sform: scanner
-  [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]].forEach((row, r) => row.forEach((x, c) => header.writeFloatLE(x, 280 + 16 * r + 4 * c)));
+  [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+  ].forEach((row, r) => row.forEach((x, c) => header.writeFloatLE(x, 280 + 16 * r + 4 * c)));
   header.write('n+1\0', 344, 'latin1');
   writeFileSync(out, Buffer.concat([header, Buffer.alloc(1000, 37)]));
   return out;
@@ -52,13 +56,27 @@ test.beforeAll(() => {
   test.setTimeout(300_000);
   mkdirSync(dataDir, { recursive: true });
   mkdirSync(files, { recursive: true });
-  const cli = (...args: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/neuroverse.js'), ...args], { stdio: 'pipe', env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir } });
+  const cli = (...args: string[]) =>
+    execFileSync(process.execPath, [join(ROOT, 'bin/neuroverse.js'), ...args], { stdio: 'pipe', env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir } });
   cli('model', 'import', join(ROOT, 'tests/fixtures/engine/tiny.safetensors'), '--out', join(models, 'tiny'), '--grid', '32');
   // A generation set of eight distinct pairs, stored with the CLI: at l = 1 a run takes eight mini-contexts,
   // long enough to cancel in the middle.
   for (let i = 0; i < 8; i++) {
     const image = rescaled(join(SAMPLE, 'colin27_t1.nii.gz'), 1 + i / 100, join(files, `t1-${i}.nii`));
-    cli('library', 'add-pair', '--set', LONG_SET, '--task', 'skull strip', '--kind', 'generation', '--scanner', 'MNI colin27', image, join(SAMPLE, 'colin27_t1_brain.nii.gz'));
+    cli(
+      'library',
+      'add-pair',
+      '--set',
+      LONG_SET,
+      '--task',
+      'skull strip',
+      '--kind',
+      'generation',
+      '--scanner',
+      'MNI colin27',
+      image,
+      join(SAMPLE, 'colin27_t1_brain.nii.gz'),
+    );
   }
 });
 

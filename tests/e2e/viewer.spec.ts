@@ -24,7 +24,9 @@ test('npm start shows the sample tri-planar with the atlas overlay', async ({ pa
   await expect(page.getByTestId('overlay-row')).toHaveCount(1);
   // The host prints the first drawn frame once the renderer reports it.
   await expect.poll(() => host.output.join(''), { timeout: 180_000 }).toMatch(/first frame drawn/);
-  console.log(`first frame: ${((Date.now() - started) / 1000).toFixed(1)} s after page.goto; host said: ${/first frame drawn [^\n]*/.exec(host.output.join(''))?.[0]}`);
+  console.log(
+    `first frame: ${((Date.now() - started) / 1000).toFixed(1)} s after page.goto; host said: ${/first frame drawn [^\n]*/.exec(host.output.join(''))?.[0]}`,
+  );
 
   const withOverlay = await tileStats(page);
   expect(withOverlay.map((t) => t.view).sort()).toEqual(['axial', 'coronal', 'render', 'sagittal']);
@@ -47,7 +49,11 @@ test('npm start shows the sample tri-planar with the atlas overlay', async ({ pa
 test('clicking a view moves the crosshair and shows world, voxel and intensity', async ({ page }) => {
   await page.goto(host.url);
   await expect.poll(() => host.output.join('').match(/first frame drawn/g)?.length ?? 0, { timeout: 180_000 }).toBeGreaterThan(1);
-  const tiles = await page.evaluate(() => (window as unknown as { neuroverseViewer: { tiles(): { view: string; left: number; top: number; width: number; height: number }[] } }).neuroverseViewer.tiles());
+  const tiles = await page.evaluate(() =>
+    (
+      window as unknown as { neuroverseViewer: { tiles(): { view: string; left: number; top: number; width: number; height: number }[] } }
+    ).neuroverseViewer.tiles(),
+  );
   const axial = tiles.find((t) => t.view === 'axial')!;
   await page.getByTestId('viewer-canvas').click({ position: { x: axial.left + axial.width * 0.4, y: axial.top + axial.height * 0.45 } });
   await expect(page.getByTestId('location-mm')).toBeVisible();

@@ -165,7 +165,9 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await expect(doubtRow).toHaveCount(1);
   await doubtRow.getByTestId('overlay-opacity').fill('0.3');
   await expect
-    .poll(() => page.evaluate(() => (window as unknown as { neuroverseViewer: { volumes(): { opacity: number }[] } }).neuroverseViewer.volumes().at(-1)!.opacity))
+    .poll(() =>
+      page.evaluate(() => (window as unknown as { neuroverseViewer: { volumes(): { opacity: number }[] } }).neuroverseViewer.volumes().at(-1)!.opacity),
+    )
     .toBeCloseTo(0.3, 5);
   await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-8-doubt-overlay.png') });
 });

@@ -82,7 +82,11 @@ describe('APSP through ONNX Runtime (tiny fixture model)', () => {
     sessions = await ModelSessions.create(await loadModelPackage(dir), 'cpu');
     // Five distinct pairs: the three fixture pairs plus two with mirrored labels / inverted images.
     const flip = (a: Float32Array) => a.slice().reverse();
-    pairs5 = [...fx.pairs, { image: flip(fx.pairs[0].image), label: flip(fx.pairs[1].label) }, { image: fx.pairs[2].image.map((x) => 1 - x), label: fx.pairs[0].label }];
+    pairs5 = [
+      ...fx.pairs,
+      { image: flip(fx.pairs[0].image), label: flip(fx.pairs[1].label) },
+      { image: fx.pairs[2].image.map((x) => 1 - x), label: fx.pairs[0].label },
+    ];
     enc = await encodeTarget(sessions, fx.target, fx.grid);
   });
 

@@ -69,7 +69,9 @@ describe('hostile torch checkpoints: bounded work, checked sizes, one clear erro
   });
 
   test('a view reaching past its storage, and negative sizes, are refused', () => {
-    expect(refusal(() => parseTorchCheckpoint(archive(checkpointPickle(oneTensor([3, 3], [3, 1], 4), [0x4e])), 'past.ckpt')).message).toMatch(/reaches element 8 of a storage of 4/);
+    expect(refusal(() => parseTorchCheckpoint(archive(checkpointPickle(oneTensor([3, 3], [3, 1], 4), [0x4e])), 'past.ckpt')).message).toMatch(
+      /reaches element 8 of a storage of 4/,
+    );
     expect(refusal(() => parseTorchCheckpoint(archive(checkpointPickle(oneTensor([-1], [1], 4), [0x4e])), 'neg.ckpt')).message).toMatch(/size \[-1\]/);
   });
 

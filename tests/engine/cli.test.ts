@@ -60,7 +60,10 @@ beforeAll(async () => {
   const lab = volume([40, 36, 30], [1.2, 1, 1.5], (x, y, z) => ((x - 20) ** 2 + (y - 18) ** 2 + (z - 15) ** 2 < 64 ? 3 : x < 5 ? 9 : 0));
   await writeNifti(join(tmp, 'img.nii.gz'), img);
   await writeNifti(join(tmp, 'lab.nii.gz'), lab);
-  await writeNifti(join(tmp, 'lab-small.nii.gz'), volume([20, 36, 30], [1.2, 1, 1.5], () => 1));
+  await writeNifti(
+    join(tmp, 'lab-small.nii.gz'),
+    volume([20, 36, 30], [1.2, 1, 1.5], () => 1),
+  );
 });
 
 describe('neuroverse model', () => {
@@ -78,19 +81,43 @@ describe('neuroverse model', () => {
     const card = { summary: '10 training steps; Dice 0.1 vs baseline 0.3', segmentation: { table: [{ structure: 'thalamus', model: 0.1, baseline: 0.3 }] } };
     writeFileSync(join(tmp, 'card.json'), JSON.stringify(card));
     const out = join(tmp, 'carded');
-    const r = await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', out, '--grid', '32', '--tasks', 'segment', '--evaluation', join(tmp, 'card.json')]);
+    const r = await cli(modelCommand, [
+      'import',
+      join(FIXTURES, 'tiny.safetensors'),
+      '--out',
+      out,
+      '--grid',
+      '32',
+      '--tasks',
+      'segment',
+      '--evaluation',
+      join(tmp, 'card.json'),
+    ]);
     expect(r.code, r.err.join('\n')).toBe(0);
     const m = JSON.parse((await cli(modelCommand, ['info', out, '--json'])).out.join('\n'));
     expect(m.evaluation).toEqual(card);
     expect(m.tasks).toEqual(['segment']);
 
     writeFileSync(join(tmp, 'no-summary.json'), JSON.stringify({ segmentation: {} }));
-    const bad = await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--evaluation', join(tmp, 'no-summary.json')]);
+    const bad = await cli(modelCommand, [
+      'import',
+      join(FIXTURES, 'tiny.safetensors'),
+      '--out',
+      join(tmp, 'never'),
+      '--evaluation',
+      join(tmp, 'no-summary.json'),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.err.join('\n')).toMatch(/no-summary\.json.*summary/);
     const boxed = join(tmp, 'boxed');
-    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', boxed, '--grid', '32', '--fit', 'foreground-box:0.2:5'])).code).toBe(0);
-    expect(JSON.parse((await cli(modelCommand, ['info', boxed, '--json'])).out.join('\n')).fit).toEqual({ method: 'foreground-box', threshold: 0.2, marginMm: 5 });
+    expect(
+      (await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', boxed, '--grid', '32', '--fit', 'foreground-box:0.2:5'])).code,
+    ).toBe(0);
+    expect(JSON.parse((await cli(modelCommand, ['info', boxed, '--json'])).out.join('\n')).fit).toEqual({
+      method: 'foreground-box',
+      threshold: 0.2,
+      marginMm: 5,
+    });
     const manifestFile = join(boxed, 'manifest.json');
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
     writeFileSync(manifestFile, JSON.stringify({ ...manifest, fit: { method: 'foreground-box', threshold: 3, marginMm: 5 } }));
@@ -100,7 +127,22 @@ describe('neuroverse model', () => {
     expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', join(tmp, 'never'), '--fit', 'brain'])).code).toBe(2);
     // How the model expects aligned pairs: recorded in the manifest, checked when read back.
     const framed = join(tmp, 'framed');
-    expect((await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', framed, '--grid', '32', '--alignment', 'affine', '--aligned-frame', 'structure:12'])).code).toBe(0);
+    expect(
+      (
+        await cli(modelCommand, [
+          'import',
+          join(FIXTURES, 'tiny.safetensors'),
+          '--out',
+          framed,
+          '--grid',
+          '32',
+          '--alignment',
+          'affine',
+          '--aligned-frame',
+          'structure:12',
+        ])
+      ).code,
+    ).toBe(0);
     const framedManifest = JSON.parse((await cli(modelCommand, ['info', framed, '--json'])).out.join('\n'));
     expect(framedManifest.alignment).toBe('affine');
     expect(framedManifest.alignedFrame).toEqual({ around: 'structure', marginMm: 12 });
@@ -132,7 +174,18 @@ describe('neuroverse model', () => {
     await cli(modelCommand, ['import', join(FIXTURES, 'tiny.safetensors'), '--out', bad, '--grid', '32']);
     writeFileSync(join(bad, 'target_decoder.onnx'), 'tampered');
     const img = join(tmp, 'img.nii.gz');
-    const r = await cli(runCommand, ['--align', 'none', '--model', bad, '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--out', join(tmp, 'x.nii.gz')]);
+    const r = await cli(runCommand, [
+      '--align',
+      'none',
+      '--model',
+      bad,
+      '--target',
+      img,
+      '--context',
+      `${img},${join(tmp, 'lab.nii.gz')}`,
+      '--out',
+      join(tmp, 'x.nii.gz'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.err[0]).toMatch(/target_decoder\.onnx: sha256 mismatch/);
   });
@@ -143,8 +196,25 @@ describe('neuroverse run', () => {
     const img = join(tmp, 'img.nii.gz');
     const out = join(tmp, 'seg.nii.gz');
     const r = await cli(runCommand, [
-      '--align', 'none', '--model', pkg, '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--context', `${img},${join(tmp, 'lab.nii.gz')}`,
-      '--label', '3', '--mini-context', '1', '--device', 'cpu', '--out', out, '--json',
+      '--align',
+      'none',
+      '--model',
+      pkg,
+      '--target',
+      img,
+      '--context',
+      `${img},${join(tmp, 'lab.nii.gz')}`,
+      '--context',
+      `${img},${join(tmp, 'lab.nii.gz')}`,
+      '--label',
+      '3',
+      '--mini-context',
+      '1',
+      '--device',
+      'cpu',
+      '--out',
+      out,
+      '--json',
     ]);
     expect(r.code, r.err.join('\n')).toBe(0);
     const j = JSON.parse(r.out[0]);
@@ -168,11 +238,30 @@ describe('neuroverse run', () => {
     process.env.NEUROVERSE_DATA_DIR = join(tmp, 'data-lookup');
     try {
       const img = join(tmp, 'img.nii.gz');
-      const r = await cli(runCommand, ['--method', 'model', '--align', 'none', '--target', img, '--context', `${img},${join(tmp, 'lab.nii.gz')}`, '--label', '3', '--device', 'cpu', '--out', join(tmp, 'lookup.nii.gz'), '--json']);
+      const r = await cli(runCommand, [
+        '--method',
+        'model',
+        '--align',
+        'none',
+        '--target',
+        img,
+        '--context',
+        `${img},${join(tmp, 'lab.nii.gz')}`,
+        '--label',
+        '3',
+        '--device',
+        'cpu',
+        '--out',
+        join(tmp, 'lookup.nii.gz'),
+        '--json',
+      ]);
       expect(r.code, r.err.join('\n')).toBe(0);
       expect(JSON.parse(r.out[0])).toMatchObject({ out: join(tmp, 'lookup.nii.gz'), model: join(models, 'only-one') });
     } finally {
-      for (const [k, v] of [['NEUROVERSE_MODELS', saved.models], ['NEUROVERSE_DATA_DIR', saved.data]] as const) {
+      for (const [k, v] of [
+        ['NEUROVERSE_MODELS', saved.models],
+        ['NEUROVERSE_DATA_DIR', saved.data],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -182,9 +271,21 @@ describe('neuroverse run', () => {
   it('runs on the bundled sample scan (Colin27 T1, AAL hippocampi as context label)', async () => {
     const out = join(tmp, 'sample-seg.nii.gz');
     const r = await cli(runCommand, [
-      '--align', 'none', '--model', pkg, '--target', join(SAMPLE, 'colin27_t1.nii.gz'),
-      '--context', `${join(SAMPLE, 'colin27_t1_brain.nii.gz')},${join(SAMPLE, 'colin27_aal.nii.gz')}`,
-      '--label', '37', '--label', '38', '--out', out, '--json',
+      '--align',
+      'none',
+      '--model',
+      pkg,
+      '--target',
+      join(SAMPLE, 'colin27_t1.nii.gz'),
+      '--context',
+      `${join(SAMPLE, 'colin27_t1_brain.nii.gz')},${join(SAMPLE, 'colin27_aal.nii.gz')}`,
+      '--label',
+      '37',
+      '--label',
+      '38',
+      '--out',
+      out,
+      '--json',
     ]);
     expect(r.code, r.err.join('\n')).toBe(0);
     const v = await readNifti(out);
@@ -241,7 +342,12 @@ describe('registration in the neuroverse CLI', () => {
     expect(await runCli(['model', 'info', pkg], io)).toBe(0);
     expect(out.join('\n')).toMatch(/channels 4-8-16-32/);
     const img = join(tmp, 'img.nii.gz');
-    expect(await runCli(['run', '--align', 'none', '--model', join(tmp, 'missing-model'), '--target', img, '--context', `${img},${img}`, '--out', join(tmp, 'o.nii.gz')], io)).toBe(1);
+    expect(
+      await runCli(
+        ['run', '--align', 'none', '--model', join(tmp, 'missing-model'), '--target', img, '--context', `${img},${img}`, '--out', join(tmp, 'o.nii.gz')],
+        io,
+      ),
+    ).toBe(1);
     expect(err).toEqual([`neuroverse run: ${join(tmp, 'missing-model')}: model folder does not exist`]);
   });
 });

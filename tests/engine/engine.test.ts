@@ -15,7 +15,21 @@ let engine: InferenceEngine;
 function vol(dims: number[], f: (x: number, y: number, z: number) => number): Volume {
   const data = new Float32Array(dims[0] * dims[1] * dims[2]);
   for (let z = 0, o = 0; z < dims[2]; z++) for (let y = 0; y < dims[1]; y++) for (let x = 0; x < dims[0]; x++) data[o++] = f(x, y, z);
-  return { dims, spacing: [1, 1, 1], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], data, slope: 1, intercept: 0, description: '', source: { kind: 'memory' } };
+  return {
+    dims,
+    spacing: [1, 1, 1],
+    affine: [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
+    data,
+    slope: 1,
+    intercept: 0,
+    description: '',
+    source: { kind: 'memory' },
+  };
 }
 
 const img = (s: number) => vol([30, 34, 28], (x, y, z) => Math.sin(x / (3 + s)) + Math.cos(y / 4) + z / 20);
@@ -39,7 +53,13 @@ describe('InferenceEngine', () => {
 
   it('runs several structures on one target with a single target-encoder call, same results as separate runs', async () => {
     const target = engine.prepareTarget(img(0));
-    const a: StructureInput = { task: 'segment', pairs: [{ image: img(1), label: ball(10, 6) }, { image: img(2), label: ball(12, 5) }] };
+    const a: StructureInput = {
+      task: 'segment',
+      pairs: [
+        { image: img(1), label: ball(10, 6) },
+        { image: img(2), label: ball(12, 5) },
+      ],
+    };
     const b: StructureInput = { task: 'segment', pairs: [{ image: img(1), label: ball(20, 7) }] };
     const encoder = (engine as unknown as { sessions: { encoder: { run: (...x: unknown[]) => unknown } } }).sessions.encoder;
     const spy = vi.spyOn(encoder, 'run');
@@ -79,10 +99,17 @@ describe('InferenceEngine', () => {
     await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(tmp, 'lia'), { grid: [32, 32, 32], orientation: 'LIA' });
     const oriented = await InferenceEngine.open(join(tmp, 'lia'), 'cpu');
     try {
-      const pairs = [{ image: img(1), label: ball(10, 6) }, { image: img(2), label: ball(14, 7) }];
+      const pairs = [
+        { image: img(1), label: ball(10, 6) },
+        { image: img(2), label: ball(14, 7) },
+      ];
       const viaManifest = await oriented.run(oriented.prepareTarget(img(0)), [{ task: 'generate', pairs }], { miniContext: 1 });
       const lia = (v: Volume) => reorientTo(v, 'LIA');
-      const byHand = await engine.run(engine.prepareTarget(lia(img(0))), [{ pairs: pairs.map((p) => ({ image: lia(p.image), label: lia(p.label) })), task: 'generate' }], { miniContext: 1 });
+      const byHand = await engine.run(
+        engine.prepareTarget(lia(img(0))),
+        [{ pairs: pairs.map((p) => ({ image: lia(p.image), label: lia(p.label) })), task: 'generate' }],
+        { miniContext: 1 },
+      );
       const result = viaManifest.structures[0].volume;
       expect(result.dims).toEqual([30, 34, 28]);
       expect(result.affine).toEqual(img(0).affine);

@@ -8,9 +8,7 @@ export const FIXTURES = fileURLToPath(new URL('../fixtures/engine/', import.meta
 /** PyTorch arrays are [X, Y, Z] with z fastest; the engine works on x-fastest volumes. */
 export function zFastestToXFastest(a: Float32Array, [nx, ny, nz]: readonly number[]): Float32Array {
   const out = new Float32Array(a.length);
-  for (let x = 0; x < nx; x++)
-    for (let y = 0; y < ny; y++)
-      for (let z = 0; z < nz; z++) out[x + nx * (y + ny * z)] = a[(x * ny + y) * nz + z];
+  for (let x = 0; x < nx; x++) for (let y = 0; y < ny; y++) for (let z = 0; z < nz; z++) out[x + nx * (y + ny * z)] = a[(x * ny + y) * nz + z];
   return out;
 }
 

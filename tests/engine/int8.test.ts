@@ -13,7 +13,11 @@ import { FIXTURES } from './fixture-helpers.js';
 
 describe('int8 quantisation parameters', () => {
   it('keep zero exact and round-trip values within half a step', () => {
-    for (const r of [{ min: -0.3, max: 2.1 }, { min: 0.2, max: 5 }, { min: -4, max: -1 }]) {
+    for (const r of [
+      { min: -0.3, max: 2.1 },
+      { min: 0.2, max: 5 },
+      { min: -4, max: -1 },
+    ]) {
       const { scale, zeroPoint } = activationParams(r);
       expect(zeroPoint).toBeGreaterThanOrEqual(0);
       expect(zeroPoint).toBeLessThanOrEqual(255);
@@ -41,7 +45,11 @@ describe('model import --precision int8', () => {
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'nv-int8-'));
     dir = join(tmp, 'm');
-    await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), dir, { grid: [32, 32, 32], precision: 'int8', fit: { method: 'foreground-box', threshold: 0.1, marginMm: 5 } });
+    await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), dir, {
+      grid: [32, 32, 32],
+      precision: 'int8',
+      fit: { method: 'foreground-box', threshold: 0.1, marginMm: 5 },
+    });
   }, 120_000);
   afterAll(() => rm(tmp, { recursive: true, force: true }));
 
@@ -57,11 +65,17 @@ describe('model import --precision int8', () => {
   it('builds graphs that ONNX Runtime fuses into QLinearConv, with every Conv quantised', async () => {
     const pkg = await loadModelPackage(dir);
     const optimized = join(tmp, 'optimized.onnx');
-    const s = await ort.InferenceSession.create(pkg.int8Graphs!.contextBranch, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', optimizedModelFilePath: optimized });
+    const s = await ort.InferenceSession.create(pkg.int8Graphs!.contextBranch, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: optimized,
+    });
     await s.release();
     const { model } = onnxTypes();
     const ops = (model.decode(await readFile(optimized)) as unknown as { graph: { node: { opType: string }[] } }).graph.node.map((n) => n.opType);
-    const fp32Convs = (model.decode(pkg.graphs.contextBranch) as unknown as { graph: { node: { opType: string }[] } }).graph.node.filter((n) => n.opType === 'Conv').length;
+    const fp32Convs = (model.decode(pkg.graphs.contextBranch) as unknown as { graph: { node: { opType: string }[] } }).graph.node.filter(
+      (n) => n.opType === 'Conv',
+    ).length;
     expect(ops.filter((o) => o === 'QLinearConv').length).toBe(fp32Convs);
     expect(ops).not.toContain('Conv');
   });

@@ -19,11 +19,26 @@ function sortedQuantile(values: ArrayLike<number>, q: number): number {
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function volume(data: VoxelArray, dims: number[], extra: Partial<Volume> = {}): Volume {
-  return { dims, spacing: [1, 1.5, 2], affine: [[0, 0, -1, 10], [-1, 0, 0, 5], [0, 1, 0, -3], [0, 0, 0, 1]], data, slope: 1, intercept: 0, description: '', source: { kind: 'memory' }, ...extra } as Volume;
+  return {
+    dims,
+    spacing: [1, 1.5, 2],
+    affine: [
+      [0, 0, -1, 10],
+      [-1, 0, 0, 5],
+      [0, 1, 0, -3],
+      [0, 0, 0, 1],
+    ],
+    data,
+    slope: 1,
+    intercept: 0,
+    description: '',
+    source: { kind: 'memory' },
+    ...extra,
+  } as Volume;
 }
 
 describe('quantiles without a sort', () => {
@@ -31,11 +46,43 @@ describe('quantiles without a sort', () => {
   const dims = [23, 19, 17];
   const n = dims[0] * dims[1] * dims[2];
   const cases: [string, Volume][] = [
-    ['uint8 with a background', volume(Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0 : Math.floor(r() * 200))), dims)],
-    ['int16 with slope and intercept', volume(Int16Array.from({ length: n }, () => Math.floor(r() * 3000) - 1000), dims, { slope: 0.25, intercept: 7 })],
-    ['uint16', volume(Uint16Array.from({ length: n }, () => Math.floor(r() * 60000)), dims)],
-    ['float32 with NaN and infinities', volume(Float32Array.from({ length: n }, (_, i) => (i % 101 === 0 ? NaN : i % 211 === 0 ? Infinity : i % 5 === 0 ? 0 : r() * 1e3 - 100)), dims)],
-    ['int32 with a negative slope', volume(Int32Array.from({ length: n }, () => Math.floor(r() * 1e6)), dims, { slope: -0.5, intercept: 3 })],
+    [
+      'uint8 with a background',
+      volume(
+        Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0 : Math.floor(r() * 200))),
+        dims,
+      ),
+    ],
+    [
+      'int16 with slope and intercept',
+      volume(
+        Int16Array.from({ length: n }, () => Math.floor(r() * 3000) - 1000),
+        dims,
+        { slope: 0.25, intercept: 7 },
+      ),
+    ],
+    [
+      'uint16',
+      volume(
+        Uint16Array.from({ length: n }, () => Math.floor(r() * 60000)),
+        dims,
+      ),
+    ],
+    [
+      'float32 with NaN and infinities',
+      volume(
+        Float32Array.from({ length: n }, (_, i) => (i % 101 === 0 ? NaN : i % 211 === 0 ? Infinity : i % 5 === 0 ? 0 : r() * 1e3 - 100)),
+        dims,
+      ),
+    ],
+    [
+      'int32 with a negative slope',
+      volume(
+        Int32Array.from({ length: n }, () => Math.floor(r() * 1e6)),
+        dims,
+        { slope: -0.5, intercept: 3 },
+      ),
+    ],
     ['float64 of one value', volume(new Float64Array(n).fill(4.5), dims)],
   ];
   for (const [name, v] of cases) {
@@ -91,11 +138,16 @@ describe('sampling through a layout', () => {
 });
 
 describe('majority votes of several structures in one read', () => {
-  it('equal the vote of each structure alone, with the union of the maps\' boxes', async () => {
+  it("equal the vote of each structure alone, with the union of the maps' boxes", async () => {
     const dims = [12, 10, 8];
     const n = dims[0] * dims[1] * dims[2];
     const r = rng(11);
-    const maps = [0, 1, 2, 3, 4].map(() => volume(Int16Array.from({ length: n }, () => Math.floor(r() * 6)), dims));
+    const maps = [0, 1, 2, 3, 4].map(() =>
+      volume(
+        Int16Array.from({ length: n }, () => Math.floor(r() * 6)),
+        dims,
+      ),
+    );
     let reads = 0;
     const read = async (i: number) => {
       reads++;

@@ -4,15 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ModelSessions,
-  decode,
-  encodeContext,
-  encodeTarget,
-  importCheckpoint,
-  loadModelPackage,
-  releaseEncoding,
-} from '../../main/engine/index.js';
+import { ModelSessions, decode, encodeContext, encodeTarget, importCheckpoint, loadModelPackage, releaseEncoding } from '../../main/engine/index.js';
 import { loadIo, maxAbsDiff } from './fixture-helpers.js';
 
 const PYTHON = '/usr/bin/python3';

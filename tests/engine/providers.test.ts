@@ -11,7 +11,15 @@ import type { ProviderChoice } from '../../main/engine/runtime/device.js';
 import { ModelSessions } from '../../main/engine/runtime/model-sessions.js';
 import { runWithFallback } from '../../main/engine/runtime/provider-fallback.js';
 import type { ProviderAttempt } from '../../main/engine/runtime/provider-types.js';
-import { availability, candidates, choiceReason, explainProviderFailure, firstThatOpens, machineFacts, PROVIDERS } from '../../main/engine/runtime/providers.js';
+import {
+  availability,
+  candidates,
+  choiceReason,
+  explainProviderFailure,
+  firstThatOpens,
+  machineFacts,
+  PROVIDERS,
+} from '../../main/engine/runtime/providers.js';
 import type { MachineFacts } from '../../main/engine/runtime/providers.js';
 import { FIXTURES } from './fixture-helpers.js';
 
@@ -76,7 +84,14 @@ describe('provider chain: which providers auto tries, per platform', () => {
 
   it('reads this machine: the binding bundles CPU and WebGPU on linux-x64, and no CUDA provider is installed', () => {
     const m = machineFacts();
-    expect(m.bundled).toEqual(new Set(ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name)));
+    expect(m.bundled).toEqual(
+      new Set(
+        ort
+          .listSupportedBackends()
+          .filter((b) => b.bundled)
+          .map((b) => b.name),
+      ),
+    );
     expect(m.bundled.has('cpu')).toBe(true);
     if (m.platform === 'linux' && m.arch === 'x64') expect(m.bundled.has('webgpu')).toBe(true);
   });
@@ -98,7 +113,9 @@ describe('provider chain: opening in order (GPU providers that cannot run here s
       { provider: 'dml', outcome: 'failed-at-creation', reason: 'no DirectX 12 device for DirectML' },
       { provider: 'cpu', outcome: 'used', reason: 'CPU execution provider' },
     ]);
-    expect(choiceReason(r.attempts)).toBe('fell back to CPU: CUDA failed at creation: no usable NVIDIA GPU/driver; DirectML failed at creation: no DirectX 12 device for DirectML');
+    expect(choiceReason(r.attempts)).toBe(
+      'fell back to CPU: CUDA failed at creation: no usable NVIDIA GPU/driver; DirectML failed at creation: no DirectX 12 device for DirectML',
+    );
   });
 
   it('throws the last error with every attempt attached when nothing opens', async () => {
@@ -119,7 +136,13 @@ describe('provider fallback at run time', () => {
   function host(first: ProviderChoice['provider'], next: ProviderChoice['provider'][]) {
     const reopened: ProviderAttempt[][] = [];
     const h = {
-      choice: { provider: first, reason: '', attempts: [{ provider: first, outcome: 'used', reason: '' }], precision: 'fp32', precisionReason: '' } as ProviderChoice,
+      choice: {
+        provider: first,
+        reason: '',
+        attempts: [{ provider: first, outcome: 'used', reason: '' }],
+        precision: 'fp32',
+        precisionReason: '',
+      } as ProviderChoice,
       reopened,
       async reopen(earlier: ProviderAttempt[]) {
         reopened.push(earlier);
@@ -140,7 +163,11 @@ describe('provider fallback at run time', () => {
     });
     expect(r).toEqual({ value: 'mask', proven: true });
     expect(calls).toBe(2);
-    expect(h.reopened[0].at(-1)).toMatchObject({ provider: 'webgpu', outcome: 'failed-at-first-run', reason: expect.stringMatching(/^WebGPU failed: \[WebGPU\] Kernel "Conv"/) });
+    expect(h.reopened[0].at(-1)).toMatchObject({
+      provider: 'webgpu',
+      outcome: 'failed-at-first-run',
+      reason: expect.stringMatching(/^WebGPU failed: \[WebGPU\] Kernel "Conv"/),
+    });
   });
 
   it('walks the chain further when the next provider fails too', async () => {
@@ -150,7 +177,10 @@ describe('provider fallback at run time', () => {
       return 1;
     });
     expect(r.value).toBe(1);
-    expect(h.reopened.map((e) => e.map((a) => `${a.provider}:${a.outcome}`))).toEqual([['cuda:failed-at-first-run'], ['cuda:failed-at-first-run', 'webgpu:failed-at-first-run']]);
+    expect(h.reopened.map((e) => e.map((a) => `${a.provider}:${a.outcome}`))).toEqual([
+      ['cuda:failed-at-first-run'],
+      ['cuda:failed-at-first-run', 'webgpu:failed-at-first-run'],
+    ]);
   });
 
   it('after a proven run only out-of-memory moves on; other errors are the job’s', async () => {
@@ -191,7 +221,10 @@ describe('provider chain on the real ONNX Runtime of this machine', () => {
       expect(s.choice.provider).toBe('cpu');
       expect(s.choice.attempts.map((a) => a.provider)).toEqual([...PROVIDERS]);
       expect(s.choice.attempts.at(-1)).toEqual({ provider: 'cpu', outcome: 'used', reason: 'CPU execution provider' });
-      expect(s.choice.attempts.find((a) => a.provider === 'cuda')).toMatchObject({ outcome: 'unavailable', reason: expect.stringMatching(/no CUDA provider installed/) });
+      expect(s.choice.attempts.find((a) => a.provider === 'cuda')).toMatchObject({
+        outcome: 'unavailable',
+        reason: expect.stringMatching(/no CUDA provider installed/),
+      });
     } finally {
       await s.release();
     }

@@ -29,28 +29,37 @@ describe('export and PACS through the API', () => {
     expect(stats.structures.length).toBeGreaterThan(100);
     expect(stats.structures[0].name).toBe('Precentral_L');
     expect(stats.csv.split('\r\n')[1]).toMatch(/^Precentral_L,1,\d+,\d+\.\d{4}$/);
-    const report = new TextDecoder().decode(await ws.api.runReport(t1.id, aal.id, { model: { name: 'Neuroverse3D' }, contextSet: { name: 'AAL demo', pairs: [] }, names: { 1: 'Precentral_L' } }));
+    const report = new TextDecoder().decode(
+      await ws.api.runReport(t1.id, aal.id, { model: { name: 'Neuroverse3D' }, contextSet: { name: 'AAL demo', pairs: [] }, names: { 1: 'Precentral_L' } }),
+    );
     expect(report).toContain('Precentral_L');
     expect(report.match(/data:image\/png;base64/g)).toHaveLength(3);
   }, 60_000);
 
-  test.skipIf(!hasSharedData)('a DICOM target exports a valid SEG through the API', async () => {
-    const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data2') });
-    const opened = await ws.openPath(dicomDir(GE));
-    if (opened.kind !== 'volume') throw new Error('expected a volume');
-    const volume = await importSeries(await scanDicomFolder(dicomDir(GE)), undefined);
-    const maskPath = join(dir, 'mask.nii.gz');
-    await writeNifti(maskPath, twoStructureMask(volume), { intent: 'label' });
-    const mask = await ws.openPath(maskPath, { role: 'label' });
-    if (mask.kind !== 'volume') throw new Error('expected a volume');
-    expect(await ws.api.exportAvailability(opened.volume.id)).toEqual({ seg: true });
-    const { bytes } = await ws.api.exportSeg(opened.volume.id, mask.volume.id, [{ label: 'Left-Hippocampus', value: 17 }]);
-    const out = join(dir, 'api-seg.dcm');
-    writeFileSync(out, bytes);
-    const v = dciodvfy(out);
-    expect(v.errors, v.output).toEqual([]);
-    expect(v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))), v.output).toEqual([]);
-  }, 120_000);
+  test.skipIf(!hasSharedData)(
+    'a DICOM target exports a valid SEG through the API',
+    async () => {
+      const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data2') });
+      const opened = await ws.openPath(dicomDir(GE));
+      if (opened.kind !== 'volume') throw new Error('expected a volume');
+      const volume = await importSeries(await scanDicomFolder(dicomDir(GE)), undefined);
+      const maskPath = join(dir, 'mask.nii.gz');
+      await writeNifti(maskPath, twoStructureMask(volume), { intent: 'label' });
+      const mask = await ws.openPath(maskPath, { role: 'label' });
+      if (mask.kind !== 'volume') throw new Error('expected a volume');
+      expect(await ws.api.exportAvailability(opened.volume.id)).toEqual({ seg: true });
+      const { bytes } = await ws.api.exportSeg(opened.volume.id, mask.volume.id, [{ label: 'Left-Hippocampus', value: 17 }]);
+      const out = join(dir, 'api-seg.dcm');
+      writeFileSync(out, bytes);
+      const v = dciodvfy(out);
+      expect(v.errors, v.output).toEqual([]);
+      expect(
+        v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))),
+        v.output,
+      ).toEqual([]);
+    },
+    120_000,
+  );
 
   test('PACS nodes are kept in the data folder; an unreachable node is one clear error', async () => {
     const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data3') });
@@ -72,7 +81,9 @@ describe('export and PACS through the API', () => {
     expect((await ws.api.pacsConfig()).nodes).toEqual([]);
     expect((await ws.api.pacsSaveNode(remote, { confirmRemote: true })).nodes).toEqual([remote]);
     for (const host of ['http://evil/', 'a b', '../x', 'host;rm', '-oProxy=x', '1.2.3.999']) {
-      await expect(ws.api.pacsSaveNode({ ...remote, name: 'x', host }, { confirmRemote: true })).rejects.toThrow(/is not a host name or IP address|host is missing/);
+      await expect(ws.api.pacsSaveNode({ ...remote, name: 'x', host }, { confirmRemote: true })).rejects.toThrow(
+        /is not a host name or IP address|host is missing/,
+      );
     }
     await ws.api.pacsSaveNode({ name: 'here', aeTitle: 'X', host: '127.0.0.1', port: 1 });
     for (const uid of ['..', '.', '1..2', '../../etc', '1.2.', `1.${'2'.repeat(70)}`]) {

@@ -28,7 +28,21 @@ describe.skipIf(!hasSharedData)('neuroverse export-seg (CLI)', () => {
   test('writes a valid SEG with named segments and a volume CSV', () => {
     const out = join(dir, 'seg.dcm');
     const csv = join(dir, 'volumes.csv');
-    const r = neuroverse(['export-seg', '--mask', mask, '--reference', dicomDir(GE), '--out', out, '--segment', 'Left-Hippocampus=17', '--segment', 'Left-Lateral-Ventricle=53', '--stats', csv]);
+    const r = neuroverse([
+      'export-seg',
+      '--mask',
+      mask,
+      '--reference',
+      dicomDir(GE),
+      '--out',
+      out,
+      '--segment',
+      'Left-Hippocampus=17',
+      '--segment',
+      'Left-Lateral-Ventricle=53',
+      '--stats',
+      csv,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/segment 1 "Left-Hippocampus" \(value 17\): \d+ voxels in \d+ frames, SCT 5366008 Hippocampus/);

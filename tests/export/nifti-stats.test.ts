@@ -36,7 +36,12 @@ const py = debianPythonWith('nibabel');
 describe('NIfTI export read back by nibabel', () => {
   const targets: [string, () => Promise<Volume>][] = [
     ['Colin27 sample (MNI, sform 4)', () => readNifti(join(ROOT, 'resources/sample/colin27_t1.nii.gz'))],
-    ...(hasSharedData ? ([['GE oblique DICOM series', async () => importSeries(await scanDicomFolder(dicomDir('ge-3d-t1-mprage/In/05_3D_Ax_T1_MP_RAGE_R22')), undefined)]] as [string, () => Promise<Volume>][]) : []),
+    ...(hasSharedData
+      ? ([['GE oblique DICOM series', async () => importSeries(await scanDicomFolder(dicomDir('ge-3d-t1-mprage/In/05_3D_Ax_T1_MP_RAGE_R22')), undefined)]] as [
+          string,
+          () => Promise<Volume>,
+        ][])
+      : []),
   ];
 
   test.each(targets)('%s: mask keeps the target grid, intent label, uint8, exact labels', async (_name, load) => {
@@ -65,7 +70,7 @@ describe('NIfTI export read back by nibabel', () => {
     const target = await load();
     const n = target.dims[0] * target.dims[1] * target.dims[2];
     const data = new Int16Array(n);
-    for (let i = 0; i < n; i++) data[i] = (i * 7919) % 4000 - 1000;
+    for (let i = 0; i < n; i++) data[i] = ((i * 7919) % 4000) - 1000;
     const image: Volume = { ...target, dims: target.dims.slice(0, 3), data, slope: 0.25, intercept: 10, description: 'restored', source: { kind: 'memory' } };
     const out = join(dir, `image-${_name.length}.nii`);
     await exportImageNifti(out, target, image);

@@ -72,6 +72,8 @@ describe('run report', () => {
     const out = join(dir, 'report.html');
     await writeReport(out, { target, targetName: 't', mask, stats, model: { name: 'm' }, contextSet: { name: 'c', pairs: [] }, createdAt: 'now' });
     expect(readFileSync(out, 'utf8')).toMatch(/^<!doctype html>/);
-    await expect(writeReport(out, { target, targetName: 't', mask, stats, model: { name: 'm' }, contextSet: { name: 'c', pairs: [] }, createdAt: 'now' })).rejects.toThrow(/already exists/);
+    await expect(
+      writeReport(out, { target, targetName: 't', mask, stats, model: { name: 'm' }, contextSet: { name: 'c', pairs: [] }, createdAt: 'now' }),
+    ).rejects.toThrow(/already exists/);
   }, 60_000);
 });

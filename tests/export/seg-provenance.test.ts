@@ -56,7 +56,13 @@ describe.skipIf(!hasSharedData)('a SEG records how it was made', () => {
     const dataDir = join(dir, 'data');
     const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
     const [t1, aal] = await ws.api.openSample();
-    await ws.api.addLibraryPair({ set: 'hippocampus · colin27', task: { name: 'hippocampus', structure: 'hippocampus', labels: [37, 38] }, scanner: 'colin27', imageVolumeId: t1.id, labelVolumeId: aal.id });
+    await ws.api.addLibraryPair({
+      set: 'hippocampus · colin27',
+      task: { name: 'hippocampus', structure: 'hippocampus', labels: [37, 38] },
+      scanner: 'colin27',
+      imageVolumeId: t1.id,
+      labelVolumeId: aal.id,
+    });
     const ge = await ws.openPath(dicomDir(GE));
     if (ge.kind !== 'volume') throw new Error('expected a volume');
     // Atlas vote after affine registration: a real, non-empty result on the GE head (the test model's random weights give none).
@@ -66,12 +72,22 @@ describe.skipIf(!hasSharedData)('a SEG records how it was made', () => {
     const identity = contextIdentity(set.pairs.map((p) => ({ imageSha256: p.image.sha256, labelSha256: p.label.sha256 })));
 
     const auto = await ws.api.exportSeg(ge.volume.id, run.volumeId);
-    expect(auto.provenance).toMatchObject({ type: 'AUTOMATIC', algorithmName: 'Neuroverse atlas vote', method: 'vote', alignment: 'affine', contextSet: { name: set.name, identity, pairs: 1 }, runId: run.runId });
+    expect(auto.provenance).toMatchObject({
+      type: 'AUTOMATIC',
+      algorithmName: 'Neuroverse atlas vote',
+      method: 'vote',
+      alignment: 'affine',
+      contextSet: { name: set.name, identity, pairs: 1 },
+      runId: run.runId,
+    });
     const file = join(dir, 'auto.dcm');
     writeFileSync(file, auto.bytes);
     const v = dciodvfy(file);
     expect(v.errors, v.output).toEqual([]);
-    expect(v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))), v.output).toEqual([]);
+    expect(
+      v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))),
+      v.output,
+    ).toEqual([]);
     const ds = readSeg(auto.bytes);
     const equipment = first(ds.ContributingEquipmentSequence);
     expect(equipment).toMatchObject({ Manufacturer: 'Neuroverse Workstation', SoftwareVersions: expect.any(String) });
@@ -112,7 +128,10 @@ describe.skipIf(!hasSharedData)('a SEG records how it was made', () => {
     try {
       const log = library.listAudit(50);
       const recorded = log.find((e) => e.action === 'record-run')!;
-      expect(recorded.detail).toMatchObject({ run: run.runId, provenance: { type: 'AUTOMATIC', algorithmName: 'Neuroverse atlas vote', contextSet: { identity } } });
+      expect(recorded.detail).toMatchObject({
+        run: run.runId,
+        provenance: { type: 'AUTOMATIC', algorithmName: 'Neuroverse atlas vote', contextSet: { identity } },
+      });
       const exported = log.filter((e) => e.action === 'export-seg').map((e) => [e.detail.sopInstanceUid, (e.detail.provenance as { type: string }).type]);
       expect(exported).toEqual([
         [manual.sopInstanceUid, 'MANUAL'],
@@ -132,7 +151,20 @@ describe.skipIf(!hasSharedData)('a SEG records how it was made', () => {
       copyFileSync(join(dicomDir(GE), f), join(source, f));
       return join(source, f);
     });
-    const r = spawnSync('dcmodify', ['-nb', '-i', '(0008,1032)[0].(0008,0100)=GEHC0123456789ABCDEF', '-i', '(0008,1032)[0].(0008,0102)=GEHC', '-i', '(0008,1032)[0].(0008,0104)=MR BRAIN', ...files], { encoding: 'utf8' });
+    const r = spawnSync(
+      'dcmodify',
+      [
+        '-nb',
+        '-i',
+        '(0008,1032)[0].(0008,0100)=GEHC0123456789ABCDEF',
+        '-i',
+        '(0008,1032)[0].(0008,0102)=GEHC',
+        '-i',
+        '(0008,1032)[0].(0008,0104)=MR BRAIN',
+        ...files,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(dciodvfy(files[0]).errors.some((e) => /Code Value .*Length invalid/.test(e))).toBe(true);
 
@@ -142,13 +174,22 @@ describe.skipIf(!hasSharedData)('a SEG records how it was made', () => {
     const out = join(dir, 'bad-code-seg.dcm');
     const cli = neuroverse(['export-seg', '--mask', maskPath, '--reference', source, '--out', out]);
     expect(cli.code, cli.stderr).toBe(0);
-    expect(cli.stderr).toMatch(/source attribute ProcedureCodeSequence \(0008,1032\) left out of the SEG: ProcedureCodeSequence\[1\]\.CodeValue \(SH\): 20 characters, at most 16 allowed/);
+    expect(cli.stderr).toMatch(
+      /source attribute ProcedureCodeSequence \(0008,1032\) left out of the SEG: ProcedureCodeSequence\[1\]\.CodeValue \(SH\): 20 characters, at most 16 allowed/,
+    );
     const v = dciodvfy(out);
     expect(v.errors, v.output).toEqual([]);
     expect(readSeg(new Uint8Array(readFileSync(out))).ProcedureCodeSequence).toBeUndefined();
 
     // The same through the module: the result lists what it dropped.
     const again = await exportSeg(await readNifti(maskPath), maskPath, source, join(dir, 'bad-code-seg-2.dcm'));
-    expect(again.dropped).toEqual([{ keyword: 'ProcedureCodeSequence', tag: '(0008,1032)', action: 'dropped', problems: ['ProcedureCodeSequence[1].CodeValue (SH): 20 characters, at most 16 allowed'] }]);
+    expect(again.dropped).toEqual([
+      {
+        keyword: 'ProcedureCodeSequence',
+        tag: '(0008,1032)',
+        action: 'dropped',
+        problems: ['ProcedureCodeSequence[1].CodeValue (SH): 20 characters, at most 16 allowed'],
+      },
+    ]);
   }, 120_000);
 });

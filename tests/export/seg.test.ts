@@ -38,67 +38,84 @@ function plainSources(folder: string, tag: string): string[] {
 describe.skipIf(!hasSharedData)('DICOM-SEG export checked by dicom3tools and pydicom', () => {
   const py = debianPythonWith('pydicom') && debianPythonWith('nibabel');
 
-  test.each(SOURCES.map((s, i) => [s.name, s.folder, i] as const))('%s: valid SEG, every frame on the right source slice', async (_name, folder, i) => {
-    const ref = dicomDir(folder);
-    const volume = await importSeries(await scanDicomFolder(ref), undefined);
-    const mask = twoStructureMask(volume);
-    const maskPath = join(dir, `mask-${i}.nii.gz`);
-    await writeNifti(maskPath, mask, { intent: 'label' });
-    const out = join(dir, `seg-${i}.dcm`);
-    // Read the mask back from disk, as the CLI does: the float32 affine of the file must still map.
-    const result = await exportSeg(await readNifti(maskPath), maskPath, ref, out, {
-      segments: [
-        { label: 'Left-Hippocampus', value: 17 },
-        { label: 'Right-Thalamus', value: 53 },
-      ],
-    });
-    expect(result.segments.map((s) => s.code)).toEqual(['SCT 5366008 Hippocampus', 'SCT 119406000 Thalamus']);
+  test.each(SOURCES.map((s, i) => [s.name, s.folder, i] as const))(
+    '%s: valid SEG, every frame on the right source slice',
+    async (_name, folder, i) => {
+      const ref = dicomDir(folder);
+      const volume = await importSeries(await scanDicomFolder(ref), undefined);
+      const mask = twoStructureMask(volume);
+      const maskPath = join(dir, `mask-${i}.nii.gz`);
+      await writeNifti(maskPath, mask, { intent: 'label' });
+      const out = join(dir, `seg-${i}.dcm`);
+      // Read the mask back from disk, as the CLI does: the float32 affine of the file must still map.
+      const result = await exportSeg(await readNifti(maskPath), maskPath, ref, out, {
+        segments: [
+          { label: 'Left-Hippocampus', value: 17 },
+          { label: 'Right-Thalamus', value: 53 },
+        ],
+      });
+      expect(result.segments.map((s) => s.code)).toEqual(['SCT 5366008 Hippocampus', 'SCT 119406000 Thalamus']);
 
-    const v = dciodvfy(out);
-    expect(v.errors, v.output).toEqual([]);
-    const unexplained = v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w)));
-    expect(unexplained, v.output).toEqual([]);
-    const sources = plainSources(ref, String(i));
-    // An inherited warning must really come from the source.
-    if (v.warnings.length) expect(dciodvfy(sources[0]).warnings.some((w) => ACCEPTED_WARNINGS.some((re) => re.test(w)))).toBe(true);
-    const e = dcentvfy(out, sources);
-    expect(e.errors, e.output).toEqual([]);
-    const sourceErrors = dciodvfy(sources[0]).errors;
-    const explained = (w: string) => UNAVOIDABLE_ENTITY_WARNINGS.some((u) => u.warning.test(w) && sourceErrors.some((s) => u.sourceError.test(s)));
-    expect(e.warnings.filter((w) => !explained(w)), e.output).toEqual([]);
+      const v = dciodvfy(out);
+      expect(v.errors, v.output).toEqual([]);
+      const unexplained = v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w)));
+      expect(unexplained, v.output).toEqual([]);
+      const sources = plainSources(ref, String(i));
+      // An inherited warning must really come from the source.
+      if (v.warnings.length) expect(dciodvfy(sources[0]).warnings.some((w) => ACCEPTED_WARNINGS.some((re) => re.test(w)))).toBe(true);
+      const e = dcentvfy(out, sources);
+      expect(e.errors, e.output).toEqual([]);
+      const sourceErrors = dciodvfy(sources[0]).errors;
+      const explained = (w: string) => UNAVOIDABLE_ENTITY_WARNINGS.some((u) => u.warning.test(w) && sourceErrors.some((s) => u.sourceError.test(s)));
+      expect(
+        e.warnings.filter((w) => !explained(w)),
+        e.output,
+      ).toEqual([]);
 
-    // dcmtk reads the whole file back without complaint.
-    const dump = spawnSync('dcmdump', ['-q', '-dc', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (dump.error) throw new Error('dcmdump not found: install dcmtk (scripts/setup.sh --with-test-deps)');
-    expect(dump.status, dump.stderr).toBe(0);
-    expect(dump.stderr).toBe('');
-    expect(dump.stdout).toMatch(/\(0008,0016\) UI =SegmentationStorage/);
+      // dcmtk reads the whole file back without complaint.
+      const dump = spawnSync('dcmdump', ['-q', '-dc', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (dump.error) throw new Error('dcmdump not found: install dcmtk (scripts/setup.sh --with-test-deps)');
+      expect(dump.status, dump.stderr).toBe(0);
+      expect(dump.stderr).toBe('');
+      expect(dump.stdout).toMatch(/\(0008,0016\) UI =SegmentationStorage/);
 
-    if (!py) throw new Error('Debian python3-pydicom and python3-nibabel are needed (scripts/setup.sh --with-test-deps)');
-    const r = spawnSync('/usr/bin/python3', [CHECK_SEG_PY, out, maskPath, ...sources], { encoding: 'utf8', maxBuffer: 16 << 20 });
-    expect(r.status, r.stderr).toBe(0);
-    const check = JSON.parse(r.stdout);
-    expect(check).toMatchObject({ badRefs: 0, badPositions: 0, badPixels: 0, bitsAllocated: 1, type: 'BINARY', sopClass: '1.2.840.10008.5.1.4.1.1.66.4' });
-    expect(check.checked).toBe(result.frames);
-    expect(check.segmentValues).toEqual({ 'Left-Hippocampus': 17, 'Right-Thalamus': 53 });
-    // All of each structure is in the SEG: set pixels equal the mask's voxel count.
-    for (const [segVoxels, maskVoxels] of Object.values(check.voxels) as [number, number][]) expect(segVoxels).toBe(maskVoxels);
-  }, 120_000);
+      if (!py) throw new Error('Debian python3-pydicom and python3-nibabel are needed (scripts/setup.sh --with-test-deps)');
+      const r = spawnSync('/usr/bin/python3', [CHECK_SEG_PY, out, maskPath, ...sources], { encoding: 'utf8', maxBuffer: 16 << 20 });
+      expect(r.status, r.stderr).toBe(0);
+      const check = JSON.parse(r.stdout);
+      expect(check).toMatchObject({ badRefs: 0, badPositions: 0, badPixels: 0, bitsAllocated: 1, type: 'BINARY', sopClass: '1.2.840.10008.5.1.4.1.1.66.4' });
+      expect(check.checked).toBe(result.frames);
+      expect(check.segmentValues).toEqual({ 'Left-Hippocampus': 17, 'Right-Thalamus': 53 });
+      // All of each structure is in the SEG: set pixels equal the mask's voxel count.
+      for (const [segVoxels, maskVoxels] of Object.values(check.voxels) as [number, number][]) expect(segVoxels).toBe(maskVoxels);
+    },
+    120_000,
+  );
 
-  test('a mask made on dcm2niix\'s conversion (other axis order and flips) maps to the right frames', async () => {
+  test("a mask made on dcm2niix's conversion (other axis order and flips) maps to the right frames", async () => {
     // dcm2niix stores the GE series with flipped axes relative to our importer: the SEG must follow world
     // positions, not voxel order, or the structures land mirrored.
     if (!py) throw new Error('Debian python3-pydicom and python3-nibabel are needed (scripts/setup.sh --with-test-deps)');
     const ref = dicomDir(SOURCES[0].folder);
     const dcm2niix = await readNifti(dicomDir('ge-3d-t1-mprage/Ref_generated/5_3D_Ax_T1_MP-RAGE_R22.nii.gz'));
     const ours = await importSeries(await scanDicomFolder(ref), undefined);
-    expect(dcm2niix.affine[0][0] * ours.affine[0][0] < 0 || dcm2niix.affine[1][1] * ours.affine[1][1] < 0 || dcm2niix.affine[2][2] * ours.affine[2][2] < 0).toBe(true);
+    expect(
+      dcm2niix.affine[0][0] * ours.affine[0][0] < 0 || dcm2niix.affine[1][1] * ours.affine[1][1] < 0 || dcm2niix.affine[2][2] * ours.affine[2][2] < 0,
+    ).toBe(true);
     const maskPath = join(dir, 'mask-dcm2niix.nii.gz');
     await writeNifti(maskPath, twoStructureMask(dcm2niix), { intent: 'label' });
     const out = join(dir, 'seg-dcm2niix.dcm');
-    await exportSeg(await readNifti(maskPath), maskPath, ref, out, { segments: [{ label: 'Left-Hippocampus', value: 17 }, { label: 'Right-Thalamus', value: 53 }] });
+    await exportSeg(await readNifti(maskPath), maskPath, ref, out, {
+      segments: [
+        { label: 'Left-Hippocampus', value: 17 },
+        { label: 'Right-Thalamus', value: 53 },
+      ],
+    });
     expect(dciodvfy(out).errors).toEqual([]);
-    const r = spawnSync('/usr/bin/python3', [CHECK_SEG_PY, out, maskPath, ...readdirSync(ref).map((f) => join(ref, f))], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    const r = spawnSync('/usr/bin/python3', [CHECK_SEG_PY, out, maskPath, ...readdirSync(ref).map((f) => join(ref, f))], {
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+    });
     expect(r.status, r.stderr).toBe(0);
     const check = JSON.parse(r.stdout);
     expect(check).toMatchObject({ badRefs: 0, badPositions: 0, badPixels: 0 });
@@ -115,7 +132,9 @@ describe.skipIf(!hasSharedData)('DICOM-SEG export checked by dicom3tools and pyd
     await expect(exportSeg(shifted, 'shifted.nii.gz', ref, out)).rejects.toThrow(/shifted\.nii\.gz: grid does not match the reference series/);
     const small = { ...twoStructureMask(volume), dims: [volume.dims[0], volume.dims[1], volume.dims[2] - 1] };
     small.data = small.data.subarray(0, small.dims[0] * small.dims[1] * small.dims[2]);
-    await expect(exportSeg(small, 'small.nii.gz', ref, out)).rejects.toThrow(/small\.nii\.gz: grid does not match the reference series: mask is 256×256×129, the series is 256×256 pixels × 130 frames/);
+    await expect(exportSeg(small, 'small.nii.gz', ref, out)).rejects.toThrow(
+      /small\.nii\.gz: grid does not match the reference series: mask is 256×256×129, the series is 256×256 pixels × 130 frames/,
+    );
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
@@ -134,7 +153,10 @@ describe.skipIf(!hasSharedData)('DICOM-SEG export checked by dicom3tools and pyd
 
 describe('DICOM-SEG terminology and availability', () => {
   test('common brain structures get SNOMED CT codes and laterality; others a generic code', () => {
-    expect(terminologyFor('Left-Hippocampus')).toMatchObject({ type: { CodeValue: '5366008', CodingSchemeDesignator: 'SCT' }, modifier: { CodeValue: '7771000' } });
+    expect(terminologyFor('Left-Hippocampus')).toMatchObject({
+      type: { CodeValue: '5366008', CodingSchemeDesignator: 'SCT' },
+      modifier: { CodeValue: '7771000' },
+    });
     expect(terminologyFor('right thalamus').modifier?.CodeMeaning).toBe('Right');
     expect(terminologyFor('Left-Lateral-Ventricle').type.CodeValue).toBe('66720007');
     expect(terminologyFor('Left-Inf-Lat-Vent').type.CodeValue).toBe('53118009');

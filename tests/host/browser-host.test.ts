@@ -24,9 +24,16 @@ beforeAll(async () => {
 afterAll(() => host.close());
 
 async function call(method: string, args: unknown[], token = host.token) {
-  const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: encodeMessage(args) as BodyInit });
+  const res = await fetch(`${host.url}api/call/${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: encodeMessage(args) as BodyInit,
+  });
   if (!res.ok) return { status: res.status };
-  return { status: res.status, reply: decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string; file?: string } } };
+  return {
+    status: res.status,
+    reply: decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string; file?: string } },
+  };
 }
 
 function raw(path: string, headers: Record<string, string>): Promise<number> {
@@ -124,7 +131,10 @@ describe('browser host', () => {
     let text = '';
     while (!text.includes('job-done')) text += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
-    const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ApiEvent);
+    const lines = text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as ApiEvent);
     expect(lines.some((e) => e.type === 'job-done')).toBe(true);
   });
 
@@ -140,7 +150,7 @@ describe('browser host', () => {
     expect((await fetch(`${host.url}api/session`, { method: 'POST', headers: { 'x-launch-code': 'guess' } })).status).toBe(401);
   });
 
-  test('arguments are checked against the method\'s declared shape before any handler runs', async () => {
+  test("arguments are checked against the method's declared shape before any handler runs", async () => {
     const cases: [string, unknown[], RegExp][] = [
       ['volumeNifti', [42], /volumeNifti: argument 1 must be a string/],
       ['closeVolume', [], /closeVolume: argument 1 is missing/],
@@ -159,7 +169,11 @@ describe('browser host', () => {
 
   test('request bodies are bounded per method, before they are buffered, and answered in the API error shape', async () => {
     // appInfo takes no files: 5 MiB is refused from its Content-Length alone.
-    const big = await fetch(`${host.url}api/call/appInfo`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: new Uint8Array(5 * 2 ** 20) as BodyInit });
+    const big = await fetch(`${host.url}api/call/appInfo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${host.token}` },
+      body: new Uint8Array(5 * 2 ** 20) as BodyInit,
+    });
     expect(big.status).toBe(413);
     const reply = decodeMessage(new Uint8Array(await big.arrayBuffer())) as { ok: boolean; error: { message: string; code: string } };
     expect(reply).toMatchObject({ ok: false, error: { code: 'too-large' } });

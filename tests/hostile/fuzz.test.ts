@@ -51,7 +51,9 @@ describe('fuzz: readers', () => {
     for (let k = 0; k < 24; k++) {
       const d = join(dir, `dicom-${k}`);
       mkdirSync(d);
-      files.forEach((f, i) => (i === k % files.length ? writeFileSync(join(d, f), damage(readFileSync(join(src, f)), rand, k, 4096)) : copyFileSync(join(src, f), join(d, f))));
+      files.forEach((f, i) =>
+        i === k % files.length ? writeFileSync(join(d, f), damage(readFileSync(join(src, f)), rand, k, 4096)) : copyFileSync(join(src, f), join(d, f)),
+      );
       seen[await outcome(async () => importSeries(await scanDicomFolder(d), undefined))]++;
     }
     expect(seen.ok + seen.refused).toBe(24);
@@ -86,9 +88,15 @@ describe('fuzz: library bundles', () => {
     for (let k = 0; k < 40; k++) {
       const file = join(dir, `bundle-${k}.zip`);
       writeFileSync(file, damage(bundle, rand, k));
-      const before = lib.listSets().map((s) => `${s.name}:${s.pairs.length}`).join();
+      const before = lib
+        .listSets()
+        .map((s) => `${s.name}:${s.pairs.length}`)
+        .join();
       const r = await outcome(() => importBundle(lib, file));
-      const after = lib.listSets().map((s) => `${s.name}:${s.pairs.length}`).join();
+      const after = lib
+        .listSets()
+        .map((s) => `${s.name}:${s.pairs.length}`)
+        .join();
       if (r === 'refused') expect(after, `bundle ${k}`).toBe(before);
     }
   });
@@ -118,7 +126,9 @@ describe('fuzz: browser host endpoints', () => {
     for (let k = 0; k < 150; k++) {
       const method = methods[k % methods.length];
       const raw = k % 5 === 4;
-      const body = raw ? new Uint8Array(Math.floor(rand() * 300)).map(() => Math.floor(rand() * 256)) : encodeMessage(Array.from({ length: Math.floor(rand() * 4) }, junk));
+      const body = raw
+        ? new Uint8Array(Math.floor(rand() * 300)).map(() => Math.floor(rand() * 256))
+        : encodeMessage(Array.from({ length: Math.floor(rand() * 4) }, junk));
       const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: body as BodyInit });
       expect([200, 413]).toContain(res.status);
       const reply = decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; error?: { message: string } };
@@ -127,7 +137,11 @@ describe('fuzz: browser host endpoints', () => {
         expect(reply.error!.message).not.toContain('[object Object]');
       }
     }
-    const info = await fetch(`${host.url}api/call/appInfo`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: encodeMessage([]) as BodyInit });
+    const info = await fetch(`${host.url}api/call/appInfo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${host.token}` },
+      body: encodeMessage([]) as BodyInit,
+    });
     expect((decodeMessage(new Uint8Array(await info.arrayBuffer())) as { ok: boolean }).ok).toBe(true);
   });
 });

@@ -30,7 +30,11 @@ const pool = dicomDecodePool(1);
 afterAll(() => pool.close());
 const inWorker = workerSeriesDecoder(() => pool);
 
-const outcome = (p: Promise<unknown>) => p.then(() => null, (e: InputError) => ({ class: e.constructor, message: e.message, file: e.file, code: e.code }));
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: InputError) => ({ class: e.constructor, message: e.message, file: e.file, code: e.code }),
+  );
 
 async function importFolder(dir: string) {
   const scan = await scanDicomFolder(dir);
@@ -56,7 +60,9 @@ describe('DICOM folders that cannot be imported', () => {
   test('a path that is neither NIfTI nor a folder', async () => {
     const dir = folder('misc');
     writeFileSync(join(dir, 'report.pdf'), '%PDF');
-    await expect(openImagePath(join(dir, 'report.pdf'))).rejects.toThrow(/report\.pdf: not a NIfTI file \(\.nii, \.nii\.gz\), a DICOM folder or a DICOM-SEG file/);
+    await expect(openImagePath(join(dir, 'report.pdf'))).rejects.toThrow(
+      /report\.pdf: not a NIfTI file \(\.nii, \.nii\.gz\), a DICOM folder or a DICOM-SEG file/,
+    );
   });
 
   test.skipIf(!hasSharedData)('a DICOM file without pixel data (a non-image object)', async () => {

@@ -9,10 +9,30 @@ import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 // Every series in ../shared/data/dicom against the dcm2niix conversion shipped beside it: identical voxels,
 // affine within 1e-3 mm once both are put in the same axis order.
 const cases = [
-  { name: 'GE classic 3D T1', dir: 'ge-3d-t1-mprage/In/05_3D_Ax_T1_MP_RAGE_R22', ref: 'ge-3d-t1-mprage/Ref_generated/5_3D_Ax_T1_MP-RAGE_R22.nii.gz', reader: 'dicom-parser' },
-  { name: 'Philips gzipped 3D T1 with float scaling', dir: 'philips-3d-t1-gzipped/In/cl', ref: 'philips-3d-t1-gzipped/Ref_generated/1301_ADNI_Sag3D_MPRAGE.nii.gz', reader: 'dicom-parser' },
-  { name: 'Siemens XA30 enhanced, series 5', dir: 'siemens-xa30-enhanced/In/5_anat-T1w_acq-tfl', ref: 'siemens-xa30-enhanced/Ref/5_anat-T1w_acq-tfl.nii', reader: 'dcm2niix' },
-  { name: 'Siemens XA30 enhanced, series 6', dir: 'siemens-xa30-enhanced/In/6_anat-T1w_acq-tfl', ref: 'siemens-xa30-enhanced/Ref/6_anat-T1w_acq-tfl.nii', reader: 'dcm2niix' },
+  {
+    name: 'GE classic 3D T1',
+    dir: 'ge-3d-t1-mprage/In/05_3D_Ax_T1_MP_RAGE_R22',
+    ref: 'ge-3d-t1-mprage/Ref_generated/5_3D_Ax_T1_MP-RAGE_R22.nii.gz',
+    reader: 'dicom-parser',
+  },
+  {
+    name: 'Philips gzipped 3D T1 with float scaling',
+    dir: 'philips-3d-t1-gzipped/In/cl',
+    ref: 'philips-3d-t1-gzipped/Ref_generated/1301_ADNI_Sag3D_MPRAGE.nii.gz',
+    reader: 'dicom-parser',
+  },
+  {
+    name: 'Siemens XA30 enhanced, series 5',
+    dir: 'siemens-xa30-enhanced/In/5_anat-T1w_acq-tfl',
+    ref: 'siemens-xa30-enhanced/Ref/5_anat-T1w_acq-tfl.nii',
+    reader: 'dcm2niix',
+  },
+  {
+    name: 'Siemens XA30 enhanced, series 6',
+    dir: 'siemens-xa30-enhanced/In/6_anat-T1w_acq-tfl',
+    ref: 'siemens-xa30-enhanced/Ref/6_anat-T1w_acq-tfl.nii',
+    reader: 'dcm2niix',
+  },
   { name: 'Siemens mosaic EPI (4D)', dir: 'siemens-mosaic-epi/In/mr_0003', ref: 'siemens-mosaic-epi/Ref/EPI_PE=AP_3.nii', reader: 'dcm2niix' },
 ];
 

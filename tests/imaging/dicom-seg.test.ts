@@ -4,7 +4,18 @@ import { describe, expect, test } from 'vitest';
 import { exportSeg } from '../../main/export/seg/index.js';
 import { displayColourLab } from '../../main/export/seg/terminology.js';
 import { dicomLabToRgb } from '../../main/imaging/dicom/seg.js';
-import { importSegOnScan, importSeries, readDicomFile, readNifti, readSeg, scanDicomFolder, segsBesideSeries, seriesSummaries, writeNifti, type Volume } from '../../main/imaging/index.js';
+import {
+  importSegOnScan,
+  importSeries,
+  readDicomFile,
+  readNifti,
+  readSeg,
+  scanDicomFolder,
+  segsBesideSeries,
+  seriesSummaries,
+  writeNifti,
+  type Volume,
+} from '../../main/imaging/index.js';
 import { twoStructureMask } from '../export/masks.js';
 import { debianPythonWith } from '../helpers/python.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
@@ -30,7 +41,8 @@ function differences(a: Volume, b: Volume): number {
 
 test('CIELab from the SEG becomes the sRGB it was made from', () => {
   // Pure sRGB red, green and blue in DICOM's scaled CIELab (L* 0..100, a* b* −128..127 → 0..65535).
-  const scaled = (L: number, a: number, b: number) => [Math.round((L / 100) * 65535), Math.round(((a + 128) / 255) * 65535), Math.round(((b + 128) / 255) * 65535)] as [number, number, number];
+  const scaled = (L: number, a: number, b: number) =>
+    [Math.round((L / 100) * 65535), Math.round(((a + 128) / 255) * 65535), Math.round(((b + 128) / 255) * 65535)] as [number, number, number];
   expect(dicomLabToRgb(scaled(53.2408, 80.0925, 67.2032))).toEqual([255, 0, 0]);
   expect(dicomLabToRgb(scaled(87.7347, -86.1827, 83.1793))).toEqual([0, 255, 0]);
   expect(dicomLabToRgb(scaled(32.297, 79.1875, -107.8602))).toEqual([0, 0, 255]);
@@ -41,28 +53,40 @@ test('CIELab from the SEG becomes the sRGB it was made from', () => {
 });
 
 describe.skipIf(!hasSharedData)('reading DICOM-SEG on real series', () => {
-  test.each(SOURCES.map((s, i) => [s.name, s.folder, i] as const))('%s: our SEG reads back as the same mask, voxel for voxel', async (_name, folder, i) => {
-    const ref = dicomDir(folder);
-    const scan = await scanDicomFolder(ref);
-    const image = await importSeries(scan, undefined);
-    const maskPath = join(dir, `mask-${i}.nii.gz`);
-    await writeNifti(maskPath, twoStructureMask(image), { intent: 'label' });
-    const mask = await readNifti(maskPath);
-    const out = join(dir, `ours-${i}.dcm`);
-    await exportSeg(mask, maskPath, ref, out, { segments: [{ label: 'Left-Hippocampus', value: 17 }, { label: 'Right-Thalamus', value: 53 }] });
+  test.each(SOURCES.map((s, i) => [s.name, s.folder, i] as const))(
+    '%s: our SEG reads back as the same mask, voxel for voxel',
+    async (_name, folder, i) => {
+      const ref = dicomDir(folder);
+      const scan = await scanDicomFolder(ref);
+      const image = await importSeries(scan, undefined);
+      const maskPath = join(dir, `mask-${i}.nii.gz`);
+      await writeNifti(maskPath, twoStructureMask(image), { intent: 'label' });
+      const mask = await readNifti(maskPath);
+      const out = join(dir, `ours-${i}.dcm`);
+      await exportSeg(mask, maskPath, ref, out, {
+        segments: [
+          { label: 'Left-Hippocampus', value: 17 },
+          { label: 'Right-Thalamus', value: 53 },
+        ],
+      });
 
-    const { labelMap, seriesUid } = await importSegOnScan(await readDicomFile(out), scan);
-    expect(seriesUid).toBe(image.source.seriesInstanceUid);
-    expect(labelMap.volume.dims).toEqual(mask.dims.slice(0, 3));
-    expect(labelMap.volume.affine).toEqual(image.affine);
-    expect(differences(labelMap.volume, mask)).toBe(0);
-    expect(labelMap.placedBy).toBe('source images');
-    expect(labelMap.valuesFrom).toBe('recorded values');
-    expect(labelMap.overlapVoxels).toBe(0);
-    expect(labelMap.segments.map((s) => [s.number, s.value, s.name])).toEqual([[1, 17, 'Left-Hippocampus'], [2, 53, 'Right-Thalamus']]);
-    expect(labelMap.segments.map((s) => s.color)).toEqual([0, 1].map((n) => dicomLabToRgb(displayColourLab(n))));
-    expect(labelMap.volume.labels?.map((l) => l.name)).toEqual(['Left-Hippocampus', 'Right-Thalamus']);
-  }, 120_000);
+      const { labelMap, seriesUid } = await importSegOnScan(await readDicomFile(out), scan);
+      expect(seriesUid).toBe(image.source.seriesInstanceUid);
+      expect(labelMap.volume.dims).toEqual(mask.dims.slice(0, 3));
+      expect(labelMap.volume.affine).toEqual(image.affine);
+      expect(differences(labelMap.volume, mask)).toBe(0);
+      expect(labelMap.placedBy).toBe('source images');
+      expect(labelMap.valuesFrom).toBe('recorded values');
+      expect(labelMap.overlapVoxels).toBe(0);
+      expect(labelMap.segments.map((s) => [s.number, s.value, s.name])).toEqual([
+        [1, 17, 'Left-Hippocampus'],
+        [2, 53, 'Right-Thalamus'],
+      ]);
+      expect(labelMap.segments.map((s) => s.color)).toEqual([0, 1].map((n) => dicomLabToRgb(displayColourLab(n))));
+      expect(labelMap.volume.labels?.map((l) => l.name)).toEqual(['Left-Hippocampus', 'Right-Thalamus']);
+    },
+    120_000,
+  );
 
   test('a SEG in the folder of its series is recognised as a SEG, not offered as a series, and opens on it', async () => {
     const folder = join(dir, 'study');
@@ -137,7 +161,11 @@ describe.skipIf(!hasSharedData || !debianPythonWith('numpy') || !debianPythonWit
     expect(labelMap.valuesFrom).toBe('segment numbers');
     expect(labelMap.overlapVoxels).toBe(overlap);
     expect(differences(labelMap.volume, { ...image, data: expected, slope: 1, intercept: 0 })).toBe(0);
-    expect(labelMap.segments.map((s) => [s.value, s.name])).toEqual([[1, 'Box'], [2, 'Ball'], [3, 'Ball, left part']]);
+    expect(labelMap.segments.map((s) => [s.value, s.name])).toEqual([
+      [1, 'Box'],
+      [2, 'Ball'],
+      [3, 'Ball, left part'],
+    ]);
     expect(labelMap.segments[0].color).toEqual([255, 0, 0]);
     expect(labelMap.volume.source.note).toMatch(new RegExp(`^${overlap} voxels belong to several segments`));
   }, 60_000);
@@ -152,20 +180,32 @@ describe.skipIf(!hasSharedData || !debianPythonWith('numpy') || !debianPythonWit
   test('frames half a pixel off the grid, an unknown source image, another frame of reference: refused naming the file', async () => {
     const scan = await scanDicomFolder(dicomDir(GE));
     const shifted = makeSeg('hand-shifted', { shift_mm: 0.45 });
-    await expect(importSegOnScan(await readDicomFile(shifted), scan)).rejects.toThrow(/hand-shifted\.dcm: frame \d+ does not fit the grid of series [\d.]+: its first pixel falls at voxel/);
+    await expect(importSegOnScan(await readDicomFile(shifted), scan)).rejects.toThrow(
+      /hand-shifted\.dcm: frame \d+ does not fit the grid of series [\d.]+: its first pixel falls at voxel/,
+    );
     const bogus = makeSeg('hand-bogus', { derivation: true, bogus_instance: '1.2.3.4.5' });
-    await expect(importSegOnScan(await readDicomFile(bogus), scan)).rejects.toThrow(/hand-bogus\.dcm: frame \d+ references image 1\.2\.3\.4\.5, which is not in series/);
+    await expect(importSegOnScan(await readDicomFile(bogus), scan)).rejects.toThrow(
+      /hand-bogus\.dcm: frame \d+ references image 1\.2\.3\.4\.5, which is not in series/,
+    );
     const elsewhere = makeSeg('hand-for', { referenced_series: false, frame_of_reference: '1.2.3.999' });
-    await expect(importSegOnScan(await readDicomFile(elsewhere), scan)).rejects.toThrow(/hand-for\.dcm: names no referenced series, and no series of .* share its frame of reference 1\.2\.3\.999/);
+    await expect(importSegOnScan(await readDicomFile(elsewhere), scan)).rejects.toThrow(
+      /hand-for\.dcm: names no referenced series, and no series of .* share its frame of reference 1\.2\.3\.999/,
+    );
   }, 60_000);
 
   test('a SEG whose series is not in the folder, and a DICOM image given as a SEG: one clear line each', async () => {
     const philips = await scanDicomFolder(dicomDir('philips-3d-t1-gzipped/In/cl'));
-    await expect(importSegOnScan(await readDicomFile(join(dir, 'hand-binary.dcm')), philips)).rejects.toThrow(/hand-binary\.dcm: its referenced series [\d.]+ is not in .*philips-3d-t1-gzipped\/In\/cl; the series there: /);
+    await expect(importSegOnScan(await readDicomFile(join(dir, 'hand-binary.dcm')), philips)).rejects.toThrow(
+      /hand-binary\.dcm: its referenced series [\d.]+ is not in .*philips-3d-t1-gzipped\/In\/cl; the series there: /,
+    );
     const slice = join(dicomDir(GE), readdirSync(dicomDir(GE))[0]);
     expect(() => readSeg({ name: 'empty.dcm', data: new Uint8Array(0), gunzipped: false })).toThrow(/^empty\.dcm: not a readable DICOM file/);
     const ours = readFileSync(join(dir, 'ours-0.dcm'));
-    expect(() => readSeg({ name: 'cut.dcm', data: new Uint8Array(ours.subarray(0, ours.length - 1000)), gunzipped: false })).toThrow(/^cut\.dcm: not a readable DICOM file \(damaged or truncated/);
-    await expect(readDicomFile(slice).then(readSeg)).rejects.toThrow(/i\d+\.MRDC\.\d+: is not a DICOM-SEG \(SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.4, modality MR\)/);
+    expect(() => readSeg({ name: 'cut.dcm', data: new Uint8Array(ours.subarray(0, ours.length - 1000)), gunzipped: false })).toThrow(
+      /^cut\.dcm: not a readable DICOM file \(damaged or truncated/,
+    );
+    await expect(readDicomFile(slice).then(readSeg)).rejects.toThrow(
+      /i\d+\.MRDC\.\d+: is not a DICOM-SEG \(SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.4, modality MR\)/,
+    );
   }, 60_000);
 });

@@ -98,15 +98,26 @@ describe('hostile NIfTI headers: one clear error naming the file and the field, 
   }
 
   test('an unusable sform with a usable qform: the qform is used and the volume says so', () => {
-    const v = parseNifti(patched((d) => d.setFloat32(284, Infinity, true)), 'q.nii');
+    const v = parseNifti(
+      patched((d) => d.setFloat32(284, Infinity, true)),
+      'q.nii',
+    );
     expect(v.affine[0][0]).toBeCloseTo(-1);
     expect(v.affine[2][2]).toBeCloseTo(2);
     expect(v.source.note).toMatch(/sform is not .*qform is used/);
   });
 
-  test('no sform and no qform: voxel sizes only, with a note (the standard\'s method 1)', () => {
-    const v = parseNifti(patched((d) => (d.setInt16(252, 0, true), d.setInt16(254, 0, true))), 'none.nii');
-    expect(v.affine).toEqual([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]);
+  test("no sform and no qform: voxel sizes only, with a note (the standard's method 1)", () => {
+    const v = parseNifti(
+      patched((d) => (d.setInt16(252, 0, true), d.setInt16(254, 0, true))),
+      'none.nii',
+    );
+    expect(v.affine).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 2, 0],
+      [0, 0, 0, 1],
+    ]);
     expect(v.source.note).toMatch(/orientation unknown/);
   });
 
@@ -122,7 +133,7 @@ describe('hostile NIfTI headers: one clear error naming the file and the field, 
   test('random truncations and bit flips of a valid file: an InputError or a volume, never another exception', () => {
     const good = gzipSync(valid());
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (let k = 0; k < 300; k++) {
       const b = k % 2 ? good.slice(0, Math.floor(rand() * good.length)) : valid().slice();
       if (!(k % 2)) for (let j = 0; j < 4; j++) b[Math.floor(rand() * 352)] ^= 1 << Math.floor(rand() * 8);

@@ -29,7 +29,7 @@ function obliqueVolume(): Volume {
     [0, 0, 0, 1],
   ];
   const dims = [7, 5, 3];
-  const data = new Int16Array(7 * 5 * 3).map((_, i) => (i * 37) % 1000 - 300);
+  const data = new Int16Array(7 * 5 * 3).map((_, i) => ((i * 37) % 1000) - 300);
   return { dims, spacing: [sx, sy, sz], affine, data, slope: 0.5, intercept: -2, description: 'oblique test', source: { kind: 'memory' } };
 }
 
@@ -49,14 +49,23 @@ describe('NIfTI writing', () => {
     expect(hdr.sform_code).toBe(1);
     expect(hdr.qform_code).toBe(1);
     const q = qformToAffine({
-      b: hdr.quatern_b, c: hdr.quatern_c, d: hdr.quatern_d, qfac: hdr.pixDims[0] < 0 ? -1 : 1,
-      offset: [hdr.qoffset_x, hdr.qoffset_y, hdr.qoffset_z], pixdim: [hdr.pixDims[1], hdr.pixDims[2], hdr.pixDims[3]],
+      b: hdr.quatern_b,
+      c: hdr.quatern_c,
+      d: hdr.quatern_d,
+      qfac: hdr.pixDims[0] < 0 ? -1 : 1,
+      offset: [hdr.qoffset_x, hdr.qoffset_y, hdr.qoffset_z],
+      pixdim: [hdr.pixDims[1], hdr.pixDims[2], hdr.pixDims[3]],
     });
     for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) expect(q[r][c]).toBeCloseTo(v.affine[r][c], 4);
   });
 
   test('affine → quaternion → affine is exact for rotations of every handedness', () => {
-    for (const signs of [[1, 1, 1], [-1, 1, 1], [1, -1, -1], [-1, -1, 1]]) {
+    for (const signs of [
+      [1, 1, 1],
+      [-1, 1, 1],
+      [1, -1, -1],
+      [-1, -1, 1],
+    ]) {
       const v = obliqueVolume();
       const m = v.affine.map((row, r) => (r < 3 ? row.map((x, c) => (c < 3 ? x * signs[c] : x)) : row));
       const back = qformToAffine(affineToQform(m));
@@ -69,11 +78,15 @@ describe('NIfTI writing', () => {
     const v = obliqueVolume();
     const path = join(dir, 'for-nibabel.nii');
     await writeNifti(path, v);
-    const out = runPython(python!, `
+    const out = runPython(
+      python!,
+      `
 import sys, json, nibabel as nib, numpy as np
 img = nib.load(sys.argv[1])
 print(json.dumps({"sform": img.header.get_sform().tolist(), "qform": img.header.get_qform().tolist(),
-  "data": img.dataobj.get_unscaled().ravel(order="F").tolist(), "scaled": img.get_fdata().ravel(order="F").tolist()}))`, [path]);
+  "data": img.dataobj.get_unscaled().ravel(order="F").tolist(), "scaled": img.get_fdata().ravel(order="F").tolist()}))`,
+      [path],
+    );
     const r = JSON.parse(out);
     for (const m of [r.sform, r.qform]) for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) expect(Math.abs(m[i][j] - v.affine[i][j])).toBeLessThan(1e-5);
     expect(r.data).toEqual(Array.from(v.data));
@@ -140,18 +153,27 @@ describe('NIfTI reading', () => {
   const py = debianPythonWith('nibabel');
   test.skipIf(!py)('NIfTI-2 (written by nibabel, float64 affine, big-endian) reads with the same voxels and affine', async () => {
     const out = join(dir, 'two.nii.gz');
-    runPython(py!, `
+    runPython(
+      py!,
+      `
 import sys, numpy as np, nibabel as nib
 data = (np.arange(4*3*2, dtype='>f4').reshape((4, 3, 2), order='F') * 1.5 - 7)
 aff = np.array([[0, -1.25, 0, 33.125], [0, 0, 2.5, -10.0625], [-0.8, 0, 0, 7.0], [0, 0, 0, 1]])
 img = nib.Nifti2Image(data, aff)
 img.header.set_data_dtype('>f4')
-nib.save(img, sys.argv[1])`, [out]);
+nib.save(img, sys.argv[1])`,
+      [out],
+    );
     const v = await readNifti(out);
     expect(v.source.reader).toBe('nifti-2');
     expect(v.dims).toEqual([4, 3, 2]);
     expect(Array.from(v.data)).toEqual(Array.from({ length: 24 }, (_, i) => i * 1.5 - 7));
-    expect(v.affine).toEqual([[0, -1.25, 0, 33.125], [0, 0, 2.5, -10.0625], [-0.8, 0, 0, 7], [0, 0, 0, 1]]);
+    expect(v.affine).toEqual([
+      [0, -1.25, 0, 33.125],
+      [0, 0, 2.5, -10.0625],
+      [-0.8, 0, 0, 7],
+      [0, 0, 0, 1],
+    ]);
   });
 
   test('bytes that are a view into a larger buffer (an upload inside an HTTP body) parse correctly', () => {

@@ -16,7 +16,13 @@ describe('library through the typed API (open volumes → pairs, thumbnails)', (
 
   test('addLibraryPair from the open sample, list, thumbnail, rename, reorder, trash', async () => {
     const [t1, aal] = await ws.api.openSample();
-    const pair = await call<PairInfo>('addLibraryPair', { set: 'colin', task: { name: 'aal-all' }, scanner: 'template', imageVolumeId: t1.id, labelVolumeId: aal.id });
+    const pair = await call<PairInfo>('addLibraryPair', {
+      set: 'colin',
+      task: { name: 'aal-all' },
+      scanner: 'template',
+      imageVolumeId: t1.id,
+      labelVolumeId: aal.id,
+    });
     expect(pair.image.dims).toEqual([181, 217, 181]);
     expect(pair.imageSource).toMatch(/colin27_t1\.nii\.gz$/);
     // The library is under the data folder given to the workstation.
@@ -33,10 +39,18 @@ describe('library through the typed API (open volumes → pairs, thumbnails)', (
     expect(Math.max(...thumb.gray)).toBe(255);
 
     // The same pair again is refused; a label on another grid too (the brain-extracted T1 is on the same grid, so it is accepted as a second pair).
-    await expect(call('addLibraryPair', { set: 'colin', task: 'aal-all', scanner: 'template', imageVolumeId: t1.id, labelVolumeId: aal.id })).rejects.toThrow(/already in set "colin"/);
+    await expect(call('addLibraryPair', { set: 'colin', task: 'aal-all', scanner: 'template', imageVolumeId: t1.id, labelVolumeId: aal.id })).rejects.toThrow(
+      /already in set "colin"/,
+    );
     const second = await ws.openPath(join(import.meta.dirname, '../../resources/sample/colin27_t1_brain.nii.gz'));
     if (second.kind !== 'volume') throw new Error('expected a volume');
-    const p2 = await call<PairInfo>('addLibraryPair', { set: 'colin', task: 'aal-all', scanner: 'template', imageVolumeId: second.volume.id, labelVolumeId: aal.id });
+    const p2 = await call<PairInfo>('addLibraryPair', {
+      set: 'colin',
+      task: 'aal-all',
+      scanner: 'template',
+      imageVolumeId: second.volume.id,
+      labelVolumeId: aal.id,
+    });
 
     const renamed = await call<ContextSetInfo>('renameContextSet', 'colin', 'colin27');
     expect(renamed.pairs.map((p) => p.id)).toEqual([pair.id, p2.id]);
@@ -66,9 +80,17 @@ describe('library over the browser host (HTTP transport)', () => {
     const host = await startBrowserHost(ws, join(ROOT, 'renderer'));
     try {
       const call = async (method: string, args: unknown[]) => {
-        const res = await fetch(`${host.url}api/call/${method}`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` }, body: encodeMessage(args) as BodyInit });
+        const res = await fetch(`${host.url}api/call/${method}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${host.token}` },
+          body: encodeMessage(args) as BodyInit,
+        });
         expect(res.status).toBe(200);
-        return decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string; file?: string; code?: string } };
+        return decodeMessage(new Uint8Array(await res.arrayBuffer())) as {
+          ok: boolean;
+          value?: unknown;
+          error?: { message: string; file?: string; code?: string };
+        };
       };
       const [t1, aal] = (await call('openSample', [])).value as Array<{ id: string }>;
       const added = await call('addLibraryPair', [{ set: 'colin', task: 'atlas', scanner: 'template', imageVolumeId: t1.id, labelVolumeId: aal.id }]);
@@ -80,7 +102,9 @@ describe('library over the browser host (HTTP transport)', () => {
       // A label from another grid (a SynthSeg map, 256³) is refused with the label named.
       const other = await ws.openPath(resolve(ROOT, '../shared/data/synthseg-label-maps/training_seg_01.nii.gz'));
       if (other.kind !== 'volume') throw new Error('expected a volume');
-      const refused = await call('addLibraryPair', [{ set: 'colin', task: 'atlas', scanner: 'template', imageVolumeId: t1.id, labelVolumeId: other.volume.id }]);
+      const refused = await call('addLibraryPair', [
+        { set: 'colin', task: 'atlas', scanner: 'template', imageVolumeId: t1.id, labelVolumeId: other.volume.id },
+      ]);
       expect(refused.ok).toBe(false);
       expect(refused.error).toMatchObject({ file: 'training_seg_01.nii.gz', code: 'grid-mismatch' });
       expect(refused.error!.message).toMatch(/grid 256×256×256 does not match the image's 181×217×181/);

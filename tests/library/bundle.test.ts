@@ -31,7 +31,13 @@ describe('bundles', () => {
   beforeAll(async () => {
     a = await Library.open(join(dir, 'a'), { user: 'alice' });
     b = await Library.open(join(dir, 'b'), { user: 'bob' });
-    await a.addPair({ set: 'colin-hippo', task: { name: 'hippocampus', labels: [37, 38] }, scanner: { name: 'mni', description: 'MNI colin27 template' }, image: { path: T1 }, label: { path: AAL } });
+    await a.addPair({
+      set: 'colin-hippo',
+      task: { name: 'hippocampus', labels: [37, 38] },
+      scanner: { name: 'mni', description: 'MNI colin27 template' },
+      image: { path: T1 },
+      label: { path: AAL },
+    });
     for (const seed of [11, 12, 13]) {
       const p = await writePair(inputs, seed, { values: [37] });
       await a.addPair({ set: 'colin-hippo', task: 'hippocampus', scanner: 'mni', image: { path: p.image }, label: { path: p.label } });
@@ -120,7 +126,20 @@ describe('bundles', () => {
     const img = gzipSync(encodeNifti(syntheticImage(101)));
     const lab = gzipSync(encodeNifti(syntheticImage(102)));
     const other = gzipSync(encodeNifti(syntheticImage(103)));
-    const vol = (bytes: Uint8Array, name = sha256(bytes)) => ({ sha256: name, entry: `volumes/${name}.nii.gz`, bytes: bytes.length, dims: [16, 16, 16], spacing: [1, 1, 1], affine: [[1, 0, 0, -8], [0, 1, 0, -8], [0, 0, 1, -8], [0, 0, 0, 1]], datatype: 'int16' });
+    const vol = (bytes: Uint8Array, name = sha256(bytes)) => ({
+      sha256: name,
+      entry: `volumes/${name}.nii.gz`,
+      bytes: bytes.length,
+      dims: [16, 16, 16],
+      spacing: [1, 1, 1],
+      affine: [
+        [1, 0, 0, -8],
+        [0, 1, 0, -8],
+        [0, 0, 1, -8],
+        [0, 0, 0, 1],
+      ],
+      datatype: 'int16',
+    });
     const manifest = (vols: ReturnType<typeof vol>[], extra: Record<string, unknown> = {}) =>
       strToU8(
         JSON.stringify({
@@ -128,7 +147,17 @@ describe('bundles', () => {
           version: 1,
           tasks: [{ name: 'enhance', kind: 'generation', structure: null, labels: [] }],
           scanners: [{ name: 'evil', manufacturer: null, model: null, fieldStrength: null, sequence: null, institution: null, description: null }],
-          sets: [{ name: 'evil-set', description: null, task: 'enhance', scanner: 'evil', pairs: [{ image: vols[0].sha256, label: vols[1].sha256, imageSource: null, labelSource: null, addedBy: 'mallory', addedAt: '2026-01-01T00:00:00.000Z' }] }],
+          sets: [
+            {
+              name: 'evil-set',
+              description: null,
+              task: 'enhance',
+              scanner: 'evil',
+              pairs: [
+                { image: vols[0].sha256, label: vols[1].sha256, imageSource: null, labelSource: null, addedBy: 'mallory', addedAt: '2026-01-01T00:00:00.000Z' },
+              ],
+            },
+          ],
           volumes: vols,
           ...extra,
         }),
@@ -148,7 +177,11 @@ describe('bundles', () => {
     };
 
     test('the well-formed control bundle imports (so the refusals below are about their one defect)', async () => {
-      const ok = write('ok.zip', { 'manifest.json': manifest([vol(img), vol(lab)]), [`volumes/${sha256(img)}.nii.gz`]: [img, { level: 0 }], [`volumes/${sha256(lab)}.nii.gz`]: [lab, { level: 0 }] });
+      const ok = write('ok.zip', {
+        'manifest.json': manifest([vol(img), vol(lab)]),
+        [`volumes/${sha256(img)}.nii.gz`]: [img, { level: 0 }],
+        [`volumes/${sha256(lab)}.nii.gz`]: [lab, { level: 0 }],
+      });
       const c = await Library.open(join(dir, 'c'));
       try {
         expect((await importBundle(c, ok)).volumesAdded).toBe(2);
@@ -159,13 +192,20 @@ describe('bundles', () => {
 
     test('a volume whose content does not match its hash', async () => {
       const claimed = sha256(lab);
-      const bad = write('bad-hash.zip', { 'manifest.json': manifest([vol(img), { ...vol(other, claimed), bytes: other.length }]), [`volumes/${sha256(img)}.nii.gz`]: [img, { level: 0 }], [`volumes/${claimed}.nii.gz`]: [other, { level: 0 }] });
+      const bad = write('bad-hash.zip', {
+        'manifest.json': manifest([vol(img), { ...vol(other, claimed), bytes: other.length }]),
+        [`volumes/${sha256(img)}.nii.gz`]: [img, { level: 0 }],
+        [`volumes/${claimed}.nii.gz`]: [other, { level: 0 }],
+      });
       await expectRefused(bad, new RegExp(`volumes/${claimed}.nii.gz.*sha256 is ${sha256(other)}, not the ${claimed}`));
     });
 
     test('path traversal: "../" and absolute entry names', async () => {
       const base = { 'manifest.json': manifest([vol(img), vol(lab)]), [`volumes/${sha256(img)}.nii.gz`]: img, [`volumes/${sha256(lab)}.nii.gz`]: lab };
-      await expectRefused(write('dotdot.zip', { ...base, '../../evil.sh': strToU8('#!/bin/sh\n') }), /entry "..\/..\/evil.sh".*climbs out of the bundle.*path traversal/);
+      await expectRefused(
+        write('dotdot.zip', { ...base, '../../evil.sh': strToU8('#!/bin/sh\n') }),
+        /entry "..\/..\/evil.sh".*climbs out of the bundle.*path traversal/,
+      );
       await expectRefused(write('volumes-dotdot.zip', { ...base, 'volumes/../../x': strToU8('x') }), /climbs out/);
       await expectRefused(write('absolute.zip', { ...base, '/etc/cron.d/evil': strToU8('x') }), /entry "\/etc\/cron.d\/evil".*absolute path/);
       expect(existsSync(join(dir, 'evil.sh'))).toBe(false);
@@ -181,7 +221,11 @@ describe('bundles', () => {
     test('an entry that inflates past its declared size is stopped there (lying header)', async () => {
       const zeros = new Uint8Array(8 << 20);
       const name = `volumes/${sha256(zeros)}.nii`;
-      const bytes = zipSync({ 'manifest.json': manifest([vol(img), { ...vol(zeros), entry: name, bytes: 1000 }]), [`volumes/${sha256(img)}.nii.gz`]: img, [name]: [zeros, { level: 9 }] });
+      const bytes = zipSync({
+        'manifest.json': manifest([vol(img), { ...vol(zeros), entry: name, bytes: 1000 }]),
+        [`volumes/${sha256(img)}.nii.gz`]: img,
+        [name]: [zeros, { level: 9 }],
+      });
       // Patch the central directory's uncompressed size of that entry down to 1000 bytes.
       const buf = Buffer.from(bytes);
       const at = buf.lastIndexOf(Buffer.from(name));
@@ -192,9 +236,12 @@ describe('bundles', () => {
       await expectRefused(p, /inflates to more than its declared 1000 bytes/, { limits: { maxRatio: 1e9 } });
     });
 
-    test('a volume no pair uses, and a segmentation label without its task\'s values', async () => {
+    test("a volume no pair uses, and a segmentation label without its task's values", async () => {
       const entries = { [`volumes/${sha256(img)}.nii.gz`]: img, [`volumes/${sha256(lab)}.nii.gz`]: lab, [`volumes/${sha256(other)}.nii.gz`]: other };
-      await expectRefused(write('unused.zip', { 'manifest.json': manifest([vol(img), vol(lab), vol(other)]), ...entries }), new RegExp(`volume ${sha256(other)} is used by no pair`));
+      await expectRefused(
+        write('unused.zip', { 'manifest.json': manifest([vol(img), vol(lab), vol(other)]), ...entries }),
+        new RegExp(`volume ${sha256(other)} is used by no pair`),
+      );
       const seg = manifest([vol(img), vol(lab)], { tasks: [{ name: 'enhance', kind: 'segmentation', structure: null, labels: [5000] }] });
       const two = { [`volumes/${sha256(img)}.nii.gz`]: img, [`volumes/${sha256(lab)}.nii.gz`]: lab };
       await expectRefused(write('no-values.zip', { 'manifest.json': seg, ...two }), /contains none of task "enhance"'s label values \(5000\)/);
@@ -202,7 +249,15 @@ describe('bundles', () => {
 
     test('missing manifest, unlisted entry, truncated file, conflicting task', async () => {
       await expectRefused(write('nomanifest.zip', { [`volumes/${sha256(img)}.nii.gz`]: img }), /no manifest.json/);
-      await expectRefused(write('unlisted.zip', { 'manifest.json': manifest([vol(img), vol(lab)]), [`volumes/${sha256(img)}.nii.gz`]: img, [`volumes/${sha256(lab)}.nii.gz`]: lab, [`volumes/${sha256(other)}.nii.gz`]: other }), /is not listed in the manifest/);
+      await expectRefused(
+        write('unlisted.zip', {
+          'manifest.json': manifest([vol(img), vol(lab)]),
+          [`volumes/${sha256(img)}.nii.gz`]: img,
+          [`volumes/${sha256(lab)}.nii.gz`]: lab,
+          [`volumes/${sha256(other)}.nii.gz`]: other,
+        }),
+        /is not listed in the manifest/,
+      );
       const whole = readFileSync(join(dir, 'colin.zip'));
       const cut = join(dir, 'truncated.zip');
       writeFileSync(cut, whole.subarray(0, whole.length - 100));
@@ -210,7 +265,14 @@ describe('bundles', () => {
       const conflicting = manifest([vol(img), vol(lab)], { tasks: [{ name: 'hippocampus', kind: 'generation', structure: null, labels: [] }] });
       const withTask = JSON.parse(new TextDecoder().decode(conflicting));
       withTask.sets[0].task = 'hippocampus';
-      await expectRefused(write('conflict.zip', { 'manifest.json': strToU8(JSON.stringify(withTask)), [`volumes/${sha256(img)}.nii.gz`]: img, [`volumes/${sha256(lab)}.nii.gz`]: lab }), /task "hippocampus" here is segmentation \[37, 38\].*nothing imported/);
+      await expectRefused(
+        write('conflict.zip', {
+          'manifest.json': strToU8(JSON.stringify(withTask)),
+          [`volumes/${sha256(img)}.nii.gz`]: img,
+          [`volumes/${sha256(lab)}.nii.gz`]: lab,
+        }),
+        /task "hippocampus" here is segmentation \[37, 38\].*nothing imported/,
+      );
     });
   });
 });

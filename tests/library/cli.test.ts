@@ -19,7 +19,10 @@ describe('neuroverse library (CLI)', () => {
   test('add-pair creates the set on first use; list --json shows each volume sha256', async () => {
     const p1 = await writePair(inputs, 1, { values: [17, 53] });
     const p2 = await writePair(inputs, 2, { values: [17] });
-    let r = neuroverse(['library', 'add-pair', '--set', 'hip-3T', '--task', 'hippocampus', '--label', '17', '--label', '53', '--scanner', 'Prisma', p1.image, p1.label], env);
+    let r = neuroverse(
+      ['library', 'add-pair', '--set', 'hip-3T', '--task', 'hippocampus', '--label', '17', '--label', '53', '--scanner', 'Prisma', p1.image, p1.label],
+      env,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/pair 1 added to set "hip-3T" as #1/);
@@ -44,7 +47,9 @@ describe('neuroverse library (CLI)', () => {
     const p = await writePair(inputs, 3, { labelOrigin: [-8, -8, -6] });
     let r = neuroverse(['library', 'add-pair', '--set', 'hip-3T', '--task', 'hippocampus', '--scanner', 'Prisma', p.image, p.label], env);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`neuroverse library: ${p.label}: voxel-to-world transform differs from the image's by up to 2.00 mm (tolerance 0.001 mm): the label is on another grid (${p.image}); resample the label onto the image first`);
+    expect(r.stderr.trim()).toBe(
+      `neuroverse library: ${p.label}: voxel-to-world transform differs from the image's by up to 2.00 mm (tolerance 0.001 mm): the label is on another grid (${p.image}); resample the label onto the image first`,
+    );
     r = neuroverse(['library', 'add-pair', '--set', 'x', p.image, p.label], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/add-pair needs --set, --task and --scanner/);

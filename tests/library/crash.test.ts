@@ -35,7 +35,8 @@ describe('SIGKILL in the middle of a large import', () => {
   let existingSet: string;
 
   beforeAll(async () => {
-    if (!existsSync(resolve(import.meta.dirname, '../../dist/main/library/bundle/import.js'))) throw new Error('dist/ has no library build: run `npm run build:node` first');
+    if (!existsSync(resolve(import.meta.dirname, '../../dist/main/library/bundle/import.js')))
+      throw new Error('dist/ has no library build: run `npm run build:node` first');
     // 3 sets × 10 pairs = 60 distinct volumes (each 48³ int16).
     const src = await Library.open(join(dir, 'src'));
     const inputs = join(dir, 'in');

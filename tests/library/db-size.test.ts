@@ -18,7 +18,13 @@ test('database size for 100 pairs (printed)', async () => {
   try {
     for (let i = 0; i < 100; i++) {
       const p = await writePair(inputs, 1000 + i, { values: [17, 53] });
-      await lib.addPair({ set: 'hippocampus-3T', task: { name: 'hippocampus', labels: [17, 53] }, scanner: 'Siemens Prisma 3T', image: { path: p.image }, label: { path: p.label } });
+      await lib.addPair({
+        set: 'hippocampus-3T',
+        task: { name: 'hippocampus', labels: [17, 53] },
+        scanner: 'Siemens Prisma 3T',
+        image: { path: p.image },
+        label: { path: p.label },
+      });
     }
     expect(lib.requireSet('hippocampus-3T').pairs).toHaveLength(100);
     // Fold the WAL into the main file so the file size is the whole database.
@@ -28,7 +34,9 @@ test('database size for 100 pairs (printed)', async () => {
     const fileBytes = statSync(join(lib.dir, DB_FILE)).size;
     expect(fileBytes).toBe(pages * pageSize);
     const counts = lib.db.prepare('SELECT (SELECT count(*) FROM volumes) AS volumes, (SELECT count(*) FROM audit_log) AS audit').get();
-    console.log(`library.db with 100 pairs: ${fileBytes} bytes (${(fileBytes / 1024).toFixed(1)} KiB; ${pages} pages of ${pageSize} B); rows: ${JSON.stringify(counts)}`);
+    console.log(
+      `library.db with 100 pairs: ${fileBytes} bytes (${(fileBytes / 1024).toFixed(1)} KiB; ${pages} pages of ${pageSize} B); rows: ${JSON.stringify(counts)}`,
+    );
   } finally {
     lib.close();
   }

@@ -15,7 +15,8 @@ export function syntheticImage(seed: number, n = 16, origin = [-8, -8, -8]): Vol
 export function syntheticLabel(seed: number, n = 16, values = [1], origin = [-8, -8, -8]): Volume {
   const data = new Uint8Array(n * n * n);
   const lo = 2 + (seed % 4);
-  for (let k = lo; k < n - 2; k++) for (let j = lo; j < n - 2; j++) for (let i = lo; i < n - 2; i++) data[i + n * (j + n * k)] = values[(i + j + k) % values.length];
+  for (let k = lo; k < n - 2; k++)
+    for (let j = lo; j < n - 2; j++) for (let i = lo; i < n - 2; i++) data[i + n * (j + n * k)] = values[(i + j + k) % values.length];
   // A seed-specific tag on the k = 0 plane so every seed (below n²) gives a distinct file.
   const row = Math.floor(seed / n) % n;
   for (let i = 0; i <= seed % n; i++) data[i + n * row] = values[0];
@@ -41,7 +42,11 @@ function volume(data: Int16Array | Uint8Array, n: number, origin: number[]): Vol
 }
 
 /** Writes pair `seed` as <dir>/img-<seed>.nii.gz and <dir>/lab-<seed>.nii.gz; returns their paths. */
-export async function writePair(dir: string, seed: number, opts: { labelOrigin?: number[]; values?: number[]; size?: number } = {}): Promise<{ image: string; label: string }> {
+export async function writePair(
+  dir: string,
+  seed: number,
+  opts: { labelOrigin?: number[]; values?: number[]; size?: number } = {},
+): Promise<{ image: string; label: string }> {
   const n = opts.size ?? 16;
   const image = join(dir, `img-${seed}.nii.gz`);
   const label = join(dir, `lab-${seed}.nii.gz`);

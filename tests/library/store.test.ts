@@ -92,7 +92,13 @@ describe('library store', () => {
   test('add-pair with the real sample stores both files under their sha256 and creates set, task and scanner', async () => {
     const lib = await Library.open(libDir, { user: 'alice' });
     try {
-      const pair = await lib.addPair({ set: 'colin', task: { name: 'hippocampus', structure: 'hippocampus (AAL 37, 38)', labels: [37, 38] }, scanner: 'mni-template', image: { path: T1 }, label: { path: AAL } });
+      const pair = await lib.addPair({
+        set: 'colin',
+        task: { name: 'hippocampus', structure: 'hippocampus (AAL 37, 38)', labels: [37, 38] },
+        scanner: 'mni-template',
+        image: { path: T1 },
+        label: { path: AAL },
+      });
       expect(pair.image.sha256).toBe(sha(T1));
       expect(pair.label.sha256).toBe(sha(AAL));
       // The stored file is the user's file byte for byte, named by its hash.
@@ -125,7 +131,9 @@ describe('library store', () => {
     const lib = await Library.open(libDir);
     try {
       const before = readdirSync(join(libDir, 'volumes'), { recursive: true }).length;
-      const err = await lib.addPair({ set: 'colin', task: 'hippocampus', scanner: 'mni-template', image: { path: T1 }, label: { path: SYNTHSEG } }).catch((e) => e);
+      const err = await lib
+        .addPair({ set: 'colin', task: 'hippocampus', scanner: 'mni-template', image: { path: T1 }, label: { path: SYNTHSEG } })
+        .catch((e) => e);
       expect(err).toBeInstanceOf(InputError);
       expect(err.file).toBe(SYNTHSEG);
       expect(err.message).toMatch(/grid 256×256×256 does not match the image's 181×217×181/);
@@ -146,13 +154,19 @@ describe('library store', () => {
     const lib = await Library.open(libDir);
     try {
       const p = await writePair(inputs, 1, { values: [1, 2] });
-      await expect(lib.addPair({ set: 'hip', task: { name: 'hippo', labels: [17, 53] }, scanner: 's1', image: { path: p.image }, label: { path: p.label } })).rejects.toThrow(
-        /contains none of task "hippo"'s label values \(17, 53\)/,
-      );
+      await expect(
+        lib.addPair({ set: 'hip', task: { name: 'hippo', labels: [17, 53] }, scanner: 's1', image: { path: p.image }, label: { path: p.label } }),
+      ).rejects.toThrow(/contains none of task "hippo"'s label values \(17, 53\)/);
       await lib.addPair({ set: 'hip', task: { name: 'hippo', labels: [2] }, scanner: 's1', image: { path: p.image }, label: { path: p.label } });
-      await expect(lib.addPair({ set: 'hip', task: 'hippo', scanner: 's1', image: { path: p.image }, label: { path: p.label } })).rejects.toThrow(/already in set "hip"/);
-      await expect(lib.addPair({ set: 'hip', task: 'hippocampus', scanner: 's1', image: { path: p.image }, label: { path: p.label } })).rejects.toThrow(/belongs to task "hippo"/);
-      await expect(lib.addPair({ set: 'hip', task: { name: 'hippo', labels: [3] }, scanner: 's1', image: { path: p.image }, label: { path: p.label } })).rejects.toThrow(/has label values \[2\]/);
+      await expect(lib.addPair({ set: 'hip', task: 'hippo', scanner: 's1', image: { path: p.image }, label: { path: p.label } })).rejects.toThrow(
+        /already in set "hip"/,
+      );
+      await expect(lib.addPair({ set: 'hip', task: 'hippocampus', scanner: 's1', image: { path: p.image }, label: { path: p.label } })).rejects.toThrow(
+        /belongs to task "hippo"/,
+      );
+      await expect(
+        lib.addPair({ set: 'hip', task: { name: 'hippo', labels: [3] }, scanner: 's1', image: { path: p.image }, label: { path: p.label } }),
+      ).rejects.toThrow(/has label values \[2\]/);
       expect(lib.requireSet('hip').pairs).toHaveLength(1);
     } finally {
       lib.close();
@@ -164,7 +178,13 @@ describe('library store', () => {
     try {
       const a = await writePair(inputs, 2);
       const b = await writePair(inputs, 3, { values: [2] });
-      const p1 = await lib.addPair({ set: 'gen', task: { name: 'denoise', kind: 'generate' }, scanner: 's1', image: { path: a.image }, label: { path: b.image } });
+      const p1 = await lib.addPair({
+        set: 'gen',
+        task: { name: 'denoise', kind: 'generate' },
+        scanner: 's1',
+        image: { path: a.image },
+        label: { path: b.image },
+      });
       // The same image in another set: no second copy.
       const a2 = await writePair(inputs, 2, { values: [2] });
       const p2 = await lib.addPair({ set: 'hip', task: 'hippo', scanner: 's1', image: { path: a.image }, label: { path: a2.label } });
@@ -218,14 +238,30 @@ describe('library store', () => {
       expect(() => resolveContextSet(lib, 'nope')).toThrow(/context set "nope" not found/);
       expect(resolveContextSet(lib, 'gen').task).toBe('generate');
 
-      const runId = await lib.recordRun({ setName: 'hippocampus-3T', studyUid: '1.2.3', model: 'neuroverse3d', miniContext: 4, device: 'cpu', labels: [2], timings: { total: 1.5 }, result: { path: c.label }, startedAt: new Date().toISOString() });
+      const runId = await lib.recordRun({
+        setName: 'hippocampus-3T',
+        studyUid: '1.2.3',
+        model: 'neuroverse3d',
+        miniContext: 4,
+        device: 'cpu',
+        labels: [2],
+        timings: { total: 1.5 },
+        result: { path: c.label },
+        startedAt: new Date().toISOString(),
+      });
       expect(lib.listRuns()).toMatchObject([{ id: runId, set_name: 'hippocampus-3T', mini_context: 4, device: 'cpu', result_sha256: sha(c.label) }]);
 
       // A result kept from memory is stored as the same bytes as writing it to a labelled .nii.gz would give.
       const result = await readNifti(c.label);
       const written = join(inputs, 'result-written.nii.gz');
       await writeNifti(written, result, { intent: 'label' });
-      const fromMemory = await lib.recordRun({ setName: 'hippocampus-3T', model: 'vote', labels: [2], result: { volume: result, intent: 'label' }, startedAt: new Date().toISOString() });
+      const fromMemory = await lib.recordRun({
+        setName: 'hippocampus-3T',
+        model: 'vote',
+        labels: [2],
+        result: { volume: result, intent: 'label' },
+        startedAt: new Date().toISOString(),
+      });
       expect(lib.listRuns().find((r) => r.id === fromMemory)?.result_sha256).toBe(sha(written));
       expect(await lib.verify()).toEqual([]);
     } finally {

@@ -51,7 +51,14 @@ describe('the bundled default model', () => {
     // v2: trained on aligned pairs framed by the structure; its card leads with the real-scan result.
     expect(m.alignment).toBe('affine');
     expect(m.alignedFrame).toEqual({ around: 'structure', marginMm: 10 });
-    const card = m.evaluation as { summary: string; summarySynthetic: string; training: { steps: number }; segmentation: { table: unknown[] }; realScans: unknown; realScansBySize: { sizes: number[] } };
+    const card = m.evaluation as {
+      summary: string;
+      summarySynthetic: string;
+      training: { steps: number };
+      segmentation: { table: unknown[] };
+      realScans: unknown;
+      realScansBySize: { sizes: number[] };
+    };
     expect(card.summary).toMatch(/Real T1 heads with skull .* model \d\.\d\d/);
     expect(card.summarySynthetic).toMatch(/training steps/);
     expect(card.realScansBySize.sizes).toEqual([1, 2, 4, 8]);
@@ -68,7 +75,10 @@ describe('the bundled default model', () => {
     // context label, plus the manifest's margin.
     const box = boxWhere(structureMask(aal, [77, 78]), aal.dims)!;
     const target = engine.prepareTarget(t1, undefined, { box, marginMm: engine.manifest.alignedFrame!.marginMm });
-    const r = await engine.run(target, [{ task: 'segment', labels: [77, 78], pairs: [{ image: t1, label: aal }] }], { miniContext: 1, pairsOnTargetGrid: true });
+    const r = await engine.run(target, [{ task: 'segment', labels: [77, 78], pairs: [{ image: t1, label: aal }] }], {
+      miniContext: 1,
+      pairsOnTargetGrid: true,
+    });
     const mask = r.structures[0].volume;
     expect(mask.dims).toEqual(t1.dims.slice(0, 3));
     expect(dice(mask, aal, [77, 78])).toBeGreaterThan(0.5);

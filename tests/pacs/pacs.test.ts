@@ -48,7 +48,10 @@ describe.skipIf(!hasSharedData)('PACS round trip against a real Orthanc in a pri
     const mask = join(dir, 'mask.nii.gz');
     await writeNifti(mask, twoStructureMask(volume), { intent: 'label' });
     seg = join(dir, 'seg.dcm');
-    const r = neuroverse(['export-seg', '--mask', mask, '--reference', dicomDir(GE), '--out', seg, '--segment', 'Left-Hippocampus=17', '--segment', 'Right-Thalamus=53'], env);
+    const r = neuroverse(
+      ['export-seg', '--mask', mask, '--reference', dicomDir(GE), '--out', seg, '--segment', 'Left-Hippocampus=17', '--segment', 'Right-Thalamus=53'],
+      env,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     pacs = await startOrthanc(dir, LOCAL);
@@ -101,7 +104,10 @@ describe.skipIf(!hasSharedData)('PACS round trip against a real Orthanc in a pri
     expect(segFile).toBeDefined();
     const v = dciodvfy(segFile);
     expect(v.errors, v.output).toEqual([]);
-    expect(v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))), v.output).toEqual([]);
+    expect(
+      v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))),
+      v.output,
+    ).toEqual([]);
     const sources = readdirSync(dicomDir(GE)).map((f) => join(dicomDir(GE), f));
     const e = dcentvfy(segFile, sources);
     expect(e.errors, e.output).toEqual([]);

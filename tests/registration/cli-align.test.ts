@@ -41,7 +41,10 @@ describe('neuroverse run --align / --method', () => {
     const truth = Array.from(head.label.data, (v) => (v === 7 ? 1 : 0));
     expect(dice(truth, mask.data)).toBeGreaterThan(0.85);
 
-    const again = neuroverse(['run', '--target', target, ...ctx, '--label', '300', '--align', 'affine', '--method', 'vote', '--out', join(tmp, 'vote2.nii.gz'), '--json'], env);
+    const again = neuroverse(
+      ['run', '--target', target, ...ctx, '--label', '300', '--align', 'affine', '--method', 'vote', '--out', join(tmp, 'vote2.nii.gz'), '--json'],
+      env,
+    );
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ registered: 0, cachedAlignments: 3 });
   });
@@ -49,7 +52,26 @@ describe('neuroverse run --align / --method', () => {
   it('the model runs on aligned pairs framed like the target (bundled model)', async () => {
     const target = join(tmp, 'target.nii.gz');
     const out = join(tmp, 'model.nii.gz');
-    const r = neuroverse(['run', '--model', join(ROOT, 'resources/models/default'), '--target', target, ...(await contexts(2)), '--label', '7', '--align', 'affine', '--device', 'cpu', '--out', out, '--json'], env);
+    const r = neuroverse(
+      [
+        'run',
+        '--model',
+        join(ROOT, 'resources/models/default'),
+        '--target',
+        target,
+        ...(await contexts(2)),
+        '--label',
+        '7',
+        '--align',
+        'affine',
+        '--device',
+        'cpu',
+        '--out',
+        out,
+        '--json',
+      ],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim());
     expect(j).toMatchObject({ method: 'model', align: 'affine', contextSize: 2, provider: 'cpu' });
@@ -65,7 +87,13 @@ describe('neuroverse run --align / --method', () => {
   it('bad combinations are usage errors (exit 2, one line)', async () => {
     const target = join(tmp, 'target.nii.gz');
     const ctx = await contexts(1);
-    for (const extra of [['--align', 'sideways'], ['--method', 'magic'], ['--method', 'vote', '--task', 'generate'], ['--method', 'vote', '--model', ROOT], ['--workers', '0']]) {
+    for (const extra of [
+      ['--align', 'sideways'],
+      ['--method', 'magic'],
+      ['--method', 'vote', '--task', 'generate'],
+      ['--method', 'vote', '--model', ROOT],
+      ['--workers', '0'],
+    ]) {
       const r = neuroverse(['run', '--target', target, ...ctx, '--out', join(tmp, 'never.nii.gz'), ...extra], env);
       expect(r.code, extra.join(' ')).toBe(2);
       // One line saying what is wrong, then the usage text.
@@ -80,7 +108,10 @@ describe.skipIf(!existsSync(dev))('on real heads with skull (freesurfer-dev)', (
   it('two affinely aligned pairs vote the thalamus of an unseen head', async () => {
     const out = join(tmp, 'sub01-thalamus.nii.gz');
     const ctx = ['02', '03'].flatMap((s) => ['--context', `${dev}/sub-${s}_T1.nii.gz,${dev}/sub-${s}_aseg.nii.gz`]);
-    const r = neuroverse(['run', '--target', `${dev}/sub-01_T1.nii.gz`, ...ctx, '--label', '10', '--label', '49', '--align', 'affine', '--method', 'vote', '--out', out, '--json'], env);
+    const r = neuroverse(
+      ['run', '--target', `${dev}/sub-01_T1.nii.gz`, ...ctx, '--label', '10', '--label', '49', '--align', 'affine', '--method', 'vote', '--out', out, '--json'],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     const truth = await readNifti(`${dev}/sub-01_aseg.nii.gz`);
     const t = Array.from(truth.data, (v) => (v === 10 || v === 49 ? 1 : 0));

@@ -30,7 +30,12 @@ describe('compute pool', () => {
       ac.abort();
       await expect(job).rejects.toBeInstanceOf(CancelledError);
       // A progress callback that throws cancels its job instead of escaping the pool's event handler.
-      const thrown = pool.run('steps', 1000, { cancelBy: 'message', onProgress: () => { throw new CancelledError('by callback'); } });
+      const thrown = pool.run('steps', 1000, {
+        cancelBy: 'message',
+        onProgress: () => {
+          throw new CancelledError('by callback');
+        },
+      });
       await expect(thrown).rejects.toThrow(/by callback cancelled/);
       // The same worker serves the next job once the cancelled one has stopped (it was not terminated).
       expect(await pool.run('echo', 'next')).toBe('next');

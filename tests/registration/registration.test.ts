@@ -127,7 +127,9 @@ describe('alignment of context pairs', () => {
   });
 
   it('cancel stops the running registrations and leaves nothing half-written in the cache', async () => {
-    const pairs = await Promise.all([1, 2, 3].map((k) => pairOf(moved(head.image, rigid(k, [k, 0, 0])), moved(head.label, rigid(k, [k, 0, 0])), `cancel-${k}`)));
+    const pairs = await Promise.all(
+      [1, 2, 3].map((k) => pairOf(moved(head.image, rigid(k, [k, 0, 0])), moved(head.label, rigid(k, [k, 0, 0])), `cancel-${k}`)),
+    );
     const cache = new RegistrationCache(join(tmp, 'cache-cancel'));
     const ac = new AbortController();
     const run = alignPairs({ pool, cache, target: head.image, mode: 'deformable', kind: 'label', pairs, needImages: true, signal: ac.signal });
@@ -158,7 +160,12 @@ describe('alignment of context pairs', () => {
     expect(e2.message).toMatch(/outside the target's field of view/);
 
     // Not a scan at all: noise on a tiny grid far away, which elastix cannot register.
-    const noise = { ...head.image, dims: [8, 8, 8], data: Int16Array.from({ length: 512 }, (_, i) => (i * 7919) % 1000), affine: moved(head.image, rigid(0, [900, 900, 900])).affine };
+    const noise = {
+      ...head.image,
+      dims: [8, 8, 8],
+      data: Int16Array.from({ length: 512 }, (_, i) => (i * 7919) % 1000),
+      affine: moved(head.image, rigid(0, [900, 900, 900])).affine,
+    };
     const noiseLabel = { ...noise, data: new Int16Array(512).fill(1) };
     const bad = await pairOf(noise, noiseLabel, 'noise');
     const e3 = await alignPairs({ pool, cache, target: head.image, mode: 'affine', kind: 'label', pairs: [bad], needImages: false }).catch((e) => e);

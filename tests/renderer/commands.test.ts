@@ -89,13 +89,28 @@ describe('the command table', () => {
   });
 
   test('one key for two commands is refused when the table is built', () => {
-    expect(() => new Commands({ a: { label: 'A', keys: ['KeyX'], run: () => {} }, b: { label: 'B', keys: ['KeyX'], run: () => {} } }, () => ({}))).toThrow(/KeyX.*a.*b/);
+    expect(() => new Commands({ a: { label: 'A', keys: ['KeyX'], run: () => {} }, b: { label: 'B', keys: ['KeyX'], run: () => {} } }, () => ({}))).toThrow(
+      /KeyX.*a.*b/,
+    );
   });
 
   test('a failing command reports its error instead of losing it', async () => {
     const errors: unknown[] = [];
     const table = new Commands(
-      { sync: { label: 'S', run: () => { throw new Error('sync'); } }, later: { label: 'L', run: async () => { throw new Error('later'); } } },
+      {
+        sync: {
+          label: 'S',
+          run: () => {
+            throw new Error('sync');
+          },
+        },
+        later: {
+          label: 'L',
+          run: async () => {
+            throw new Error('later');
+          },
+        },
+      },
       () => ({}),
       (e) => errors.push(e),
     );

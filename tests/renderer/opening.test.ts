@@ -5,13 +5,7 @@ import { Session } from '../../renderer/src/lib/session.js';
 import { deferred, FakeSource, FakeView, settle, volume } from './fake-view.js';
 
 function setup() {
-  const source = new FakeSource([
-    volume('colin27'),
-    volume('colin27_aal', 'label'),
-    volume('ge-series'),
-    volume('seg', 'label'),
-    volume('mask', 'label'),
-  ]);
+  const source = new FakeSource([volume('colin27'), volume('colin27_aal', 'label'), volume('ge-series'), volume('seg', 'label'), volume('mask', 'label')]);
   const view = new FakeView();
   const session = new Session(source, view);
   let draws = 0;

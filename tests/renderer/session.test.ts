@@ -22,7 +22,11 @@ describe('the session store', () => {
       expect(await session.addOverlay(t, get('atlas'))).toBe(true);
       expect(await session.addOverlay(t, get('map'))).toBe(true);
     });
-    expect(view.shown.map((v) => [v.id, v.colormap])).toEqual([['t1', 'gray'], ['atlas', 'labels'], ['map', 'warm']]);
+    expect(view.shown.map((v) => [v.id, v.colormap])).toEqual([
+      ['t1', 'gray'],
+      ['atlas', 'labels'],
+      ['map', 'warm'],
+    ]);
     expect(session.current.base?.id).toBe('t1');
     expect(session.current.overlays.map((o) => [o.info.id, o.colormap, o.opacity, o.visible])).toEqual([
       ['atlas', 'labels', 0.5, true],

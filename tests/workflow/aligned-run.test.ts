@@ -24,7 +24,13 @@ beforeAll(async () => {
   const m = rigid(6, [8, -6, 5]);
   const img = ws.volumes.add(moved(ws.volumes.get(t1.id), m), 'moved colin27', 'image');
   const lab = ws.volumes.add(moved(ws.volumes.get(aal.id), m), 'moved aal', 'label');
-  await ws.api.addLibraryPair({ set: SET, task: { name: 'hippocampus', structure: 'hippocampus', labels: [37, 38] }, scanner: 'colin27 (MNI)', imageVolumeId: img.id, labelVolumeId: lab.id });
+  await ws.api.addLibraryPair({
+    set: SET,
+    task: { name: 'hippocampus', structure: 'hippocampus', labels: [37, 38] },
+    scanner: 'colin27 (MNI)',
+    imageVolumeId: img.id,
+    labelVolumeId: lab.id,
+  });
 });
 
 afterAll(async () => {

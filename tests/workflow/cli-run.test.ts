@@ -27,7 +27,27 @@ beforeAll(async () => {
 describe('neuroverse run --context-set', () => {
   test('runs with the stored pairs and the set task labels; the mask is on the target grid', async () => {
     const out = join(tmp, 'seg.nii.gz');
-    const r = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--mini-context', '1', '--device', 'cpu', '--out', out, '--json'], env);
+    const r = neuroverse(
+      [
+        'run',
+        '--align',
+        'none',
+        '--model',
+        model,
+        '--target',
+        target,
+        '--context-set',
+        'syn',
+        '--mini-context',
+        '1',
+        '--device',
+        'cpu',
+        '--out',
+        out,
+        '--json',
+      ],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(j).toMatchObject({ out, task: 'segment', contextSize: 2, miniContext: 1, provider: 'cpu' });
@@ -43,23 +63,52 @@ describe('neuroverse run --context-set', () => {
     const missing = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'nope', '--out', join(tmp, 'x.nii.gz')], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/nope/);
-    const both = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--context', `${target},${target}`, '--out', join(tmp, 'y.nii.gz')], env);
+    const both = neuroverse(
+      [
+        'run',
+        '--align',
+        'none',
+        '--model',
+        model,
+        '--target',
+        target,
+        '--context-set',
+        'syn',
+        '--context',
+        `${target},${target}`,
+        '--out',
+        join(tmp, 'y.nii.gz'),
+      ],
+      env,
+    );
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/not both/);
-    const label = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--label', '9', '--out', join(tmp, 'z.nii.gz')], env);
+    const label = neuroverse(
+      ['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--label', '9', '--out', join(tmp, 'z.nii.gz')],
+      env,
+    );
     expect(label.code).not.toBe(0);
     expect(label.stderr).toMatch(/label value\(s\) 9 occur in none/);
-    const zero = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--auto-context', '0', '--out', join(tmp, 'w.nii.gz')], env);
+    const zero = neuroverse(
+      ['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--auto-context', '0', '--out', join(tmp, 'w.nii.gz')],
+      env,
+    );
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--auto-context must be a positive integer/);
-    const unaligned = neuroverse(['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--auto-context', '1', '--out', join(tmp, 'v.nii.gz')], env);
+    const unaligned = neuroverse(
+      ['run', '--align', 'none', '--model', model, '--target', target, '--context-set', 'syn', '--auto-context', '1', '--out', join(tmp, 'v.nii.gz')],
+      env,
+    );
     expect(unaligned.code).not.toBe(0);
     expect(unaligned.stderr).toMatch(/compares the aligned images/);
   });
 
   test('--auto-context ranks the stored pairs for the target and uses the best; the JSON says which and records only those', () => {
     const out = join(tmp, 'auto.nii.gz');
-    const r = neuroverse(['run', '--align', 'affine', '--method', 'vote', '--target', target, '--context-set', 'syn', '--auto-context', '1', '--out', out, '--json'], env);
+    const r = neuroverse(
+      ['run', '--align', 'affine', '--method', 'vote', '--target', target, '--context-set', 'syn', '--auto-context', '1', '--out', out, '--json'],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(j.contextSize).toBe(1);
@@ -67,7 +116,12 @@ describe('neuroverse run --context-set', () => {
     // The target is pair 1's own image: it fits itself best.
     expect(j.contextChoice.find((c: { rank: number }) => c.rank === 1)).toMatchObject({ chosen: true, set: 'syn' });
     expect(j.contextChoice.find((c: { rank: number }) => c.rank === 1).similarity).toBeCloseTo(1, 3);
-    expect(j.provenance).toMatchObject({ type: 'AUTOMATIC', method: 'vote', alignment: 'affine', contextSet: { name: 'syn', pairs: 1, identity: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) } });
+    expect(j.provenance).toMatchObject({
+      type: 'AUTOMATIC',
+      method: 'vote',
+      alignment: 'affine',
+      contextSet: { name: 'syn', pairs: 1, identity: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) },
+    });
     expect(typeof j.seconds.choose).toBe('number');
   });
 });

@@ -55,7 +55,15 @@ describe('local image similarity', () => {
   test('ranks the pairs that fit best first, per structure, and keeps the best n; a scanner match breaks ties', async () => {
     const images = [shifted(t1, 6), mapped(t1, 0.7, 5), shifted(t1, 2), mapped(t1, -1, 255)];
     const labels = [shifted(aal, 6), aal, shifted(aal, 2), aal];
-    const [hippocampus, thalamus] = await rankContext(t1, { count: 4, readImage: async (i) => images[i], readLabel: async (i) => labels[i] }, [[37, 38], [77, 78]], 2);
+    const [hippocampus, thalamus] = await rankContext(
+      t1,
+      { count: 4, readImage: async (i) => images[i], readLabel: async (i) => labels[i] },
+      [
+        [37, 38],
+        [77, 78],
+      ],
+      2,
+    );
     for (const c of [hippocampus, thalamus]) {
       expect(c.scores.map((s) => s.rank)).toEqual([3, 1, 2, 4]);
       expect(c.scores.map((s) => s.chosen)).toEqual([false, true, true, false]);
@@ -72,7 +80,9 @@ describe('local image similarity', () => {
 
 describe('checks of the aligned context', () => {
   const check = (images: Volume[], labels: Volume[]) =>
-    contextQc(t1, { count: images.length, readImage: async (i) => images[i], readLabel: async (i) => labels[i], name: (i) => `pair ${i + 1}` }, [{ name: 'hippocampus', labels: [37, 38] }]);
+    contextQc(t1, { count: images.length, readImage: async (i) => images[i], readLabel: async (i) => labels[i], name: (i) => `pair ${i + 1}` }, [
+      { name: 'hippocampus', labels: [37, 38] },
+    ]);
 
   test('good pairs pass; inverted contrast, a missing or odd-sized structure and a cut field of view are named', async () => {
     expect(await check([t1, mapped(t1, 0.8, 3), t1], [aal, aal, aal])).toEqual([]);
@@ -88,7 +98,14 @@ describe('checks of the aligned context', () => {
     for (let i = 0; i < aal.data.length; i++) if (aal.data[i] === 37 || aal.data[i] === 38) for (let d = -12; d <= 12; d++) grown.data[i + d] = aal.data[i];
     const found = await check([t1, mapped(t1, -1, 255), t1, cut, t1], [aal, aal, noHippocampus, aal, grown]);
     const kinds = found.map((w) => [w.kind, w.pair]);
-    expect(kinds).toEqual(expect.arrayContaining([['contrast', 1], ['structure-missing', 2], ['pair-field-of-view', 3], ['structure-size', 4]]));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        ['contrast', 1],
+        ['structure-missing', 2],
+        ['pair-field-of-view', 3],
+        ['structure-size', 4],
+      ]),
+    );
     expect(found.find((w) => w.kind === 'contrast')!.message).toMatch(/pair 2 looks like the target in inverted contrast around hippocampus/);
     expect(found.find((w) => w.kind === 'structure-size')!.value).toBeGreaterThan(2);
   });
@@ -120,7 +137,7 @@ describe('one-click run with the context chosen for the target', () => {
     await ws?.api.closeVolume(target.id);
   });
 
-  test('the pair in the target\'s contrast is chosen; the run uses it alone and records only it', async () => {
+  test("the pair in the target's contrast is chosen; the run uses it alone and records only it", async () => {
     const r = await ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, method: 'vote', align: 'affine', autoContext: 1 });
     expect(r.contextSize).toBe(1);
     expect(r.contextChoice).toHaveLength(1);
@@ -144,13 +161,20 @@ describe('one-click run with the context chosen for the target', () => {
     }
   }, 240_000);
 
-  test('the user\'s own choice of pairs overrides the ranking; bad choices are one clear line', async () => {
+  test("the user's own choice of pairs overrides the ranking; bad choices are one clear line", async () => {
     const r = await ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, method: 'vote', align: 'affine', pairIds: [pairIds[0]] });
     expect(r.contextSize).toBe(1);
     expect(r.contextChoice).toBeNull();
     expect(r.alignment).toMatchObject({ registered: 0, cached: 1 });
     // The user's choice is run, and the check says what is wrong with it.
-    expect(r.qc).toEqual([expect.objectContaining({ kind: 'contrast', structure: 'hippocampus', pairId: pairIds[0], message: expect.stringMatching(/^pair 1 looks like the target in inverted contrast around hippocampus/) })]);
+    expect(r.qc).toEqual([
+      expect.objectContaining({
+        kind: 'contrast',
+        structure: 'hippocampus',
+        pairId: pairIds[0],
+        message: expect.stringMatching(/^pair 1 looks like the target in inverted contrast around hippocampus/),
+      }),
+    ]);
     await expect(ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, pairIds: [999999] })).rejects.toThrow(/999999 are not in set/);
     await expect(ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, pairIds: [] })).rejects.toThrow(/at least one/);
     const none = await ws.api.runTask({ targetVolumeId: target.id, contextSet: SET, method: 'model', align: 'none', autoContext: 1 }).catch((e) => e);

@@ -26,7 +26,11 @@ describe('importing a model from the app', () => {
   test('with precision int8 the package also gets calibrated int8 graphs, and lists both precisions', async () => {
     const info = await ws.api.importModel({ name: 'tiny8.safetensors', data: new Uint8Array(readFileSync(TINY)) }, { precision: 'int8' });
     expect(info.precisions).toEqual(['fp32', 'int8']);
-    expect(readdirSync(join(dataDir, 'models', 'tiny8')).filter((f) => f.endsWith('.int8.onnx')).sort()).toEqual(['context_branch.int8.onnx', 'target_decoder.int8.onnx', 'target_encoder.int8.onnx']);
+    expect(
+      readdirSync(join(dataDir, 'models', 'tiny8'))
+        .filter((f) => f.endsWith('.int8.onnx'))
+        .sort(),
+    ).toEqual(['context_branch.int8.onnx', 'target_decoder.int8.onnx', 'target_encoder.int8.onnx']);
     expect((await ws.api.listModels()).find((m) => m.id === 'tiny')?.precisions).toEqual(['fp32']);
     const err = await ws.api.importModel({ name: 'x.safetensors', data: new Uint8Array(readFileSync(TINY)) }, { precision: 'int4' as 'int8' }).catch((e) => e);
     expect(err).toBeInstanceOf(InputError);

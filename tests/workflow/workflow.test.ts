@@ -85,29 +85,94 @@ describe('model lookup', () => {
     await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(env, 'evaluated'), { grid: [32, 32, 32], evaluation: card });
     const [found] = await findModels([{ dir: env, origin: 'env' }]);
     expect(found.evaluation).toEqual(card);
-    expect(cardLines(found.evaluation)).toEqual({ evaluated: true, summary: card.summary, rows: card.segmentation.table, contextSize: 8, realScans: null, realScansBySize: null });
+    expect(cardLines(found.evaluation)).toEqual({
+      evaluated: true,
+      summary: card.summary,
+      rows: card.segmentation.table,
+      contextSize: 8,
+      realScans: null,
+      realScansBySize: null,
+    });
     expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null });
     // A card is a file on disk: malformed rows and fields are left out, never shown as "undefined".
-    const odd = { summary: 3, segmentation: { table: [{ structure: 'x', model: '0.5', baseline: 0.4 }, null, { structure: 'y', model: 0.7, baseline: 0.2, extra: 1 }] } };
-    expect(cardLines(odd)).toEqual({ evaluated: true, summary: null, rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }], contextSize: null, realScans: null, realScansBySize: null });
+    const odd = {
+      summary: 3,
+      segmentation: { table: [{ structure: 'x', model: '0.5', baseline: 0.4 }, null, { structure: 'y', model: 0.7, baseline: 0.2, extra: 1 }] },
+    };
+    expect(cardLines(odd)).toEqual({
+      evaluated: true,
+      summary: null,
+      rows: [{ structure: 'y', model: 0.7, baseline: 0.2 }],
+      contextSize: null,
+      realScans: null,
+      realScansBySize: null,
+    });
   });
 });
 
 describe('label values of a corrected result', () => {
   test('structures run apart are saved apart, each with its own value', () => {
-    expect(savedLabelValues([{ name: 'left hippocampus', labels: [17] }, { name: 'right hippocampus', labels: [53] }], [17, 53])).toEqual([17, 53]);
-    expect(savedLabelValues([{ name: 'hippocampus', labels: [37, 38] }, { name: 'thalamus', labels: [77, 78] }], [37, 38])).toEqual([37, 77]);
+    expect(
+      savedLabelValues(
+        [
+          { name: 'left hippocampus', labels: [17] },
+          { name: 'right hippocampus', labels: [53] },
+        ],
+        [17, 53],
+      ),
+    ).toEqual([17, 53]);
+    expect(
+      savedLabelValues(
+        [
+          { name: 'hippocampus', labels: [37, 38] },
+          { name: 'thalamus', labels: [77, 78] },
+        ],
+        [37, 38],
+      ),
+    ).toEqual([37, 77]);
   });
 
-  test("a structure of several values never takes a value another structure stands for alone", () => {
+  test('a structure of several values never takes a value another structure stands for alone', () => {
     // One mask for 37 ∪ 38 cannot be split; with "left: 37" beside it, what remains of it is saved as 38.
-    expect(savedLabelValues([{ name: 'hippocampus', labels: [37, 38] }, { name: 'left', labels: [37] }], [37, 38])).toEqual([38, 37]);
-    expect(savedLabelValues([{ name: 'a', labels: [37, 38] }, { name: 'b', labels: [37, 38] }], [37, 38])).toEqual([37, 38]);
+    expect(
+      savedLabelValues(
+        [
+          { name: 'hippocampus', labels: [37, 38] },
+          { name: 'left', labels: [37] },
+        ],
+        [37, 38],
+      ),
+    ).toEqual([38, 37]);
+    expect(
+      savedLabelValues(
+        [
+          { name: 'a', labels: [37, 38] },
+          { name: 'b', labels: [37, 38] },
+        ],
+        [37, 38],
+      ),
+    ).toEqual([37, 38]);
   });
 
   test("structures without values take the set's values, then unused ones, never the same", () => {
-    expect(savedLabelValues([{ name: 'a', labels: [] }, { name: 'b', labels: [] }], [5])).toEqual([5, 1]);
-    expect(savedLabelValues([{ name: 'a', labels: [] }, { name: 'b', labels: [1] }], [])).toEqual([2, 1]);
+    expect(
+      savedLabelValues(
+        [
+          { name: 'a', labels: [] },
+          { name: 'b', labels: [] },
+        ],
+        [5],
+      ),
+    ).toEqual([5, 1]);
+    expect(
+      savedLabelValues(
+        [
+          { name: 'a', labels: [] },
+          { name: 'b', labels: [1] },
+        ],
+        [],
+      ),
+    ).toEqual([2, 1]);
   });
 });
 
@@ -115,10 +180,18 @@ describe('default context set', () => {
   const set = (name: string, manufacturer: string | null, model: string | null) =>
     ({ name, scanner: { manufacturer, model }, task: { kind: 'segment' }, pairs: [{}] }) as unknown as ContextSetInfo;
   const target = (dicom?: Record<string, string>) => ({ source: { kind: dicom ? 'dicom' : 'nifti', dicom } }) as unknown as Volume;
-  const sets = [set('a-generic', null, null), set('b-prisma', 'SIEMENS', 'Prisma'), set('c-skyra', 'Siemens', 'Skyra'), set('d-ge', 'GE MEDICAL SYSTEMS', 'Signa')];
+  const sets = [
+    set('a-generic', null, null),
+    set('b-prisma', 'SIEMENS', 'Prisma'),
+    set('c-skyra', 'Siemens', 'Skyra'),
+    set('d-ge', 'GE MEDICAL SYSTEMS', 'Signa'),
+  ];
 
   test('the set whose scanner matches the DICOM manufacturer and model wins', () => {
-    expect(suggestSet(sets, target({ manufacturer: 'SIEMENS ', model: 'Skyra' }))).toMatchObject({ setName: 'c-skyra', reason: expect.stringMatching(/scanner matches/) });
+    expect(suggestSet(sets, target({ manufacturer: 'SIEMENS ', model: 'Skyra' }))).toMatchObject({
+      setName: 'c-skyra',
+      reason: expect.stringMatching(/scanner matches/),
+    });
     expect(suggestSet(sets, target({ manufacturer: 'GE MEDICAL SYSTEMS', model: 'Discovery' })).setName).toBe('d-ge');
   });
 
@@ -151,13 +224,27 @@ describe('runTask', () => {
     const off = ws.onEvent((e) => e.jobId === 'run-1' && events.push(e));
     result = await ws.api.runTask({
       targetVolumeId: t1.id,
-      structures: [{ name: 'hippocampus', labels: [37, 38] }, { name: 'thalamus', labels: [77, 78] }],
+      structures: [
+        { name: 'hippocampus', labels: [37, 38] },
+        { name: 'thalamus', labels: [77, 78] },
+      ],
       miniContext: 2,
-      device: 'cpu', method: 'model', align: 'none',
+      device: 'cpu',
+      method: 'model',
+      align: 'none',
       jobId: 'run-1',
     });
     off();
-    expect(result).toMatchObject({ task: 'segment', contextSet: SET, model: 'tiny', contextSize: 3, miniContext: 2, miniContexts: 2, provider: 'cpu', precision: 'fp32' });
+    expect(result).toMatchObject({
+      task: 'segment',
+      contextSet: SET,
+      model: 'tiny',
+      contextSize: 3,
+      miniContext: 2,
+      miniContexts: 2,
+      provider: 'cpu',
+      precision: 'fp32',
+    });
     expect(result.providerAttempts).toEqual([{ provider: 'cpu', outcome: 'used', reason: 'CPU execution provider' }]);
     const info = (await ws.api.listVolumes()).find((v) => v.id === result.volumeId)!;
     expect(info.role).toBe('label');
@@ -264,19 +351,26 @@ describe('runTask', () => {
     const run = await ws.api.runTask({
       targetVolumeId: t1.id,
       contextSet: SET_LR,
-      structures: [{ name: 'left hippocampus', labels: [37] }, { name: 'right hippocampus', labels: [38] }],
+      structures: [
+        { name: 'left hippocampus', labels: [37] },
+        { name: 'right hippocampus', labels: [38] },
+      ],
       miniContext: 4,
-      device: 'cpu', method: 'model', align: 'none',
+      device: 'cpu',
+      method: 'model',
+      align: 'none',
     });
     const mask = ws.volumes.get(run.volumeId);
     // The drawing layer holds structure k as value k: paint a block of each, erase everything else.
     const edited = new Uint8Array(mask.data.length);
     const [nx, ny] = mask.dims;
     const at = (i: number, j: number, k: number) => i + nx * (j + ny * k);
-    for (let k = 60; k < 66; k++) for (let j = 100; j < 106; j++) for (let i = 0; i < 6; i++) {
-      edited[at(110 + i, j, k)] = 1;
-      edited[at(60 + i, j, k)] = 2;
-    }
+    for (let k = 60; k < 66; k++)
+      for (let j = 100; j < 106; j++)
+        for (let i = 0; i < 6; i++) {
+          edited[at(110 + i, j, k)] = 1;
+          edited[at(60 + i, j, k)] = 2;
+        }
     const updated = await ws.api.updateLabelVolume(run.volumeId, encodeNifti({ ...mask, data: edited }), 'drawing.nii');
     const pair = await ws.api.addCorrectedPair(updated.volumeId);
     expect(pair.label.values).toEqual([0, 37, 38]);
@@ -300,7 +394,7 @@ describe('runTask', () => {
     expect(pair.label.values).toEqual([0, 37, 38]);
     const stored = await readNifti(pair.label.path);
     const wrong = truth.filter((v, i) => (v === 37 || v === 38) && stored.data[i] !== v).length;
-    expect(wrong, 'voxels stored with the other side\'s value').toBe(0);
+    expect(wrong, "voxels stored with the other side's value").toBe(0);
     expect(Array.from(stored.data).filter((v) => v !== 0).length).toBe(drawn.reduce((n, v) => n + v, 0));
   });
 });
@@ -309,7 +403,12 @@ describe('splitting a structure of several values by where the set puts them', (
   const line = (values: number[]): Volume => ({
     dims: [values.length, 1, 1],
     spacing: [1, 1, 1],
-    affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+    affine: [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
     data: Uint8Array.from(values),
     slope: 1,
     intercept: 0,
@@ -326,7 +425,17 @@ describe('splitting a structure of several values by where the set puts them', (
 
   test('each voxel of the structure takes the nearest value; other structures keep their one value', () => {
     const at = (x: number): [number, number, number] => [x, 0.5, 0.5];
-    const out = remapCorrected(line([1, 1, 1, 1, 2, 2, 1, 1, 1, 0]), [37, 77], [[{ value: 37, at: at(0.1) }, { value: 38, at: at(0.9) }], null]);
+    const out = remapCorrected(
+      line([1, 1, 1, 1, 2, 2, 1, 1, 1, 0]),
+      [37, 77],
+      [
+        [
+          { value: 37, at: at(0.1) },
+          { value: 38, at: at(0.9) },
+        ],
+        null,
+      ],
+    );
     expect(Array.from(out)).toEqual([37, 37, 37, 37, 77, 77, 38, 38, 38, 0]);
     expect(out).toBeInstanceOf(Uint8Array);
     expect(remapCorrected(line([1, 2]), [17, 300], [null, null])).toBeInstanceOf(Uint16Array);
@@ -334,10 +443,27 @@ describe('splitting a structure of several values by where the set puts them', (
 
   test('a set stored in another orientation than the target keeps left and right apart', async () => {
     // The set's map runs right-to-left (axis 0 points to -x, as in LIA-stored maps); the target runs left-to-right.
-    const flipped = { ...line([0, 37, 0, 0, 0, 0, 0, 0, 38, 0]), affine: [[-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] };
+    const flipped = {
+      ...line([0, 37, 0, 0, 0, 0, 0, 0, 38, 0]),
+      affine: [
+        [-1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    };
     const c = await labelCentroids([flipped], [37, 38]);
     expect(c.get(37)![0]).toBeCloseTo(0.85, 10);
-    const out = remapCorrected(line([0, 1, 0, 0, 0, 0, 0, 0, 1, 0]), [37], [[{ value: 37, at: c.get(37)! }, { value: 38, at: c.get(38)! }]]);
+    const out = remapCorrected(
+      line([0, 1, 0, 0, 0, 0, 0, 0, 1, 0]),
+      [37],
+      [
+        [
+          { value: 37, at: c.get(37)! },
+          { value: 38, at: c.get(38)! },
+        ],
+      ],
+    );
     expect(Array.from(out)).toEqual([0, 38, 0, 0, 0, 0, 0, 0, 37, 0]);
   });
 });

@@ -36,7 +36,11 @@ export const exportSegCommand: CliCommand = {
     const segments = flagAll(args, 'segment').map(parseSegment);
     const provenanceFile = flag(args, 'provenance');
     if (provenanceFile && hasFlag(args, 'manual')) throw new InputError(undefined, 'give --provenance or --manual, not both', 'usage');
-    const provenance: SegProvenance = hasFlag(args, 'manual') ? { type: 'MANUAL' } : provenanceFile ? await readRunProvenance(provenanceFile) : { type: 'AUTOMATIC', algorithmName: 'Neuroverse3D' };
+    const provenance: SegProvenance = hasFlag(args, 'manual')
+      ? { type: 'MANUAL' }
+      : provenanceFile
+        ? await readRunProvenance(provenanceFile)
+        : { type: 'AUTOMATIC', algorithmName: 'Neuroverse3D' };
     const mask = await readNifti(maskPath);
     const overwrite = hasFlag(args, 'force');
     const result = await exportSeg(mask, maskPath, reference, out, {
@@ -45,8 +49,13 @@ export const exportSegCommand: CliCommand = {
       overwrite,
       provenance,
     });
-    io.out(`${out}: DICOM-SEG, ${result.frames} frames on series ${result.referenceSeriesUid}, ${provenance.type}${provenance.algorithmName ? ` by ${provenance.algorithmName}` : ''}`);
-    for (const d of result.dropped) io.err(`warning: ${reference}: source attribute ${d.keyword} ${d.tag} ${d.action === 'kept' ? 'is invalid but required, kept' : d.action === 'emptied' ? 'emptied in the SEG' : 'left out of the SEG'}: ${d.problems.join('; ')}`);
+    io.out(
+      `${out}: DICOM-SEG, ${result.frames} frames on series ${result.referenceSeriesUid}, ${provenance.type}${provenance.algorithmName ? ` by ${provenance.algorithmName}` : ''}`,
+    );
+    for (const d of result.dropped)
+      io.err(
+        `warning: ${reference}: source attribute ${d.keyword} ${d.tag} ${d.action === 'kept' ? 'is invalid but required, kept' : d.action === 'emptied' ? 'emptied in the SEG' : 'left out of the SEG'}: ${d.problems.join('; ')}`,
+      );
     for (const s of result.segments) io.out(`  segment ${s.number} "${s.label}" (value ${s.value}): ${s.voxels} voxels in ${s.frames} frames, ${s.code}`);
     const statsPath = flag(args, 'stats');
     if (statsPath) {
@@ -73,7 +82,10 @@ async function readRunProvenance(file: string): Promise<SegProvenance> {
   const str = (k: string) => (typeof p[k] === 'string' ? (p[k] as string) : undefined);
   if (p.type !== 'AUTOMATIC' || !str('algorithmName')) throw new InputError(file, 'provenance must be of an AUTOMATIC run with an algorithmName');
   const set = p.contextSet as Record<string, unknown> | undefined;
-  const contextSet = set && typeof set.name === 'string' && typeof set.identity === 'string' && typeof set.pairs === 'number' ? { name: set.name, identity: set.identity, pairs: set.pairs } : undefined;
+  const contextSet =
+    set && typeof set.name === 'string' && typeof set.identity === 'string' && typeof set.pairs === 'number'
+      ? { name: set.name, identity: set.identity, pairs: set.pairs }
+      : undefined;
   const method = p.method === 'model' || p.method === 'vote' ? p.method : undefined;
   return { type: 'AUTOMATIC', algorithmName: str('algorithmName'), algorithmVersion: str('algorithmVersion'), method, alignment: str('alignment'), contextSet };
 }

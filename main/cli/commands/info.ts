@@ -42,7 +42,9 @@ export const infoCommand: CliCommand = {
       return 0;
     }
     for (const s of (result.series as ReturnType<typeof seriesSummaries>) ?? []) {
-      io.out(`series #${s.seriesNumber ?? '?'} ${s.modality} "${s.description}" ${s.frames} frames in ${s.files} files, ${s.columns}×${s.rows} — ${s.reader} (${s.readerReason})`);
+      io.out(
+        `series #${s.seriesNumber ?? '?'} ${s.modality} "${s.description}" ${s.frames} frames in ${s.files} files, ${s.columns}×${s.rows} — ${s.reader} (${s.readerReason})`,
+      );
       io.out(`  ${s.seriesInstanceUid}`);
     }
     for (const g of (result.segs as { file: string; referencedSeries: string[] }[]) ?? []) {

@@ -67,7 +67,8 @@ export const libraryCommand: CliCommand = {
               onProgress: (phase, done, total) => progress.report(phase, total ? done / total : null, `${done}/${total}`),
             });
             progress.done();
-            for (const set of s.sets) io.out(`set "${set.name}"${set.created ? ' (new)' : ''}: ${set.pairsAdded} pair(s) added, ${set.pairsAlreadyThere} already there`);
+            for (const set of s.sets)
+              io.out(`set "${set.name}"${set.created ? ' (new)' : ''}: ${set.pairsAdded} pair(s) added, ${set.pairsAlreadyThere} already there`);
             io.out(`${s.volumesAdded} volume file(s) added, ${s.volumesAlreadyThere} already in the library`);
           } finally {
             progress.done();
@@ -148,7 +149,8 @@ async function trash(lib: Library, pos: string[], json: boolean, io: CliIo): Pro
     if (json) io.out(JSON.stringify(items, null, 2));
     else {
       io.out(`${items.length} pair(s) in the trash`);
-      for (const t of items) io.out(`  pair ${t.id}  set "${t.setName}"  removed ${t.deletedAt} by ${t.deletedBy ?? '?'}  image ${t.image.sha256}  label ${t.label.sha256}`);
+      for (const t of items)
+        io.out(`  pair ${t.id}  set "${t.setName}"  removed ${t.deletedAt} by ${t.deletedBy ?? '?'}  image ${t.image.sha256}  label ${t.label.sha256}`);
     }
     return 0;
   }

@@ -37,7 +37,10 @@ export const modelCommand: CliCommand = {
 };
 
 async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
-  const args = parseArgs(argv, { value: ['out', 'name', 'grid', 'tasks', 'evaluation', 'fit', 'orientation', 'alignment', 'aligned-frame', 'precision'], boolean: ['json', 'force'] });
+  const args = parseArgs(argv, {
+    value: ['out', 'name', 'grid', 'tasks', 'evaluation', 'fit', 'orientation', 'alignment', 'aligned-frame', 'precision'],
+    boolean: ['json', 'force'],
+  });
   const [file] = args.positional;
   const out = flag(args, 'out');
   if (!file) throw new InputError(undefined, 'give a checkpoint file', 'usage');
@@ -50,7 +53,10 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
     grid = [n, n, n];
   }
   const tasksFlag = flag(args, 'tasks');
-  const tasks = tasksFlag?.split(',').map((t) => t.trim()).filter(Boolean);
+  const tasks = tasksFlag
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const badTask = tasks?.find((t) => t !== 'segment' && t !== 'generate');
   if (badTask !== undefined) throw new InputError(undefined, `--tasks takes segment and/or generate (got "${badTask}")`, 'usage');
   const evaluationFile = flag(args, 'evaluation');
@@ -69,7 +75,8 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
   if (precision !== 'fp32' && precision !== 'int8') throw new InputError(undefined, `--precision takes fp32 or int8 (got "${precision}")`, 'usage');
   const existing = await stat(out).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new InputError(out, 'exists and is not a folder');
-  if (existing && !hasFlag(args, 'force')) throw new InputError(out, 'exists: give --force to replace it (the old package is kept until the new one is complete)', 'usage');
+  if (existing && !hasFlag(args, 'force'))
+    throw new InputError(out, 'exists: give --force to replace it (the old package is kept until the new one is complete)', 'usage');
   // Built beside the destination and moved in whole, so a failed import leaves what was there untouched.
   const parent = dirname(resolve(out));
   await mkdir(parent, { recursive: true });
@@ -77,7 +84,17 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
   let manifest: Manifest;
   let notes: string[];
   try {
-    ({ manifest, notes } = await importCheckpoint(file, join(work, 'package'), { name: flag(args, 'name'), grid, tasks: tasks as Task[] | undefined, evaluation, fit, orientation, alignment: alignment as AlignMode | undefined, alignedFrame, precision }));
+    ({ manifest, notes } = await importCheckpoint(file, join(work, 'package'), {
+      name: flag(args, 'name'),
+      grid,
+      tasks: tasks as Task[] | undefined,
+      evaluation,
+      fit,
+      orientation,
+      alignment: alignment as AlignMode | undefined,
+      alignedFrame,
+      precision,
+    }));
     if (existing) await rename(out, join(work, 'old'));
     await rename(join(work, 'package'), out);
   } finally {
@@ -86,7 +103,9 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
   if (hasFlag(args, 'json')) {
     io.out(JSON.stringify({ out, manifest }));
   } else {
-    io.out(`wrote ${out}: ${manifest.name}, channels ${manifest.architecture.channels.join('-')}, ${manifest.provenance.parameters.toLocaleString('en-US')} parameters, grid ${manifest.grid.join('×')}`);
+    io.out(
+      `wrote ${out}: ${manifest.name}, channels ${manifest.architecture.channels.join('-')}, ${manifest.provenance.parameters.toLocaleString('en-US')} parameters, grid ${manifest.grid.join('×')}`,
+    );
     for (const n of notes) io.out(`note: ${n}`);
   }
   return 0;
@@ -134,7 +153,9 @@ async function info(argv: string[], io: Parameters<CliCommand['run']>[1]): Promi
     return 0;
   }
   io.out(`${m.name}: ${m.architecture.name}, channels ${m.architecture.channels.join('-')}, ${m.provenance.parameters.toLocaleString('en-US')} parameters`);
-  io.out(`grid ${m.grid.join('×')}, normalisation ${m.normalization.method} ${m.normalization.lower}/${m.normalization.upper}, tasks ${m.tasks.join(', ')}, threshold ${m.threshold}, opset ${m.opset}`);
+  io.out(
+    `grid ${m.grid.join('×')}, normalisation ${m.normalization.method} ${m.normalization.lower}/${m.normalization.upper}, tasks ${m.tasks.join(', ')}, threshold ${m.threshold}, opset ${m.opset}`,
+  );
   for (const [role, g] of Object.entries(m.graphs)) io.out(`  ${role.padEnd(14)} ${g.file} ${(g.bytes / 1e6).toFixed(1)} MB sha256 ${g.sha256}`);
   io.out(`from ${m.provenance.source} (${m.provenance.sourceFormat}, sha256 ${m.provenance.sourceSha256.slice(0, 16)}…) imported ${m.provenance.importedAt}`);
   const summary = m.evaluation?.summary;

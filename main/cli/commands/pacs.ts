@@ -61,8 +61,14 @@ export const pacsCommand: CliCommand = {
           modality: flag(args, 'modality'),
         });
         if (hasFlag(args, 'json')) io.out(JSON.stringify(matches, null, 2));
-        else if (level === 'STUDY') for (const m of matches) io.out(`${m.StudyInstanceUID}  ${m.StudyDate ?? ''}  ${m.PatientID ?? ''}  "${m.StudyDescription ?? ''}"  ${m.ModalitiesInStudy ?? ''}`);
-        else for (const m of matches) io.out(`${m.SeriesInstanceUID}  #${m.SeriesNumber ?? ''}  ${m.Modality ?? ''}  "${m.SeriesDescription ?? ''}"  ${m.NumberOfSeriesRelatedInstances ?? ''} instances`);
+        else if (level === 'STUDY')
+          for (const m of matches)
+            io.out(`${m.StudyInstanceUID}  ${m.StudyDate ?? ''}  ${m.PatientID ?? ''}  "${m.StudyDescription ?? ''}"  ${m.ModalitiesInStudy ?? ''}`);
+        else
+          for (const m of matches)
+            io.out(
+              `${m.SeriesInstanceUID}  #${m.SeriesNumber ?? ''}  ${m.Modality ?? ''}  "${m.SeriesDescription ?? ''}"  ${m.NumberOfSeriesRelatedInstances ?? ''} instances`,
+            );
         if (!hasFlag(args, 'json')) io.err(`${matches.length} match${matches.length === 1 ? '' : 'es'}`);
         return 0;
       }
@@ -122,7 +128,12 @@ async function peerFrom(nodes: PacsNodes, args: ParsedArgs): Promise<Peer> {
   else if (flag(args, 'ae') || flag(args, 'host') || flag(args, 'port')) {
     node = checkNode({ name: 'command-line', aeTitle: flag(args, 'ae'), host: flag(args, 'host'), port: Number(flag(args, 'port')) });
   } else if (config.nodes.length === 1) node = config.nodes[0];
-  else throw new InputError(undefined, config.nodes.length ? 'several nodes configured: pick one with --node NAME' : 'no node: give --node NAME or --ae AE --host HOST --port N', 'usage');
+  else
+    throw new InputError(
+      undefined,
+      config.nodes.length ? 'several nodes configured: pick one with --node NAME' : 'no node: give --node NAME or --ae AE --host HOST --port N',
+      'usage',
+    );
   const calling = flag(args, 'calling-ae');
   return { node, localAeTitle: calling ? checkAeTitle(calling, 'calling AE title') : config.localAeTitle };
 }

@@ -60,7 +60,28 @@ export const runCommand: CliCommand = {
   --json               print one JSON object with timings instead of text`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: ['model', 'target', 'context', 'out', 'task', 'label', 'mini-context', 'device', 'context-set', 'library', 'align', 'method', 'workers', 'reference', 'uncertainty', 'precision', 'auto-context'], boolean: ['json'] });
+    const args = parseArgs(argv, {
+      value: [
+        'model',
+        'target',
+        'context',
+        'out',
+        'task',
+        'label',
+        'mini-context',
+        'device',
+        'context-set',
+        'library',
+        'align',
+        'method',
+        'workers',
+        'reference',
+        'uncertainty',
+        'precision',
+        'auto-context',
+      ],
+      boolean: ['json'],
+    });
     const modelFlag = flag(args, 'model');
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
@@ -73,7 +94,8 @@ export const runCommand: CliCommand = {
     if (contexts.length > 0 && setName) throw new InputError(undefined, 'give --context pairs or --context-set, not both', 'usage');
     const autoFlag = flag(args, 'auto-context');
     const autoContext = autoFlag === undefined ? undefined : Number(autoFlag);
-    if (autoContext !== undefined && !(Number.isInteger(autoContext) && autoContext >= 1)) throw new InputError(undefined, `--auto-context must be a positive integer (got "${autoFlag}")`, 'usage');
+    if (autoContext !== undefined && !(Number.isInteger(autoContext) && autoContext >= 1))
+      throw new InputError(undefined, `--auto-context must be a positive integer (got "${autoFlag}")`, 'usage');
     let task = (flag(args, 'task') ?? 'segment') as Task;
     if (task !== 'segment' && task !== 'generate') throw new InputError(undefined, `--task must be segment or generate (got "${task}")`, 'usage');
     let labels = flagAll(args, 'label').map((v) => {
@@ -101,14 +123,20 @@ export const runCommand: CliCommand = {
       const lib = await Library.open(libraryDir(flag(args, 'library')));
       try {
         const first = resolveContextSet(lib, setNames[0], labels);
-        if (flag(args, 'task') && flag(args, 'task') !== first.task) throw new InputError(undefined, `--task ${flag(args, 'task')} does not match set "${setNames[0]}" (task ${first.task})`, 'usage');
+        if (flag(args, 'task') && flag(args, 'task') !== first.task)
+          throw new InputError(undefined, `--task ${flag(args, 'task')} does not match set "${setNames[0]}" (task ${first.task})`, 'usage');
         task = first.task;
         labels = first.labels;
         pairsSpec = [];
         const seen = new Set<string>();
         for (const name of setNames) {
           const r = name === setNames[0] ? first : resolveContextSet(lib, name, labels);
-          if (r.set.task.name !== first.set.task.name) throw new InputError(undefined, `set "${name}" is for task "${r.set.task.name}", set "${setNames[0]}" for "${first.set.task.name}": pooled sets must share their task`, 'usage');
+          if (r.set.task.name !== first.set.task.name)
+            throw new InputError(
+              undefined,
+              `set "${name}" is for task "${r.set.task.name}", set "${setNames[0]}" for "${first.set.task.name}": pooled sets must share their task`,
+              'usage',
+            );
           scanners.set(r.set.name, r.set.scanner);
           for (const p of r.pairs) {
             const key = `${p.imageSha256}:${p.labelSha256}`;
@@ -124,19 +152,24 @@ export const runCommand: CliCommand = {
     }
 
     const alignFlag = flag(args, 'align') as AlignMode | undefined;
-    if (alignFlag !== undefined && !ALIGN_MODES.includes(alignFlag)) throw new InputError(undefined, `--align must be ${ALIGN_MODES.join(', ')} (got "${alignFlag}")`, 'usage');
+    if (alignFlag !== undefined && !ALIGN_MODES.includes(alignFlag))
+      throw new InputError(undefined, `--align must be ${ALIGN_MODES.join(', ')} (got "${alignFlag}")`, 'usage');
     const methodFlag = flag(args, 'method') as Method | undefined;
-    if (methodFlag !== undefined && !METHODS.includes(methodFlag)) throw new InputError(undefined, `--method must be ${METHODS.join(' or ')} (got "${methodFlag}")`, 'usage');
+    if (methodFlag !== undefined && !METHODS.includes(methodFlag))
+      throw new InputError(undefined, `--method must be ${METHODS.join(' or ')} (got "${methodFlag}")`, 'usage');
     if (methodFlag === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote applies to --task segment only', 'usage');
     if (methodFlag === 'vote' && modelFlag) throw new InputError(undefined, '--model does not apply to --method vote (atlas fusion uses no model)', 'usage');
     const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined });
     const reference = flag(args, 'reference');
     const uncertaintyOut = flag(args, 'uncertainty');
-    if (uncertaintyOut !== undefined && !isNiftiName(uncertaintyOut)) throw new InputError(uncertaintyOut, '--uncertainty writes NIfTI: give a .nii or .nii.gz name', 'usage');
-    if (reference !== undefined && !(isNiftiName(reference) && existsSync(reference))) throw new InputError(reference, 'the --reference image must be an existing NIfTI file');
+    if (uncertaintyOut !== undefined && !isNiftiName(uncertaintyOut))
+      throw new InputError(uncertaintyOut, '--uncertainty writes NIfTI: give a .nii or .nii.gz name', 'usage');
+    if (reference !== undefined && !(isNiftiName(reference) && existsSync(reference)))
+      throw new InputError(reference, 'the --reference image must be an existing NIfTI file');
     const workersFlag = flag(args, 'workers');
     const workers = workersFlag === undefined ? undefined : Number(workersFlag);
-    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))
+      throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
 
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
     const model = method === 'vote' ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
@@ -148,7 +181,8 @@ export const runCommand: CliCommand = {
     const pool = needsPool ? registrationPool(workers) : null;
     const cache = new RegistrationCache(registrationCacheDir(defaultDataDir()));
     try {
-      if (engine && !engine.manifest.tasks.includes(task)) throw new InputError(model!, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
+      if (engine && !engine.manifest.tasks.includes(task))
+        throw new InputError(model!, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
       const load = (performance.now() - t0) / 1000;
       let t = performance.now();
       const target = await openVolumeForCli(targetPath, undefined, io);
@@ -157,7 +191,9 @@ export const runCommand: CliCommand = {
         return scanner ? scannerMatch(scanner, target.source.dicom).score : 0;
       };
       const readTarget = (performance.now() - t) / 1000;
-      for (const p of pairsSpec) for (const f of [p.imageFile, p.labelFile]) if (!isNiftiName(f)) throw new InputError(f, 'context pairs must be NIfTI files (convert a DICOM series with neuroverse convert)');
+      for (const p of pairsSpec)
+        for (const f of [p.imageFile, p.labelFile])
+          if (!isNiftiName(f)) throw new InputError(f, 'context pairs must be NIfTI files (convert a DICOM series with neuroverse convert)');
       // Every pair is checked before any compute so bad input fails fast (checkPairsFirst); then read again
       // only when it is used, so memory does not grow with the number of pairs.
       const progress = cliProgress(io);
@@ -184,7 +220,8 @@ export const runCommand: CliCommand = {
       await writeNifti(out, s.volume, task === 'segment' ? { intent: 'label' } : {});
       let uncertainMl: number | null = null;
       if (uncertaintyOut !== undefined) {
-        if (!s.uncertainty) throw new InputError(undefined, '--uncertainty needs aligned context labels (--align affine or deformable) and the segment task', 'usage');
+        if (!s.uncertainty)
+          throw new InputError(undefined, '--uncertainty needs aligned context labels (--align affine or deformable) and the segment task', 'usage');
         await writeNifti(uncertaintyOut, { ...s.volume, data: s.uncertainty, slope: 1 / DOUBT_SCALE, intercept: 0, description: 'neuroverse doubt (0-1)' });
       }
       if (s.uncertainty) uncertainMl = Math.round((doubtfulVoxels(s.uncertainty) * voxelVolumeMm3(s.volume.affine)) / 10) / 100;
@@ -205,7 +242,12 @@ export const runCommand: CliCommand = {
       // Files given on the command line are identified by content, as library pairs are by their stored hashes.
       const usedSet = new Set(s.pairs);
       const used = pairsSpec.filter((p) => usedSet.has(p));
-      const hashed = await Promise.all(used.map(async (p) => ({ imageSha256: p.imageSha256 ?? (await sha256File(p.imageFile)), labelSha256: p.labelSha256 ?? (await sha256File(p.labelFile)) })));
+      const hashed = await Promise.all(
+        used.map(async (p) => ({
+          imageSha256: p.imageSha256 ?? (await sha256File(p.imageFile)),
+          labelSha256: p.labelSha256 ?? (await sha256File(p.labelFile)),
+        })),
+      );
       const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName ?? 'pairs given with --context', pairs: hashed });
       const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
       const report = {
@@ -232,25 +274,50 @@ export const runCommand: CliCommand = {
         seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
         peakRssMB,
         /** With --auto-context: every given pair's score, and which were used. */
-        contextChoice: s.contextChoice ? s.contextChoice.scores.map((c) => ({ image: pairsSpec[c.index].imageFile, label: pairsSpec[c.index].labelFile, ...(pairsSpec[c.index].setName ? { set: pairsSpec[c.index].setName } : {}), similarity: c.similarity, headerMatch: c.headerMatch, score: c.score, rank: c.rank, chosen: c.chosen })) : null,
+        contextChoice: s.contextChoice
+          ? s.contextChoice.scores.map((c) => ({
+              image: pairsSpec[c.index].imageFile,
+              label: pairsSpec[c.index].labelFile,
+              ...(pairsSpec[c.index].setName ? { set: pairsSpec[c.index].setName } : {}),
+              similarity: c.similarity,
+              headerMatch: c.headerMatch,
+              score: c.score,
+              rank: c.rank,
+              chosen: c.chosen,
+            }))
+          : null,
         /** Checks of the aligned context pairs (also printed to stderr). */
-        qc: result.qc.map((w) => ({ kind: w.kind, ...(w.pair !== undefined ? { pair: s.pairs[w.pair].imageFile } : {}), ...(w.value !== undefined ? { value: w.value } : {}), message: w.message })),
+        qc: result.qc.map((w) => ({
+          kind: w.kind,
+          ...(w.pair !== undefined ? { pair: s.pairs[w.pair].imageFile } : {}),
+          ...(w.value !== undefined ? { value: w.value } : {}),
+          message: w.message,
+        })),
         /** What "neuroverse export-seg --provenance" writes into the SEG. */
         provenance,
       };
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));
       } else {
-        const how = result.choice ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider} ${result.choice.precision}: ${result.choice.reason}` : 'majority vote';
+        const how = result.choice
+          ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider} ${result.choice.precision}: ${result.choice.reason}`
+          : 'majority vote';
         const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
         io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
         if (s.contextChoice) {
           io.out(`context chosen for this target: ${s.contextChoice.n} of ${s.contextChoice.from} pairs, by local image similarity after affine alignment`);
-          for (const c of [...s.contextChoice.scores].sort((a, b) => a.rank - b.rank)) io.out(`  ${c.chosen ? '✓' : ' '} ${c.rank}. ${pairsSpec[c.index].imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`);
+          for (const c of [...s.contextChoice.scores].sort((a, b) => a.rank - b.rank))
+            io.out(
+              `  ${c.chosen ? '✓' : ' '} ${c.rank}. ${pairsSpec[c.index].imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`,
+            );
         }
         if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
         if (uncertainMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${uncertainMl} mL${uncertaintyOut ? `, map written to ${uncertaintyOut}` : ''}`);
-        io.out(`seconds: ${Object.entries(report.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${peakRssMB} MB`);
+        io.out(
+          `seconds: ${Object.entries(report.seconds)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}; peak RSS ${peakRssMB} MB`,
+        );
       }
       return 0;
     } finally {

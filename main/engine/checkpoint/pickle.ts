@@ -55,7 +55,8 @@ export class TensorRef {
   ) {}
 }
 
-const ALLOWED_MODULE = /^(torch|collections|_codecs|copyreg|argparse|numpy|pathlib|datetime|pytorch_lightning|lightning|lightning_fabric|omegaconf|typing|enum)(\.|$)/;
+const ALLOWED_MODULE =
+  /^(torch|collections|_codecs|copyreg|argparse|numpy|pathlib|datetime|pytorch_lightning|lightning|lightning_fabric|omegaconf|typing|enum)(\.|$)/;
 const ALLOWED_BUILTINS = new Set(['set', 'frozenset', 'list', 'dict', 'tuple', 'bytearray', 'slice', 'complex', 'object', 'int', 'float', 'str', 'bool']);
 
 function resolveGlobal(module: string, name: string): PyGlobal {

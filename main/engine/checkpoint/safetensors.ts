@@ -38,14 +38,17 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
       metadata = (entry ?? {}) as Record<string, string>;
       continue;
     }
-    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new InputError(file, `tensor ${name} has no description (got ${JSON.stringify(entry)})`);
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry))
+      throw new InputError(file, `tensor ${name} has no description (got ${JSON.stringify(entry)})`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = e.dtype as WeightDtype;
     if (typeof e.dtype !== 'string' || !(dtype in DTYPE_BYTES)) throw new InputError(file, `tensor ${name} has unsupported dtype ${JSON.stringify(e.dtype)}`);
     const shape = e.shape ?? [];
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new InputError(file, `tensor ${name} has shape ${JSON.stringify(e.shape)}, not a list of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new InputError(file, `tensor ${name} has shape ${JSON.stringify(e.shape)}, not a list of non-negative integers`);
     const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d))) throw new InputError(file, `tensor ${name} has data_offsets ${JSON.stringify(offsets)}, not two integers`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d)))
+      throw new InputError(file, `tensor ${name} has data_offsets ${JSON.stringify(offsets)}, not two integers`);
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (!(begin >= 0 && begin <= end && end <= dataLen && end - begin === count * DTYPE_BYTES[dtype])) {

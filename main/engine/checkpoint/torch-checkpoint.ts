@@ -95,7 +95,8 @@ const MAX_WEIGHT_BYTES = 2 ** 31;
 
 /** Refuses a zip entry whose declared size exceeds `max`, before it is inflated. */
 function checkEntrySize(f: { name: string; size: number; originalSize: number }, max: number, file: string): boolean {
-  if (!(f.originalSize <= max)) throw new InputError(file, `archive entry ${f.name} declares ${f.originalSize} bytes, more than the ${max} a checkpoint entry may hold`);
+  if (!(f.originalSize <= max))
+    throw new InputError(file, `archive entry ${f.name} declares ${f.originalSize} bytes, more than the ${max} a checkpoint entry may hold`);
   return true;
 }
 
@@ -111,7 +112,8 @@ function checkTensorBounds(t: TensorRef, storageBytes: number, dtype: WeightDtyp
   if (!Number.isSafeInteger(n) || n < 0) fail(`its storage declares ${t.storage.numel} elements`);
   if (n * DTYPE_BYTES[dtype] > storageBytes) fail(`its storage declares ${n} elements (${n * DTYPE_BYTES[dtype]} bytes) but holds ${storageBytes} bytes`);
   if (!t.size.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`size ${JSON.stringify(t.size)} is not a list of non-negative integers`);
-  if (t.stride.length !== t.size.length || !t.stride.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`stride ${JSON.stringify(t.stride)} does not fit size ${JSON.stringify(t.size)}`);
+  if (t.stride.length !== t.size.length || !t.stride.every((d) => Number.isSafeInteger(d) && d >= 0))
+    fail(`stride ${JSON.stringify(t.stride)} does not fit size ${JSON.stringify(t.size)}`);
   if (!Number.isSafeInteger(t.offset) || t.offset < 0) fail(`storage offset ${t.offset} is not a non-negative integer`);
   const count = t.size.reduce((a, b) => a * b, 1);
   if (count === 0) return;

@@ -52,13 +52,7 @@ export class Layers {
     return this.convWith(x, key, w, b, opts);
   }
 
-  convWith(
-    x: string,
-    name: string,
-    w: WeightTensor,
-    b: WeightTensor | undefined,
-    opts: { pad?: number; stride?: number; out?: string } = {},
-  ): string {
+  convWith(x: string, name: string, w: WeightTensor, b: WeightTensor | undefined, opts: { pad?: number; stride?: number; out?: string } = {}): string {
     const pad = opts.pad ?? 0;
     const stride = opts.stride ?? 1;
     const wz = kernelToZyx(w);
@@ -79,7 +73,10 @@ export class Layers {
     if (b) inputs.push(this.g.initializer(`${name}.bias`, b.dims, b.data));
     const y = this.g.op('Conv', inputs, attrs, opts.out);
     if (mode.kind === 'probe') {
-      for (const [side, v] of [['input', x], ['output', y]] as const) {
+      for (const [side, v] of [
+        ['input', x],
+        ['output', y],
+      ] as const) {
         for (const stat of ['min', 'max'] as const) {
           const o = this.g.op(stat === 'min' ? 'ReduceMin' : 'ReduceMax', [v], { keepdims: int(0) }, probeName(name, side, stat));
           this.g.output(o, []);
@@ -104,7 +101,11 @@ export class Layers {
     const wq = quantizeWeights(w.data, co);
     const wd = g.op(
       'DequantizeLinear',
-      [g.initializer(`${name}.weight_q`, w.dims, wq.q), g.initializer(`${name}.w_scale`, [co], wq.scales), g.initializer(`${name}.w_zero`, [co], new Int8Array(co))],
+      [
+        g.initializer(`${name}.weight_q`, w.dims, wq.q),
+        g.initializer(`${name}.w_scale`, [co], wq.scales),
+        g.initializer(`${name}.w_zero`, [co], new Int8Array(co)),
+      ],
       { axis: int(0) },
     );
     const inputs = [xd, wd];
@@ -113,7 +114,11 @@ export class Layers {
       inputs.push(
         g.op(
           'DequantizeLinear',
-          [g.initializer(`${name}.bias_q`, [co], bq.q), g.initializer(`${name}.b_scale`, [co], bq.scales), g.initializer(`${name}.b_zero`, [co], new Int32Array(co))],
+          [
+            g.initializer(`${name}.bias_q`, [co], bq.q),
+            g.initializer(`${name}.b_scale`, [co], bq.scales),
+            g.initializer(`${name}.b_zero`, [co], new Int32Array(co)),
+          ],
           { axis: int(0) },
         ),
       );
@@ -239,9 +244,7 @@ export function kernelToZyx(w: WeightTensor): WeightTensor {
   for (let oc = 0; oc < co * ci; oc++) {
     const base = oc * k3;
     for (let a = 0; a < kx; a++)
-      for (let b = 0; b < ky; b++)
-        for (let c = 0; c < kz; c++) out[base + (c * ky + b) * kx + a] = w.data[base + (a * ky + b) * kz + c];
+      for (let b = 0; b < ky; b++) for (let c = 0; c < kz; c++) out[base + (c * ky + b) * kx + a] = w.data[base + (a * ky + b) * kz + c];
   }
   return { dims: [co, ci, kz, ky, kx], data: out };
 }
-

@@ -71,9 +71,7 @@ export class GraphBuilder {
   /** Adds a node and returns its output names; `outputs` may name them (graph outputs) or be a count. */
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, outputs: string[] | number = 1, domain = ''): string[] {
     const outNames =
-      typeof outputs === 'number'
-        ? Array.from({ length: outputs }, () => this.unique(`${op.toLowerCase()}`))
-        : outputs.map((o) => this.unique(o));
+      typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.unique(`${op.toLowerCase()}`)) : outputs.map((o) => this.unique(o));
     this.nodes.push({
       name: this.unique(`n_${op}`),
       op_type: op,

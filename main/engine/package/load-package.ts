@@ -54,7 +54,11 @@ async function readGraphs(dir: string, entries: GraphEntries): Promise<Record<Gr
     if (!bytes) throw new InputError(file, `graph file listed in ${MANIFEST_FILE} is missing`, 'bad-model');
     const actual = sha256Hex(bytes);
     if (actual !== entry.sha256) {
-      throw new InputError(file, `sha256 mismatch: manifest says ${entry.sha256.slice(0, 12)}…, file is ${actual.slice(0, 12)}… (corrupted or modified)`, 'bad-model');
+      throw new InputError(
+        file,
+        `sha256 mismatch: manifest says ${entry.sha256.slice(0, 12)}…, file is ${actual.slice(0, 12)}… (corrupted or modified)`,
+        'bad-model',
+      );
     }
     graphs[role] = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -145,7 +145,10 @@ export function validateManifest(m: unknown, file: string): Manifest {
     fail(`alignment must be none, affine or deformable (got ${JSON.stringify(o.alignment)})`);
   }
   const af = o.alignedFrame;
-  if (af !== undefined && !((af?.around === 'structure' || af?.around === 'labels') && typeof af.marginMm === 'number' && Number.isFinite(af.marginMm) && af.marginMm >= 0)) {
+  if (
+    af !== undefined &&
+    !((af?.around === 'structure' || af?.around === 'labels') && typeof af.marginMm === 'number' && Number.isFinite(af.marginMm) && af.marginMm >= 0)
+  ) {
     fail('alignedFrame must be {around: "structure" | "labels", marginMm >= 0}');
   }
   if (typeof o.threshold !== 'number') fail('threshold must be a number');

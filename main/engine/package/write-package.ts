@@ -6,7 +6,16 @@ import type { Architecture } from '../model/architecture.js';
 import { OPSET, buildGraphs } from '../model/build-graphs.js';
 import type { StateDict } from '../model/state-dict.js';
 import { sha256Hex } from './load-package.js';
-import { DEFAULT_NORMALIZATION, FIELD_OF_VIEW, GRAPH_FILES, GRAPH_ROLES, INT8_GRAPH_FILES, MANIFEST_FILE, PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION } from './manifest.js';
+import {
+  DEFAULT_NORMALIZATION,
+  FIELD_OF_VIEW,
+  GRAPH_FILES,
+  GRAPH_ROLES,
+  INT8_GRAPH_FILES,
+  MANIFEST_FILE,
+  PACKAGE_FORMAT,
+  PACKAGE_FORMAT_VERSION,
+} from './manifest.js';
 import type { AlignedFrameRule, GraphEntries, GraphRole, GridFitRule, Int8Variant, Manifest, Precision } from './manifest.js';
 import type { Task } from '../../common/task.js';
 
@@ -70,7 +79,14 @@ export async function writeModelPackage(dir: string, arch: Architecture, sd: Sta
  * The int8 graphs of a package being written: probe graphs run on the sample shipped with the app through the
  * package's own preprocessing (calibration), then the graphs rebuilt with quantised convolutions.
  */
-async function writeInt8Variant(dir: string, manifest: Manifest, fp32: Record<GraphRole, Uint8Array>, arch: Architecture, sd: StateDict, resources?: string): Promise<Int8Variant> {
+async function writeInt8Variant(
+  dir: string,
+  manifest: Manifest,
+  fp32: Record<GraphRole, Uint8Array>,
+  arch: Architecture,
+  sd: StateDict,
+  resources?: string,
+): Promise<Int8Variant> {
   const pkg = { dir, manifest, graphs: fp32 };
   const probes = buildGraphs(arch, sd, ENGINE_VERSION, 'contrib', { kind: 'probe' });
   const { cases, data } = await sampleCalibrationCases(manifest.tasks, manifest.alignedFrame?.marginMm ?? 10, resources);

@@ -141,7 +141,13 @@ export function toModelGrid(native: Float32Array, fit: GridFit, mode: 'linear' |
  * else is `fill` in `toNativeGrid` too, and a structure-framed grid covers a small part of a 256³ head.
  * `out` must already hold `fill` elsewhere.
  */
-export function toNativeGridInto(out: { [i: number]: number }, layout: SourceLayout, model: Float32Array, fit: GridFit, value: (x: number) => number = (x) => x): void {
+export function toNativeGridInto(
+  out: { [i: number]: number },
+  layout: SourceLayout,
+  model: Float32Array,
+  fit: GridFit,
+  value: (x: number) => number = (x) => x,
+): void {
   const [tx, ty, tz] = [0, 1, 2].map((a) => modelTaps(fit, a));
   const [gx, gy] = fit.grid;
   const [s0, s1, s2] = layout.steps;

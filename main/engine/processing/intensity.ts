@@ -212,14 +212,15 @@ export function percentileNormalize(values: Float32Array, lower: number, upper: 
   return out;
 }
 
-
 /** Rearranges `a` so that a[k] is its k-th smallest value (Hoare selection, median-of-three pivot). */
 function selectKth(a: Float64Array, k: number): number {
   let left = 0;
   let right = a.length - 1;
   while (right > left) {
     const mid = (left + right) >>> 1;
-    const x = a[left], y = a[mid], z = a[right];
+    const x = a[left],
+      y = a[mid],
+      z = a[right];
     const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     let i = left;
     let j = right;

@@ -11,18 +11,29 @@ import { labelMembership } from '../../imaging/labels.js';
  * Looser than imaging/grid.ts on purpose: the label is read through its image's layout, so only the voxel
  * counts and axis order must agree here; the library applies the full affine tolerance when a pair is stored.
  */
-export function checkContextPair(p: { image: Volume; label: Volume; imageFile?: string; labelFile?: string }, task: Task, labels: number[] | undefined, i: number): void {
+export function checkContextPair(
+  p: { image: Volume; label: Volume; imageFile?: string; labelFile?: string },
+  task: Task,
+  labels: number[] | undefined,
+  i: number,
+): void {
   const imgDims = spatialDims(p.image);
   const labDims = spatialDims(p.label);
   const labelFile = p.labelFile ?? `context label ${i + 1}`;
   if (imgDims.some((d, k) => d !== labDims[k])) {
-    throw new InputError(labelFile, `label grid ${labDims.join('×')} differs from its image grid ${imgDims.join('×')}${p.imageFile ? ` (${p.imageFile})` : ''}`);
+    throw new InputError(
+      labelFile,
+      `label grid ${labDims.join('×')} differs from its image grid ${imgDims.join('×')}${p.imageFile ? ` (${p.imageFile})` : ''}`,
+    );
   }
   // Same dims but axes stored in another order would be read voxel for voxel against the wrong anatomy (and
   // the label is reoriented with its image's axis mapping).
   const [io, lo] = [orientationCode(p.image.affine), orientationCode(p.label.affine)];
   if (io !== lo) {
-    throw new InputError(labelFile, `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`);
+    throw new InputError(
+      labelFile,
+      `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`,
+    );
   }
   if (task === 'segment' && !hasStructure(p.label, labels)) {
     throw new InputError(labelFile, labels?.length ? `none of the label values ${labels.join(', ')} occurs in this label map` : 'label map is empty');

@@ -61,7 +61,13 @@ export async function calibrate(pkg: LoadedModelPackage, probes: BuiltGraphs, ca
   const engine = InferenceEngine.onSessions(pkg, sessions);
   try {
     for (const c of cases) {
-      await runTaskOnEngine(engine, { target: c.target, structures: c.structures, miniContext: 'auto', pairsOnTargetGrid: c.pairsOnTargetGrid, frame: c.frame });
+      await runTaskOnEngine(engine, {
+        target: c.target,
+        structures: c.structures,
+        miniContext: 'auto',
+        pairsOnTargetGrid: c.pairsOnTargetGrid,
+        frame: c.frame,
+      });
     }
   } finally {
     await engine.release();
@@ -89,7 +95,11 @@ const SAMPLE_STRUCTURES: { name: string; labels: number[] }[] = [
  * with each pair framed by its own head (unaligned), and skull stripping as a generation task. The second
  * pair of each run is the same head with another contrast (gamma 0.7), so the context is not an exact copy.
  */
-export async function sampleCalibrationCases(tasks: readonly string[], marginMm: number, resources?: string): Promise<{ cases: CalibrationCase[]; data: string[] }> {
+export async function sampleCalibrationCases(
+  tasks: readonly string[],
+  marginMm: number,
+  resources?: string,
+): Promise<{ cases: CalibrationCase[]; data: string[] }> {
   const files = sampleFiles(resources);
   const t1 = await readNifti(files.t1);
   const aal = await readNifti(files.labels);
@@ -103,17 +113,51 @@ export async function sampleCalibrationCases(tasks: readonly string[], marginMm:
       cases.push({
         name: `segment ${s.name}, aligned, framed by the structure`,
         target: t1,
-        structures: [{ task: 'segment', labels: s.labels, pairs: [{ image: t1, label: aal }, { image: other, label: aal }] }],
+        structures: [
+          {
+            task: 'segment',
+            labels: s.labels,
+            pairs: [
+              { image: t1, label: aal },
+              { image: other, label: aal },
+            ],
+          },
+        ],
         pairsOnTargetGrid: true,
         frame: { box, marginMm },
       });
     }
-    cases.push({ name: 'segment hippocampi, unaligned', target: t1, structures: [{ task: 'segment', labels: [37, 38], pairs: [{ image: t1, label: aal }, { image: other, label: aal }] }] });
+    cases.push({
+      name: 'segment hippocampi, unaligned',
+      target: t1,
+      structures: [
+        {
+          task: 'segment',
+          labels: [37, 38],
+          pairs: [
+            { image: t1, label: aal },
+            { image: other, label: aal },
+          ],
+        },
+      ],
+    });
   }
   if (tasks.includes('generate')) {
     const brain = await readNifti(files.brain);
     data.push(files.brain);
-    cases.push({ name: 'generate skull stripping', target: t1, structures: [{ task: 'generate', pairs: [{ image: t1, label: brain }, { image: other, label: brain }] }] });
+    cases.push({
+      name: 'generate skull stripping',
+      target: t1,
+      structures: [
+        {
+          task: 'generate',
+          pairs: [
+            { image: t1, label: brain },
+            { image: other, label: brain },
+          ],
+        },
+      ],
+    });
   }
   return { cases, data };
 }

@@ -21,7 +21,12 @@ export class ModelSessions {
    * tried alone and its refusal is an error, not a silent fallback. `earlier`: attempts of this job so far
    * (a provider that failed at its first run is not tried again).
    */
-  static async create(pkg: LoadedModelPackage, device: DeviceRequest, precision: PrecisionRequest = 'auto', opts: { earlier?: ProviderAttempt[]; facts?: MachineFacts } = {}): Promise<ModelSessions> {
+  static async create(
+    pkg: LoadedModelPackage,
+    device: DeviceRequest,
+    precision: PrecisionRequest = 'auto',
+    opts: { earlier?: ProviderAttempt[]; facts?: MachineFacts } = {},
+  ): Promise<ModelSessions> {
     if (precision === 'int8' && !pkg.int8Graphs) {
       throw new InputError(pkg.dir, '--precision int8: this package has no int8 variant (neuroverse model import ... --precision int8 makes one)', 'usage');
     }
@@ -31,7 +36,8 @@ export class ModelSessions {
     const facts = opts.facts ?? machineFacts();
     const named = device !== 'auto' ? availability(device, facts) : null;
     // WebGPU is tried even without a Vulkan loader when asked for by name: the runtime's own refusal is the answer.
-    if (named && !named.available && !(named.provider === 'webgpu' && named.reason.includes('Vulkan'))) throw ModelSessions.refused(pkg, named.provider, named.reason);
+    if (named && !named.available && !(named.provider === 'webgpu' && named.reason.includes('Vulkan')))
+      throw ModelSessions.refused(pkg, named.provider, named.reason);
     const chain = candidates(device, facts, precision !== 'int8');
     const earlier = opts.earlier ?? [];
     const failed = new Set(earlier.filter((a) => a.outcome.startsWith('failed')).map((a) => a.provider));
@@ -84,7 +90,10 @@ export class ModelSessions {
    * CPU sessions of other graphs of the same model (calibration probes), with every run's outputs shown to
    * `observe` before the engine takes the ones it knows.
    */
-  static async observed(graphs: Record<GraphRole, Uint8Array>, observe: (role: GraphRole, outputs: ort.InferenceSession.OnnxValueMapType) => void): Promise<ModelSessions> {
+  static async observed(
+    graphs: Record<GraphRole, Uint8Array>,
+    observe: (role: GraphRole, outputs: ort.InferenceSession.OnnxValueMapType) => void,
+  ): Promise<ModelSessions> {
     const opts = sessionOptions('cpu');
     const open = async (role: GraphRole) => {
       const s = await ort.InferenceSession.create(graphs[role], opts);
@@ -96,7 +105,13 @@ export class ModelSessions {
       }) as typeof s.run;
       return s;
     };
-    return new ModelSessions(await open('targetEncoder'), await open('contextBranch'), await open('targetDecoder'), { provider: 'cpu', reason: 'calibration', attempts: [], precision: 'fp32', precisionReason: 'calibration probes' });
+    return new ModelSessions(await open('targetEncoder'), await open('contextBranch'), await open('targetDecoder'), {
+      provider: 'cpu',
+      reason: 'calibration',
+      attempts: [],
+      precision: 'fp32',
+      precisionReason: 'calibration probes',
+    });
   }
 
   async release(): Promise<void> {

@@ -16,7 +16,13 @@ export interface FallbackHost {
  * so the user's click is not lost. Cancels, input errors and named devices pass their errors through.
  * `proven` says whether the current sessions already finished a job; it is kept in the returned state.
  */
-export async function runWithFallback<T>(host: FallbackHost, auto: boolean, proven: boolean, job: () => Promise<T>, signal?: AbortSignal): Promise<{ value: T; proven: true }> {
+export async function runWithFallback<T>(
+  host: FallbackHost,
+  auto: boolean,
+  proven: boolean,
+  job: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<{ value: T; proven: true }> {
   for (;;) {
     try {
       return { value: await job(), proven: true };
@@ -24,7 +30,11 @@ export async function runWithFallback<T>(host: FallbackHost, auto: boolean, prov
       const { provider, attempts } = host.choice;
       const ours = err instanceof InputError || err instanceof CancelledError || signal?.aborted;
       if (!auto || provider === 'cpu' || ours || (proven && !isOutOfMemory(err))) throw err;
-      const failed: ProviderAttempt = { provider, outcome: proven ? 'failed-during-run' : 'failed-at-first-run', reason: explainProviderFailure(provider, err) };
+      const failed: ProviderAttempt = {
+        provider,
+        outcome: proven ? 'failed-during-run' : 'failed-at-first-run',
+        reason: explainProviderFailure(provider, err),
+      };
       await host.reopen([...attempts.filter((a) => a.outcome !== 'used'), failed]);
       proven = false;
     }

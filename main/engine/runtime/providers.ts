@@ -33,7 +33,12 @@ function ortBinDir(): string | null {
 }
 
 /** The Vulkan loader's usual places on Debian/Ubuntu/Fedora/Arch; a driver without it cannot serve Dawn. */
-const VULKAN_LOADER_PATHS = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1'];
+const VULKAN_LOADER_PATHS = [
+  '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+  '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+  '/usr/lib64/libvulkan.so.1',
+  '/usr/lib/libvulkan.so.1',
+];
 
 export function machineFacts(): MachineFacts {
   const bin = ortBinDir();
@@ -41,7 +46,12 @@ export function machineFacts(): MachineFacts {
   return {
     platform: process.platform,
     arch: process.arch,
-    bundled: new Set(ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name)),
+    bundled: new Set(
+      ort
+        .listSupportedBackends()
+        .filter((b) => b.bundled)
+        .map((b) => b.name),
+    ),
     cudaInstalled: bin !== null && existsSync(join(bin, cudaLib)),
     vulkanLoader: process.platform === 'linux' ? VULKAN_LOADER_PATHS.some((p) => existsSync(p)) : null,
   };
@@ -129,9 +139,11 @@ export function explainProviderFailure(provider: Provider, err: unknown): string
   if (/backend not found|no available backend/i.test(msg)) return `${name} is not in this build of onnxruntime-node`;
   if (provider === 'cuda') {
     if (/no CUDA-capable device|cudaGetDeviceCount|CUDA driver|cudaErrorNoDevice|cudaErrorInsufficientDriver/i.test(msg)) return 'no usable NVIDIA GPU/driver';
-    if (/providers_cuda|libcudnn|libcublas|libcudart|cannot open shared object|Failed to load shared library/i.test(msg)) return 'CUDA provider libraries could not be loaded';
+    if (/providers_cuda|libcudnn|libcublas|libcudart|cannot open shared object|Failed to load shared library/i.test(msg))
+      return 'CUDA provider libraries could not be loaded';
   }
-  if (provider === 'webgpu' && /WebGPU adapter|RequestAdapter|adapter/i.test(msg)) return 'no WebGPU adapter: no GPU, or its driver offers no Vulkan/D3D12/Metal support';
+  if (provider === 'webgpu' && /WebGPU adapter|RequestAdapter|adapter/i.test(msg))
+    return 'no WebGPU adapter: no GPU, or its driver offers no Vulkan/D3D12/Metal support';
   if (provider === 'dml' && /D3D12|DXGI|DirectML|0x887a/i.test(msg)) return 'no DirectX 12 device for DirectML';
   return `${name} failed: ${msg.split('\n')[0].slice(0, 200)}`;
 }

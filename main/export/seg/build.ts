@@ -115,10 +115,22 @@ export function buildSeg(mask: Volume, maskLabel: string, reference: { label: st
       // Without a description of its own, the segment carries its mask value, so that reading the SEG gives back the same label map.
       SegmentDescription: (p.spec.description ?? labelValueNote(p.spec.value)).slice(0, 64),
     };
-    seg.addSegmentFromLabelmap(segment, p.frames.map((f) => labels[f]), p.spec.value, p.frames.map((f) => mapping[f].frame));
+    seg.addSegmentFromLabelmap(
+      segment,
+      p.frames.map((f) => labels[f]),
+      p.spec.value,
+      p.frames.map((f) => mapping[f].frame),
+    );
     // dcmjs copies only the segment attributes it knows; the algorithm's identification is added to its item.
     if (algorithmId) seg.dataset.SegmentSequence.at(-1).SegmentationAlgorithmIdentificationSequence = [algorithmId];
-    summaries.push({ number: i + 1, label: p.spec.label, value: p.spec.value, frames: p.frames.length, voxels: p.voxels, code: `${t.type.CodingSchemeDesignator} ${t.type.CodeValue} ${t.type.CodeMeaning}` });
+    summaries.push({
+      number: i + 1,
+      label: p.spec.label,
+      value: p.spec.value,
+      frames: p.frames.length,
+      voxels: p.voxels,
+      code: `${t.type.CodingSchemeDesignator} ${t.type.CodeValue} ${t.type.CodeMeaning}`,
+    });
   });
   seg.bitPackPixelData();
   applySegFixes(seg.dataset, multi, sources);
@@ -130,7 +142,15 @@ export function buildSeg(mask: Volume, maskLabel: string, reference: { label: st
   ds._meta = { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } };
   ds._vrMap = { PixelData: 'OB' };
   const bytes = new Uint8Array(dcmjs.data.datasetToDict(ds).write());
-  return { bytes, sopInstanceUid: ds.SOPInstanceUID, seriesInstanceUid: ds.SeriesInstanceUID, frames: Number(ds.NumberOfFrames), segments: summaries, provenance, dropped };
+  return {
+    bytes,
+    sopInstanceUid: ds.SOPInstanceUID,
+    seriesInstanceUid: ds.SeriesInstanceUID,
+    frames: Number(ds.NumberOfFrames),
+    segments: summaries,
+    provenance,
+    dropped,
+  };
 }
 
 /**
@@ -141,7 +161,10 @@ function toNatural(h: DicomHeader): NaturalDataset {
   const d = h.file.data;
   let dict;
   try {
-    dict = dcmjs.data.DicomMessage.readFile(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer, { untilTag: '7FE00010', includeUntilTagValue: false });
+    dict = dcmjs.data.DicomMessage.readFile(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer, {
+      untilTag: '7FE00010',
+      includeUntilTagValue: false,
+    });
   } catch (err) {
     throw new InputError(h.file.path ?? h.file.name, `dcmjs cannot read this DICOM file (${(err as Error).message})`);
   }

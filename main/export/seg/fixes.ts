@@ -65,10 +65,25 @@ function fixReferencedSeries(seg: NaturalDataset): void {
 
 /** Study-level attributes (General Study, Patient Study) a PACS keeps per study, beyond group 0010. */
 const STUDY_KEYWORDS = [
-  'StudyInstanceUID', 'StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID', 'AccessionNumber', 'StudyDescription',
-  'ProcedureCodeSequence', 'PhysiciansOfRecord', 'NameOfPhysiciansReadingStudy', 'ReferencedStudySequence',
-  'IssuerOfAccessionNumberSequence', 'AdmittingDiagnosesDescription', 'AdmittingDiagnosesCodeSequence', 'PatientState',
-  'ReasonForPerformedProcedureCodeSequence', 'PatientIdentityRemoved', 'DeidentificationMethod', 'DeidentificationMethodCodeSequence',
+  'StudyInstanceUID',
+  'StudyDate',
+  'StudyTime',
+  'ReferringPhysicianName',
+  'StudyID',
+  'AccessionNumber',
+  'StudyDescription',
+  'ProcedureCodeSequence',
+  'PhysiciansOfRecord',
+  'NameOfPhysiciansReadingStudy',
+  'ReferencedStudySequence',
+  'IssuerOfAccessionNumberSequence',
+  'AdmittingDiagnosesDescription',
+  'AdmittingDiagnosesCodeSequence',
+  'PatientState',
+  'ReasonForPerformedProcedureCodeSequence',
+  'PatientIdentityRemoved',
+  'DeidentificationMethod',
+  'DeidentificationMethodCodeSequence',
 ];
 
 /**
@@ -81,7 +96,13 @@ function copyStudyAttributes(seg: NaturalDataset, source: NaturalDataset): void 
   for (const key of Object.keys(source)) {
     if (key.startsWith('_')) continue;
     const tag = nameMap[key]?.tag ?? '';
-    if (tag.startsWith('(0010,') || STUDY_KEYWORDS.includes(key) || key === 'SpecificCharacterSet' || key === 'FrameOfReferenceUID' || key === 'PositionReferenceIndicator') {
+    if (
+      tag.startsWith('(0010,') ||
+      STUDY_KEYWORDS.includes(key) ||
+      key === 'SpecificCharacterSet' ||
+      key === 'FrameOfReferenceUID' ||
+      key === 'PositionReferenceIndicator'
+    ) {
       const value = source[key];
       // An empty sequence is invalid even where the source has one (dciodvfy: 1-n items required).
       if (Array.isArray(value) && value.length === 0 && nameMap[key]?.vr === 'SQ') continue;
@@ -93,7 +114,18 @@ function copyStudyAttributes(seg: NaturalDataset, source: NaturalDataset): void 
 }
 
 /** Type 2 attributes of the SEG's patient, study and frame of reference modules: present, even if empty. */
-const MUST_BE_PRESENT = ['AccessionNumber', 'ReferringPhysicianName', 'StudyID', 'StudyDate', 'StudyTime', 'PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'PositionReferenceIndicator'];
+const MUST_BE_PRESENT = [
+  'AccessionNumber',
+  'ReferringPhysicianName',
+  'StudyID',
+  'StudyDate',
+  'StudyTime',
+  'PatientName',
+  'PatientID',
+  'PatientBirthDate',
+  'PatientSex',
+  'PositionReferenceIndicator',
+];
 /** Type 1 attributes the SEG takes from its source: without them it has no place in the study. */
 const CANNOT_DROP = ['StudyInstanceUID', 'FrameOfReferenceUID', 'SpecificCharacterSet'];
 

@@ -47,7 +47,11 @@ export function mapFramesToMask(reference: NaturalDataset, mask: Volume, maskLab
     if (!pos || !iop || !ps) throw new InputError(maskLabel, `reference frame ${n + 1} has no position, orientation or pixel spacing`);
     const placed = planeOnGrid({ position: pos as number[], orientation: iop as number[], spacing: ps as number[] }, rows, cols, mask);
     if (typeof placed === 'string') {
-      throw new InputError(maskLabel, `grid does not match the reference series: reference frame ${n + 1}: ${placed} (resample the mask to the reference first)`, 'grid-mismatch');
+      throw new InputError(
+        maskLabel,
+        `grid does not match the reference series: reference frame ${n + 1}: ${placed} (resample the mask to the reference first)`,
+        'grid-mismatch',
+      );
     }
     // Each frame must own a different slice.
     const key = `${placed.axis}:${placed.origin[placed.axis]}`;

@@ -35,7 +35,13 @@ export interface ExportSegOptions extends SegBuildOptions {
 }
 
 /** Builds the SEG of `mask` on the series in `referenceDir` and writes it atomically to `out`. */
-export async function exportSeg(mask: Volume, maskLabel: string, referenceDir: string, out: string, options: ExportSegOptions = {}): Promise<SegBuildResult & { referenceSeriesUid: string }> {
+export async function exportSeg(
+  mask: Volume,
+  maskLabel: string,
+  referenceDir: string,
+  out: string,
+  options: ExportSegOptions = {},
+): Promise<SegBuildResult & { referenceSeriesUid: string }> {
   const scan = await scanDicomFolder(referenceDir);
   const series = pickReferenceSeries(scan, options.seriesUid);
   const result = buildSeg(mask, maskLabel, { label: referenceDir, headers: series.headers }, options);

@@ -12,7 +12,13 @@ const FAMILY = {
 /** Declares the private scheme (Coding Scheme Identification, SOP Common) when a segment's family uses it. */
 export function codingSchemes(p: SegProvenance): NaturalDataset[] {
   if (p.type === 'MANUAL' || p.method !== 'vote') return [];
-  return [{ CodingSchemeDesignator: FAMILY.vote.CodingSchemeDesignator, CodingSchemeName: 'Neuroverse Workstation local codes', CodingSchemeResponsibleOrganization: EQUIPMENT.manufacturer }];
+  return [
+    {
+      CodingSchemeDesignator: FAMILY.vote.CodingSchemeDesignator,
+      CodingSchemeName: 'Neuroverse Workstation local codes',
+      CodingSchemeResponsibleOrganization: EQUIPMENT.manufacturer,
+    },
+  ];
 }
 
 /** The SEG's Segment Algorithm Name (LO, 64 characters): the model or method that made it. */

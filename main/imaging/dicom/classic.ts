@@ -128,12 +128,18 @@ function checkPixelBudget(sorted: PixelHeader[], perSlice: number, label: string
   }
   const need = perSlice * (f.bitsAllocated / 8);
   if (need * sorted.length > MAX_VOLUME_BYTES) {
-    throw new InputError(label, `${sorted.length} slices of ${f.columns}×${f.rows} at ${f.bitsAllocated} bits need ${need * sorted.length} bytes, above the ${MAX_VOLUME_BYTES} this app reads`);
+    throw new InputError(
+      label,
+      `${sorted.length} slices of ${f.columns}×${f.rows} at ${f.bitsAllocated} bits need ${need * sorted.length} bytes, above the ${MAX_VOLUME_BYTES} this app reads`,
+    );
   }
   for (const h of sorted) {
     const el = h.pixelData;
     if (!el || el.length < need || el.dataOffset + need > h.file.data.byteLength) {
-      throw new InputError(h.file.path ?? h.file.name, `pixel data truncated: Rows ${h.rows} × Columns ${h.columns} × ${h.bitsAllocated} bits need ${need} bytes, the file holds ${el ? Math.min(el.length, h.file.data.byteLength - el.dataOffset) : 0}`);
+      throw new InputError(
+        h.file.path ?? h.file.name,
+        `pixel data truncated: Rows ${h.rows} × Columns ${h.columns} × ${h.bitsAllocated} bits need ${need} bytes, the file holds ${el ? Math.min(el.length, h.file.data.byteLength - el.dataOffset) : 0}`,
+      );
     }
   }
 }

@@ -59,9 +59,15 @@ export async function runDcm2niix(headers: PixelHeader[], label: string): Promis
   } catch (err) {
     throw new InputError(label, `dcm2niix failed: ${(err as Error).message}`);
   }
-  const outputs = mod.FS.readdir('/out').filter((f) => f.endsWith('.nii')).sort();
+  const outputs = mod.FS.readdir('/out')
+    .filter((f) => f.endsWith('.nii'))
+    .sort();
   if (code !== 0 || outputs.length === 0) {
-    const why = log.filter((l) => /error|warning/i.test(l)).slice(-3).join(' | ') || `exit code ${code}`;
+    const why =
+      log
+        .filter((l) => /error|warning/i.test(l))
+        .slice(-3)
+        .join(' | ') || `exit code ${code}`;
     throw new InputError(label, `dcm2niix could not convert the series (${why})`);
   }
   const first = headers[0];

@@ -3,11 +3,7 @@ import type { Affine } from '../volume.js';
 export type Vec3 = [number, number, number];
 
 export const dot = (a: readonly number[], b: readonly number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-export const cross = (a: readonly number[], b: readonly number[]): Vec3 => [
-  a[1] * b[2] - a[2] * b[1],
-  a[2] * b[0] - a[0] * b[2],
-  a[0] * b[1] - a[1] * b[0],
-];
+export const cross = (a: readonly number[], b: readonly number[]): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 
 /**
  * Voxel → RAS affine of a stack of slices. Voxel i runs along the row direction (columns of the image),
@@ -24,10 +20,5 @@ export function sliceStackAffine(
   const col = orientation.slice(3, 6);
   const [dRow, dCol] = pixelSpacing; // between rows (along col), between columns (along row)
   const lps = [0, 1, 2].map((a) => [row[a] * dCol, col[a] * dRow, sliceStep[a], firstPosition[a]]);
-  return [
-    lps[0].map((v) => -v),
-    lps[1].map((v) => -v),
-    lps[2],
-    [0, 0, 0, 1],
-  ];
+  return [lps[0].map((v) => -v), lps[1].map((v) => -v), lps[2], [0, 0, 0, 1]];
 }

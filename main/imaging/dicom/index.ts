@@ -134,7 +134,11 @@ export function referencedSeriesIn(scan: DicomScan, seg: SegDocument): DicomSeri
   }
   const sameSpace = scan.series.filter((s) => (s.headers[0].dataSet.string('x00200052') ?? '').trim() === seg.frameOfReferenceUid);
   if (sameSpace.length === 1) return sameSpace[0];
-  throw new InputError(seg.label, `names no referenced series, and ${sameSpace.length ? 'several' : 'no'} series of ${scan.label} share its frame of reference ${seg.frameOfReferenceUid || '(none)'}${here}`, 'seg-reference');
+  throw new InputError(
+    seg.label,
+    `names no referenced series, and ${sameSpace.length ? 'several' : 'no'} series of ${scan.label} share its frame of reference ${seg.frameOfReferenceUid || '(none)'}${here}`,
+    'seg-reference',
+  );
 }
 
 /** A SEG opened on its referenced series in `scan`: that series imported, and the SEG as a label map on its grid. */

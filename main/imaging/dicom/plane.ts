@@ -42,7 +42,8 @@ export function planeOnGrid(plane: Plane, rows: number, cols: number, grid: { di
   const vv = toVoxel([0, 1, 2].map((a) => p[a] + o[3 + a] * dRow));
   const du = vu.map((x, a) => x - v0[a]);
   const dv = vv.map((x, a) => x - v0[a]);
-  const isUnitAxis = (d: number[]) => d.filter((x) => Math.abs(Math.abs(x) - 1) < PLANE_TOLERANCE).length === 1 && d.filter((x) => Math.abs(x) < PLANE_TOLERANCE).length === 2;
+  const isUnitAxis = (d: number[]) =>
+    d.filter((x) => Math.abs(Math.abs(x) - 1) < PLANE_TOLERANCE).length === 1 && d.filter((x) => Math.abs(x) < PLANE_TOLERANCE).length === 2;
   const at = `its first pixel falls at voxel (${v0.map((x) => x.toFixed(2)).join(', ')})`;
   if (v0.some((x) => Math.abs(x - Math.round(x)) > PLANE_TOLERANCE) || !isUnitAxis(du) || !isUnitAxis(dv)) {
     return `${at} with steps (${du.map((x) => x.toFixed(2)).join(', ')}) and (${dv.map((x) => x.toFixed(2)).join(', ')}), not on the voxels of the ${grid.dims.slice(0, 3).join('×')} grid`;

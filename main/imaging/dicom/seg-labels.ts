@@ -43,7 +43,11 @@ export function segToLabelMap(seg: SegDocument, reference: SegReference, grid: V
   const planes = referencePlanes(reference.headers);
   const refFor = reference.headers[0]?.dataSet.string('x00200052')?.trim() ?? '';
   if (seg.frameOfReferenceUid && refFor && seg.frameOfReferenceUid !== refFor) {
-    throw new InputError(seg.label, `FrameOfReferenceUID ${seg.frameOfReferenceUid} differs from that of series ${reference.uid} (${refFor}): the SEG was not drawn in its space`, 'seg-reference');
+    throw new InputError(
+      seg.label,
+      `FrameOfReferenceUID ${seg.frameOfReferenceUid} differs from that of series ${reference.uid} (${refFor}): the SEG was not drawn in its space`,
+      'seg-reference',
+    );
   }
   const { rows, columns } = seg;
   const dims = [grid.dims[0], grid.dims[1] ?? 1, grid.dims[2] ?? 1];
@@ -98,7 +102,12 @@ export function segToLabelMap(seg: SegDocument, reference: SegReference, grid: V
     ...(s.property ? { property: s.property } : {}),
     ...counts.get(s.number)!,
   }));
-  const labels: LabelEntry[] = segments.map((s) => ({ value: s.value, name: s.name, color: s.color, ...(s.description ? { description: s.description } : {}) }));
+  const labels: LabelEntry[] = segments.map((s) => ({
+    value: s.value,
+    name: s.name,
+    color: s.color,
+    ...(s.description ? { description: s.description } : {}),
+  }));
   const volume: Volume = {
     dims,
     spacing: grid.spacing.slice(0, 3),
@@ -130,20 +139,33 @@ function framePlane(seg: SegDocument, f: number, planes: Map<string, SourceImage
   if (frame.source) {
     const image = planes.get(frame.source.sopInstanceUid);
     if (!image) {
-      throw new InputError(seg.label, `frame ${f + 1} references image ${frame.source.sopInstanceUid}, which is not in series ${reference.uid} of ${reference.label}`, 'seg-reference');
+      throw new InputError(
+        seg.label,
+        `frame ${f + 1} references image ${frame.source.sopInstanceUid}, which is not in series ${reference.uid} of ${reference.label}`,
+        'seg-reference',
+      );
     }
     const plane = image.planes[(frame.source.frame ?? 1) - 1];
     const where = `frame ${f + 1} references ${frame.source.frame ? `frame ${frame.source.frame} of ` : ''}image ${frame.source.sopInstanceUid}`;
     if (!plane) throw new InputError(seg.label, `${where}, which has ${image.planes.length} frame(s)`, 'seg-reference');
-    if (plane.position.length !== 3 || plane.orientation.length !== 6 || plane.spacing.length !== 2) throw new InputError(seg.label, `${where}, which has no position, orientation or pixel spacing`);
+    if (plane.position.length !== 3 || plane.orientation.length !== 6 || plane.spacing.length !== 2)
+      throw new InputError(seg.label, `${where}, which has no position, orientation or pixel spacing`);
     if (image.rows !== seg.rows || image.columns !== seg.columns) {
-      throw new InputError(seg.label, `${where}, which is ${image.columns}×${image.rows} pixels; the SEG's frames are ${seg.columns}×${seg.rows}`, 'grid-mismatch');
+      throw new InputError(
+        seg.label,
+        `${where}, which is ${image.columns}×${image.rows} pixels; the SEG's frames are ${seg.columns}×${seg.rows}`,
+        'grid-mismatch',
+      );
     }
     const own = frame.plane;
     if (own) {
       const off = Math.hypot(...[0, 1, 2].map((a) => Number(own.position[a]) - Number(plane.position[a])));
       if (off > SAME_PLACE * Math.min(...plane.spacing.map(Number))) {
-        throw new InputError(seg.label, `frame ${f + 1} lies ${off.toFixed(2)} mm away from the image it references (${frame.source.sopInstanceUid})`, 'grid-mismatch');
+        throw new InputError(
+          seg.label,
+          `frame ${f + 1} lies ${off.toFixed(2)} mm away from the image it references (${frame.source.sopInstanceUid})`,
+          'grid-mismatch',
+        );
       }
     }
     used.source = true;

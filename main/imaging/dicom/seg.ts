@@ -98,14 +98,16 @@ export function readSeg(file: DicomFileInput): SegDocument {
   const columns = Number(ds.Columns);
   const nFrames = Number(ds.NumberOfFrames ?? 1);
   const bits = Number(ds.BitsAllocated);
-  if (!(rows > 0 && columns > 0 && nFrames > 0)) throw new InputError(label, `has no frames (Rows ${ds.Rows}, Columns ${ds.Columns}, NumberOfFrames ${ds.NumberOfFrames})`);
+  if (!(rows > 0 && columns > 0 && nFrames > 0))
+    throw new InputError(label, `has no frames (Rows ${ds.Rows}, Columns ${ds.Columns}, NumberOfFrames ${ds.NumberOfFrames})`);
   if (type === 'BINARY' && bits !== 1) throw new InputError(label, `a BINARY SEG must have BitsAllocated 1, this one has ${bits}`);
   if (type === 'FRACTIONAL' && bits !== 8) throw new InputError(label, `a FRACTIONAL SEG must have BitsAllocated 8, this one has ${bits}`);
 
   const pixels = concatPixels(ds.PixelData);
   const perFrame = rows * columns;
   const needed = type === 'BINARY' ? Math.ceil((perFrame * nFrames) / 8) : perFrame * nFrames;
-  if (pixels.length < needed) throw new InputError(label, `pixel data is truncated: ${pixels.length} bytes for ${nFrames} frames of ${columns}×${rows} (needs ${needed})`);
+  if (pixels.length < needed)
+    throw new InputError(label, `pixel data is truncated: ${pixels.length} bytes for ${nFrames} frames of ${columns}×${rows} (needs ${needed})`);
   // Fractional values are probabilities or occupancies; a voxel belongs to the segment from 50 % up.
   const half = Number(ds.MaximumFractionalValue ?? 255) / 2;
   const inside =
@@ -138,7 +140,9 @@ export function readSeg(file: DicomFileInput): SegDocument {
     studyInstanceUid: String(ds.StudyInstanceUID ?? ''),
     seriesDescription: String(ds.SeriesDescription ?? ''),
     frameOfReferenceUid: String(ds.FrameOfReferenceUID ?? ''),
-    referencedSeries: list(ds.ReferencedSeriesSequence).map((r) => String(r.SeriesInstanceUID ?? '')).filter(Boolean),
+    referencedSeries: list(ds.ReferencedSeriesSequence)
+      .map((r) => String(r.SeriesInstanceUID ?? ''))
+      .filter(Boolean),
     type,
     rows,
     columns,

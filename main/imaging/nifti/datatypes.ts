@@ -26,7 +26,13 @@ const BY_CODE: Record<number, Ctor> = {
 };
 
 const NAMES: Record<number, string> = {
-  1: 'binary', 32: 'complex64', 128: 'RGB24', 1024: 'int64', 1280: 'uint64', 1536: 'float128', 1792: 'complex128',
+  1: 'binary',
+  32: 'complex64',
+  128: 'RGB24',
+  1024: 'int64',
+  1280: 'uint64',
+  1536: 'float128',
+  1792: 'complex128',
   2304: 'RGBA32',
 };
 

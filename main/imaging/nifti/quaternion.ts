@@ -17,23 +17,54 @@ export interface Qform {
 }
 
 export function affineToQform(m: Affine): Qform {
-  let r11 = m[0][0], r12 = m[0][1], r13 = m[0][2];
-  let r21 = m[1][0], r22 = m[1][1], r23 = m[1][2];
-  let r31 = m[2][0], r32 = m[2][1], r33 = m[2][2];
+  let r11 = m[0][0],
+    r12 = m[0][1],
+    r13 = m[0][2];
+  let r21 = m[1][0],
+    r22 = m[1][1],
+    r23 = m[1][2];
+  let r31 = m[2][0],
+    r32 = m[2][1],
+    r33 = m[2][2];
   let xd = Math.hypot(r11, r21, r31);
   let yd = Math.hypot(r12, r22, r32);
   let zd = Math.hypot(r13, r23, r33);
-  if (xd === 0) { r11 = 1; r21 = 0; r31 = 0; xd = 1; }
-  if (yd === 0) { r22 = 1; r12 = 0; r32 = 0; yd = 1; }
-  if (zd === 0) { r33 = 1; r13 = 0; r23 = 0; zd = 1; }
+  if (xd === 0) {
+    r11 = 1;
+    r21 = 0;
+    r31 = 0;
+    xd = 1;
+  }
+  if (yd === 0) {
+    r22 = 1;
+    r12 = 0;
+    r32 = 0;
+    yd = 1;
+  }
+  if (zd === 0) {
+    r33 = 1;
+    r13 = 0;
+    r23 = 0;
+    zd = 1;
+  }
   const pixdim: [number, number, number] = [xd, yd, zd];
-  r11 /= xd; r21 /= xd; r31 /= xd;
-  r12 /= yd; r22 /= yd; r32 /= yd;
-  r13 /= zd; r23 /= zd; r33 /= zd;
+  r11 /= xd;
+  r21 /= xd;
+  r31 /= xd;
+  r12 /= yd;
+  r22 /= yd;
+  r32 /= yd;
+  r13 /= zd;
+  r23 /= zd;
+  r33 /= zd;
 
   // Orthogonalise by polar decomposition (a few Newton iterations of R ← (R + R⁻ᵀ)/2), as nifti1_io does,
   // so a slightly non-orthogonal DICOM direction matrix still gives the closest rotation.
-  let R = [[r11, r12, r13], [r21, r22, r23], [r31, r32, r33]];
+  let R = [
+    [r11, r12, r13],
+    [r21, r22, r23],
+    [r31, r32, r33],
+  ];
   for (let it = 0; it < 20; it++) {
     const inv = invert3(R);
     if (!inv) break;
@@ -48,7 +79,9 @@ export function affineToQform(m: Affine): Qform {
   const det = r11 * r22 * r33 - r11 * r32 * r23 - r21 * r12 * r33 + r21 * r32 * r13 + r31 * r12 * r23 - r31 * r22 * r13;
   if (det < 0) {
     qfac = -1;
-    r13 = -r13; r23 = -r23; r33 = -r33;
+    r13 = -r13;
+    r23 = -r23;
+    r33 = -r33;
   }
 
   let a = r11 + r22 + r33 + 1;
@@ -78,7 +111,11 @@ export function affineToQform(m: Affine): Qform {
       c = (0.25 * (r23 + r32)) / d;
       a = (0.25 * (r21 - r12)) / d;
     }
-    if (a < 0) { b = -b; c = -c; d = -d; }
+    if (a < 0) {
+      b = -b;
+      c = -c;
+      d = -d;
+    }
   }
   return { b, c, d, qfac, offset: [m[0][3], m[1][3], m[2][3]], pixdim };
 }
@@ -103,7 +140,9 @@ export function qformToAffine(q: Qform): Affine {
 
 function invert3(m: number[][]): number[][] | null {
   const [[a, b, c], [d, e, f], [g, h, i]] = m;
-  const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+  const A = e * i - f * h,
+    B = -(d * i - f * g),
+    C = d * h - e * g;
   const det = a * A + b * B + c * C;
   if (Math.abs(det) < 1e-300) return null;
   return [

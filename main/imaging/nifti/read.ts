@@ -80,7 +80,10 @@ function planRead(input: Uint8Array, name: string): ReadPlan {
   const count = dims.reduce((a, b) => a * b, 1);
   const need = count * Ctor.BYTES_PER_ELEMENT;
   if (need > MAX_NIFTI_DATA_BYTES) {
-    throw new InputError(name, `the header promises ${dims.join('×')} voxels of ${datatypeLabel(head.datatype)} (${gib(need)}), above the ${gib(MAX_NIFTI_DATA_BYTES)} this app reads`);
+    throw new InputError(
+      name,
+      `the header promises ${dims.join('×')} voxels of ${datatypeLabel(head.datatype)} (${gib(need)}), above the ${gib(MAX_NIFTI_DATA_BYTES)} this app reads`,
+    );
   }
   if (!Number.isFinite(head.voxOffset) || head.voxOffset < 0) throw new InputError(name, `vox_offset is ${head.voxOffset}: it must be a finite byte offset`);
   // Old writers put 0 here for single files; the standard's minimum is the header plus the 4-byte extension flag.
@@ -275,7 +278,10 @@ function gunzipPrefix(b: Uint8Array, name: string, atLeast: number): Uint8Array 
   for (let take = 4096; ; take *= 4) {
     try {
       // Z_SYNC_FLUSH: a cut-off stream yields what it holds instead of failing.
-      const out = gunzipSync(b.subarray(0, Math.min(take, b.byteLength)), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: Math.max(atLeast, take * 1032) });
+      const out = gunzipSync(b.subarray(0, Math.min(take, b.byteLength)), {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        maxOutputLength: Math.max(atLeast, take * 1032),
+      });
       if (out.byteLength >= atLeast) return out;
       // The whole stream gave less than a header: inflate it normally, so a damaged stream says so.
       if (take >= b.byteLength) return gunzipSync(b, { maxOutputLength: atLeast + 2 ** 20 });
@@ -292,7 +298,8 @@ function gunzipBoundedAsync(b: Uint8Array, name: string, limit: number): Promise
     // 1 MiB chunks: Node's default 16 KB makes the async inflate ~2× slower than the sync one (133 vs 59 ms, 256³ T1).
     gunzip(b, { chunkSize: 2 ** 20, maxOutputLength: Math.min(limit, MAX_NIFTI_DATA_BYTES + INFLATE_SLACK) }, (err, out) => {
       if (!err) return ok(out);
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') fail(new InputError(name, `inflates to more than the ${gib(limit)} its header accounts for: refused`));
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        fail(new InputError(name, `inflates to more than the ${gib(limit)} its header accounts for: refused`));
       else fail(new InputError(name, `gzip data is corrupt or truncated (${err.message})`));
     }),
   );

@@ -56,11 +56,7 @@ export function encodeNifti(volume: Volume, options: NiftiEncodeOptions = {}): U
 }
 
 /** Writes `.nii` or `.nii.gz` (by extension) atomically; compression runs on libuv's pool, not the calling thread. */
-export async function writeNifti(
-  path: string,
-  volume: Volume,
-  options: NiftiEncodeOptions & WriteOptions = {},
-): Promise<void> {
+export async function writeNifti(path: string, volume: Volume, options: NiftiEncodeOptions & WriteOptions = {}): Promise<void> {
   const raw = encodeNifti(volume, options);
   const bytes = /\.gz$/i.test(path) ? await gzipAsync(raw, 6) : raw;
   await writeFileAtomic(path, bytes, options);

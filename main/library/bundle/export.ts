@@ -50,7 +50,14 @@ export function buildManifest(lib: Library, sets: ContextSetInfo[]): BundleManif
       description: s.description,
       task: s.task.name,
       scanner: s.scanner.name,
-      pairs: s.pairs.map((p) => ({ image: p.image.sha256, label: p.label.sha256, imageSource: p.imageSource, labelSource: p.labelSource, addedBy: p.addedBy, addedAt: p.addedAt })),
+      pairs: s.pairs.map((p) => ({
+        image: p.image.sha256,
+        label: p.label.sha256,
+        imageSource: p.imageSource,
+        labelSource: p.labelSource,
+        addedBy: p.addedBy,
+        addedAt: p.addedAt,
+      })),
     });
   }
   return {

@@ -49,7 +49,8 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
       const unsafe = unsafeEntryName(e.name);
       if (unsafe) throw new InputError(`${file}: entry "${e.name}"`, `${unsafe}: refused (path traversal)`, 'unsafe-path');
       if (byName.has(e.name)) throw new InputError(`${file}: entry "${e.name}"`, 'appears twice', 'bad-bundle');
-      if (e.name !== MANIFEST_NAME && !VOLUME_ENTRY_RE.test(e.name)) throw new InputError(`${file}: entry "${e.name}"`, 'is not part of a library bundle (only manifest.json and volumes/<sha256>.nii[.gz])', 'bad-bundle');
+      if (e.name !== MANIFEST_NAME && !VOLUME_ENTRY_RE.test(e.name))
+        throw new InputError(`${file}: entry "${e.name}"`, 'is not part of a library bundle (only manifest.json and volumes/<sha256>.nii[.gz])', 'bad-bundle');
       byName.set(e.name, e);
     }
     const manifestEntry = byName.get(MANIFEST_NAME);
@@ -70,8 +71,12 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
     // Refuse up front rather than fill the disk and fail half-way (the staging copy needs the room).
     let needed = 0;
     for (const v of manifest.volumes) if (!lib.volumeMeta(v.sha256)) needed += v.bytes;
-    const free = await statfs(lib.dir).then((f) => f.bavail * f.bsize, () => Infinity);
-    if (needed > free) throw new InputError(file, `needs ${needed} bytes for new volumes but only ${free} are free in ${lib.dir} (nothing imported)`, 'disk-full');
+    const free = await statfs(lib.dir).then(
+      (f) => f.bavail * f.bsize,
+      () => Infinity,
+    );
+    if (needed > free)
+      throw new InputError(file, `needs ${needed} bytes for new volumes but only ${free} are free in ${lib.dir} (nothing imported)`, 'disk-full');
 
     // 3. verify every volume; stage the new ones
     const labelUse = new Set<string>();
@@ -87,7 +92,14 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
       const entry = byName.get(v.entry)!;
       // Already stored (row and file): only verified. A row whose file went missing is repaired from the bundle.
       const known = lib.volumeMeta(v.sha256);
-      const have = known && (await stat(lib.files.abs(known.relPath)).then((st) => st.size === known.bytes, () => false)) ? known : undefined;
+      const have =
+        known &&
+        (await stat(lib.files.abs(known.relPath)).then(
+          (st) => st.size === known.bytes,
+          () => false,
+        ))
+          ? known
+          : undefined;
       const target = join(staging, v.sha256);
       const fh = have ? null : await open(target, 'wx');
       const hash = createHash('sha256');
@@ -101,13 +113,16 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
         await fh?.close();
       }
       const actual = hash.digest('hex');
-      if (actual !== v.sha256) throw new InputError(where, `sha256 is ${actual}, not the ${v.sha256} its name and the manifest declare (damaged or altered bundle)`, 'hash-mismatch');
+      if (actual !== v.sha256)
+        throw new InputError(where, `sha256 is ${actual}, not the ${v.sha256} its name and the manifest declare (damaged or altered bundle)`, 'hash-mismatch');
       if (have) {
         metas.set(v.sha256, have);
       } else {
         // Parse it: the manifest's dims/affine are only trusted once the file itself agrees.
         const { meta, volume } = await describeNifti(await readFile(target), where);
-        const same = meta.relPath.endsWith('.gz') === v.entry.endsWith('.gz') && JSON.stringify([meta.dims, meta.spacing, meta.affine, meta.datatype]) === JSON.stringify([v.dims, v.spacing, v.affine, v.datatype]);
+        const same =
+          meta.relPath.endsWith('.gz') === v.entry.endsWith('.gz') &&
+          JSON.stringify([meta.dims, meta.spacing, meta.affine, meta.datatype]) === JSON.stringify([v.dims, v.spacing, v.affine, v.datatype]);
         if (!same) throw new InputError(where, 'header (dims, spacing, affine or data type) differs from the manifest', 'bad-bundle');
         const vals = labelUse.has(v.sha256) ? distinctValues(volume) : null;
         staged.set(v.sha256, { path: target, meta, values: vals });
@@ -120,14 +135,19 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
       for (const p of s.pairs) {
         const img = metas.get(p.image)!;
         const lab = metas.get(p.label)!;
-        for (const m of [img, lab]) if (!isSingleFrame(m.dims)) throw new InputError(`${file}: volume ${m.sha256}`, `is not a single 3-D volume (${m.dims.join('×')})`, 'bad-bundle');
+        for (const m of [img, lab])
+          if (!isSingleFrame(m.dims)) throw new InputError(`${file}: volume ${m.sha256}`, `is not a single 3-D volume (${m.dims.join('×')})`, 'bad-bundle');
         const mismatch = gridMismatch(img, lab);
         if (mismatch) throw new InputError(`${file}: set "${s.name}", label ${p.label}`, `${mismatch} (image ${p.image})`, 'grid-mismatch');
         // Same rule as add-pair: a segmentation label must hold one of its task's values.
         const task = manifest.tasks.find((t) => t.name === s.task)!;
         const vals = values.get(p.label) ?? lib.volumeValues(p.label);
         if (taskOfWord(task.kind) === 'segment' && task.labels.length && vals && !task.labels.some((l) => vals.includes(l))) {
-          throw new InputError(`${file}: set "${s.name}", label ${p.label}`, `contains none of task "${task.name}"'s label values (${task.labels.join(', ')})`, 'empty-label');
+          throw new InputError(
+            `${file}: set "${s.name}", label ${p.label}`,
+            `contains none of task "${task.name}"'s label values (${task.labels.join(', ')})`,
+            'empty-label',
+          );
         }
       }
     }
@@ -192,13 +212,21 @@ function checkConflicts(lib: Library, m: BundleManifest, file: string): void {
   for (const t of m.tasks) {
     const have = tasks.get(t.name);
     if (have && (taskWord(have.kind) !== t.kind || have.labels.join(',') !== [...t.labels].sort((a, b) => a - b).join(','))) {
-      throw new InputError(file, `task "${t.name}" here is ${taskWord(have.kind)} [${have.labels.join(', ')}], the bundle's is ${t.kind} [${t.labels.join(', ')}]; rename one first (nothing imported)`, 'conflict');
+      throw new InputError(
+        file,
+        `task "${t.name}" here is ${taskWord(have.kind)} [${have.labels.join(', ')}], the bundle's is ${t.kind} [${t.labels.join(', ')}]; rename one first (nothing imported)`,
+        'conflict',
+      );
     }
   }
   for (const s of m.sets) {
     const have = lib.getSet(s.name);
     if (have && (have.task.name !== s.task || have.scanner.name !== s.scanner)) {
-      throw new InputError(file, `set "${s.name}" here belongs to task "${have.task.name}" / scanner "${have.scanner.name}", the bundle's to "${s.task}" / "${s.scanner}"; rename one first (nothing imported)`, 'conflict');
+      throw new InputError(
+        file,
+        `set "${s.name}" here belongs to task "${have.task.name}" / scanner "${have.scanner.name}", the bundle's to "${s.task}" / "${s.scanner}"; rename one first (nothing imported)`,
+        'conflict',
+      );
     }
   }
 }

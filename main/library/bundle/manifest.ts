@@ -52,7 +52,9 @@ export function decodeManifest(bytes: Uint8Array, where: string): BundleManifest
   const str = (v: unknown, what: string) => (typeof v === 'string' && v.length > 0 && v.length <= 4096 ? v : bad(`${what} must be a non-empty string`));
   const optStr = (v: unknown, what: string) => (v === null || typeof v === 'string' ? v : bad(`${what} must be a string or null`));
   const nums = (v: unknown, what: string, len?: number) =>
-    Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && (len === undefined || v.length === len) ? (v as number[]) : bad(`${what} must be a list of numbers`);
+    Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && (len === undefined || v.length === len)
+      ? (v as number[])
+      : bad(`${what} must be a list of numbers`);
   const unique = (names: string[], what: string) => {
     if (new Set(names).size !== names.length) bad(`duplicate ${what} names`);
   };
@@ -64,15 +66,22 @@ export function decodeManifest(bytes: Uint8Array, where: string): BundleManifest
     if (!nums(t.labels, `task "${t.name}" labels`).every(Number.isInteger)) bad(`task "${t.name}" labels must be integers`);
     tasks.add(t.name);
   }
-  unique(m.tasks.map((t) => t.name), 'task');
+  unique(
+    m.tasks.map((t) => t.name),
+    'task',
+  );
   const scanners = new Set<string>();
   for (const s of m.scanners) {
     str(s?.name, 'scanner name');
     for (const k of ['manufacturer', 'model', 'sequence', 'institution', 'description'] as const) optStr(s[k], `scanner "${s.name}" ${k}`);
-    if (s.fieldStrength !== null && (typeof s.fieldStrength !== 'number' || !Number.isFinite(s.fieldStrength))) bad(`scanner "${s.name}" fieldStrength must be a number or null`);
+    if (s.fieldStrength !== null && (typeof s.fieldStrength !== 'number' || !Number.isFinite(s.fieldStrength)))
+      bad(`scanner "${s.name}" fieldStrength must be a number or null`);
     scanners.add(s.name);
   }
-  unique(m.scanners.map((s) => s.name), 'scanner');
+  unique(
+    m.scanners.map((s) => s.name),
+    'scanner',
+  );
   const volumes = new Set<string>();
   for (const v of m.volumes) {
     const e = VOLUME_ENTRY_RE.exec(str(v?.entry, 'volume entry'));
@@ -85,7 +94,10 @@ export function decodeManifest(bytes: Uint8Array, where: string): BundleManifest
     str(v.datatype, `volume ${v.sha256} datatype`);
     volumes.add(v.sha256);
   }
-  unique(m.volumes.map((v) => v.sha256), 'volume');
+  unique(
+    m.volumes.map((v) => v.sha256),
+    'volume',
+  );
   for (const s of m.sets) {
     str(s?.name, 'set name');
     optStr(s.description, `set "${s.name}" description`);
@@ -93,14 +105,18 @@ export function decodeManifest(bytes: Uint8Array, where: string): BundleManifest
     if (!scanners.has(s.scanner)) bad(`set "${s.name}" refers to scanner "${s.scanner}", which is not in the bundle`);
     if (!Array.isArray(s.pairs)) bad(`set "${s.name}" pairs must be a list`);
     for (const p of s.pairs) {
-      for (const k of ['image', 'label'] as const) if (!volumes.has(p?.[k])) bad(`a pair of set "${s.name}" refers to volume ${JSON.stringify(p?.[k])}, which is not in the bundle`);
+      for (const k of ['image', 'label'] as const)
+        if (!volumes.has(p?.[k])) bad(`a pair of set "${s.name}" refers to volume ${JSON.stringify(p?.[k])}, which is not in the bundle`);
       optStr(p.imageSource, 'imageSource');
       optStr(p.labelSource, 'labelSource');
       str(p.addedBy, 'addedBy');
       str(p.addedAt, 'addedAt');
     }
   }
-  unique(m.sets.map((s) => s.name), 'set');
+  unique(
+    m.sets.map((s) => s.name),
+    'set',
+  );
   // A volume no pair uses would sit in the library unreferenced (and be deleted by the next trash empty).
   const used = new Set(m.sets.flatMap((s) => s.pairs.flatMap((p) => [p.image, p.label])));
   for (const v of m.volumes) if (!used.has(v.sha256)) bad(`volume ${v.sha256} is used by no pair`);

@@ -33,7 +33,12 @@ export function connect(): ConnectedClient {
       if (!r.ok) throw fromErrorPayload(r.error);
       return r.value;
     };
-    return build(call, (l) => ipc.onEvent((e) => l(e as ApiEvent)), 'ipc', (l) => ipc.onMenu(l));
+    return build(
+      call,
+      (l) => ipc.onEvent((e) => l(e as ApiEvent)),
+      'ipc',
+      (l) => ipc.onMenu(l),
+    );
   }
   const ready = sessionToken().then((token) => ({ authorization: `Bearer ${token}` }));
   const call: Call = async (method, args) => {
@@ -78,12 +83,7 @@ async function sessionToken(): Promise<string> {
   return token ?? sessionStorage.getItem('neuroverse-token') ?? '';
 }
 
-function build(
-  call: Call,
-  onEvent: WorkstationClient['onEvent'],
-  transport: 'ipc' | 'http',
-  onMenu: ConnectedClient['onMenu'],
-): ConnectedClient {
+function build(call: Call, onEvent: WorkstationClient['onEvent'], transport: 'ipc' | 'http', onMenu: ConnectedClient['onMenu']): ConnectedClient {
   // Every API method becomes `(...args) => call(name, args)`, from the one list of method names.
   const api = Object.fromEntries(API_METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as WorkstationApi;
   return { ...api, onEvent, transport, onMenu };

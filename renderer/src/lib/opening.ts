@@ -27,7 +27,12 @@ export class Opener {
       const volumes = await list();
       const image = volumes.find((v) => v.role === 'image');
       if (!image) return { kind: 'nothing' };
-      return this.showAll(t, image, volumes.filter((v) => v.role !== 'image'), []);
+      return this.showAll(
+        t,
+        image,
+        volumes.filter((v) => v.role !== 'image'),
+        [],
+      );
     });
   }
 

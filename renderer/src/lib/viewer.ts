@@ -83,9 +83,17 @@ export class SliceViewer {
     // coordinate 2/256, which for small label values lands (with linear filtering) on label 1's colour
     // and paints the whole background. Transparent entries below 0 keep value 0 clear of that floor.
     const pad = Math.ceil((2 * (max + 1)) / 256) + 1;
-    const R: number[] = [], G: number[] = [], B: number[] = [], A: number[] = [], I: number[] = [];
+    const R: number[] = [],
+      G: number[] = [],
+      B: number[] = [],
+      A: number[] = [],
+      I: number[] = [];
     for (let v = -pad; v <= 0; v++) {
-      R.push(0); G.push(0); B.push(0); A.push(0); I.push(v);
+      R.push(0);
+      G.push(0);
+      B.push(0);
+      A.push(0);
+      I.push(v);
     }
     // A DICOM-SEG brings its own names and colours; other values get golden-angle hues, which keep neighbours apart.
     const named = new Map((info.labels ?? []).map((l) => [l.value, l]));
@@ -93,7 +101,11 @@ export class SliceViewer {
     for (let v = 1; v <= max; v++) {
       const entry = named.get(v);
       const [r, g, b] = entry?.color ?? hsvToRgb((v * 137.508) % 360, 0.75, 1);
-      R.push(r); G.push(g); B.push(b); A.push(255); I.push(v);
+      R.push(r);
+      G.push(g);
+      B.push(b);
+      A.push(255);
+      I.push(v);
       names.push(entry?.name ?? '');
     }
     const vol = this.nv.volumes[index];
@@ -108,7 +120,8 @@ export class SliceViewer {
     const out = [];
     for (let v = lut.min ?? 0; v <= (lut.max ?? -1); v++) {
       const i = v - (lut.min ?? 0);
-      if (v > 0 && lut.lut[i * 4 + 3] > 0) out.push({ value: v, rgb: [lut.lut[i * 4], lut.lut[i * 4 + 1], lut.lut[i * 4 + 2]] as [number, number, number], name: lut.labels?.[i] ?? '' });
+      if (v > 0 && lut.lut[i * 4 + 3] > 0)
+        out.push({ value: v, rgb: [lut.lut[i * 4], lut.lut[i * 4 + 1], lut.lut[i * 4 + 2]] as [number, number, number], name: lut.labels?.[i] ?? '' });
     }
     return out;
   }
@@ -251,7 +264,12 @@ export class SliceViewer {
   /** Tiles on screen (CSS pixels), for diagnostics and the end-to-end checks of what was drawn. */
   tiles(): { view: 'axial' | 'coronal' | 'sagittal' | 'render'; left: number; top: number; width: number; height: number }[] {
     type View = 'axial' | 'coronal' | 'sagittal' | 'render';
-    const names: Partial<Record<number, View>> = { [SLICE_TYPE.AXIAL]: 'axial', [SLICE_TYPE.CORONAL]: 'coronal', [SLICE_TYPE.SAGITTAL]: 'sagittal', [SLICE_TYPE.RENDER]: 'render' };
+    const names: Partial<Record<number, View>> = {
+      [SLICE_TYPE.AXIAL]: 'axial',
+      [SLICE_TYPE.CORONAL]: 'coronal',
+      [SLICE_TYPE.SAGITTAL]: 'sagittal',
+      [SLICE_TYPE.RENDER]: 'render',
+    };
     const dpr = (this.nv as unknown as { uiData: { dpr: number } }).uiData?.dpr ?? window.devicePixelRatio ?? 1;
     return this.nv.screenSlices.map((s) => ({
       view: names[s.axCorSag] ?? 'render',

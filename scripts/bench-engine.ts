@@ -6,14 +6,16 @@
  *   node <dir>/scripts/bench-engine.js sweep      --model DIR --grid G --Ls 1,2,4,8,16,32 --ls 1,2,4
  *   node <dir>/scripts/bench-engine.js structures --model DIR --grid G --contexts L --k K
  *   node <dir>/scripts/bench-engine.js one        --model DIR --grid G --contexts L --l N   (one fresh process)
+ *   node <dir>/scripts/bench-engine.js export-weights --model DIR --out FILE.safetensors   (for vs-torch --ckpt: a package's
+ *       weights read back from its graphs, so PyTorch can run a package whose checkpoint is gone)
  * `sweep` runs every configuration in its own process so peak RSS is that configuration's alone.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ModelSessions, decode, encodeContext, encodeTarget, loadModelPackage, parseSafetensors, releaseEncoding } from '../main/engine/index.js';
+import { ModelSessions, decode, encodeContext, encodeTarget, loadModelPackage, parseSafetensors, releaseEncoding, weightsFromGraphs } from '../main/engine/index.js';
 import type { Grid, GridPair, PairSource } from '../main/engine/index.js';
 
 function arg(name: string, fallback?: string): string {
@@ -223,6 +225,24 @@ function vsTorch(): void {
   }
 }
 
+/** safetensors (F32, bare keys) of the weights read back from a package's fp32 graphs. */
+async function exportWeights(): Promise<void> {
+  const pkg = await loadModelPackage(arg('model'));
+  const sd = weightsFromGraphs(pkg.graphs, pkg.dir);
+  const header: Record<string, { dtype: 'F32'; shape: number[]; data_offsets: [number, number] }> = {};
+  let offset = 0;
+  for (const [k, w] of sd) {
+    header[k] = { dtype: 'F32', shape: w.dims, data_offsets: [offset, offset + w.data.byteLength] };
+    offset += w.data.byteLength;
+  }
+  let h = Buffer.from(JSON.stringify(header));
+  h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  writeFileSync(arg('out'), Buffer.concat([len, h, ...[...sd.values()].map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength))]));
+  console.log(JSON.stringify({ mode: 'export-weights', tensors: sd.size, out: arg('out') }));
+}
+
 const mode = process.argv[2];
 console.error(`machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
 if (mode === 'compare') await compare();
@@ -230,4 +250,5 @@ else if (mode === 'one') await one();
 else if (mode === 'sweep') sweep();
 else if (mode === 'structures') await structures();
 else if (mode === 'vs-torch') vsTorch();
-else throw new Error('mode: vs-torch | compare | one | sweep | structures');
+else if (mode === 'export-weights') await exportWeights();
+else throw new Error('mode: vs-torch | compare | one | sweep | structures | export-weights');

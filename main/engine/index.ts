@@ -37,3 +37,4 @@ export { foregroundBox } from './processing/foreground-box.js';
 export type { VoxelBox } from './processing/foreground-box.js';
 export type { GridFit } from './processing/grid-fit.js';
 export { percentileNormalize, percentileNormalizer, quantiles, realValues, volumeQuantiles } from './processing/intensity.js';
+export { quantizePackage, weightsFromGraphs } from './package/quantize-package.js';

@@ -1,9 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine, importCheckpoint, loadModelPackage, ModelSessions } from '../../main/engine/index.js';
+import { InferenceEngine, importCheckpoint, loadModelPackage, ModelSessions, quantizePackage, weightsFromGraphs } from '../../main/engine/index.js';
+import { buildGraphs } from '../../main/engine/model/build-graphs.js';
+import { ENGINE_VERSION } from '../../main/engine/package/write-package.js';
 import { onnxTypes } from '../../main/engine/onnx/schema.js';
 import { activationParams, quantizeBias, quantizeWeights } from '../../main/engine/quant/int8.js';
 import { runTaskOnEngine } from '../../main/engine/run-task.js';
@@ -125,4 +128,53 @@ describe('model import --precision int8', () => {
     expect(hi - lo).toBeGreaterThan(0);
     expect(err / (hi - lo)).toBeLessThan(0.15);
   }, 120_000);
+});
+
+describe('model quantize: an int8 variant for a package without its checkpoint', () => {
+  let tmp: string;
+  const opts = { grid: [32, 32, 32] as [number, number, number], fit: { method: 'foreground-box' as const, threshold: 0.1, marginMm: 5 } };
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'nv-quantize-'));
+    await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(tmp, 'fp32'), opts);
+    await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(tmp, 'imported8'), { ...opts, precision: 'int8' });
+  }, 240_000);
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  it('reads the weights back from the graphs exactly: they rebuild every fp32 graph byte for byte', async () => {
+    const pkg = await loadModelPackage(join(tmp, 'fp32'));
+    const rebuilt = buildGraphs(pkg.manifest.architecture, weightsFromGraphs(pkg.graphs, pkg.dir), ENGINE_VERSION);
+    for (const role of ['targetEncoder', 'contextBranch', 'targetDecoder'] as const) expect(Buffer.compare(rebuilt[role], pkg.graphs[role])).toBe(0);
+  });
+
+  it('makes the same int8 graphs as importing the checkpoint with --precision int8, and leaves the source as it was', async () => {
+    const before = await readFile(join(tmp, 'fp32', 'manifest.json'), 'utf8');
+    const m = await quantizePackage(join(tmp, 'fp32'), join(tmp, 'quantized8'));
+    const imported = (await loadModelPackage(join(tmp, 'imported8'))).manifest.int8!;
+    for (const role of ['targetEncoder', 'contextBranch', 'targetDecoder'] as const) expect(m.int8!.graphs[role].sha256).toBe(imported.graphs[role].sha256);
+    expect(m.graphs).toEqual((await loadModelPackage(join(tmp, 'fp32'))).manifest.graphs);
+    expect(await readFile(join(tmp, 'fp32', 'manifest.json'), 'utf8')).toBe(before);
+    const loaded = await loadModelPackage(join(tmp, 'quantized8'));
+    expect(loaded.int8Graphs).toBeDefined();
+    await expect(quantizePackage(join(tmp, 'fp32'), join(tmp, 'quantized8'))).rejects.toThrow(/quantized8: exists: give another --out/);
+    await expect(quantizePackage(join(tmp, 'quantized8'), join(tmp, 'again'))).rejects.toThrow(/quantized8: already has an int8 variant/);
+  }, 120_000);
+
+  it('refuses a package whose graph its own weights do not rebuild, naming the graph file', async () => {
+    const src = join(tmp, 'fp32');
+    const odd = join(tmp, 'odd');
+    await cp(src, odd, { recursive: true });
+    // Another builder's graph: same weights, a different producer string, hash updated so the package loads.
+    const file = join(odd, 'target_decoder.onnx');
+    const { model } = onnxTypes();
+    const g = model.decode(await readFile(file)) as unknown as { producer_version: string };
+    g.producer_version = '9.9.9';
+    const bytes = model.encode(g).finish();
+    await writeFile(file, bytes);
+    const manifest = JSON.parse(await readFile(join(odd, 'manifest.json'), 'utf8'));
+    manifest.graphs.targetDecoder.sha256 = createHash('sha256').update(bytes).digest('hex');
+    manifest.graphs.targetDecoder.bytes = bytes.byteLength;
+    await writeFile(join(odd, 'manifest.json'), JSON.stringify(manifest));
+    await expect(quantizePackage(odd, join(tmp, 'odd8'))).rejects.toThrow(/target_decoder\.onnx: its weights do not rebuild this graph exactly/);
+    await expect(stat(join(tmp, 'odd8'))).rejects.toThrow();
+  });
 });

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../../common/errors.js';
-import { importCheckpoint, readManifest } from '../../engine/index.js';
+import { importCheckpoint, quantizePackage, readManifest } from '../../engine/index.js';
 import type { AlignedFrameRule, GridFitRule, Manifest } from '../../engine/index.js';
 import type { Task } from '../../common/task.js';
 import type { AlignMode } from '../../registration/types.js';
@@ -17,6 +17,7 @@ export const modelCommand: CliCommand = {
                          [--orientation LIA] [--alignment none|affine|deformable]
                          [--aligned-frame structure|labels[:MM]] [--precision fp32|int8] [--evaluation card.json]
                          [--force] [--json]
+       neuroverse model quantize <dir> --out <new-dir> [--json]
        neuroverse model info <dir> [--json]
 
   import   read a PyTorch Lightning checkpoint (torch.save zip) or safetensors without Python, build the three
@@ -27,12 +28,16 @@ export const modelCommand: CliCommand = {
            --aligned-frame how it expects context pairs aligned and framed (docs/model-package.md); --precision
            int8 also writes an int8 CPU variant (int8 convolution weights, uint8 activations calibrated on the
            sample shipped with the app), which runs on the CPU unless a run asks for fp32
+  quantize a copy of an installed package (the bundled one too: no checkpoint needed) with an int8 CPU variant
+           added, calibrated like import --precision int8; the weights are read back from the package's graphs
+           and must rebuild them byte for byte; the source package is not changed
   info     show a package's manifest (architecture, grid, normalisation, tasks, graphs, provenance)`,
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (sub === 'import') return importModel(rest, io);
     if (sub === 'info') return info(rest, io);
-    throw new InputError(undefined, `unknown model sub-command "${sub ?? ''}" (import or info)`, 'usage');
+    if (sub === 'quantize') return quantize(rest, io);
+    throw new InputError(undefined, `unknown model sub-command "${sub ?? ''}" (import, quantize or info)`, 'usage');
   },
 };
 
@@ -108,6 +113,18 @@ async function importModel(argv: string[], io: Parameters<CliCommand['run']>[1])
     );
     for (const n of notes) io.out(`note: ${n}`);
   }
+  return 0;
+}
+
+async function quantize(argv: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
+  const args = parseArgs(argv, { value: ['out'], boolean: ['json'] });
+  const [dir] = args.positional;
+  const out = flag(args, 'out');
+  if (!dir) throw new InputError(undefined, 'give a model package folder', 'usage');
+  if (!out) throw new InputError(undefined, '--out is required', 'usage');
+  const manifest = await quantizePackage(dir, out);
+  if (hasFlag(args, 'json')) io.out(JSON.stringify({ out, manifest }));
+  else io.out(`wrote ${out}: ${manifest.name} with an int8 CPU variant (calibrated on ${manifest.int8!.calibration.data.join(', ')})`);
   return 0;
 }
 

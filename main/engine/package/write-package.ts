@@ -79,7 +79,7 @@ export async function writeModelPackage(dir: string, arch: Architecture, sd: Sta
  * The int8 graphs of a package being written: probe graphs run on the sample shipped with the app through the
  * package's own preprocessing (calibration), then the graphs rebuilt with quantised convolutions.
  */
-async function writeInt8Variant(
+export async function writeInt8Variant(
   dir: string,
   manifest: Manifest,
   fp32: Record<GraphRole, Uint8Array>,

@@ -15,7 +15,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ModelSessions, decode, encodeContext, encodeTarget, loadModelPackage, parseSafetensors, releaseEncoding, weightsFromGraphs } from '../main/engine/index.js';
+import {
+  ModelSessions,
+  decode,
+  encodeContext,
+  encodeTarget,
+  loadModelPackage,
+  parseSafetensors,
+  releaseEncoding,
+  weightsFromGraphs,
+} from '../main/engine/index.js';
 import type { Grid, GridPair, PairSource } from '../main/engine/index.js';
 
 function arg(name: string, fallback?: string): string {

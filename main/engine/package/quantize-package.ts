@@ -79,7 +79,13 @@ function joinInputChannels(a: WeightTensor, b: WeightTensor): WeightTensor {
 export async function quantizePackage(srcDir: string, outDir: string, opts: { calibrationResources?: string } = {}): Promise<Manifest> {
   const pkg = await loadModelPackage(srcDir);
   if (pkg.manifest.int8) throw new InputError(srcDir, 'already has an int8 variant', 'usage');
-  if (await stat(outDir).then(() => true, () => false)) throw new InputError(outDir, 'exists: give another --out (nothing is replaced)', 'usage');
+  if (
+    await stat(outDir).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new InputError(outDir, 'exists: give another --out (nothing is replaced)', 'usage');
   const sd = weightsFromGraphs(pkg.graphs, srcDir);
   const rebuilt = buildGraphs(pkg.manifest.architecture, sd, ENGINE_VERSION);
   for (const role of GRAPH_ROLES) {

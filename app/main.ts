@@ -81,12 +81,19 @@ async function createWindow() {
   await window.loadURL('app://renderer/index.html');
 }
 
-void app.whenReady().then(async () => {
-  const target = process.argv.slice(2).find((a) => !a.startsWith('-') && !a.endsWith('main.js'));
-  if (target) await ws.openPath(target).catch((e) => console.error(`neuroverse: ${(e as Error).message}`));
-  else await ws.api.openSample();
-  await createWindow();
-});
+void app
+  .whenReady()
+  .then(async () => {
+    const target = process.argv.slice(2).find((a) => !a.startsWith('-') && !a.endsWith('main.js'));
+    if (target) await ws.openPath(target).catch((e) => console.error(`neuroverse: ${(e as Error).message}`));
+    else await ws.api.openSample();
+    await createWindow();
+  })
+  // A start-up that fails (no window could be made, the sample is missing) must say why and end, not hang.
+  .catch((e) => {
+    console.error(`neuroverse: could not start: ${(e as Error).message}`);
+    app.exit(1);
+  });
 
 // Every web contents (the window, and anything a compromised page might create) is denied new windows,
 // navigation, redirects and embedded webviews: the app's page is the only page.

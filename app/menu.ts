@@ -1,12 +1,13 @@
 import { Menu, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
 import type { Workstation } from '../main/api/handlers.js';
+import type { MenuAction } from '../main/api/menu.js';
 
 /**
  * File menu. Menu actions run in the main process and tell the renderer what changed through the same
  * event channel as API progress, so the renderer has one way to learn about new volumes.
  */
 export function buildMenu(ws: Workstation, win: () => BrowserWindow | null): Menu {
-  const send = (action: string) => win()?.webContents.send('neuroverse:menu', action);
+  const send = (action: MenuAction) => win()?.webContents.send('neuroverse:menu', action);
   const template: MenuItemConstructorOptions[] = [
     {
       label: 'File',

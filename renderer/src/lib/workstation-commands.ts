@@ -1,4 +1,5 @@
 import type { RunTaskResult, VolumeRole } from '../../../main/api/types.js';
+import type { MenuAction } from '../../../main/api/menu.js';
 import { Commands, type Command } from './commands.js';
 import type { CompareMode } from './compare.js';
 
@@ -43,6 +44,9 @@ export const WORKSTATION_COMMANDS = {
 } satisfies Record<string, Command<Workbench>>;
 
 export type WorkstationCommand = keyof typeof WORKSTATION_COMMANDS;
+
+// Every action the Electron menu can send is a command here (a compile error otherwise).
+WORKSTATION_COMMANDS satisfies Record<MenuAction, Command<Workbench>>;
 
 export type WorkstationCommands = Commands<Workbench, typeof WORKSTATION_COMMANDS>;
 

@@ -776,9 +776,10 @@ function scannerFromDicom(volume: Volume): Omit<ScannerSpec, 'name'> {
 async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
   if ('volume' in input) {
     // An open volume (possibly a DICOM import or an edited mask): store it as gzipped NIfTI.
-    const bytes = await gzipAsync(encodeNifti(input.volume, { intent: input.intent }), 6);
+    const raw = encodeNifti(input.volume, { intent: input.intent });
+    const bytes = await gzipAsync(raw, 6);
     const display = input.name ?? input.volume.source.path ?? 'open volume';
-    const { meta } = await describeNifti(bytes, display);
+    const { meta } = await describeNifti(bytes, display, raw);
     return { meta, bytes, volume: input.volume, source: input.volume.source.path ?? display, display };
   }
   const path = resolve(input.path);
@@ -789,8 +790,9 @@ async function loadVolume(input: VolumeInput): Promise<LoadedVolume> {
       throw new InputError(path, 'holds only DICOM-SEG files; convert the SEG to NIfTI on its series first (neuroverse convert seg.dcm --out mask.nii.gz)');
     if (opened.kind !== 'volume')
       throw new InputError(path, `holds ${opened.scan.series.length} DICOM series; convert the one you want to NIfTI first`, 'several-series');
-    const bytes = await gzipAsync(encodeNifti(opened.volume), 6);
-    const { meta } = await describeNifti(bytes, path);
+    const raw = encodeNifti(opened.volume);
+    const bytes = await gzipAsync(raw, 6);
+    const { meta } = await describeNifti(bytes, path, raw);
     return { meta, bytes, volume: opened.volume, source: path, display: input.path };
   }
   let bytes: Uint8Array;

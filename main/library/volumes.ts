@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { datatypeName, parseNiftiAsync, realValue, voxelCount, type Affine, type Volume } from '../imaging/index.js';
+import { datatypeName, parseNifti, parseNiftiAsync, realValue, voxelCount, type Affine, type Volume } from '../imaging/index.js';
 import { isGzip } from '../imaging/nifti/read.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { sha256, sha256File } from '../util/hash.js';
@@ -34,9 +34,11 @@ export function volumeRelPath(sha: string, gzipped: boolean): string {
 /**
  * Parses NIfTI bytes (gzipped or not) and returns the metadata row for them plus the parsed volume.
  * The bytes are stored exactly as given, so the hash a user computes on their own file matches.
+ * `raw`: the uncompressed encoding of `bytes` where the caller just compressed it itself: the header is read
+ * from it instead of inflating `bytes` again (a 256³ volume costs ~0.1–0.3 s to inflate).
  */
-export async function describeNifti(bytes: Uint8Array, name: string): Promise<{ meta: VolumeMeta; volume: Volume }> {
-  const volume = await parseNiftiAsync(bytes, name);
+export async function describeNifti(bytes: Uint8Array, name: string, raw?: Uint8Array): Promise<{ meta: VolumeMeta; volume: Volume }> {
+  const volume = raw ? parseNifti(raw, name) : await parseNiftiAsync(bytes, name);
   const sha = sha256(bytes);
   return {
     volume,

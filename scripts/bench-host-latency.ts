@@ -31,16 +31,7 @@ async function measure(modelInProcess: boolean, data: string, runs: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'nv-rtt-'));
   const ws = createWorkstation({ mode: 'browser', version: 'bench', dataDir, modelInProcess });
   const host = await startBrowserHost(ws, join(projectRoot(), 'renderer'));
-  const call = async (method: string, args: unknown[]) => {
-    const res = await fetch(`${host.url}api/call/${method}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${host.token}` },
-      body: new Uint8Array(encodeMessage(args)),
-    });
-    const reply = decodeMessage(new Uint8Array(await res.arrayBuffer())) as { ok: boolean; value?: unknown; error?: { message: string } };
-    if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`);
-    return reply.value;
-  };
+  const call = hostCaller(host);
   try {
     const open = async (file: string, role: 'image' | 'label') => ((await ws.openPath(file, { role })) as { kind: 'volume'; volume: VolumeInfo }).volume;
     const target = await open(`${data}/sub-01_T1.nii.gz`, 'image');

@@ -63,6 +63,8 @@ describe('provider chain: which providers auto tries, per platform', () => {
     expect(availability('dml', linux).reason).toBe("not in onnxruntime-node's build for linux-x64");
     expect(availability('webgpu', linux).reason).toMatch(/no Vulkan loader/);
     expect(availability('webgpu', facts('darwin', 'x64', [])).reason).toBe("not in onnxruntime-node's build for darwin-x64");
+    // What is missing decides whether a named device is still tried: only a driver we may have failed to find.
+    expect(['cuda', 'dml', 'webgpu', 'cpu'].map((p) => availability(p as 'cuda', linux).missing)).toEqual(['library', 'build', 'driver', undefined]);
   });
 
   it('keeps int8 graphs on the CPU: GPU providers are skipped, with the reason', () => {

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { LoadedModelPackage } from '../package/load-package.js';
 import type { GraphRole, Precision } from '../package/manifest.js';
 import type { DeviceRequest, PrecisionRequest, ProviderChoice } from './device.js';
-import { availability, candidates, choiceReason, explainProviderFailure, firstThatOpens, machineFacts, PROVIDER_LABEL, sessionOptions } from './providers.js';
+import { availability, candidates, choiceReason, explainProviderFailure, firstThatOpens, currentFacts, PROVIDER_LABEL, sessionOptions } from './providers.js';
 import type { MachineFacts, Provider, ProviderAttempt } from './providers.js';
 import { InputError } from '../../common/errors.js';
 
@@ -33,11 +33,11 @@ export class ModelSessions {
     if (device !== 'auto' && device !== 'cpu' && precision === 'int8') {
       throw new InputError(pkg.dir, '--precision int8 runs on the CPU only: give --device cpu or auto', 'usage');
     }
-    const facts = opts.facts ?? machineFacts();
+    const facts = opts.facts ?? currentFacts();
     const named = device !== 'auto' ? availability(device, facts) : null;
-    // WebGPU is tried even without a Vulkan loader when asked for by name: the runtime's own refusal is the answer.
-    if (named && !named.available && !(named.provider === 'webgpu' && named.reason.includes('Vulkan')))
-      throw ModelSessions.refused(pkg, named.provider, named.reason);
+    // A missing driver layer is only our guess (a driver may sit elsewhere): asked for by name, the provider is
+    // tried and the runtime's own refusal is the answer. A missing build or library is certain.
+    if (named && !named.available && named.missing !== 'driver') throw ModelSessions.refused(pkg, named.provider, named.reason);
     const chain = candidates(device, facts, precision !== 'int8');
     const earlier = opts.earlier ?? [];
     const failed = new Set(earlier.filter((a) => a.outcome.startsWith('failed')).map((a) => a.provider));

@@ -20,6 +20,11 @@ export interface ProviderAvailability {
   provider: Provider;
   available: boolean;
   reason: string;
+  /**
+   * What is missing when unavailable: the provider is not compiled into this build, its library is not
+   * installed, or (Linux) no GPU driver layer was found, which only the runtime itself can confirm.
+   */
+  missing?: 'build' | 'library' | 'driver';
 }
 
 /** What the provider chain did with one provider during a session's life (shown in the Run panel and CLI JSON). */
@@ -27,4 +32,6 @@ export interface ProviderAttempt {
   provider: Provider;
   outcome: 'used' | 'unavailable' | 'skipped' | 'failed-at-creation' | 'failed-at-first-run' | 'failed-during-run';
   reason: string;
+  /** For an unavailable provider: what is missing (as ProviderAvailability). */
+  missing?: ProviderAvailability['missing'];
 }

@@ -59,10 +59,15 @@ export function machineFacts(): MachineFacts {
 
 let facts: MachineFacts | null = null;
 
-/** Every provider in auto's order with whether this machine can try it (read once: the files do not change under us). */
-export function providerAvailability(): ProviderAvailability[] {
+/** This machine's facts, read once per process: the binary and the libraries do not change under a running app. */
+export function currentFacts(): MachineFacts {
   facts ??= machineFacts();
-  return PROVIDERS.map((p) => availability(p, facts!));
+  return facts;
+}
+
+/** Every provider in auto's order with whether this machine can try it. */
+export function providerAvailability(): ProviderAvailability[] {
+  return PROVIDERS.map((p) => availability(p, currentFacts()));
 }
 
 export function availability(provider: Provider, m: MachineFacts): ProviderAvailability {
@@ -73,15 +78,21 @@ export function availability(provider: Provider, m: MachineFacts): ProviderAvail
     case 'cuda':
       return m.cudaInstalled
         ? { provider, available: true, reason: 'CUDA provider library installed' }
-        : { provider, available: false, reason: 'no CUDA provider installed (scripts/setup.sh installs it where an NVIDIA GPU is present)' };
+        : {
+            provider,
+            available: false,
+            missing: 'library',
+            reason: 'no CUDA provider installed (scripts/setup.sh installs it where an NVIDIA GPU is present)',
+          };
     case 'webgpu':
-      if (!m.bundled.has('webgpu')) return { provider, available: false, reason: `not in onnxruntime-node's build for ${where}` };
-      if (m.vulkanLoader === false) return { provider, available: false, reason: 'no Vulkan loader (libvulkan.so.1), so WebGPU cannot reach a GPU' };
+      if (!m.bundled.has('webgpu')) return { provider, available: false, missing: 'build', reason: `not in onnxruntime-node's build for ${where}` };
+      if (m.vulkanLoader === false)
+        return { provider, available: false, missing: 'driver', reason: 'no Vulkan loader (libvulkan.so.1), so WebGPU cannot reach a GPU' };
       return { provider, available: true, reason: 'bundled with onnxruntime-node' };
     default:
       return m.bundled.has(provider)
         ? { provider, available: true, reason: 'bundled with onnxruntime-node' }
-        : { provider, available: false, reason: `not in onnxruntime-node's build for ${where}` };
+        : { provider, available: false, missing: 'build', reason: `not in onnxruntime-node's build for ${where}` };
   }
 }
 
@@ -100,7 +111,7 @@ export function candidates(device: 'auto' | Provider, m: MachineFacts, gpuAllowe
       continue;
     }
     const a = availability(p, m);
-    if (!a.available) attempts.push({ provider: p, outcome: 'unavailable', reason: a.reason });
+    if (!a.available) attempts.push({ provider: p, outcome: 'unavailable', reason: a.reason, missing: a.missing });
     else if (!gpuAllowed) attempts.push({ provider: p, outcome: 'skipped', reason: 'the int8 graphs run on the CPU only' });
     else order.push(p);
   }
@@ -162,7 +173,7 @@ export function choiceReason(attempts: ProviderAttempt[]): string {
   const parts: string[] = [];
   for (const a of left) parts.push(`${PROVIDER_LABEL[a.provider]} ${a.outcome.replace(/-/g, ' ')}: ${a.reason}`);
   // A provider this platform's build never has (DirectML on Linux) is not news; a missing driver or library is.
-  const news = unavailable.filter((a) => !a.reason.startsWith('not in onnxruntime-node'));
+  const news = unavailable.filter((a) => a.missing !== 'build');
   if (used.provider === 'cpu' && !left.length && news.length) parts.push(news.map((a) => `${PROVIDER_LABEL[a.provider]}: ${a.reason}`).join('; '));
   if (!parts.length) return used.reason;
   return `${used.provider === 'cpu' ? 'fell back to CPU' : `using ${PROVIDER_LABEL[used.provider]}`}: ${parts.join('; ')}`;

@@ -11,7 +11,7 @@ import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js'
 import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
 import { ExportService } from '../export/service.js';
-import { checkPairGrid } from './pair-check.js';
+import { checkPairGrid } from '../library/pair-grid-check.js';
 import { PacsService } from '../pacs/service.js';
 import type { AppInfo, ApiEvent, HostMode, OpenOptions, OpenResult, VolumeInfo, WorkstationApi } from './types.js';
 
@@ -125,6 +125,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress, opts?.precision ?? 'fp32')),
     suggestContextSet: (targetVolumeId, task) => workflow.suggestContextSet(targetVolumeId, task),
     runTask: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runTask(request, progress, signal)),
+    runWorklist: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runWorklist(request, progress, signal)),
     updateLabelVolume: async (volumeId, nifti, name) => workflow.updateLabelVolume(volumeId, nifti, name),
     addCorrectedPair: (correctedVolumeId, setName) => workflow.addCorrectedPair(correctedVolumeId, setName),
 

@@ -13,13 +13,13 @@ import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
 import type { OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole } from '../session/types.js';
 import type { RecentFile } from '../settings/types.js';
 export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole, RecentFile };
-import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
+import type { AddPairFromVolumes, ContextSetInfo, PairGridCheck, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
 import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
-export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
+export type { AddPairFromVolumes, ContextSetInfo, PairGridCheck, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
 export type { Task } from '../common/task.js';
-import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
+import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume, WorklistRequest, WorklistResult } from '../workflow/types.js';
 export type {
   ContextSetSuggestion,
   LabelStat,
@@ -28,6 +28,9 @@ export type {
   RunTaskRequest,
   RunTaskResult,
   StructureRequest,
+  WorklistRequest,
+  WorklistResult,
+  WorklistRow,
   UpdatedLabelVolume,
 } from '../workflow/types.js';
 export type {
@@ -60,12 +63,6 @@ export interface AppInfo {
 }
 
 /** Whether two open volumes can be stored as a library pair, checked before adding (same rules as the library). */
-export interface PairGridCheck {
-  /** Null when the pair can be added; otherwise one line naming the label and what differs. */
-  problem: string | null;
-  image: { name: string; dims: number[]; spacing: number[] };
-  label: { name: string; dims: number[]; spacing: number[] };
-}
 
 export interface WorkstationApi {
   appInfo(): Promise<AppInfo>;
@@ -118,6 +115,8 @@ export interface WorkstationApi {
   suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion>;
   /** Runs a task as a job (progress per mini-context, cancel via cancelJob); the result opens as a new volume. */
   runTask(request: RunTaskRequest): Promise<RunTaskResult>;
+  /** One run per open scan, one after the other, with the same settings: a worklist (the CLI's batch, in the app). */
+  runWorklist(request: WorklistRequest): Promise<WorklistResult>;
   /** A corrected label map (NIfTI bytes on the same grid) for an open label volume; opens it as a new label volume. */
   updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): Promise<UpdatedLabelVolume>;
   /** Saves the run's target + a corrected result as a new pair of the run's set (or setName), in the set's label values. */

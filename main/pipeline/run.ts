@@ -11,7 +11,7 @@ import { DOUBT_SCALE, majorityVotes } from '../fusion/vote.js';
 import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
-import { spatialDims } from '../imaging/volume.js';
+import { volumeOnGrid } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs, type AlignedSet } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
@@ -441,14 +441,5 @@ async function checkPairs(run: PipelineRun): Promise<void> {
 }
 
 function maskOnTarget(target: Volume, mask: Uint8Array, description: string): Volume {
-  return {
-    dims: spatialDims(target),
-    spacing: target.spacing.slice(0, 3),
-    affine: target.affine.map((r) => [...r]),
-    data: mask,
-    slope: 1,
-    intercept: 0,
-    description,
-    source: { kind: 'memory' },
-  };
+  return volumeOnGrid(target, mask, description);
 }

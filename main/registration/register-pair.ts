@@ -7,7 +7,7 @@ import { realValues } from '../engine/processing/intensity.js';
 import { encodeNifti } from '../imaging/nifti/write.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume, VoxelArray } from '../imaging/volume.js';
-import { spatialDims } from '../imaging/volume.js';
+import { spatialDims, volumeOnGrid } from '../imaging/volume.js';
 import { boxWhere } from '../imaging/voxel-box.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { blockMean, coarseFactors, itkGeometry, itkImage } from './itk-image.js';
@@ -234,16 +234,7 @@ function asStored(values: Float32Array, source: Volume): VoxelArray {
 }
 
 function onTargetGrid(target: PlainVolume, data: VoxelArray, description: string): Volume {
-  return {
-    dims: spatialDims(target),
-    spacing: target.spacing.slice(0, 3),
-    affine: target.affine.map((r) => [...r]),
-    data,
-    slope: 1,
-    intercept: 0,
-    description,
-    source: { kind: 'memory' },
-  };
+  return volumeOnGrid(target, data, description);
 }
 
 /** Async even here in a registration worker: the worker's thread stays free to answer a cancel or progress. */

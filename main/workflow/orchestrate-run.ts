@@ -5,7 +5,7 @@ import type { Task } from '../common/task.js';
 import type { ComputePool } from '../compute/pool.js';
 import type { DeviceRequest, PrecisionRequest, ProviderChoice } from '../engine/runtime/device.js';
 import { DOUBT_SCALE, doubtfulVoxels } from '../fusion/vote.js';
-import { spatialDims, voxelVolumeMm3, type Volume } from '../imaging/volume.js';
+import { voxelVolumeMm3, volumeOnGrid, type Volume } from '../imaging/volume.js';
 import type { Library } from '../library/library.js';
 import { resolveContextSet, type ResolvedContextSet } from '../library/resolve.js';
 import { scannerMatch } from '../library/scanner-match.js';
@@ -480,16 +480,7 @@ function doubtVolume(structures: RunStructure[], target: Volume): Volume | null 
   if (maps.length === 0) return null;
   const out = maps.length === 1 ? maps[0] : new Uint8Array(maps[0].length);
   if (maps.length > 1) for (const m of maps) for (let i = 0; i < out.length; i++) if (m[i] > out[i]) out[i] = m[i];
-  return {
-    dims: spatialDims(target),
-    spacing: target.spacing.slice(0, 3),
-    affine: target.affine.map((r) => [...r]),
-    data: out,
-    slope: 1 / DOUBT_SCALE,
-    intercept: 0,
-    description: 'neuroverse doubt (0-1)',
-    source: { kind: 'memory' },
-  };
+  return volumeOnGrid(target, out, 'neuroverse doubt (0-1)', { slope: 1 / DOUBT_SCALE, intercept: 0 });
 }
 
 /** Structure k's mask becomes label value k+1; where masks overlap the earlier structure keeps the voxel. */

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -94,4 +94,26 @@ test('a model checkpoint imported from the Run panel becomes selectable', async 
   await page.getByTestId('run-model-input').setInputFiles(join(ROOT, 'tests/fixtures/engine/tiny.safetensors'));
   await expect(page.getByTestId('run-error')).toContainText('tiny.safetensors: a model named "tiny" is already installed');
   await expect(page.getByTestId('run-model').locator('option')).toHaveCount(2);
+});
+
+test('a file is streamed to the host with its upload progress shown, and a cancelled upload leaves nothing behind', async ({ page }) => {
+  await page.goto(host.url);
+  await expect(page.getByTestId('open-file')).toBeEnabled();
+  // Uploads slowed to 512 kB/s, so the 3.5 MB file is on its way long enough to be seen and cancelled.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+  await page.getByTestId('file-input').setInputFiles(join(ROOT, 'resources/sample/colin27_t1.nii.gz'));
+  await expect(page.getByTestId('progress')).toContainText('Uploading colin27_t1.nii.gz');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByTestId('error')).toContainText('upload of colin27_t1.nii.gz cancelled');
+  const uploads = join(host.dataDir, 'uploads');
+  await expect.poll(() => (existsSync(uploads) ? readdirSync(uploads) : [])).toEqual([]);
+
+  // At full speed the same file opens, and its upload is removed once the host has read it.
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.getByRole('button', { name: 'Dismiss' }).click();
+  await page.getByTestId('file-input').setInputFiles(join(ROOT, 'resources/sample/colin27_t1.nii.gz'));
+  await expect(page.getByTestId('recent-files')).toContainText('colin27_t1.nii.gz');
+  await expect.poll(() => (existsSync(uploads) ? readdirSync(uploads) : [])).toEqual([]);
 });

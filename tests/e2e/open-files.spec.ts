@@ -96,22 +96,26 @@ test('a model checkpoint imported from the Run panel becomes selectable', async 
   await expect(page.getByTestId('run-model').locator('option')).toHaveCount(2);
 });
 
-test('a file is streamed to the host with its upload progress shown, and a cancelled upload leaves nothing behind', async ({ page }) => {
+test('a file is sent to the host with its upload shown and cancellable, and a cancelled upload leaves nothing behind', async ({ page }) => {
   await page.goto(host.url);
   await expect(page.getByTestId('open-file')).toBeEnabled();
-  // Uploads slowed to 512 kB/s, so the 3.5 MB file is on its way long enough to be seen and cancelled.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+  // The upload request is held before it reaches the host, so it is still on its way when Cancel is clicked.
+  let release = () => {};
+  const held = new Promise<void>((ok) => (release = ok));
+  await page.route('**/api/upload', async (route) => {
+    await held;
+    await route.continue().catch(() => undefined);
+  });
   await page.getByTestId('file-input').setInputFiles(join(ROOT, 'resources/sample/colin27_t1.nii.gz'));
   await expect(page.getByTestId('progress')).toContainText('Uploading colin27_t1.nii.gz');
   await page.getByRole('button', { name: 'Cancel' }).click();
   await expect(page.getByTestId('error')).toContainText('upload of colin27_t1.nii.gz cancelled');
+  release();
+  await page.unroute('**/api/upload');
   const uploads = join(host.dataDir, 'uploads');
   await expect.poll(() => (existsSync(uploads) ? readdirSync(uploads) : [])).toEqual([]);
 
-  // At full speed the same file opens, and its upload is removed once the host has read it.
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  // Sent again, the file goes to the host's disk, opens, and its upload is removed once the host has read it.
   await page.getByRole('button', { name: 'Dismiss' }).click();
   await page.getByTestId('file-input').setInputFiles(join(ROOT, 'resources/sample/colin27_t1.nii.gz'));
   await expect(page.getByTestId('recent-files')).toContainText('colin27_t1.nii.gz');

@@ -79,6 +79,7 @@ export function connect(): ConnectedClient {
       for (const f of files) {
         const progress = (loaded: number) =>
           emit({ type: 'progress', jobId, stage: 'upload', fraction: total ? (before + loaded) / total : null, message: `Uploading ${f.name}` });
+        progress(0);
         sent.push({ name: f.name, upload: await uploadFile(f, headers, progress, (xhr) => inFlight.set(jobId, xhr)) });
         before += f.file.size;
       }

@@ -30,9 +30,10 @@ export function foregroundBoxWhere(
   minFraction = 0.002,
 ): VoxelBox | null {
   const [nx, ny, nz] = dims;
-  const cx = new Float64Array(nx);
-  const cy = new Float64Array(ny);
-  const cz = new Float64Array(nz);
+  // Integer counts (a volume has fewer than 2^32 voxels): they increment faster than doubles.
+  const cx = new Uint32Array(nx);
+  const cy = new Uint32Array(ny);
+  const cz = new Uint32Array(nz);
   const table = answerTable(values, isForeground);
   let o = 0;
   for (let z = 0; z < nz; z++) {
@@ -59,7 +60,7 @@ export function foregroundBoxWhere(
       cz[z] += row;
     }
   }
-  const range = (c: Float64Array): [number, number] | null => {
+  const range = (c: Uint32Array): [number, number] | null => {
     let max = 0;
     for (const v of c) max = Math.max(max, v);
     if (max === 0) return null;

@@ -31,8 +31,6 @@ interface Pending {
 interface Slot {
   worker: Worker;
   job: Pending | null;
-  /** Jobs this worker has finished. */
-  done: number;
   /** Called when the running job's worker answers (close() waits on it for jobs cancelled by message). */
   answered?: () => void;
 }
@@ -52,15 +50,8 @@ export class ComputePool {
   constructor(
     private readonly script: URL,
     readonly size: number = defaultPoolSize(),
-    /**
-     * A worker is ended after this many jobs and a fresh one started for the next. For WebAssembly that is
-     * instantiated per call (itk-wasm's Node pipelines): its memories are freed only when the worker's garbage
-     * collector gets to them, so a long-lived worker's footprint grows with the number of jobs it has run.
-     */
-    private readonly jobsPerWorker = Infinity,
   ) {
     if (!(size >= 1)) throw new Error(`compute pool size must be at least 1 (got ${size})`);
-    if (!(jobsPerWorker >= 1)) throw new Error(`jobs per compute worker must be at least 1 (got ${jobsPerWorker})`);
   }
 
   run<T>(kind: string, payload: unknown, opts: PoolJobOptions = {}): Promise<T> {
@@ -116,7 +107,7 @@ export class ComputePool {
 
   private spawn(): Slot {
     const worker = new Worker(this.script);
-    const slot: Slot = { worker, job: null, done: 0 };
+    const slot: Slot = { worker, job: null };
     worker.unref();
     worker.on('message', (m: FromWorker) => {
       const job = slot.job;
@@ -137,11 +128,6 @@ export class ComputePool {
       else this.settle(job, fromErrorPayload(m.error));
       slot.answered?.();
       slot.answered = undefined;
-      if (++slot.done >= this.jobsPerWorker && !this.closed) {
-        // Ended before the next job is dispatched, so a pool never holds more than `size` workers' memory.
-        void this.retire(slot, null).then(() => this.dispatch());
-        return;
-      }
       if (!this.closed) this.dispatch();
     });
     const died = (why: string) => {

@@ -12,7 +12,7 @@ import type { ContextSetInfo } from '../../main/library/types.js';
 import { findModels, modelPlaces } from '../../main/workflow/models.js';
 import { cardLines } from '../../main/workflow/model-card.js';
 import { labelCentroids, remapCorrected, savedLabelValues } from '../../main/workflow/corrected-labels.js';
-import { labelStats, suggestSet } from '../../main/workflow/service.js';
+import { labelStats, suggestSet } from '../../main/workflow/orchestrate-run.js';
 import { FIXTURES } from '../engine/fixture-helpers.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -6,6 +6,7 @@ import { pacsCommand } from './pacs.js';
 import { libraryCommand } from './library.js';
 import { modelCommand } from './model.js';
 import { runCommand } from './run.js';
+import { batchCommand } from './batch.js';
 
 /** The table of sub-commands; add a line here for each new command file. */
-export const commands: CliCommand[] = [convertCommand, infoCommand, exportSegCommand, pacsCommand, libraryCommand, modelCommand, runCommand];
+export const commands: CliCommand[] = [convertCommand, infoCommand, exportSegCommand, pacsCommand, libraryCommand, modelCommand, runCommand, batchCommand];

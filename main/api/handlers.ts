@@ -37,6 +37,8 @@ export interface Workstation {
   /** Opens a file or folder by path. Not part of the renderer's API: a renderer never names paths. */
   openPath(path: string, options?: OpenOptions): Promise<OpenResult>;
   volumes: VolumeStore;
+  /** The data folder (the browser host keeps uploads in flight under it). */
+  dataDir: string;
 }
 
 export function createWorkstation(options: WorkstationOptions): Workstation {
@@ -144,5 +146,5 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     pacsRetrieve: async (nodeName, study, series, opts) => openPath(await pacs.retrieve(nodeName, study, series), opts),
   };
 
-  return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes };
+  return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes, dataDir };
 }

@@ -5,14 +5,27 @@
  *
  * Only plain data crosses it: JSON values plus Uint8Array for bulk bytes.
  */
-import type { FileBlob } from '../common/types.js';
+import type { FileBlob, UploadedFile } from '../common/types.js';
 import type { ProviderAvailability } from '../engine/runtime/provider-types.js';
 import type { Task } from '../common/task.js';
 import type { SeriesSummary } from '../imaging/dicom/types.js';
 import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
 import type { OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole } from '../session/types.js';
 import type { RecentFile } from '../settings/types.js';
-export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole, RecentFile };
+export type {
+  FileBlob,
+  UploadedFile,
+  SeriesSummary,
+  ApiEvent,
+  JobDoneEvent,
+  ProgressEvent,
+  OpenedVolume,
+  OpenOptions,
+  OpenResult,
+  VolumeInfo,
+  VolumeRole,
+  RecentFile,
+};
 import type { AddPairFromVolumes, ContextSetInfo, PairGridCheck, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
 import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
@@ -152,7 +165,15 @@ export interface WorkstationApi {
 
 export type ApiMethod = keyof WorkstationApi;
 
-/** Client side of a transport: the API plus a way to hear events. */
-export interface WorkstationClient extends WorkstationApi {
+/** A file as a client sends it: its bytes, or (browser host) the id of its upload, which the host swaps for them. */
+export type SentFile = FileBlob | UploadedFile;
+
+type ClientApi = Omit<WorkstationApi, 'openFiles' | 'importModel'> & {
+  openFiles(files: SentFile[], options?: OpenOptions): ReturnType<WorkstationApi['openFiles']>;
+  importModel(file: SentFile, options?: Parameters<WorkstationApi['importModel']>[1]): ReturnType<WorkstationApi['importModel']>;
+};
+
+/** Client side of a transport: the API (files as bytes or uploads) plus a way to hear events. */
+export interface WorkstationClient extends ClientApi {
   onEvent(listener: (event: ApiEvent) => void): () => void;
 }

@@ -58,7 +58,11 @@ function lazyPairs(pairs: ModelPairFiles[]): LazyContextPair[] {
     return {
       imageFile: p.imageFile,
       labelFile: p.labelFile,
-      load: async () => ({ image: await readNifti(image), label: await readNifti(label) }),
+      // Both files are inflated at once on libuv's thread pool (the pair is held whole either way).
+      load: async () => {
+        const [i, l] = await Promise.all([readNifti(image), readNifti(label)]);
+        return { image: i, label: l };
+      },
       identity: ids[0] && ids[1] ? { image: ids[0], label: ids[1] } : undefined,
     };
   });

@@ -83,6 +83,11 @@ export function readHeader(file: DicomFileInput): DicomHeader | null {
     ['stationName', 'x00081010'],
     ['protocol', 'x00181030'],
     ['sequence', 'x00180024'],
+    // Age and sex for volumetry norms (export/volumetry): kept with the volume like the scanner fields.
+    ['patientAge', 'x00101010'],
+    ['patientSex', 'x00100040'],
+    ['patientBirthDate', 'x00100030'],
+    ['studyDate', 'x00080020'],
   ] as const) {
     const v = s(tag);
     if (v) scanner[key] = v;

@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command.js';
 import { convertCommand } from './convert.js';
 import { exportSegCommand } from './export-seg.js';
+import { exportSrCommand } from './export-sr.js';
 import { infoCommand } from './info.js';
 import { pacsCommand } from './pacs.js';
 import { libraryCommand } from './library.js';
@@ -8,4 +9,4 @@ import { modelCommand } from './model.js';
 import { runCommand } from './run.js';
 
 /** The table of sub-commands; add a line here for each new command file. */
-export const commands: CliCommand[] = [convertCommand, infoCommand, exportSegCommand, pacsCommand, libraryCommand, modelCommand, runCommand];
+export const commands: CliCommand[] = [convertCommand, infoCommand, exportSegCommand, exportSrCommand, pacsCommand, libraryCommand, modelCommand, runCommand];

@@ -210,6 +210,12 @@ ${rows}
           .map(([k, v]) => `${esc(k)} ${esc(v)}`)
           .join(', ')}</dd>`
       : '';
+  // A run's provenance knows the set by count and content identity; the pair names only where the caller has them.
+  const pc = r.provenance?.contextSet;
+  const contextLine =
+    pc && r.contextSet.pairs.length === 0
+      ? `${esc(pc.name)}: ${pc.pairs} pair${pc.pairs === 1 ? '' : 's'} (identity ${esc(pc.identity)})`
+      : `${esc(r.contextSet.name)}: ${r.contextSet.pairs.length} pair${r.contextSet.pairs.length === 1 ? '' : 's'}${r.contextSet.pairs.length ? ` (${r.contextSet.pairs.map(esc).join(', ')})` : ''}`;
   const warnings = r.warnings?.length
     ? `<div class="box"><h2>Doubt and quality warnings</h2><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>`
     : '';
@@ -242,7 +248,7 @@ ${idRows}
     .join('×')} mm)</dd>
 <dt>Source</dt><dd>${esc(src.kind)}${src.seriesInstanceUid ? ` series ${esc(src.seriesInstanceUid)}` : ''}${src.reader ? `, read with ${esc(src.reader)}` : ''}</dd>
 <dt>Model</dt><dd>${esc(r.model.name)}${r.model.version ? ` ${esc(r.model.version)}` : ''}${r.model.checkpoint ? ` (checkpoint ${esc(r.model.checkpoint)})` : ''}</dd>
-<dt>Context set</dt><dd>${esc(r.contextSet.name)}: ${r.contextSet.pairs.length} pair${r.contextSet.pairs.length === 1 ? '' : 's'}${r.contextSet.pairs.length ? ` (${r.contextSet.pairs.map(esc).join(', ')})` : ''}</dd>
+<dt>Context set</dt><dd>${contextLine}</dd>
 ${how}${versions}
 <dt>Created</dt><dd>${esc(r.createdAt)}</dd>
 </dl>

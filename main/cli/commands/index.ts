@@ -6,7 +6,18 @@ import { infoCommand } from './info.js';
 import { pacsCommand } from './pacs.js';
 import { libraryCommand } from './library.js';
 import { modelCommand } from './model.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 
 /** The table of sub-commands; add a line here for each new command file. */
-export const commands: CliCommand[] = [convertCommand, infoCommand, exportSegCommand, exportSrCommand, pacsCommand, libraryCommand, modelCommand, runCommand];
+export const commands: CliCommand[] = [
+  convertCommand,
+  infoCommand,
+  exportSegCommand,
+  exportSrCommand,
+  pacsCommand,
+  libraryCommand,
+  modelCommand,
+  runCommand,
+  reportCommand,
+];

@@ -88,6 +88,11 @@ export function readHeader(file: DicomFileInput): DicomHeader | null {
     ['patientSex', 'x00100040'],
     ['patientBirthDate', 'x00100030'],
     ['studyDate', 'x00080020'],
+    // Identifiers the per-scan report shows at its top.
+    ['patientId', 'x00100020'],
+    ['patientName', 'x00100010'],
+    ['accessionNumber', 'x00080050'],
+    ['seriesDescription', 'x0008103e'],
   ] as const) {
     const v = s(tag);
     if (v) scanner[key] = v;

@@ -21,11 +21,16 @@ export interface SrBuildOptions {
   segments?: SegmentSpec[];
   provenance?: SegProvenance;
   /** The DICOM-SEG of the same mask: each measurement then references its segment (TID 1411 "Referenced Segment"). */
-  seg?: SegDocument;
+  seg?: SegReference;
   seriesDescription?: string;
   seriesNumber?: number;
   softwareVersion?: string;
 }
+
+/** What the SR needs of a SEG: its identity, the series it was drawn on, and its segments (read back, or just exported). */
+export type SegReference = Pick<SegDocument, 'label' | 'sopInstanceUid' | 'seriesInstanceUid' | 'studyInstanceUid' | 'referencedSeries'> & {
+  segments: { number: number; name: string; recordedValue?: number }[];
+};
 
 export interface SrMeasurement {
   label: string;
@@ -172,7 +177,7 @@ export function buildSr(mask: Volume, maskLabel: string, reference: { label: str
 }
 
 /** TID 1411 for one segment, as an array of one CONTAINER content item. */
-function measurementGroup(m: SrMeasurement, seriesUid: string, seg: SegDocument | undefined, p: SegProvenance, version: string): NaturalDataset[] {
+function measurementGroup(m: SrMeasurement, seriesUid: string, seg: SegReference | undefined, p: SegProvenance, version: string): NaturalDataset[] {
   const group = new V.ContainerContentItem({ name: code('125007', 'DCM', 'Measurement Group'), relationshipType: R.CONTAINS, templateID: '1411' });
   const content: NaturalDataset[] = [...new T.TrackingIdentifier({ identifier: m.label.slice(0, 64), uid: m.trackingUid })];
   if (seg && m.segmentNumber !== undefined) {
@@ -218,7 +223,7 @@ function measurementGroup(m: SrMeasurement, seriesUid: string, seg: SegDocument 
 }
 
 /** The SEG's segment for a mask value: the value our SEG export recorded, else the same label. */
-function segmentNumberOf(seg: SegDocument, s: SegmentSpec): number {
+function segmentNumberOf(seg: SegReference, s: SegmentSpec): number {
   const byValue = seg.segments.find((x) => x.recordedValue === s.value);
   const byLabel = seg.segments.find((x) => x.name === s.label);
   const hit = byValue ?? byLabel;

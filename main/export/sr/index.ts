@@ -7,7 +7,7 @@ import { pickReferenceSeries } from '../seg/index.js';
 import { buildSr, type SrBuildOptions, type SrBuildResult } from './build.js';
 
 export { buildSr, COMPREHENSIVE_SR } from './build.js';
-export type { SrBuildOptions, SrBuildResult, SrMeasurement } from './build.js';
+export type { SegReference, SrBuildOptions, SrBuildResult, SrMeasurement } from './build.js';
 
 export interface ExportSrOptions extends Omit<SrBuildOptions, 'seg'> {
   seriesUid?: string;

@@ -78,11 +78,13 @@ export function keySlices(target: Volume, mask: Volume, order: number[]): KeySli
     cy = 0,
     cz = 0,
     n = 0;
+  // Centred on the structures shown: a full label map (every aseg label) must not pull the slices to the brain's middle.
+  const shown = new Set(order);
   for (let k = 0; k < nz; k++)
     for (let j = 0; j < ny; j++)
       for (let i = 0; i < nx; i++) {
         const idx = i + j * nx + k * nx * ny;
-        if (m.data[idx] * m.slope + m.intercept !== 0) {
+        if (shown.has(Math.round(m.data[idx] * m.slope + m.intercept))) {
           cx += i;
           cy += j;
           cz += k;
@@ -153,7 +155,7 @@ function volumetryTable(v: VolumetryResult, colourOf: Map<number, [number, numbe
   ]
     .filter(Boolean)
     .join(', ');
-  const reasons = [
+  const all = [
     ...new Set(
       v.rows
         .map((r) => r.norm)
@@ -161,19 +163,24 @@ function volumetryTable(v: VolumetryResult, colourOf: Map<number, [number, numbe
         .flatMap((n) => (n.kind === 'none' ? [n.reason] : [])),
     ),
   ];
+  // "no norm available for left X" for many structures reads better as one list.
+  const prefix = 'no norm available for ';
+  const uncovered = all.filter((x) => x.startsWith(prefix)).map((x) => x.slice(prefix.length));
+  const reasons = [...all.filter((x) => !x.startsWith(prefix)), ...(uncovered.length ? [`no table for ${uncovered.join(', ')}`] : [])];
   return `<table><thead><tr><th>structure</th><th>label</th><th>volume (mL)</th><th>% ICV</th><th>asymmetry (%)</th><th>percentile</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 ${totals.join('\n')}
 </tbody></table>
 <p class="small">Intracranial volume (ICV): ${icv}. ${esc(v.asymmetryFormula)}. Percentiles for ${who ? esc(who) : 'unknown age and sex'} (${esc(v.demographics.source)}).
-${reasons.length ? `No norm: ${reasons.map(esc).join('; ')}.` : ''} ${esc(v.normsNote)} Voxel volume ${v.voxelVolumeMm3.toFixed(4)} mm³.</p>`;
+${reasons.length ? `No norm: ${reasons.map(esc).join('; ')}.` : ''} ${esc(v.normsNote)}${v.normsNote.endsWith('.') ? '' : '.'} Voxel volume ${v.voxelVolumeMm3.toFixed(4)} mm³.</p>`;
 }
 
 /** A self-contained HTML run report (no external resources), printable to PDF from any browser. */
 export function buildReportHtml(r: ReportInput): string {
   assertSameGrid(r.target, r.mask, 'mask');
-  const order = r.stats.structures.map((s) => s.value);
+  // With volumetry, only its structures are drawn (a mask may hold more labels than the report names).
+  const order = r.volumetry ? r.volumetry.rows.map((x) => x.value) : r.stats.structures.map((s) => s.value);
   const slices = keySlices(r.target, r.mask, order);
   const total = r.stats.structures.reduce((x, s) => x + s.volumeMl, 0);
   const colourOf = new Map(order.map((v, p) => [v, labelColour(p)] as const));
@@ -236,7 +243,9 @@ figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;max
 .warn{color:#8a1f11}dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}
 .small{font-size:.85em;color:#333}.low{color:#8a1f11;font-weight:600}.none{color:#777}tr.pair td{font-style:italic}
 .box{border:1px solid #c98;background:#fff6f0;padding:.3em 1em;margin:1em 0}.box h2{font-size:1.05em;margin:.3em 0}
-@page{size:A4;margin:12mm}@media print{body{margin:0;font-size:11px}img{max-width:210px}figure{margin:0 .5em .5em 0}h2{font-size:1.1em;margin:.6em 0 .3em}}
+@page{size:A4;margin:10mm}@media print{body{margin:0;font-size:10px;line-height:1.3}h1{font-size:1.3em;margin:0 0 .3em}
+h2{font-size:1.1em;margin:.5em 0 .2em}td,th{padding:.1em .4em}table{margin:.4em 0}p{margin:.3em 0}
+figure{width:31%;margin:0 1% 0 0}img{max-width:100%;max-height:210px;width:auto}figcaption{font-size:.85em}}
 </style></head><body>
 <h1>Neuroverse run report</h1>
 <p class="warn">Research use only: not for clinical diagnosis.</p>

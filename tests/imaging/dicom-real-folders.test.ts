@@ -17,15 +17,17 @@ const field = (p: number[]) => 100 + 2 * p[0] + 3 * p[1] + 5 * p[2];
  * A classic CT series written with dcmjs: axial slices (orientation 1,0,0 / 0,1,0) at the given positions, each
  * pixel holding field(its LPS position), so any mistake in where a voxel is placed shows in its value.
  */
-function ctSeries(name: string, positions: number[][]): string {
+function ctSeries(name: string, positions: number[][], echoes = 1): string {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const study = dcmjs.data.DicomMetaDictionary.uid();
   const series = dcmjs.data.DicomMetaDictionary.uid();
-  positions.forEach((exact, k) => {
+  const slices = positions.flatMap((p) => Array.from({ length: echoes }, (_, e) => ({ p, e })));
+  slices.forEach(({ p: exact, e }, k) => {
     const pos = exact.map((x) => Number(x.toFixed(6))); // a DS holds 16 characters
     const px = new Int16Array(N * N);
-    for (let r = 0; r < N; r++) for (let c = 0; c < N; c++) px[r * N + c] = Math.round(field([pos[0] + c * PS, pos[1] + r * PS, pos[2]]));
+    // A second echo is the first at half the signal: which volume came back shows in the values.
+    for (let r = 0; r < N; r++) for (let c = 0; c < N; c++) px[r * N + c] = Math.round(field([pos[0] + c * PS, pos[1] + r * PS, pos[2]]) / (e + 1));
     const sop = dcmjs.data.DicomMetaDictionary.uid();
     const ds = {
       _meta: {
@@ -39,7 +41,8 @@ function ctSeries(name: string, positions: number[][]): string {
       SOPInstanceUID: sop,
       StudyInstanceUID: study,
       SeriesInstanceUID: series,
-      Modality: 'CT',
+      Modality: echoes > 1 ? 'MR' : 'CT',
+      ...(echoes > 1 ? { EchoNumbers: String(e + 1), EchoTime: String(5 + 10 * e) } : {}),
       PatientID: 'SYN',
       SeriesNumber: '3',
       InstanceNumber: String(k + 1),
@@ -59,6 +62,8 @@ function ctSeries(name: string, positions: number[][]): string {
       RescaleSlope: '1',
       PixelData: px.buffer,
     };
+    if (echoes > 1) Object.assign(ds, { SOPClassUID: '1.2.840.10008.5.1.4.1.1.4', ImageType: ['ORIGINAL', 'PRIMARY', 'M'] });
+    if (echoes > 1) ds._meta.MediaStorageSOPClassUID.Value = ['1.2.840.10008.5.1.4.1.1.4'];
     writeFileSync(join(dir, `${String(k).padStart(3, '0')}.dcm`), Buffer.from(dcmjs.data.datasetToDict(ds).write()));
   });
   return dir;
@@ -70,7 +75,7 @@ const lps = (affine: number[][], ijk: number[]) => {
   return [-x, -y, z];
 };
 
-describe('real folders: tilted CT, uneven spacing', () => {
+describe('real folders: tilted CT, uneven spacing, several volumes in one series', () => {
   // 20 slices 2.5 mm apart along z, each shifted 2.5·tan(20°) mm along y: a 20° gantry tilt.
   const tilt = 20;
   const tilted = () =>
@@ -149,5 +154,33 @@ describe('real folders: tilted CT, uneven spacing', () => {
     await expect(importSeries(await scanDicomFolder(dir), undefined)).rejects.toThrow(
       /missing: uneven slice spacing \(4\.000 mm between slices 5 and 6, 2\.000 mm elsewhere\): a slice may be missing/,
     );
+  });
+
+  test('a series with two echoes: each volume can be picked, by number or name, and the list is shown', async () => {
+    const dir = ctSeries(
+      'echoes',
+      Array.from({ length: 6 }, (_, k) => [-10, -12, k * 3]),
+      2,
+    );
+    const scan = await scanDicomFolder(dir);
+    const first = await importSeries(scan, undefined);
+    expect(first.source.volumes).toHaveLength(2);
+    expect(first.source.volumeIndex).toBe(1);
+    const second = await importSeries(scan, undefined, undefined, undefined, undefined, '2');
+    expect(second.source.volumeIndex).toBe(2);
+    const byName = await importSeries(scan, undefined, undefined, undefined, undefined, first.source.volumes![1]);
+    expect(byName.source.volumeIndex).toBe(2);
+    // Same voxel of each echo: the second holds half the first's value.
+    const at = (v: typeof first, i: number) => v.data[i] * v.slope + v.intercept;
+    const i = 5 + 7 * N + 2 * N * N;
+    expect(Math.abs(at(second, i) - at(first, i) / 2)).toBeLessThanOrEqual(1);
+    await expect(importSeries(scan, undefined, undefined, undefined, undefined, '3')).rejects.toThrow(/volume 3 is not one of this series' 2: 1 .*, 2 /);
+    const info = neuroverse(['info', dir]);
+    expect(info.stdout).toMatch(/this series makes 2 volumes \(convert --volume N\|NAME\): 1 .*, 2 /);
+    const out = join(root, 'echo2.nii.gz');
+    const c = neuroverse(['convert', dir, '--out', out, '--volume', '2']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/volume 2 of 2/);
+    expect((await readNifti(out)).data.length).toBe(N * N * 6);
   });
 });

@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { readNifti, writeNifti } from '../../main/imaging/index.js';
@@ -59,11 +60,23 @@ for (const s of targets) {
   const t1 = join(data, `sub-${s}_T1.nii.gz`);
   const seg = join(work, `sub-${s}_hippo.nii.gz`);
   const t0 = Date.now();
-  const runArgs = ['run', '--target', t1, '--out', seg, '--label', '17', '--label', '53', '--align', align, '--method', 'vote', '--json'];
-  for (const o of others) runArgs.push('--context', `${join(data, `sub-${o}_T1.nii.gz`)},${join(data, `sub-${o}_aseg.nii.gz`)}`);
-  const run = await exec(process.execPath, [cli, ...runArgs, '--force'], { maxBuffer: 64 << 20 }).catch((e) => e);
-  if (!run.stdout) throw new Error(`run failed for sub-${s}: ${run.stderr}`);
-  writeFileSync(join(work, `sub-${s}_run.json`), run.stdout);
+  // `run` writes a 0/1 mask of the union of its labels: one run per side (the second finds the registrations
+  // cached), merged into one label map (17 left, 53 right) as a multi-structure run would give it.
+  const runs: string[] = [];
+  for (const label of ['17', '53']) {
+    const part = join(work, `sub-${s}_${label}.nii.gz`);
+    await rm(part, { force: true }); // `run` never replaces a file
+    const runArgs = ['run', '--target', t1, '--out', part, '--label', label, '--align', align, '--method', 'vote', '--json'];
+    for (const o of others) runArgs.push('--context', `${join(data, `sub-${o}_T1.nii.gz`)},${join(data, `sub-${o}_aseg.nii.gz`)}`);
+    const run = await exec(process.execPath, [cli, ...runArgs], { maxBuffer: 64 << 20 }).catch((e) => e);
+    if (!run.stdout) throw new Error(`run failed for sub-${s}: ${run.stderr}`);
+    runs.push(run.stdout);
+  }
+  writeFileSync(join(work, `sub-${s}_run.json`), runs[1]);
+  const [left, right] = [await readNifti(join(work, `sub-${s}_17.nii.gz`)), await readNifti(join(work, `sub-${s}_53.nii.gz`))];
+  const merged = new Uint8Array(left.data.length);
+  for (let i = 0; i < merged.length; i++) merged[i] = left.data[i] ? 17 : right.data[i] ? 53 : 0;
+  await writeNifti(seg, { ...left, data: merged, slope: 1, intercept: 0, source: { kind: 'memory' } }, { intent: 'label', overwrite: true });
   const t1s = Date.now();
   const repArgs = ['report', '--target', t1, '--mask', seg, '--run', join(work, `sub-${s}_run.json`), '--out', join(work, `sub-${s}_report.html`)];
   repArgs.push('--pdf', join(work, `sub-${s}_report.pdf`), '--csv', join(work, `sub-${s}_volumes.csv`), '--force', '--json');

@@ -94,6 +94,14 @@ describe('volumetry of a labelled phantom', () => {
     expect(csv).toContain('Hippocampus (L+R),L+R,both,');
   });
 
+  test("the mask's own label names come before the aseg table's", () => {
+    const { mask } = phantom();
+    const named = { ...mask, labels: [{ value: 17, name: 'Precentral_L', color: [1, 2, 3] as [number, number, number] }] };
+    const r = volumetry(named);
+    expect(r.rows.find((x) => x.value === 17)).toMatchObject({ name: 'Precentral_L', structure: 'Precentral_L' });
+    expect(r.rows.find((x) => x.value === 53)!.name).toBe('Right-Hippocampus');
+  });
+
   test('a bundled table is empty until published numbers are carried: every row says why there is no norm', () => {
     expect(PUBLISHED_NORMS).toHaveLength(0);
     const { mask } = phantom();

@@ -8,7 +8,7 @@ import type { Demographics, IcvEstimate, NormTable, VolumetryPair, VolumetryResu
 export const ASYMMETRY_FORMULA = 'asymmetry index = |L − R| / ((L + R) / 2) × 100 %';
 
 export interface VolumetryOptions {
-  /** Names of label values; else the FreeSurfer aseg name, else "Label N". */
+  /** Names of label values; else the mask's own label names, else the FreeSurfer aseg name, else "Label N". */
   names?: Record<number, string>;
   /** Only these label values (default: every non-zero value of the mask). */
   labels?: number[];
@@ -41,7 +41,8 @@ export function volumetry(mask: Volume, o: VolumetryOptions = {}): VolumetryResu
   const rows: VolumetryRow[] = values.map((value) => {
     const voxels = counts.get(value) ?? 0;
     const volumeMl = (voxels * det) / 1000;
-    const given = o.names?.[value];
+    // The caller's names, else the label map's own (a SEG's segments, an atlas's table), else FreeSurfer aseg's.
+    const given = o.names?.[value] ?? mask.labels?.find((l) => l.value === value)?.name;
     const named = given ? parseStructureName(given) : (asegName(value) ?? { name: `Label ${value}`, structure: `Label ${value}` });
     const row: VolumetryRow = {
       value,

@@ -44,6 +44,7 @@ for g in measurements.ContentSequence:
     mv = num.MeasuredValueSequence[0]
     group['volume'] = float(mv.NumericValue)
     group['unit'] = mv.MeasurementUnitsCodeSequence[0].CodeValue
+    group['exact'] = float(mv.FloatingPointValue)
     ref = find(g.ContentSequence, 'Referenced Segment')
     if ref:
         r = ref[0].ReferencedSOPSequence[0]

@@ -76,12 +76,16 @@ describe.skipIf(!hasSharedData)('DICOM SR (TID 1500) of segment volumes', () => 
       expect(c).toMatchObject({ sopClass: COMPREHENSIVE_SR, template: '1500', title: 'Imaging Measurement Report' });
       expect(c.evidenceSeries).toEqual(expect.arrayContaining([r.referenceSeriesUid, seg.seriesInstanceUid]));
       expect(c.groups).toHaveLength(2);
-      c.groups.forEach((g: { tracking: string; volume: number; unit: string; segment: { number: number; sop: string }; sourceSeries: string }, i: number) => {
-        expect(g).toMatchObject({ template: '1411', tracking: SEGMENTS[i].label, unit: 'ml', sourceSeries: r.referenceSeriesUid });
-        expect(Math.abs(g.volume - truth[SEGMENTS[i].value]) / truth[SEGMENTS[i].value]).toBeLessThan(0.005);
-        // The SEG export numbers segments in the order given; the SR points at the one of the same mask value.
-        expect(g.segment).toMatchObject({ number: i + 1, sop: seg.sopInstanceUid });
-      });
+      c.groups.forEach(
+        (g: { tracking: string; volume: number; exact: number; unit: string; segment: { number: number; sop: string }; sourceSeries: string }, i: number) => {
+          expect(g).toMatchObject({ template: '1411', tracking: SEGMENTS[i].label, unit: 'ml', sourceSeries: r.referenceSeriesUid });
+          expect(Math.abs(g.volume - truth[SEGMENTS[i].value]) / truth[SEGMENTS[i].value]).toBeLessThan(0.005);
+          // FloatingPointValue carries the volume without the DS rounding.
+          expect(g.exact).toBeCloseTo(truth[SEGMENTS[i].value], 9);
+          // The SEG export numbers segments in the order given; the SR points at the one of the same mask value.
+          expect(g.segment).toMatchObject({ number: i + 1, sop: seg.sopInstanceUid });
+        },
+      );
       expect(c.groups.map((g: { site: string; laterality: string }) => `${g.laterality} ${g.site}`)).toEqual(['Left Hippocampus', 'Right Thalamus']);
       expect(c.groups[0].algorithm).toEqual(['atlas vote']);
       // nibabel's count of the mask agrees with the one the SR was checked against above.

@@ -94,13 +94,14 @@ export function buildSr(mask: Volume, maskLabel: string, reference: { label: str
   const groups = specs.map((s) => {
     const voxels = counts.get(s.value) ?? 0;
     if (voxels === 0) throw new InputError(maskLabel, `segment "${s.label}" (value ${s.value}) has no voxels in the mask`);
-    // NumericValue is a DS (16 characters): 0.1 µL steps are far below a voxel, and the exact value goes in FloatingPointValue.
-    const volumeMl = Number(((voxels * mm3) / 1000).toFixed(4));
+    // NumericValue is a DS (16 characters): 0.1 µL steps are far below a voxel; the exact value goes in FloatingPointValue.
+    const exactMl = (voxels * mm3) / 1000;
+    const volumeMl = Number(exactMl.toFixed(4));
     const segNumber = options.seg ? segmentNumberOf(options.seg, s) : undefined;
     const m: SrMeasurement = { label: s.label, value: s.value, voxels, volumeMl, trackingUid: dcmjs.data.DicomMetaDictionary.uid() };
     if (segNumber !== undefined) m.segmentNumber = segNumber;
     measurements.push(m);
-    return measurementGroup(m, seriesUid, options.seg, provenance, version);
+    return measurementGroup(m, exactMl, seriesUid, options.seg, provenance, version);
   });
 
   const device = new T.ObserverContext({
@@ -177,7 +178,14 @@ export function buildSr(mask: Volume, maskLabel: string, reference: { label: str
 }
 
 /** TID 1411 for one segment, as an array of one CONTAINER content item. */
-function measurementGroup(m: SrMeasurement, seriesUid: string, seg: SegReference | undefined, p: SegProvenance, version: string): NaturalDataset[] {
+function measurementGroup(
+  m: SrMeasurement,
+  exactMl: number,
+  seriesUid: string,
+  seg: SegReference | undefined,
+  p: SegProvenance,
+  version: string,
+): NaturalDataset[] {
   const group = new V.ContainerContentItem({ name: code('125007', 'DCM', 'Measurement Group'), relationshipType: R.CONTAINS, templateID: '1411' });
   const content: NaturalDataset[] = [...new T.TrackingIdentifier({ identifier: m.label.slice(0, 64), uid: m.trackingUid })];
   if (seg && m.segmentNumber !== undefined) {
@@ -207,6 +215,7 @@ function measurementGroup(m: SrMeasurement, seriesUid: string, seg: SegReference
     value: m.volumeMl,
     unit: code('ml', 'UCUM', 'milliliter'),
   });
+  volume.MeasuredValueSequence[0].FloatingPointValue = exactMl;
   if (p.type !== 'MANUAL') {
     const params = provenanceText(p);
     volume.ContentSequence = [

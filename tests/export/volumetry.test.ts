@@ -170,6 +170,9 @@ describe('age and sex', () => {
     });
     expect(demographicsOf({ patientBirthDate: '19600715', studyDate: '20260714', patientSex: 'M' })).toMatchObject({ age: 65, sex: 'M' });
     expect(demographicsOf({ patientAge: '018M' }).age).toBeCloseTo(1.5, 9);
+    // "000Y" is what anonymizers leave (the GE series in shared/data has it): unknown, so the dates are tried.
+    expect(demographicsOf({ patientAge: '000Y', patientBirthDate: '19700101', studyDate: '20200929' })).toMatchObject({ age: 50 });
+    expect(demographicsOf({ patientAge: '000Y' }).age).toBeUndefined();
     expect(demographicsOf({ patientAge: '067Y', patientSex: 'O' }, { sex: 'm' })).toMatchObject({ age: 67, sex: 'M' });
     expect(demographicsOf({ patientSex: 'O' })).toEqual({ source: 'age and sex unknown' });
     expect(demographicsOf(undefined, { age: 30 })).toEqual({ age: 30, source: 'age given by the user' });

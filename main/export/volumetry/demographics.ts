@@ -1,11 +1,13 @@
 import { InputError } from '../../common/errors.js';
 import type { Demographics, Sex } from './types.js';
 
-/** PatientAge (AS: "045Y", "018M", "012W", "030D") in years; null when absent or malformed. */
+/** PatientAge (AS: "045Y", "018M", "012W", "030D") in years; null when absent, malformed or "000Y". */
 export function parseDicomAge(as: unknown): number | null {
   const m = /^(\d{3})([DWMY])$/.exec(String(as ?? '').trim());
   if (!m) return null;
   const n = Number(m[1]);
+  // Anonymizers blank the age as "000Y"; an infant's age is given in days, weeks or months, so 0 years means unknown.
+  if (n === 0 && m[2] === 'Y') return null;
   return m[2] === 'Y' ? n : m[2] === 'M' ? n / 12 : m[2] === 'W' ? (n * 7) / 365.25 : n / 365.25;
 }
 

@@ -134,6 +134,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     exportAvailability: async (targetId) => exports.availability(targetId),
     exportMaskNifti: async (targetId, maskId) => exports.maskNifti(targetId, maskId),
     exportSeg: (targetId, maskId, segments) => exports.seg(targetId, maskId, segments),
+    exportSr: (targetId, maskId, segments) => exports.sr(targetId, maskId, segments),
     volumeStats: async (maskId, names) => exports.stats(maskId, names),
     runReport: async (targetId, maskId, request) => exports.report(targetId, maskId, request),
     pacsConfig: () => pacs.config(),

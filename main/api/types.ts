@@ -27,7 +27,7 @@ export type {
   RecentFile,
 };
 import type { AddPairFromVolumes, ContextSetInfo, PairGridCheck, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
-import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
+import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, SrExport, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
 export type { AddPairFromVolumes, ContextSetInfo, PairGridCheck, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
@@ -50,6 +50,7 @@ export type {
   DroppedAttribute,
   ExportAvailability,
   SegExport,
+  SrExport,
   SegProvenance,
   ReportRequest,
   StatsResult,
@@ -145,6 +146,11 @@ export interface WorkstationApi {
    * file, how it says it was made, and which copied source attributes it left out for invalid values.
    */
   exportSeg(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<SegExport>;
+  /**
+   * DICOM Structured Report (TID 1500) of each segment's volume on the DICOM target; it references the SEG exported
+   * from the same unchanged mask in this session.
+   */
+  exportSr(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<SrExport>;
   /** Voxel count and mL per label, with the same table as CSV. */
   volumeStats(maskId: string, names?: Record<number, string>): Promise<StatsResult>;
   /** Self-contained HTML run report: key slices, structure volumes, model and context set. */

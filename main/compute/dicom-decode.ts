@@ -23,8 +23,8 @@ export function dicomDecodePool(size = 1, script: URL = workerScript(import.meta
  * a worker that dies fails this decode only, named by the folder, and the pool starts a new worker for the next.
  */
 export function workerSeriesDecoder(pool: () => ComputePool<DicomJobs>): SeriesDecoder {
-  return async (series, label, signal) => {
-    const job = await pack(series, label, signal);
+  return async (series, label, signal, pick) => {
+    const job = { ...(await pack(series, label, signal)), ...(pick !== undefined ? { pick } : {}) };
     try {
       return await pool().run('dicom-decode', job, { signal, transfer: [job.bytes] });
     } catch (err) {

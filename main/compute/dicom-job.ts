@@ -11,6 +11,8 @@ import type { JobHandler, StepProgress } from './protocol.js';
 export interface DecodeJob {
   label: string;
   reader: SeriesSummary['reader'];
+  /** Which of the volumes the series makes (name or 1-based number); the first by default. */
+  pick?: string;
   bytes: ArrayBuffer;
   headers: (Omit<PixelHeader, 'file'> & { file: { name: string; path?: string; gunzipped: boolean; offset: number; length: number } })[];
 }
@@ -24,7 +26,7 @@ export const decodeJob: JobHandler<DicomJobs['dicom-decode']> = async (job) => {
     ...h,
     file: { ...file, data: new Uint8Array(job.bytes, offset, length) },
   }));
-  const volume = await decodeHeaders(headers, job.reader, job.label);
+  const volume = await decodeHeaders(headers, job.reader, job.label, job.pick);
   // A view on a larger buffer (dcm2niix's NIfTI) is cut to its own here, so that only the voxels travel and the
   // buffer can be detached.
   if (volume.data.byteOffset !== 0 || volume.data.byteLength !== volume.data.buffer.byteLength) volume.data = volume.data.slice();

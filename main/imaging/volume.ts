@@ -23,6 +23,10 @@ export interface VolumeSource {
   dicom?: Record<string, string | number>;
   /** Source instance of each slice along k, for exports that must reference them (DICOM-SEG). */
   instances?: SourceInstance[];
+  /** When the series makes several volumes (echoes, magnitude/phase, ADC beside diffusion): all their names... */
+  volumes?: string[];
+  /** ...and which of them (1-based) this one is. */
+  volumeIndex?: number;
 }
 
 export interface SourceInstance {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
 import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
-import { volumeStats } from '../export/stats.js';
-import { buildReportHtml } from '../export/report.js';
+import { scanReport, type ScanReport } from '../export/scan-report.js';
+import type { VolumetryResult } from '../export/volumetry/types.js';
 import { encodeNifti, importSeries, openImagePath, type Volume } from '../imaging/index.js';
 import { gzipAsync } from '../util/gzip.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -21,6 +21,14 @@ export interface BatchRow {
   structure: string;
   labels: string;
   volume_ml: number | null;
+  /** Lateral structures (by their names, e.g. "Left-Hippocampus"): left or right, and |L−R| / ((L+R)/2) × 100. */
+  side: string;
+  asymmetry_index: number | null;
+  /** Percent of the intracranial volume; empty without an ICV estimate. */
+  pct_icv: number | null;
+  /** Percentile for age and sex where a published table exists, else why not (export/volumetry/norms.ts). */
+  percentile: number | null;
+  norm: string;
   doubtful_ml: number | null;
   method: string;
   align: string;
@@ -34,6 +42,11 @@ export const CSV_COLUMNS: (keyof BatchRow)[] = [
   'structure',
   'labels',
   'volume_ml',
+  'side',
+  'asymmetry_index',
+  'pct_icv',
+  'percentile',
+  'norm',
   'doubtful_ml',
   'method',
   'align',
@@ -107,8 +120,9 @@ export async function runBatch(
       try {
         const target = await openScan(scan, decode, services.signal);
         const outcome = await orchestrateRun({ ...settings, target, targetName: scan.label }, services);
-        const rows = rowsOf(scan, outcome);
-        await writeScanFolder(out, scan, key, target, outcome, rows);
+        const report = outcome.task === 'segment' ? reportOf(scan, target, outcome) : null;
+        const rows = rowsOf(scan, outcome, report?.volumetry ?? null);
+        await writeScanFolder(out, scan, key, outcome, rows, report?.html ?? null);
         result = { scan, status: 'ok', resumed: false, rows, seconds: (performance.now() - t0) / 1000, message: '' };
         runSeconds.push(result.seconds);
       } catch (err) {
@@ -139,20 +153,32 @@ async function openScan(scan: BatchScan, decode: ReturnType<typeof lazyWorkerSer
   throw new InputError(scan.path, 'holds no image series (only DICOM-SEG files)');
 }
 
-function rowsOf(scan: BatchScan, o: RunOutcome): BatchRow[] {
+/** The scan's CSV rows: one per structure, with its volumetry (sides, asymmetry, % ICV, norm) from the report. */
+function rowsOf(scan: BatchScan, o: RunOutcome, v: VolumetryResult | null): BatchRow[] {
   const common = { scan: scan.id, method: o.method, align: o.align, context_set: o.contextName, status: 'ok' as const, message: '' };
-  if (o.task !== 'segment') return [{ ...common, structure: o.sets[0]?.task.name ?? 'restored image', labels: '', volume_ml: null, doubtful_ml: null }];
-  return o.structures.map((s, k) => ({
-    ...common,
-    structure: s.name,
-    labels: s.labels.join('+'),
-    volume_ml: o.labelStats.find((x) => x.label === k + 1)?.ml ?? 0,
-    doubtful_ml: s.doubtfulMl,
-    message: o.qc
-      .filter((w) => w.structure === s.name)
-      .map((w) => `warning: ${w.message}`)
-      .join('; '),
-  }));
+  const none = { side: '', asymmetry_index: null, pct_icv: null, percentile: null, norm: '' };
+  if (o.task !== 'segment' || !v)
+    return [{ ...common, ...none, structure: o.sets[0]?.task.name ?? 'restored image', labels: '', volume_ml: null, doubtful_ml: null }];
+  return o.structures.map((s, k) => {
+    const row = v.rows.find((r) => r.value === k + 1);
+    const pair = row?.side ? v.pairs.find((p) => p.structure === row.structure) : undefined;
+    return {
+      ...common,
+      structure: s.name,
+      labels: s.labels.join('+'),
+      volume_ml: o.labelStats.find((x) => x.label === k + 1)?.ml ?? 0,
+      side: row?.side ?? '',
+      asymmetry_index: pair?.asymmetryIndex ?? null,
+      pct_icv: row?.pctIcv ?? null,
+      percentile: row?.norm.kind === 'percentile' ? row.norm.percentile : null,
+      norm: row ? (row.norm.kind === 'percentile' ? row.norm.source : row.norm.reason) : '',
+      doubtful_ml: s.doubtfulMl,
+      message: o.qc
+        .filter((w) => w.structure === s.name)
+        .map((w) => `warning: ${w.message}`)
+        .join('; '),
+    };
+  });
 }
 
 function errorRow(scan: BatchScan, message: string, settings: BatchSettings): BatchRow {
@@ -161,6 +187,11 @@ function errorRow(scan: BatchScan, message: string, settings: BatchSettings): Ba
     structure: '',
     labels: '',
     volume_ml: null,
+    side: '',
+    asymmetry_index: null,
+    pct_icv: null,
+    percentile: null,
+    norm: '',
     doubtful_ml: null,
     method: settings.method ?? '',
     align: settings.align ?? '',
@@ -171,7 +202,27 @@ function errorRow(scan: BatchScan, message: string, settings: BatchSettings): Ba
 }
 
 /** The scan's outputs in a hidden folder first, done.json last, then renamed into place. */
-async function writeScanFolder(out: string, scan: BatchScan, key: string, target: Volume, o: RunOutcome, rows: BatchRow[]): Promise<void> {
+/** The one-page report of a scan (export/scan-report.ts): volumetry, key slices, doubt, QC and provenance. */
+function reportOf(scan: BatchScan, target: Volume, o: RunOutcome): ScanReport {
+  return scanReport({
+    target,
+    targetName: scan.label,
+    mask: o.result,
+    names: Object.fromEntries(o.structures.map((s, k) => [k + 1, s.name])),
+    labels: o.structures.map((_, k) => k + 1),
+    run: {
+      method: o.method,
+      align: o.align,
+      model: o.model?.dir ?? null,
+      contextSize: o.structures[0].contextSize,
+      uncertainMl: o.structures.reduce((n, s) => n + (s.doubtfulMl ?? 0), 0) || null,
+      qc: o.qc.map((w) => ({ kind: w.kind, message: w.message })),
+      provenance: o.provenance,
+    },
+  });
+}
+
+async function writeScanFolder(out: string, scan: BatchScan, key: string, o: RunOutcome, rows: BatchRow[], reportHtml: string | null): Promise<void> {
   const tmp = join(out, `.${scan.id}.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   try {
@@ -183,20 +234,7 @@ async function writeScanFolder(out: string, scan: BatchScan, key: string, target
     const segment = o.task === 'segment';
     await put(segment ? 'mask.nii.gz' : 'restored.nii.gz', await gzipAsync(encodeNifti(o.result, segment ? { intent: 'label' } : {}), 6));
     if (o.doubt) await put('doubt.nii.gz', await gzipAsync(encodeNifti(o.doubt), 6));
-    if (segment) {
-      const names = Object.fromEntries(o.structures.map((s, k) => [k + 1, s.name]));
-      const html = buildReportHtml({
-        target,
-        targetName: scan.label,
-        mask: o.result,
-        stats: volumeStats(o.result, names),
-        model: { name: o.provenance.algorithmName ?? o.method, version: o.provenance.algorithmVersion },
-        contextSet: { name: o.contextName, pairs: [...new Set(o.structures.flatMap((s) => s.pairs.map((p) => p.name)))] },
-        createdAt: new Date().toISOString(),
-        notes: o.qc.map((w) => `QC: ${w.message}`),
-      });
-      await put('report.html', new TextEncoder().encode(html));
-    }
+    if (reportHtml !== null) await put('report.html', new TextEncoder().encode(reportHtml));
     const run = {
       scan: scan.label,
       method: o.method,

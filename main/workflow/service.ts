@@ -400,6 +400,8 @@ function choiceInfo(structure: string, choice: NonNullable<RunStructure['context
 /** A worklist row as the batch's CSV lines: one per structure of an ok run, one for a scan that failed. */
 function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): BatchRow[] {
   const r = row.result;
+  // The app's worklist has no volumetry yet (no ICV, sides only by name): those columns stay empty.
+  const none = { side: '', asymmetry_index: null, pct_icv: null, percentile: null, norm: '' };
   if (!r)
     return [
       {
@@ -407,6 +409,7 @@ function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): Batc
         structure: '',
         labels: '',
         volume_ml: null,
+        ...none,
         doubtful_ml: null,
         method: '',
         align: '',
@@ -416,12 +419,13 @@ function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): Batc
       },
     ];
   const common = { scan: row.scan, method: r.method, align: r.align, context_set: r.contextSet, status: 'ok' as const };
-  if (r.task !== 'segment') return [{ ...common, structure: 'restored image', labels: '', volume_ml: null, doubtful_ml: null, message: row.message }];
+  if (r.task !== 'segment') return [{ ...common, ...none, structure: 'restored image', labels: '', volume_ml: null, doubtful_ml: null, message: row.message }];
   return r.structures.map((s) => ({
     ...common,
     structure: s.name,
     labels: (structures[s.label - 1]?.labels ?? []).join('+'),
     volume_ml: s.ml,
+    ...none,
     doubtful_ml: r.uncertainty?.structures.find((d) => d.name === s.name)?.doubtfulMl ?? null,
     message: r.qc
       .filter((w) => w.structure === s.name)

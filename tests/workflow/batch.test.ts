@@ -69,7 +69,8 @@ describe('neuroverse batch', () => {
     const r = neuroverse(args(out), env);
     expect(r.code, r.stderr).toBe(1);
     const [header, ...rows] = csvRows(out);
-    expect(header.slice(0, 5)).toEqual(['scan', 'structure', 'labels', 'volume_ml', 'doubtful_ml']);
+    expect(header.slice(0, 4)).toEqual(['scan', 'structure', 'labels', 'volume_ml']);
+    expect(header).toEqual(expect.arrayContaining(['side', 'asymmetry_index', 'pct_icv', 'percentile', 'doubtful_ml', 'status', 'message']));
     const col = (name: string) => header.indexOf(name);
     const byScan = new Map(rows.map((r) => [r[0], r]));
     const expected = ['scan-2_T1', 'site-b__scan-3_T1', 'scan-4_T1', ...(hasSharedData ? ['dicom'] : [])];

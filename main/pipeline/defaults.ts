@@ -1,9 +1,16 @@
 import type { Task } from '../common/task.js';
+import { FUSION_IDS } from '../fusion/methods.js';
+import type { FusionId } from '../fusion/methods.js';
 import type { AlignMode } from '../registration/types.js';
 
-/** How a segmentation is made: the in-context model, or atlas fusion (majority vote of aligned labels). */
-export type Method = 'model' | 'vote';
-export const METHODS: readonly Method[] = ['model', 'vote'];
+/** How a segmentation is made: the in-context model, or atlas fusion of the aligned labels (fusion/methods.ts). */
+export type Method = 'model' | FusionId;
+export const METHODS: readonly Method[] = ['model', ...FUSION_IDS];
+
+/** Whether a method fuses aligned label maps (no model). */
+export function isFusion(m: Method): m is FusionId {
+  return m !== 'model';
+}
 
 /**
  * Defaults, chosen by held-out Dice on the five real dev heads within ~3 minutes on a 2-core machine with

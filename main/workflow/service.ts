@@ -8,7 +8,8 @@ import type { VolumeStore } from '../session/volume-store.js';
 import { importCheckpoint, InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';
 import type { DeviceRequest, PrecisionRequest } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
-import { chooseAlign, chooseMethod, METHODS } from '../pipeline/defaults.js';
+import { fusionMethod } from '../fusion/methods.js';
+import { chooseAlign, chooseMethod, isFusion, METHODS } from '../pipeline/defaults.js';
 import type { Method } from '../pipeline/defaults.js';
 import { inProcessRunner, workerRunner } from '../pipeline/model-runner.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
@@ -240,7 +241,7 @@ export class WorkflowService {
     if (base.task === 'segment') {
       result = combineMasks(
         run.structures.map((s) => s.volume),
-        `${method === 'vote' ? 'atlas vote' : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`,
+        `${isFusion(method) ? fusionMethod(method).name : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`,
       );
       stats = labelStats(result, names);
     } else {

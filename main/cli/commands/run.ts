@@ -5,7 +5,7 @@ import { parseDevice, parsePrecision } from '../../engine/index.js';
 import type { Task } from '../../common/task.js';
 import { Library, libraryDir, resolveContextSet, scannerMatch, type ScannerInfo } from '../../library/index.js';
 import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
-import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, DEFAULTS, isFusion, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { DOUBT_SCALE, doubtfulVoxels } from '../../fusion/vote.js';
@@ -25,7 +25,7 @@ export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
-                      [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
+                      [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote|jlf]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
                       [--uncertainty FILE.nii.gz] [--json]
 
@@ -45,7 +45,8 @@ export const runCommand: CliCommand = {
   --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
                        deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
-  --method M           model (the in-context model) or vote (majority vote of the aligned labels, no model);
+  --method M           model (the in-context model), vote (majority vote of the aligned labels, no model) or
+                       jlf (joint label fusion: the aligned labels weighted by how well their images match, no model);
                        default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: model
   --reference IMG      align through this reference image (e.g. the Colin27 T1 in resources/sample) instead of
                        each pair directly to the target: pairs are registered to it once (cached), the target
@@ -157,8 +158,10 @@ export const runCommand: CliCommand = {
     const methodFlag = flag(args, 'method') as Method | undefined;
     if (methodFlag !== undefined && !METHODS.includes(methodFlag))
       throw new InputError(undefined, `--method must be ${METHODS.join(' or ')} (got "${methodFlag}")`, 'usage');
-    if (methodFlag === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote applies to --task segment only', 'usage');
-    if (methodFlag === 'vote' && modelFlag) throw new InputError(undefined, '--model does not apply to --method vote (atlas fusion uses no model)', 'usage');
+    if (methodFlag && isFusion(methodFlag) && task !== 'segment')
+      throw new InputError(undefined, `--method ${methodFlag} applies to --task segment only`, 'usage');
+    if (methodFlag && isFusion(methodFlag) && modelFlag)
+      throw new InputError(undefined, `--model does not apply to --method ${methodFlag} (atlas fusion uses no model)`, 'usage');
     const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined });
     const reference = flag(args, 'reference');
     const uncertaintyOut = flag(args, 'uncertainty');
@@ -172,12 +175,12 @@ export const runCommand: CliCommand = {
       throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
 
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
-    const model = method === 'vote' ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
+    const model = isFusion(method) ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
     // The model runs in a compute worker (pipeline/model-runner.ts), as in the app.
     const engine = model ? await workerRunner(model, device, precision) : null;
     const align = chooseAlign(task, method, alignFlag, engine?.manifest.alignment);
     if (reference !== undefined && align === 'none') throw new InputError(undefined, '--reference needs --align affine or deformable', 'usage');
-    const needsPool = align !== 'none' || method === 'vote';
+    const needsPool = align !== 'none' || isFusion(method);
     const pool = needsPool ? registrationPool(workers) : null;
     const cache = new RegistrationCache(registrationCacheDir(defaultDataDir()));
     try {

@@ -1,0 +1,139 @@
+import { ComputePool, defaultPoolSize } from '../compute/pool.js';
+import { workerScript } from '../compute/worker-script.js';
+import { realValues } from '../engine/processing/intensity.js';
+import type { Volume } from '../imaging/volume.js';
+import { spatialDims } from '../imaging/volume.js';
+import type { VoxelBox } from '../imaging/voxel-box.js';
+import { JLF_DEFAULTS, jlfMargin } from './jlf.js';
+import type { JlfParams } from './jlf.js';
+import { forCrop } from './jlf-job.js';
+import type { JlfJob, JlfJobResult } from './jlf-job.js';
+import { DOUBT_SCALE } from './vote.js';
+import type { VoteResult } from './vote.js';
+
+/** A coded concept as DICOM writes it (Algorithm Family Code Sequence). */
+export interface CodedConcept {
+  CodeValue: string;
+  CodingSchemeDesignator: string;
+  CodeMeaning: string;
+}
+
+/** What every fusion method is given: the aligned pairs of one structure group and the vote of their labels. */
+export interface FusionInput {
+  target: Volume;
+  /** Aligned pairs on the target grid (cache files); `name` is how messages name the pair. */
+  pairs: { imageFile: string; labelFile: string; name: string }[];
+  /**
+   * One entry per structure: its label values and the majority vote of the same aligned maps (computed while
+   * they are read for the checks; where all maps agree it is already the answer).
+   */
+  structures: { labels?: readonly number[]; vote: VoteResult }[];
+  signal?: AbortSignal;
+}
+
+export interface FusionOutput extends VoteResult {
+  /** Voxels the method computed beyond the vote (0 for the vote itself). */
+  computed: number;
+}
+
+export interface FusionMethod<Id extends string = string> {
+  id: Id;
+  /** How the Run panel and messages name it. */
+  name: string;
+  /** labels: the aligned label maps suffice; images: the aligned images are read too. */
+  needs: 'labels' | 'images';
+  /** What its probability (and so its doubt map, 1 − |2p − 1|) is. */
+  probability: string;
+  /** DICOM-SEG Segment Algorithm Name and the family code of its Algorithm Identification. */
+  algorithm: { name: string; family: CodedConcept };
+  /** One phrase for the SEG's provenance ("atlas vote of registered context labels"). */
+  description: string;
+  fuse(input: FusionInput): Promise<FusionOutput[]>;
+}
+
+/** CID 7162 has no family for registration-based label fusion; a private scheme ("99" prefix, PS3.16 §8.2) names it. */
+export const PRIVATE_SCHEME = '99NEUROVERSE';
+
+const vote: FusionMethod<'vote'> = {
+  id: 'vote',
+  name: 'atlas vote',
+  needs: 'labels',
+  probability: 'the fraction of aligned label maps that put the structure at the voxel',
+  algorithm: {
+    name: 'Neuroverse atlas vote',
+    family: { CodeValue: 'ATLAS-VOTE', CodingSchemeDesignator: PRIVATE_SCHEME, CodeMeaning: 'Atlas label fusion by majority vote' },
+  },
+  description: 'atlas vote of registered context labels',
+  // The vote is made while the maps are read for the checks (fusion/vote.ts): nothing more to do.
+  fuse: async (input) => input.structures.map((s) => ({ ...s.vote, computed: 0 })),
+};
+
+const jlf: FusionMethod<'jlf'> = {
+  id: 'jlf',
+  name: 'joint label fusion',
+  needs: 'images',
+  probability: 'the sum of the atlases’ labels weighted by joint label fusion (local patch match and error correlation)',
+  algorithm: {
+    name: 'Neuroverse joint label fusion',
+    family: { CodeValue: 'ATLAS-JLF', CodingSchemeDesignator: PRIVATE_SCHEME, CodeMeaning: 'Atlas label fusion by joint label fusion' },
+  },
+  description: 'joint label fusion of registered context labels (Wang et al. 2013, with a local search)',
+  fuse: (input) => jointFusion(input, JLF_DEFAULTS),
+};
+
+/** Every fusion method, by id: a new method is one entry here (and its own module in this folder). */
+export const FUSION_METHODS = { vote, jlf } as const;
+export type FusionId = keyof typeof FUSION_METHODS;
+export const FUSION_IDS = Object.keys(FUSION_METHODS) as FusionId[];
+
+export function isFusionId(s: string): s is FusionId {
+  return Object.prototype.hasOwnProperty.call(FUSION_METHODS, s);
+}
+
+export function fusionMethod(id: FusionId): FusionMethod {
+  return FUSION_METHODS[id];
+}
+
+/** Mask (p ≥ ½) and doubt (1 − |2p − 1|, ×255) of a fused probability. */
+export function doubtOf(p: number): number {
+  const q = p < 0 ? 0 : p > 1 ? 1 : p;
+  return Math.round(DOUBT_SCALE * (1 - Math.abs(2 * q - 1)));
+}
+
+let pool: ComputePool | null = null;
+/** Fusion workers, started on first use (idle workers do not keep the process alive). */
+function fusionPool(): ComputePool {
+  pool ??= new ComputePool(workerScript(import.meta.url, 'worker'), Math.min(2, defaultPoolSize(0.5e9)));
+  return pool;
+}
+
+/**
+ * Joint label fusion of each structure in a compute worker, on the crop of the atlases' union box plus what the
+ * patches and the search need; outside the crop every map says "not the structure", as the vote does.
+ */
+export async function jointFusion(input: FusionInput, params: JlfParams, structureParams?: (labels?: readonly number[]) => JlfParams): Promise<FusionOutput[]> {
+  const dims = spatialDims(input.target);
+  const values = realValues(input.target);
+  return Promise.all(
+    input.structures.map(async (s) => {
+      const v = s.vote;
+      if (!v.box) return { ...v, computed: 0 };
+      const p = structureParams?.(s.labels) ?? params;
+      const m = jlfMargin(p);
+      const box: VoxelBox = { lo: v.box.lo.map((x) => x - m) as VoxelBox['lo'], hi: v.box.hi.map((x) => x + m) as VoxelBox['hi'] };
+      const size = [0, 1, 2].map((k) => box.hi[k] - box.lo[k] + 1);
+      const target = new Float32Array(size[0] * size[1] * size[2]);
+      forCrop(box, dims, (o, i) => (target[o] = values[i]));
+      const job: JlfJob = { dims, box, target, pairs: input.pairs, labels: s.labels ? [...s.labels] : undefined, params: p };
+      const r = await fusionPool().run<JlfJobResult>('joint-label-fusion', job, { signal: input.signal, transfer: [target.buffer] });
+      const mask = v.mask.slice();
+      const doubt = v.doubt.slice();
+      forCrop(box, dims, (o, i) => {
+        const q = r.probability[o];
+        mask[i] = q >= 0.5 ? 1 : 0;
+        doubt[i] = doubtOf(q);
+      });
+      return { mask, doubt, dims: v.dims, box: v.box, computed: r.computed };
+    }),
+  );
+}

@@ -16,6 +16,8 @@ export interface JlfJob {
   dims: [number, number, number];
   /** The crop in target voxels; may reach outside the grid (read as zero there). */
   box: VoxelBox;
+  /** The voxels this job computes (inside `box`, which adds the margin its patches and search need). */
+  core: VoxelBox;
   /** The target's real intensities inside `box`, x fastest. */
   target: Float32Array;
   /** Aligned pairs on the target grid (cache files); `name` is what errors say. */
@@ -63,7 +65,8 @@ export const jlfJob: JobHandler = async (job: JlfJob, _progress, signal) => {
   const normalizeMask = new Uint8Array(anyLabel.length);
   for (let i = 0; i < anyLabel.length; i++) normalizeMask[i] = 2 * anyLabel[i] > job.pairs.length ? 1 : 0;
   const t1 = performance.now();
-  const r = jointLabelFusion({ dims: cdims, target: job.target, atlases, normalizeMask }, job.params, signal);
+  const core = { lo: job.core.lo.map((l, k) => l - job.box.lo[k]), hi: job.core.hi.map((h, k) => h - job.box.lo[k]) };
+  const r = jointLabelFusion({ dims: cdims, target: job.target, atlases, normalizeMask, core }, job.params, signal);
   const value: JlfJobResult = { probability: r.probability, computed: r.computed, seconds: { read: (t1 - t0) / 1000, fuse: (performance.now() - t1) / 1000 } };
   return { value, transfer: [r.probability.buffer as ArrayBuffer] };
 };

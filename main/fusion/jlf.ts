@@ -42,6 +42,8 @@ export interface JlfCrops {
    * have any label); the whole crop when absent or nearly empty.
    */
   normalizeMask?: Uint8Array;
+  /** Compute only inside this box of the crop (inclusive; the rest is margin another job may own); default all. */
+  core?: { lo: number[]; hi: number[] };
 }
 
 export interface JlfResult {
@@ -67,7 +69,7 @@ export function jointLabelFusion(c: JlfCrops, p: JlfParams = JLF_DEFAULTS, signa
   const probability = new Float32Array(size);
   for (let i = 0; i < size; i++) probability[i] = count[i] === n ? 1 : 0;
 
-  const region = regionVoxels(count, n, c.dims, p.regionRadius, p.patchRadius + p.searchRadius);
+  const region = regionVoxels(count, n, c.dims, p.regionRadius, p.patchRadius + p.searchRadius, c.core);
   if (region.length === 0 || n === 1) {
     // One atlas (or unanimous atlases): its labels are the answer; a search alone has nothing to weigh.
     if (n === 1) for (const i of region) probability[i] = c.atlases[0].label[i];
@@ -168,8 +170,15 @@ function choleskySolveOnes(a: Float64Array, n: number, x: Float64Array): boolean
  * region radius where any atlas's membership changes within that many voxels; only voxels at least `inner`
  * from the crop's border (their patches and search windows must fit).
  */
-export function regionVoxels(count: Uint16Array, n: number, dims: readonly number[], radius: number, inner: number): Int32Array {
-  const [nx, ny, nz] = dims;
+export function regionVoxels(
+  count: Uint16Array,
+  n: number,
+  dims: readonly number[],
+  radius: number,
+  inner: number,
+  core?: { lo: number[]; hi: number[] },
+): Int32Array {
+  const [nx, ny] = dims;
   let anyIn: Uint8Array;
   let allIn: Uint8Array;
   if (radius > 0) {
@@ -186,9 +195,11 @@ export function regionVoxels(count: Uint16Array, n: number, dims: readonly numbe
     for (let i = 0; i < allIn.length; i++) allIn[i] = 1 - allIn[i];
   }
   const out: number[] = [];
-  for (let z = inner; z < nz - inner; z++)
-    for (let y = inner; y < ny - inner; y++)
-      for (let x = inner, i = inner + nx * (y + ny * z); x < nx - inner; x++, i++) {
+  const lo = [0, 1, 2].map((k) => Math.max(inner, core?.lo[k] ?? 0));
+  const hi = [0, 1, 2].map((k) => Math.min(dims[k] - 1 - inner, core?.hi[k] ?? dims[k]));
+  for (let z = lo[2]; z <= hi[2]; z++)
+    for (let y = lo[1]; y <= hi[1]; y++)
+      for (let x = lo[0], i = lo[0] + nx * (y + ny * z); x <= hi[0]; x++, i++) {
         const c = count[i];
         const todo = radius > 0 ? anyIn![i] === 1 && allIn![i] === 0 : c > 0 && c < n;
         if (todo) out.push(i);

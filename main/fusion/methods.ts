@@ -8,6 +8,8 @@ import { JLF_DEFAULTS, jlfMargin } from './jlf.js';
 import type { JlfParams } from './jlf.js';
 import { forCrop } from './jlf-job.js';
 import type { JlfJob, JlfJobResult } from './jlf-job.js';
+import { FUSION_IDS, FUSION_NAMES } from './ids.js';
+import type { FusionId } from './ids.js';
 import { DOUBT_SCALE } from './vote.js';
 import type { VoteResult } from './vote.js';
 
@@ -56,7 +58,7 @@ export const PRIVATE_SCHEME = '99NEUROVERSE';
 
 const vote: FusionMethod<'vote'> = {
   id: 'vote',
-  name: 'atlas vote',
+  name: FUSION_NAMES.vote,
   needs: 'labels',
   probability: 'the fraction of aligned label maps that put the structure at the voxel',
   algorithm: {
@@ -70,7 +72,7 @@ const vote: FusionMethod<'vote'> = {
 
 const jlf: FusionMethod<'jlf'> = {
   id: 'jlf',
-  name: 'joint label fusion',
+  name: FUSION_NAMES.jlf,
   needs: 'images',
   probability: 'the sum of the atlases’ labels weighted by joint label fusion (local patch match and error correlation)',
   algorithm: {
@@ -82,9 +84,9 @@ const jlf: FusionMethod<'jlf'> = {
 };
 
 /** Every fusion method, by id: a new method is one entry here (and its own module in this folder). */
-export const FUSION_METHODS = { vote, jlf } as const;
-export type FusionId = keyof typeof FUSION_METHODS;
-export const FUSION_IDS = Object.keys(FUSION_METHODS) as FusionId[];
+export const FUSION_METHODS: { [K in FusionId]: FusionMethod<K> } = { vote, jlf };
+export { FUSION_IDS, FUSION_NAMES };
+export type { FusionId };
 
 export function isFusionId(s: string): s is FusionId {
   return Object.prototype.hasOwnProperty.call(FUSION_METHODS, s);
@@ -108,8 +110,10 @@ function fusionPool(): ComputePool {
 }
 
 /**
- * Joint label fusion of each structure in a compute worker, on the crop of the atlases' union box plus what the
- * patches and the search need; outside the crop every map says "not the structure", as the vote does.
+ * Joint label fusion of each structure in compute workers, on the crop of the atlases' union box plus what the
+ * patches and the search need; outside the crop every map says "not the structure", as the vote does. A
+ * structure is split in two along x where its maps disagree least (between the two hippocampi, say), so both
+ * workers share it and neither crop spans the empty middle.
  */
 export async function jointFusion(input: FusionInput, params: JlfParams, structureParams?: (labels?: readonly number[]) => JlfParams): Promise<FusionOutput[]> {
   const dims = spatialDims(input.target);
@@ -120,20 +124,97 @@ export async function jointFusion(input: FusionInput, params: JlfParams, structu
       if (!v.box) return { ...v, computed: 0 };
       const p = structureParams?.(s.labels) ?? params;
       const m = jlfMargin(p);
-      const box: VoxelBox = { lo: v.box.lo.map((x) => x - m) as VoxelBox['lo'], hi: v.box.hi.map((x) => x + m) as VoxelBox['hi'] };
-      const size = [0, 1, 2].map((k) => box.hi[k] - box.lo[k] + 1);
-      const target = new Float32Array(size[0] * size[1] * size[2]);
-      forCrop(box, dims, (o, i) => (target[o] = values[i]));
-      const job: JlfJob = { dims, box, target, pairs: input.pairs, labels: s.labels ? [...s.labels] : undefined, params: p };
-      const r = await fusionPool().run<JlfJobResult>('joint-label-fusion', job, { signal: input.signal, transfer: [target.buffer] });
       const mask = v.mask.slice();
       const doubt = v.doubt.slice();
-      forCrop(box, dims, (o, i) => {
-        const q = r.probability[o];
-        mask[i] = q >= 0.5 ? 1 : 0;
-        doubt[i] = doubtOf(q);
-      });
-      return { mask, doubt, dims: v.dims, box: v.box, computed: r.computed };
+      let computed = 0;
+      await Promise.all(
+        splitX(v.box, v.doubt, dims)
+          // Without a region radius only voxels where the maps disagree are computed: their own box is enough.
+          .map((part) => (p.regionRadius === 0 ? boxWhereIn(part, v.doubt, dims) : part))
+          .filter((part): part is VoxelBox => part !== null)
+          .map(async (core) => {
+            const box: VoxelBox = { lo: core.lo.map((x) => x - m) as VoxelBox['lo'], hi: core.hi.map((x) => x + m) as VoxelBox['hi'] };
+            const size = [0, 1, 2].map((k) => box.hi[k] - box.lo[k] + 1);
+            const target = new Float32Array(size[0] * size[1] * size[2]);
+            forCrop(box, dims, (o, i) => (target[o] = values[i]));
+            const job: JlfJob = { dims, box, core, target, pairs: input.pairs, labels: s.labels ? [...s.labels] : undefined, params: p };
+            const r = await fusionPool().run<JlfJobResult>('joint-label-fusion', job, { signal: input.signal, transfer: [target.buffer] });
+            computed += r.computed;
+            forCrop(box, dims, (o, i) => {
+              const x = i % dims[0];
+              const y = Math.floor(i / dims[0]) % dims[1];
+              const z = Math.floor(i / (dims[0] * dims[1]));
+              if (x < core.lo[0] || x > core.hi[0] || y < core.lo[1] || y > core.hi[1] || z < core.lo[2] || z > core.hi[2]) return;
+              const q = r.probability[o];
+              mask[i] = q >= 0.5 ? 1 : 0;
+              doubt[i] = doubtOf(q);
+            });
+          }),
+      );
+      return { mask, doubt, dims: v.dims, box: v.box, computed };
     }),
   );
+}
+
+/** The box of the voxels inside `box` where `data` is non-zero, or null. */
+function boxWhereIn(box: VoxelBox, data: Uint8Array, dims: readonly number[]): VoxelBox | null {
+  const [nx, ny] = dims;
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-1, -1, -1];
+  for (let z = box.lo[2]; z <= box.hi[2]; z++)
+    for (let y = box.lo[1]; y <= box.hi[1]; y++) {
+      const row = nx * (y + ny * z);
+      for (let x = box.lo[0]; x <= box.hi[0]; x++)
+        if (data[row + x] > 0) {
+          if (x < lo[0]) lo[0] = x;
+          if (x > hi[0]) hi[0] = x;
+          if (y < lo[1]) lo[1] = y;
+          if (y > hi[1]) hi[1] = y;
+          if (z < lo[2]) lo[2] = z;
+          if (z > hi[2]) hi[2] = z;
+        }
+    }
+  return hi[0] < 0 ? null : { lo: lo as VoxelBox['lo'], hi: hi as VoxelBox['hi'] };
+}
+
+/**
+ * `box` as two boxes split along x at the middle of the widest run of x-slices where no map disagrees (the
+ * vote's doubt is 0), or at the median disagreeing voxel when there is no such run; one box when it is thin.
+ */
+export function splitX(box: VoxelBox, doubt: Uint8Array, dims: readonly number[]): VoxelBox[] {
+  const [nx, ny] = dims;
+  const width = box.hi[0] - box.lo[0] + 1;
+  if (width < 16) return [box];
+  const perX = new Float64Array(width);
+  for (let z = box.lo[2]; z <= box.hi[2]; z++)
+    for (let y = box.lo[1]; y <= box.hi[1]; y++) {
+      const row = nx * (y + ny * z);
+      for (let x = box.lo[0]; x <= box.hi[0]; x++) if (doubt[row + x] > 0) perX[x - box.lo[0]]++;
+    }
+  let best = { start: -1, len: 0 };
+  for (let x = 0; x < width;) {
+    if (perX[x] > 0) {
+      x++;
+      continue;
+    }
+    let e = x;
+    while (e < width && perX[e] === 0) e++;
+    // Only gaps between disagreeing slices split anything.
+    if (x > 0 && e < width && e - x > best.len) best = { start: x, len: e - x };
+    x = e;
+  }
+  let cut: number;
+  if (best.len > 0) cut = best.start + Math.floor(best.len / 2);
+  else {
+    const total = perX.reduce((a, b) => a + b, 0);
+    let acc = 0;
+    cut = 0;
+    while (cut < width - 1 && acc + perX[cut] < total / 2) acc += perX[cut++];
+  }
+  if (cut <= 0 || cut >= width - 1) return [box];
+  const at = box.lo[0] + cut;
+  return [
+    { lo: [...box.lo], hi: [at, box.hi[1], box.hi[2]] },
+    { lo: [at + 1, box.lo[1], box.lo[2]], hi: [...box.hi] },
+  ];
 }

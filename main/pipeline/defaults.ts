@@ -1,6 +1,6 @@
 import type { Task } from '../common/task.js';
-import { FUSION_IDS } from '../fusion/methods.js';
-import type { FusionId } from '../fusion/methods.js';
+import { FUSION_IDS } from '../fusion/ids.js';
+import type { FusionId } from '../fusion/ids.js';
 import type { AlignMode } from '../registration/types.js';
 
 /** How a segmentation is made: the in-context model, or atlas fusion of the aligned labels (fusion/methods.ts). */

@@ -27,8 +27,11 @@ export interface JlfParams {
   regionRadius: number;
 }
 
-/** Published defaults (Wang et al. 2013): patch radius 2, search radius 3, α = 0.1, β = 2. */
-export const JLF_DEFAULTS: JlfParams = { patchRadius: 2, searchRadius: 3, alpha: 0.1, beta: 2, regionRadius: 0 };
+/**
+ * Published defaults (Wang et al. 2013): patch radius 2, search radius 3, α = 0.1, β = 2; and the region grown by
+ * 2 voxels (measured on the dev heads, affine: +0.018 mean Dice of 4 over the disagreement alone, docs/alignment.md).
+ */
+export const JLF_DEFAULTS: JlfParams = { patchRadius: 2, searchRadius: 3, alpha: 0.1, beta: 2, regionRadius: 2 };
 
 export interface JlfCrops {
   /** Size of every crop, x fastest. */

@@ -36,6 +36,7 @@ interface Row {
   dice: number;
   uncertainMl: number | null;
   seconds: number;
+  cpuSeconds?: number | null;
   alignSeconds: number;
   fuseSeconds: number;
   registered: number;
@@ -88,7 +89,14 @@ async function main() {
                 out,
                 '--json',
               ];
-              const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });
+              // CPU seconds of the whole process (threads included) beside its wall clock: on a shared machine the
+              // wall clock also measures the neighbours; GNU time reports them where it is installed.
+              const timed = existsSync('/usr/bin/time');
+              const { stdout, stderr } = await run(timed ? '/usr/bin/time' : process.execPath, timed ? ['-f', 'cpu %U %S', process.execPath, ...argv] : argv, {
+                env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir },
+                maxBuffer: 1 << 24,
+              });
+              const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr.trim());
               const report = JSON.parse(stdout.trim().split('\n').pop()!);
               const row: Row = {
                 target: t,
@@ -99,6 +107,7 @@ async function main() {
                 dice: Math.round((await dice(out, `${data}/sub-${t}_aseg.nii.gz`, labels)) * 10000) / 10000,
                 uncertainMl: report.uncertainMl ?? null,
                 seconds: report.seconds.total,
+                cpuSeconds: cpu ? Math.round((Number(cpu[1]) + Number(cpu[2])) * 10) / 10 : null,
                 alignSeconds: report.seconds.align,
                 fuseSeconds: report.seconds.vote,
                 registered: report.registered,
@@ -130,8 +139,10 @@ function printTable(all: Row[]): void {
   const rows = [...latest.values()];
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const fmt = (xs: number[], d = 0) => (xs.length ? `${mean(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})` : '—');
-  console.log(`| alignment | method | L | ${FOUR.join(' | ')} | mean of 4 | targets | cold run s | warm run s | fusion s | peak RSS MB |`);
-  console.log(`|---|---|---|${FOUR.map(() => '---').join('|')}|---|---|---|---|---|---|`);
+  console.log(
+    `| alignment | method | L | ${FOUR.join(' | ')} | mean of 4 | targets | cold run s | cold CPU s | load (cold) | warm run s | fusion s | peak RSS MB |`,
+  );
+  console.log(`|---|---|---|${FOUR.map(() => '---').join('|')}|---|---|---|---|---|---|---|---|`);
   const keys = [...new Set(rows.map((r) => `${r.align}|${r.method}|${r.pairs}`))].sort();
   for (const k of keys) {
     const [align, method, pairs] = k.split('|');
@@ -141,6 +152,8 @@ function printTable(all: Row[]): void {
     const full = targets.filter((t) => FOUR.every((n) => sel.some((r) => r.target === t && r.structure === n)));
     const m4 = full.length ? mean(full.map((t) => mean(sel.filter((r) => r.target === t).map((r) => r.dice)))) : NaN;
     const cold = sel.filter((r) => r.registered > 0).map((r) => r.seconds);
+    const coldCpu = sel.filter((r) => r.registered > 0 && typeof r.cpuSeconds === 'number').map((r) => r.cpuSeconds as number);
+    const loads = sel.filter((r) => r.registered > 0).map((r) => r.load);
     const warm = sel.filter((r) => r.registered === 0).map((r) => r.seconds);
     console.log(
       `| ${align} | ${method} | ${pairs} | ${FOUR.map((n) =>
@@ -148,7 +161,7 @@ function printTable(all: Row[]): void {
           sel.filter((r) => r.structure === n).map((r) => r.dice),
           3,
         ),
-      ).join(' | ')} | **${m4.toFixed(3)}** | ${targets.join(',')} | ${fmt(cold)} | ${fmt(warm)} | ${fmt(
+      ).join(' | ')} | **${m4.toFixed(3)}** | ${targets.join(',')} | ${fmt(cold)} | ${fmt(coldCpu)} | ${fmt(loads, 1)} | ${fmt(warm)} | ${fmt(
         sel.map((r) => r.fuseSeconds),
         1,
       )} | ${Math.max(...sel.map((r) => r.peakRssMB))} |`,

@@ -108,15 +108,21 @@ describe('joint label fusion', () => {
     const truth = cube(10, 21);
     const tex = texture(4);
     const atlases = [0, 1, 2].map((k) => ({ image: image(texture(10 + k), truth), label: truth }));
-    const r = jointLabelFusion({ dims, target: image(tex, truth), atlases });
+    const disagreement = { ...JLF_DEFAULTS, regionRadius: 0 };
+    const r = jointLabelFusion({ dims, target: image(tex, truth), atlases }, disagreement);
     expect(r.computed).toBe(0);
+    // With a region radius only the voxels within it of a label change are computed (the search may move a
+    // boundary all atlases share); far from any boundary nothing is.
+    const near = jointLabelFusion({ dims, target: image(tex, truth), atlases }, { ...JLF_DEFAULTS, regionRadius: 2 });
+    expect(near.computed).toBe(16 ** 3 - 8 ** 3);
+    expect(dice(near.probability, truth)).toBeGreaterThan(0.99);
     expect(dice(r.probability, truth)).toBe(1);
 
     // One atlas differs in one corner: only the voxels where they disagree are computed.
     const other = truth.slice();
     other[idx(10, 10, 10)] = 0;
     other[idx(22, 21, 21)] = 1;
-    const r2 = jointLabelFusion({ dims, target: image(tex, truth), atlases: [...atlases.slice(0, 2), { ...atlases[2], label: other }] });
+    const r2 = jointLabelFusion({ dims, target: image(tex, truth), atlases: [...atlases.slice(0, 2), { ...atlases[2], label: other }] }, disagreement);
     expect(r2.computed).toBe(2);
     const count = new Uint16Array(truth.length).map((_, i) => truth[i] * 2 + other[i]);
     expect(Array.from(regionVoxels(count, 3, dims, 0, 5)).sort((a, b) => a - b)).toEqual([idx(10, 10, 10), idx(22, 21, 21)]);

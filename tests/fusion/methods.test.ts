@@ -98,7 +98,7 @@ describe('joint fusion through the compute worker', () => {
         pairs.push({ imageFile, labelFile, name: `pair ${i + 1}` });
       }
       const [vote] = await majorityVotes(3, async (i) => vol(labels[i]), [[17]]);
-      const [fused] = await jointFusion({ target, pairs, structures: [{ labels: [17], vote }] }, { ...JLF_DEFAULTS, searchRadius: 1 });
+      const [fused] = await jointFusion({ target, pairs, structures: [{ labels: [17], vote }] }, { ...JLF_DEFAULTS, searchRadius: 1, regionRadius: 0 });
       let wrongVote = 0;
       let wrongJlf = 0;
       for (let i = 0; i < truth.length; i++) {

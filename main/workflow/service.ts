@@ -262,7 +262,7 @@ export class WorkflowService {
     t = performance.now();
     const runId = await library.recordRun({
       setName,
-      model: model?.id ?? 'atlas-vote',
+      model: model?.id ?? (isFusion(method) && method !== 'vote' ? `atlas-${method}` : 'atlas-vote'),
       method,
       alignment: align,
       miniContext: first.miniContext ?? undefined,

@@ -43,7 +43,7 @@ export const runCommand: CliCommand = {
   --task T             segment (default) or generate
   --label V            label values of multi-label context maps whose union is the foreground (repeatable)
   --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
-                       deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
+                       deformable (+ B-spline on the labels' region, ~35 s a pair); default ${DEFAULTS.segment.align} for atlas fusion,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
   --method M           model (the in-context model), vote (majority vote of the aligned labels, no model) or
                        jlf (joint label fusion: the aligned labels weighted by how well their images match, no model);

@@ -64,7 +64,12 @@ export interface SegProvenance {
   algorithmName?: string;
   /** The model package's version or checkpoint identity. */
   algorithmVersion?: string;
-  method?: 'model' | 'vote';
+  /** 'model' or a fusion method's id (fusion/methods.ts). */
+  method?: string;
+  /** The method's Algorithm Family code; absent: the model's (AI) or, for 'vote', atlas vote's. */
+  algorithmFamily?: { CodeValue: string; CodingSchemeDesignator: string; CodeMeaning: string };
+  /** One phrase of how the method made it, for the SEG's algorithm parameters. */
+  methodDescription?: string;
   alignment?: string;
   contextSet?: { name: string; identity: string; pairs: number };
   /** The library's run id. */

@@ -7,6 +7,8 @@ import type { ProviderChoice } from '../engine/runtime/device.js';
 import { checkContextPair } from '../engine/processing/pair-checks.js';
 import type { TaskRunResult } from '../engine/run-task.js';
 import type { PhaseSeconds } from '../engine/inference-engine.js';
+import { fusionMethod } from '../fusion/methods.js';
+import type { FusionId } from '../fusion/methods.js';
 import { DOUBT_SCALE, majorityVotes } from '../fusion/vote.js';
 import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
@@ -18,7 +20,7 @@ import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles, RegistrationJobs } from '../registration/types.js';
 import { rankContext, type ContextChoice } from './context-choice.js';
 import { ContextQc, type QcWarning } from './qc.js';
-import { BRAIN_MARGIN_MM } from './defaults.js';
+import { BRAIN_MARGIN_MM, isFusion } from './defaults.js';
 import type { Method } from './defaults.js';
 import type { ModelRunner, ModelProgress } from './model-runner.js';
 import type { PipelineProgress } from './progress.js';
@@ -115,7 +117,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   for (const s of run.structures) if (s.pairs.length === 0) throw new InputError(undefined, 'a structure needs at least one context pair', 'usage');
   const task = run.structures[0].task;
   if (run.structures.some((s) => s.task !== task)) throw new InputError(undefined, 'all structures of one run must have the same task', 'usage');
-  if (run.method === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote fuses label maps: it applies to segmentation only', 'usage');
+  if (isFusion(run.method) && task !== 'segment')
+    throw new InputError(undefined, `--method ${run.method} fuses label maps: it applies to segmentation only`, 'usage');
   const seconds = { align: 0, choose: 0, qc: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
   let choices: (ContextChoice | null)[] = run.structures.map(() => null);
   let ranking: AlignedSet | null = null;
@@ -201,11 +204,15 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   seconds.qc = qcSeconds;
   seconds.vote = (performance.now() - t0) / 1000 - qcSeconds;
 
-  if (run.method === 'vote') {
+  if (isFusion(run.method)) {
+    const fusion = fusionMethod(run.method);
+    const t1 = performance.now();
+    const fused = await fuseGroups(run, run.method, votes, (p) => byKey.get(pairKey(p))!);
+    seconds.vote += (performance.now() - t1) / 1000;
     const structures: PipelineStructureResult[] = run.structures.map((s, k) => {
-      const { mask, doubt } = votes[k]!;
+      const { mask, doubt } = fused[k]!;
       return {
-        volume: maskOnTarget(run.target, mask, `atlas vote (${run.align}, ${s.pairs.length} pairs)`),
+        volume: maskOnTarget(run.target, mask, `${fusion.name} (${run.align}, ${s.pairs.length} pairs)`),
         task: s.task,
         contextSize: s.pairs.length,
         miniContext: null,
@@ -367,6 +374,32 @@ async function votesAndChecks(
     qc.push(...found.map((w) => ({ ...w, structure: members[w.structure] })));
   }
   return { votes, qc, qcSeconds };
+}
+
+/** The fusion method's result per segmentation structure, structures with the same pairs in one call. */
+async function fuseGroups(
+  run: PipelineRun,
+  id: FusionId,
+  votes: (VoteResult | null)[],
+  alignedOf: (p: PairFiles) => PairFiles,
+): Promise<(VoteResult | null)[]> {
+  const method = fusionMethod(id);
+  const out: (VoteResult | null)[] = run.structures.map(() => null);
+  for (const members of samePairGroups(run.structures, (s) => s.task === 'segment')) {
+    const pairs = run.structures[members[0]].pairs;
+    run.onProgress?.({ stage: 'vote', fraction: null, structure: members[0], pairs: pairs.length, method: method.name });
+    const fused = await method.fuse({
+      target: run.target,
+      pairs: pairs.map((p) => {
+        const a = alignedOf(p);
+        return { imageFile: a.imageFile, labelFile: a.labelFile, name: run.pairName?.(p) ?? basename(p.imageFile) };
+      }),
+      structures: members.map((k) => ({ labels: run.structures[k].labels, vote: votes[k]! })),
+      signal: run.signal,
+    });
+    members.forEach((k, j) => (out[k] = fused[j]));
+  }
+  return out;
 }
 
 /** Indices of the structures (those `keep` accepts) grouped by identical pair lists: one read of each pair serves a group. */

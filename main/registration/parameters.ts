@@ -15,6 +15,8 @@ export const OVERRIDES: Record<'rigid' | 'affine' | 'bspline' | 'all', Parameter
     // Reruns must give the same transform: the cache and the tests rely on it.
     RandomSeed: ['121212'],
     ResultImagePixelType: ['float'],
+    // No resampled image at the end of a registration: nothing reads it (transformix resamples what is needed).
+    WriteResultImage: ['false'],
   },
   rigid: {
     // Heads of different people sit ~20 mm apart in scanner space: start from the centres of gravity.
@@ -30,6 +32,20 @@ export const OVERRIDES: Record<'rigid' | 'affine' | 'bspline' | 'all', Parameter
 
 export const BSPLINE_GRID_MM = 10;
 export const RESOLUTIONS = 4;
+
+/**
+ * The deformable stage after the affine one (docs/alignment.md, "Fast deformable alignment"): only the region
+ * that matters is registered, both images cropped to it: the target around where the affinely aligned label map
+ * lies (for a whole-head label map, the brain), the pair around its own label map, each grown by `cropMarginMm`;
+ * with its own resolutions, iterations and samples. `cropMarginMm` null: the whole heads, in one elastix call
+ * with the affine stages (as before). Every field is part of the cache key.
+ */
+export const DEFORMABLE = {
+  cropMarginMm: 10 as number | null,
+  resolutions: 3,
+  iterations: 64,
+  samples: 2048,
+};
 
 /** The stages of a mode, in order. */
 export function stagesOf(mode: AlignMode): ('rigid' | 'affine' | 'bspline')[] {
@@ -47,6 +63,7 @@ export function parameterKey(mode: AlignMode, elastixVersion: string): string {
     BSPLINE_GRID_MM,
     RESOLUTIONS,
     OVERRIDES: stagesOf(mode).map((s) => OVERRIDES[s]),
+    ...(mode === 'deformable' ? { DEFORMABLE } : {}),
     all: OVERRIDES.all,
   });
 }

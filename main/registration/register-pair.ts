@@ -12,7 +12,7 @@ import { boxWhere } from '../imaging/voxel-box.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { blockMean, coarseFactors, itkGeometry, itkImage } from './itk-image.js';
 import type { ItkGeometry, ItkImageLike } from './itk-image.js';
-import { BSPLINE_GRID_MM, identityTransform, OVERRIDES, REGISTRATION_MM, RESOLUTIONS, stagesOf, withInterpolation } from './parameters.js';
+import { BSPLINE_GRID_MM, DEFORMABLE, identityTransform, OVERRIDES, REGISTRATION_MM, RESOLUTIONS, stagesOf, withInterpolation } from './parameters.js';
 import type { ParameterMap } from './parameters.js';
 import type { PlainVolume, RegisterJob, RegisterResult, TransformJob } from './types.js';
 import { gzipAsync } from '../util/gzip.js';
@@ -61,7 +61,14 @@ export async function registerPair(job: RegisterJob, progress: (p: StepProgress)
     maps = [identityTransform(fullTarget)];
   } else {
     progress({ fraction: null, message: `registering ${job.mode}` });
-    maps = await registerImages({ ...job.target, values: targetValues }, { ...image, values: imageValues }, job.mode, job.image.file);
+    const fixed = { ...job.target, values: targetValues };
+    const moving = { ...image, values: imageValues };
+    if (job.mode === 'deformable' && job.kind === 'label' && DEFORMABLE.cropMarginMm !== null) {
+      const affine = await registerImages(fixed, moving, 'affine', job.image.file);
+      maps = await registerDeformableRegion(fixed, moving, label, labelValues, affine, coarseTarget, job.image.file);
+    } else {
+      maps = await registerImages(fixed, moving, job.mode, job.image.file);
+    }
   }
   const register = (performance.now() - t0) / 1000;
   const t1 = performance.now();
@@ -130,6 +137,97 @@ async function registerImages(fixed: Grid, moving: Grid, mode: RegisterJob['mode
     if (err instanceof TypeError || err instanceof RangeError) throw err; // ours, not elastix's
     throw new InputError(movingFile, `registration failed (${elastixProblem(err)}): is it the same kind of scan?`);
   }
+}
+
+/**
+ * The deformable stage on the region that matters only (parameters.ts DEFORMABLE): the target cropped around
+ * where the affinely aligned label map lies, the pair around its own label map, each grown by the margin; the
+ * affine result is elastix's initial transform. Returns the whole chain (rigid, affine, B-spline).
+ */
+async function registerDeformableRegion(
+  fixed: Grid,
+  moving: Grid,
+  label: Volume,
+  labelValues: Float32Array,
+  affine: ParameterMap[],
+  coarseTarget: ItkGeometry,
+  movingFile: string,
+): Promise<ParameterMap[]> {
+  const margin = DEFORMABLE.cropMarginMm ?? 0;
+  const warped = await transform(
+    itkImage(itkGeometry(label.affine, spatialDims(label)), labelValues, 'label'),
+    withInterpolation(affine, 'nearest'),
+    coarseTarget,
+  );
+  const fixedBox = boxWhere(warped.data!, warped.size);
+  if (!fixedBox) throw new InputError(movingFile, "after affine registration its label lies outside the target's field of view");
+  const ff = coarseFactors(fixed.spacing, REGISTRATION_MM);
+  const fm = coarseFactors(moving.spacing, REGISTRATION_MM);
+  const f = coarseCrop(fixed, ff, fixedBox, margin, 'fixed');
+  const labelDims = spatialDims(label);
+  const movingMask = blockMean(
+    labelValues.map((v) => (v !== 0 ? 1 : 0)),
+    labelDims,
+    coarseFactors(label.spacing, REGISTRATION_MM),
+  );
+  const movingBox = boxWhere(
+    movingMask,
+    [0, 1, 2].map((k) => Math.max(1, Math.floor(labelDims[k] / coarseFactors(label.spacing, REGISTRATION_MM)[k]))),
+  );
+  // A label on another grid than its image cannot be boxed in the image's voxels: the whole image then.
+  const sameGrid =
+    spatialDims(moving).every((d, k) => d === labelDims[k]) && moving.affine.every((r, i) => r.every((x, j) => Math.abs(x - label.affine[i][j]) < 1e-4));
+  const m = sameGrid && movingBox ? coarseCrop(moving, fm, movingBox, margin, 'moving') : coarseWhole(moving, fm, 'moving');
+  const { defaultParameterMapNode } = await elastix();
+  const { parameterMap } = await defaultParameterMapNode('bspline', { numberOfResolutions: DEFORMABLE.resolutions, finalGridSpacing: BSPLINE_GRID_MM });
+  const map: ParameterMap = {
+    ...(parameterMap as ParameterMap),
+    ...OVERRIDES.all,
+    ...OVERRIDES.bspline,
+    MaximumNumberOfIterations: [String(DEFORMABLE.iterations)],
+    NumberOfSpatialSamples: [String(DEFORMABLE.samples)],
+  };
+  try {
+    const r = await (await elastix()).elastixNode([map], { fixed: f as never, moving: m as never, initialTransformParameterObject: affine as never });
+    const out = r.transformParameterObject as unknown as ParameterMap[];
+    // elastix returns the new stage alone; the chain applies the affine stages first.
+    return out.length === 1 ? [...affine, ...out] : out;
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw err;
+    throw new InputError(movingFile, `registration failed (${elastixProblem(err)}): is it the same kind of scan?`);
+  }
+}
+
+/** The ~2 mm block means of `g` inside `box` (coarse voxels) grown by `marginMm`, as an itk-wasm image. */
+function coarseCrop(g: Grid, f: number[], box: VoxelBox, marginMm: number, name: string): ItkImageLike {
+  const dims = spatialDims(g);
+  const coarse = blockMean(g.values, dims, f);
+  const cdims = [0, 1, 2].map((k) => Math.max(1, Math.floor(dims[k] / f[k])));
+  const grow = [0, 1, 2].map((k) => Math.ceil(marginMm / (Math.abs(g.spacing[k] * f[k]) || 1)));
+  const lo = [0, 1, 2].map((k) => Math.max(0, box.lo[k] - grow[k]));
+  const hi = [0, 1, 2].map((k) => Math.min(cdims[k] - 1, box.hi[k] + grow[k]));
+  const size = [0, 1, 2].map((k) => hi[k] - lo[k] + 1);
+  const data = new Float32Array(size[0] * size[1] * size[2]);
+  for (let z = 0, o = 0; z < size[2]; z++)
+    for (let y = 0; y < size[1]; y++, o += size[0]) {
+      const from = lo[0] + cdims[0] * (lo[1] + y + cdims[1] * (lo[2] + z));
+      data.set(coarse.subarray(from, from + size[0]), o);
+    }
+  return itkImage(
+    itkGeometry(
+      g.affine,
+      dims,
+      f,
+      lo.map((l, k) => l * f[k]),
+      size,
+    ),
+    data,
+    name,
+  );
+}
+
+function coarseWhole(g: Grid, f: number[], name: string): ItkImageLike {
+  return itkImage(itkGeometry(g.affine, spatialDims(g), f), blockMean(g.values, spatialDims(g), f), name);
 }
 
 interface Grid {

@@ -10,14 +10,15 @@ import type { Library } from '../library/library.js';
 import { resolveContextSet, type ResolvedContextSet } from '../library/resolve.js';
 import { scannerMatch } from '../library/scanner-match.js';
 import type { ContextSetInfo } from '../library/types.js';
-import { chooseAlign, chooseMethod, METHODS, type Method } from '../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, isFusion, METHODS, type Method } from '../pipeline/defaults.js';
+import { FUSION_NAMES } from '../fusion/ids.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
 import type { PipelineProgress } from '../pipeline/progress.js';
 import { runPipeline, type PipelineResult } from '../pipeline/run.js';
 import { ALIGN_MODES, type AlignMode, type PairFiles, type RegistrationCache, type RegistrationJobs } from '../registration/index.js';
 
 // What front ends show of the defaults (usage texts, the Run panel) comes from here, not from the pipeline.
-export { DEFAULTS, MODEL_ALIGN, METHODS, type Method } from '../pipeline/defaults.js';
+export { DEFAULTS, isFusion, MODEL_ALIGN, METHODS, type Method } from '../pipeline/defaults.js';
 export { ALIGN_MODES, type AlignMode } from '../registration/index.js';
 import type { SegProvenance } from '../export/types.js';
 import { volumeStats } from '../export/stats.js';
@@ -161,7 +162,8 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
   const ctx = await resolveContext(req, services);
   const method = chooseMethod(ctx.task, { method: req.method, modelNamed: req.model !== undefined });
   // The set's kind is known only now: the same rule as checkRunSettings, for a kind the request did not name.
-  if (method === 'vote' && ctx.task !== 'segment') throw new InputError(undefined, 'method vote fuses label maps: it applies to segmentation only', 'usage');
+  if (isFusion(method) && ctx.task !== 'segment')
+    throw new InputError(undefined, `method ${method} fuses label maps: it applies to segmentation only`, 'usage');
 
   let model: RunOutcome['model'] = null;
   let engine: ModelRunner | undefined;
@@ -187,7 +189,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     align,
     method,
     model: engine,
-    pool: align !== 'none' || method === 'vote' ? services.pool() : undefined,
+    pool: align !== 'none' || isFusion(method) ? services.pool() : undefined,
     cache: services.cache,
     reference: req.reference,
     miniContext: req.miniContext ?? 'auto',
@@ -227,7 +229,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     ctx.task === 'segment'
       ? combineMasks(
           structures.map((s) => s.volume),
-          `${method === 'vote' ? 'atlas vote' : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`,
+          `${isFusion(method) ? FUSION_NAMES[method] : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`,
         )
       : structures[0].volume;
   const used = [...new Map(structures.flatMap((s) => s.pairs).map((p) => [`${p.imageFile}\0${p.labelFile}`, p])).values()];
@@ -241,7 +243,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     const library = await services.library();
     runId = await library.recordRun({
       setName: ctx.sets.length === 1 ? ctx.sets[0].name : undefined,
-      model: model?.id ?? model?.dir ?? 'atlas-vote',
+      model: model?.id ?? model?.dir ?? (isFusion(method) && method !== 'vote' ? `atlas-${method}` : 'atlas-vote'),
       method,
       alignment: align,
       miniContext: structures[0].miniContext ?? undefined,
@@ -318,9 +320,10 @@ export function checkRunSettings(req: Partial<RunRequest>, w: SettingWords = APP
     throw new InputError(undefined, `${w.method} must be ${METHODS.join(' or ')} (got "${String(req.method)}")`, 'usage');
   if (req.align !== undefined && !ALIGN_MODES.includes(req.align))
     throw new InputError(undefined, `${w.align} must be ${ALIGN_MODES.join(', ')} (got "${String(req.align)}")`, 'usage');
-  if (req.method === 'vote' && req.task === 'generate')
-    throw new InputError(undefined, `${w.method} vote fuses label maps: it applies to segmentation only`, 'usage');
-  if (req.method === 'vote' && req.model) throw new InputError(undefined, `${w.model} does not apply to method vote (atlas fusion uses no model)`, 'usage');
+  if (req.method !== undefined && isFusion(req.method) && req.task === 'generate')
+    throw new InputError(undefined, `${w.method} ${req.method} fuses label maps: it applies to segmentation only`, 'usage');
+  if (req.method !== undefined && isFusion(req.method) && req.model)
+    throw new InputError(undefined, `${w.model} does not apply to method ${req.method} (atlas fusion uses no model)`, 'usage');
   if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1))
     throw new InputError(undefined, `${w.autoContext} must be a positive integer (got ${req.autoContext})`, 'usage');
   const mc = req.miniContext;

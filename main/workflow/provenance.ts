@@ -1,6 +1,8 @@
 import type { SegProvenance } from '../export/types.js';
 import { contextIdentity } from '../library/identity.js';
+import { fusionMethod } from '../fusion/methods.js';
 import type { Method } from '../pipeline/defaults.js';
+import { isFusion } from '../pipeline/defaults.js';
 import type { AlignMode } from '../registration/types.js';
 import { appVersion } from '../settings/version.js';
 
@@ -21,9 +23,11 @@ export function runProvenance(
   context: { name: string; pairs: Array<{ imageSha256: string; labelSha256: string }> },
 ): SegProvenance {
   const weights = model?.provenance?.sourceSha256;
+  const fusion = isFusion(method) ? fusionMethod(method) : null;
   return {
     type: 'AUTOMATIC',
-    algorithmName: method === 'vote' ? 'Neuroverse atlas vote' : `Neuroverse3D ${model?.name ?? ''}`.trim(),
+    algorithmName: fusion ? fusion.algorithm.name : `Neuroverse3D ${model?.name ?? ''}`.trim(),
+    ...(fusion ? { algorithmFamily: fusion.algorithm.family, methodDescription: fusion.description } : {}),
     algorithmVersion: method === 'model' && weights ? `weights sha256 ${weights.slice(0, 16)}` : appVersion(),
     method,
     alignment: align,

@@ -19,7 +19,7 @@ import type { LibraryService } from '../library/service.js';
 import type { PairInfo } from '../library/types.js';
 import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
 import { findModels, modelPlaces, type FoundModel } from './models.js';
-import { labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
+import { isFusion, labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
 import { progressText } from './progress-text.js';
 import type {
   ContextChoiceInfo,
@@ -163,7 +163,7 @@ export class WorkflowService {
         method: req.method,
         align: req.align,
         // The Run panel always sends its selected model; a vote uses none, so it is not asked for one.
-        model: req.model !== undefined && req.method !== 'vote' ? { id: req.model } : undefined,
+        model: req.model !== undefined && (req.method === undefined || !isFusion(req.method)) ? { id: req.model } : undefined,
         device: parseDevice(req.device ?? 'auto'),
         precision: parsePrecision(req.precision ?? 'auto'),
         miniContext: req.miniContext ?? 'auto',

@@ -69,16 +69,16 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await expect(page.getByTestId('run-model-card-sizes')).toContainText('model · affine');
   await expect(page.getByTestId('run-set')).toHaveValue(SET);
   await expect(page.getByTestId('run-structures')).toHaveValue('hippocampus: 37 38');
-  await expect(page.getByTestId('run-method')).toHaveValue('vote');
-  await expect(page.getByTestId('run-align')).toHaveValue('deformable');
+  await expect(page.getByTestId('run-method')).toHaveValue('jlf');
+  await expect(page.getByTestId('run-align')).toHaveValue('affine');
   await expect(page.getByTestId('run-align-estimate')).toContainText(/aligning 1 pair: up to ~\d+ s/);
   await page.getByTestId('run-button').click();
   await expect(page.getByTestId('run-progress')).toContainText(/align/i);
   await expect(page.getByTestId('run-result')).toBeVisible({ timeout: 400_000 });
   await expect(page.getByTestId('run-error')).toHaveCount(0);
   await expect(page.getByTestId('run-volume-ml')).toHaveText(/^\d+\.\d\d mL$/);
-  await expect(page.getByTestId('run-method-used')).toHaveText('atlas vote');
-  await expect(page.getByTestId('run-align-used')).toHaveText('deformable');
+  await expect(page.getByTestId('run-method-used')).toHaveText('joint label fusion');
+  await expect(page.getByTestId('run-align-used')).toHaveText('affine');
   await expect(page.getByTestId('run-details')).toContainText('L = 1');
   await expect(page.getByTestId('overlay-row')).toHaveCount(2); // the AAL atlas + the result
   // The result is drawn as a third volume (its grid equals the target's: checked in tests/workflow).

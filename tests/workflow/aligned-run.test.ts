@@ -40,9 +40,9 @@ afterAll(async () => {
 describe('one-click run with alignment', () => {
   const events: ApiEvent[] = [];
 
-  test('by default the pair is registered deformably and its labels voted: the structure lands on the target', async () => {
+  test('registered deformably and its labels voted: the structure lands on the target', async () => {
     const off = ws.onEvent((e) => e.jobId === 'aligned-1' && events.push(e));
-    const r = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, jobId: 'aligned-1' });
+    const r = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, method: 'vote', align: 'deformable', jobId: 'aligned-1' });
     off();
     expect(r).toMatchObject({ method: 'vote', align: 'deformable', model: null, contextSize: 1, miniContext: null, alignment: { registered: 1, cached: 0 } });
     // One pair voted alone: nothing is in doubt, so no doubt map.
@@ -55,7 +55,13 @@ describe('one-click run with alignment', () => {
   }, 400_000);
 
   test('a second structure on the same target reuses the registration', async () => {
-    const r = await ws.api.runTask({ targetVolumeId: t1.id, contextSet: SET, structures: [{ name: 'thalamus', labels: [77, 78] }] });
+    const r = await ws.api.runTask({
+      targetVolumeId: t1.id,
+      contextSet: SET,
+      method: 'vote',
+      align: 'deformable',
+      structures: [{ name: 'thalamus', labels: [77, 78] }],
+    });
     expect(r.alignment).toMatchObject({ registered: 0, cached: 1 });
     expect(r.structures[0].voxels).toBeGreaterThan(1000);
   });

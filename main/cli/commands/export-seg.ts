@@ -1,3 +1,5 @@
+import { fusionMethod, isFusionId } from '../../fusion/methods.js';
+import type { FusionId } from '../../fusion/methods.js';
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../common/errors.js';
 import type { SegProvenance } from '../../export/types.js';
@@ -86,8 +88,17 @@ export async function readRunProvenance(file: string): Promise<SegProvenance> {
     set && typeof set.name === 'string' && typeof set.identity === 'string' && typeof set.pairs === 'number'
       ? { name: set.name, identity: set.identity, pairs: set.pairs }
       : undefined;
-  const method = p.method === 'model' || p.method === 'vote' ? p.method : undefined;
-  return { type: 'AUTOMATIC', algorithmName: str('algorithmName'), algorithmVersion: str('algorithmVersion'), method, alignment: str('alignment'), contextSet };
+  const method = p.method === 'model' || (typeof p.method === 'string' && isFusionId(p.method)) ? p.method : undefined;
+  const fusion = method && method !== 'model' ? fusionMethod(method as FusionId) : null;
+  return {
+    type: 'AUTOMATIC',
+    algorithmName: str('algorithmName'),
+    algorithmVersion: str('algorithmVersion'),
+    method,
+    ...(fusion ? { algorithmFamily: fusion.algorithm.family, methodDescription: fusion.description } : {}),
+    alignment: str('alignment'),
+    contextSet,
+  };
 }
 
 export function parseSegment(s: string): SegmentSpec {

@@ -7,7 +7,7 @@ import { openVolumeForCli } from '../open-volume.js';
 import { cliProgress } from '../progress.js';
 import { RUN_FLAGS, runFlags } from '../run-flags.js';
 import { defaultDataDir, resourcesDir } from '../../settings/paths.js';
-import { DEFAULTS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
+import { DEFAULTS, METHODS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
 import { standaloneRunServices } from '../../workflow/standalone-services.js';
 import { progressText } from '../../workflow/progress-text.js';
 
@@ -15,7 +15,7 @@ export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
-                      [--auto-context N] [--kind segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
+                      [--auto-context N] [--kind segment|generate] [--label V ...] [--align none|affine|deformable] [--method ${METHODS.join('|')}]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
                       [--doubt FILE.nii.gz] [--json]
 
@@ -33,9 +33,10 @@ export const runCommand: CliCommand = {
   --kind K             segment (default, or the set's) or generate; --task K is the old spelling
   --label V            label values of multi-label context maps whose union is the foreground (repeatable)
   --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
-                       deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
+                       deformable (+ B-spline on the labels' region, ~35 s a pair); default ${DEFAULTS.segment.align} for atlas fusion,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
-  --method M           model (the in-context model) or vote (majority vote of the aligned labels, no model);
+  --method M           model (the in-context model), vote (majority vote of the aligned labels, no model) or
+                       jlf (joint label fusion: the aligned labels weighted by how well their images match, no model);
                        default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: model
   --reference IMG      align through this reference image (e.g. the Colin27 T1 in resources/sample) instead of
                        each pair directly to the target: pairs are registered to it once (cached), the target

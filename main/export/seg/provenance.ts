@@ -9,12 +9,19 @@ const FAMILY = {
   vote: { CodeValue: 'ATLAS-VOTE', CodingSchemeDesignator: '99NEUROVERSE', CodeMeaning: 'Atlas label fusion by majority vote' },
 };
 
+/** The fusion methods' table (fusion/methods.ts) passes its family; older provenance records name only the method. */
+function familyOf(p: SegProvenance) {
+  return p.algorithmFamily ?? (p.method === 'vote' ? FAMILY.vote : FAMILY.model);
+}
+
 /** Declares the private scheme (Coding Scheme Identification, SOP Common) when a segment's family uses it. */
 export function codingSchemes(p: SegProvenance): NaturalDataset[] {
-  if (p.type === 'MANUAL' || p.method !== 'vote') return [];
+  if (p.type === 'MANUAL') return [];
+  const family = familyOf(p);
+  if (family.CodingSchemeDesignator !== FAMILY.vote.CodingSchemeDesignator) return [];
   return [
     {
-      CodingSchemeDesignator: FAMILY.vote.CodingSchemeDesignator,
+      CodingSchemeDesignator: family.CodingSchemeDesignator,
       CodingSchemeName: 'Neuroverse Workstation local codes',
       CodingSchemeResponsibleOrganization: EQUIPMENT.manufacturer,
     },
@@ -29,7 +36,7 @@ export function algorithmName(p: SegProvenance): string {
 /** One sentence of how the segmentation was made: alignment, context set and its identity, correction. */
 export function provenanceText(p: SegProvenance): string {
   const parts: string[] = [];
-  if (p.method) parts.push(p.method === 'vote' ? 'atlas vote of registered context labels' : 'in-context model');
+  if (p.method) parts.push(p.methodDescription ?? (p.method === 'vote' ? 'atlas vote of registered context labels' : 'in-context model'));
   if (p.alignment) parts.push(`alignment ${p.alignment}`);
   if (p.contextSet) parts.push(`context set "${p.contextSet.name}" (${p.contextSet.pairs} pairs, identity ${p.contextSet.identity})`);
   if (p.runId) parts.push(`library run ${p.runId}`);
@@ -58,7 +65,7 @@ export function algorithmIdentification(p: SegProvenance, softwareVersion: strin
   if (p.type === 'MANUAL') return null;
   const params = provenanceText(p);
   return {
-    AlgorithmFamilyCodeSequence: [p.method === 'vote' ? FAMILY.vote : FAMILY.model],
+    AlgorithmFamilyCodeSequence: [familyOf(p)],
     AlgorithmName: algorithmName(p),
     AlgorithmVersion: (p.algorithmVersion ?? softwareVersion).slice(0, 64),
     ...(params ? { AlgorithmParameters: params.slice(0, 10240) } : {}),

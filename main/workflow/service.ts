@@ -23,6 +23,7 @@ import type { ProgressFn } from '../jobs/jobs.js';
 import { resolveContextSet, type StoredPairFiles } from '../library/resolve.js';
 import type { ContextChoice } from '../pipeline/context-choice.js';
 import { scannerMatch } from '../library/scanner-match.js';
+import { STARTER_CONTEXT_SIZE, starterSetName } from '../library/starter.js';
 import type { SegProvenance } from '../export/types.js';
 import { runProvenance } from './provenance.js';
 import type { LibraryService } from '../library/service.js';
@@ -146,6 +147,7 @@ export class WorkflowService {
     return suggestSet(
       withPairs.filter((s) => s.task.kind === kind),
       target,
+      starterSetName(this.o.resources),
     );
   }
 
@@ -188,6 +190,10 @@ export class WorkflowService {
     for (const x of resolved) x.r = { ...x.r, pairs: x.r.pairs.filter((p) => pairIds.has(p.pairId)) };
     if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1))
       throw new InputError(undefined, `the number of pairs to choose must be a positive integer (got ${req.autoContext})`, 'usage');
+    // The starter set holds more pairs than a run needs: unless the user picked pairs, use the best-fitting few.
+    const autoContext =
+      req.autoContext ??
+      (base.set.name === starterSetName(this.o.resources) && !req.pairIds?.length && pairs.length > STARTER_CONTEXT_SIZE ? STARTER_CONTEXT_SIZE : undefined);
 
     if (req.method !== undefined && !METHODS.includes(req.method))
       throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
@@ -210,7 +216,7 @@ export class WorkflowService {
       target,
       targetFile: targetInfo.name,
       structures: resolved.map(({ s, r }) => ({ task: r.task, name: s.name, labels: r.labels, pairs: r.pairs })),
-      autoContext: req.autoContext === undefined ? undefined : { n: req.autoContext, headerMatch: () => headerMatch },
+      autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: () => headerMatch },
       pairName: (p) => `pair ${base.set.pairs.find((x) => x.id === (p as StoredPairFiles).pairId)?.position ?? '?'}`,
       align,
       method,
@@ -510,10 +516,16 @@ export function labelStats(v: Volume, names: string[] = []): LabelStat[] {
     });
 }
 
-export function suggestSet(sets: ContextSetInfo[], target: Volume): ContextSetSuggestion {
+/** `starter`: the bundled starter set's name; it comes last, after every set of the user's own (issue 24). */
+export function suggestSet(sets: ContextSetInfo[], target: Volume, starter?: string | null): ContextSetSuggestion {
   if (sets.length === 0) return { setName: null, reason: 'the library has no context set with pairs yet: add a pair in the Library panel' };
   const dicom = target.source.dicom ?? {};
-  const sorted = [...sets].sort((a, b) => a.name.localeCompare(b.name));
+  const sorted = [...sets].sort((a, b) => Number(a.name === starter) - Number(b.name === starter) || a.name.localeCompare(b.name));
+  if (sorted[0].name === starter)
+    return {
+      setName: starter,
+      reason: 'the starter set bundled with the app (synthetic T1 heads, FreeSurfer aseg labels): add pairs of your own scanner to replace it',
+    };
   if (dicom.manufacturer) {
     const full = sorted.find((s) => scannerMatch(s.scanner, dicom).model);
     if (full) return { setName: full.name, reason: `scanner matches the target's DICOM header (${dicom.manufacturer} ${dicom.model})` };

@@ -1,4 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { asegStructure, ASEG_STRUCTURES } from '../../common/aseg-names.js';
+import { chooseDefaultSet } from '../../library/default-set.js';
+import { ensureStarterSet, starterDir, starterSetName, STARTER_CONTEXT_SIZE } from '../../library/starter.js';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
 import { parseDevice, parsePrecision } from '../../engine/index.js';
@@ -24,8 +27,8 @@ import { sha256File } from '../../util/hash.js';
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
-  usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
-                      [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
+  usage: `usage: neuroverse run [--model <dir>] --target <img> [--context <image>,<label> [--context ...] | --context-set NAME ...] --out <file.nii.gz>
+                      [--auto-context N] [--task segment|generate] [--label V ...] [--structure NAME ...] [--align none|affine|deformable] [--method model|vote]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
                       [--uncertainty FILE.nii.gz] [--json]
 
@@ -42,6 +45,10 @@ export const runCommand: CliCommand = {
   --out FILE           result: a 0/1 mask (segment) or an image (generate), on the target's grid
   --task T             segment (default) or generate
   --label V            label values of multi-label context maps whose union is the foreground (repeatable)
+  --structure NAME     a FreeSurfer aseg structure by name, both sides unless "left"/"right" is said
+                       (hippocampus = 17+53, "left putamen" = 12); repeatable, adds to --label
+  (no --context/--context-set: the library's set that fits is used: one whose scanner matches the target's
+   DICOM header, else your own, else the starter set bundled with the app; the choice is printed)
   --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
                        deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
@@ -79,6 +86,7 @@ export const runCommand: CliCommand = {
         'uncertainty',
         'precision',
         'auto-context',
+        'structure',
       ],
       boolean: ['json'],
     });
@@ -89,11 +97,10 @@ export const runCommand: CliCommand = {
     if (!targetPath) throw new InputError(undefined, '--target is required', 'usage');
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
     const setNames = flagAll(args, 'context-set');
-    const setName = setNames.length ? setNames.join(' + ') : undefined;
-    if (contexts.length === 0 && !setName) throw new InputError(undefined, 'give at least one --context image,label pair, or --context-set NAME', 'usage');
+    let setName = setNames.length ? setNames.join(' + ') : undefined;
     if (contexts.length > 0 && setName) throw new InputError(undefined, 'give --context pairs or --context-set, not both', 'usage');
     const autoFlag = flag(args, 'auto-context');
-    const autoContext = autoFlag === undefined ? undefined : Number(autoFlag);
+    let autoContext = autoFlag === undefined ? undefined : Number(autoFlag);
     if (autoContext !== undefined && !(Number.isInteger(autoContext) && autoContext >= 1))
       throw new InputError(undefined, `--auto-context must be a positive integer (got "${autoFlag}")`, 'usage');
     let task = (flag(args, 'task') ?? 'segment') as Task;
@@ -104,6 +111,51 @@ export const runCommand: CliCommand = {
       return n;
     });
     if (labels.length > 0 && task !== 'segment') throw new InputError(undefined, '--label only applies to --task segment', 'usage');
+
+    // ---- issue 24 (starter library, structure names): to be ported into the orchestration ----
+    // --structure NAME adds the aseg label values of that structure (both sides unless "left"/"right" is said).
+    for (const name of flagAll(args, 'structure')) {
+      if (task !== 'segment') throw new InputError(undefined, '--structure only applies to --task segment', 'usage');
+      const st = asegStructure(name);
+      if (!st)
+        throw new InputError(
+          undefined,
+          `--structure: no structure "${name}" in the FreeSurfer aseg table (e.g. ${ASEG_STRUCTURES.slice(0, 6)
+            .map((x) => x.name)
+            .join(', ')}; or give --label values)`,
+          'usage',
+        );
+      labels = [...new Set([...labels, ...st.labels])];
+    }
+    // No context named: the set that fits (a user's set for the target's scanner, else the user's own set,
+    // else the starter set installed on first use), said on the output.
+    let defaultSet: { name: string; reason: string; starter: boolean } | undefined;
+    let preopened: Awaited<ReturnType<typeof openVolumeForCli>> | undefined;
+    if (contexts.length === 0 && setNames.length === 0) {
+      if (task !== 'segment') throw new InputError(undefined, 'give at least one --context image,label pair, or --context-set NAME', 'usage');
+      const resources = resourcesDir();
+      const lib = await Library.open(libraryDir(flag(args, 'library')));
+      try {
+        await ensureStarterSet(lib, starterDir(resources));
+        // Only a DICOM target has a scanner header to match; open it once here and reuse it below.
+        if (existsSync(targetPath) && statSync(targetPath).isDirectory()) preopened = await openVolumeForCli(targetPath, undefined, io);
+        const choice = chooseDefaultSet(lib.listSets(), { task, labels, dicom: preopened?.source.dicom, starter: starterSetName(resources) });
+        if (!choice)
+          throw new InputError(
+            undefined,
+            `no context given and no context set in the library ${labels.length ? `holds label(s) ${labels.join(', ')}` : 'has pairs'}: give --context image,label or --context-set NAME`,
+            'empty-set',
+          );
+        setNames.push(choice.set.name);
+        setName = choice.set.name;
+        defaultSet = { name: choice.set.name, reason: choice.reason, starter: choice.starter };
+        if (choice.starter && autoContext === undefined && choice.set.pairs.length > STARTER_CONTEXT_SIZE) autoContext = STARTER_CONTEXT_SIZE;
+      } finally {
+        lib.close();
+      }
+      io.err(`context set: "${defaultSet.name}" (${defaultSet.reason})`);
+    }
+    // ---- end of issue 24 block ----
     const mc = flag(args, 'mini-context') ?? 'auto';
     const miniContext = mc === 'auto' ? 'auto' : Number(mc);
     if (miniContext !== 'auto' && !(Number.isInteger(miniContext) && miniContext >= 1)) {
@@ -185,7 +237,7 @@ export const runCommand: CliCommand = {
         throw new InputError(model!, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
       const load = (performance.now() - t0) / 1000;
       let t = performance.now();
-      const target = await openVolumeForCli(targetPath, undefined, io);
+      const target = preopened ?? (await openVolumeForCli(targetPath, undefined, io));
       const headerMatchOf = (set: string | undefined) => {
         const scanner = set ? scanners.get(set) : undefined;
         return scanner ? scannerMatch(scanner, target.source.dicom).score : 0;
@@ -295,6 +347,8 @@ export const runCommand: CliCommand = {
         })),
         /** What "neuroverse export-seg --provenance" writes into the SEG. */
         provenance,
+        /** The set used when no context was named, and why (issue 24). */
+        contextSet: defaultSet ?? (setName ? { name: setName, reason: 'named with --context-set', starter: false } : null),
       };
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));

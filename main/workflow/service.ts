@@ -193,7 +193,9 @@ export class WorkflowService {
     // The starter set holds more pairs than a run needs: unless the user picked pairs, use the best-fitting few.
     const autoContext =
       req.autoContext ??
-      (base.set.name === starterSetName(this.o.resources) && !req.pairIds?.length && pairs.length > STARTER_CONTEXT_SIZE ? STARTER_CONTEXT_SIZE : undefined);
+      (base.set.name === starterSetName(this.o.resources) && !req.pairIds?.length && req.align !== 'none' && pairs.length > STARTER_CONTEXT_SIZE
+        ? STARTER_CONTEXT_SIZE
+        : undefined);
 
     if (req.method !== undefined && !METHODS.includes(req.method))
       throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');

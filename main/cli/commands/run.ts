@@ -149,7 +149,9 @@ export const runCommand: CliCommand = {
         setNames.push(choice.set.name);
         setName = choice.set.name;
         defaultSet = { name: choice.set.name, reason: choice.reason, starter: choice.starter };
-        if (choice.starter && autoContext === undefined && choice.set.pairs.length > STARTER_CONTEXT_SIZE) autoContext = STARTER_CONTEXT_SIZE;
+        // Choosing compares affinely aligned images: not with --align none.
+        if (choice.starter && autoContext === undefined && flag(args, 'align') !== 'none' && choice.set.pairs.length > STARTER_CONTEXT_SIZE)
+          autoContext = STARTER_CONTEXT_SIZE;
       } finally {
         lib.close();
       }

@@ -3,7 +3,7 @@ import { encodeNifti } from '../imaging/index.js';
 import { Jobs } from '../jobs/jobs.js';
 import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
 import { LibraryService, libraryDirFor } from '../library/service.js';
-import { starterDir } from '../library/starter.js';
+import { starterSource } from '../library/starter.js';
 import { VolumeOpener } from '../session/volume-opener.js';
 import { VolumeStore } from '../session/volume-store.js';
 import { WorkflowService } from '../workflow/service.js';
@@ -52,7 +52,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const opener = new VolumeOpener({ volumes, jobs, recent: new RecentFiles(join(dataDir, 'recent-files.json')), dataDir, decode });
   const openPath = (path: string, opts?: OpenOptions) => opener.openPath(path, opts);
   // The bundled starter set goes into the library on its first open, so a fresh install can run at once.
-  const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes, options.starter === false ? undefined : starterDir(resources));
+  const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes, options.starter === false ? undefined : starterSource(resources));
   const workflow = new WorkflowService({ dataDir, resources, volumes, library, modelInProcess: options.modelInProcess });
   const exports = new ExportService(volumes, {
     provenance: (maskId) => workflow.provenanceOf(maskId),

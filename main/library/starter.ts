@@ -40,6 +40,11 @@ export function starterDir(resources: string): string {
   return join(resources, 'starter-library');
 }
 
+/** The starter folder to install from, or undefined where NEUROVERSE_STARTER=off (sites that ship their own sets, tests of an empty library). */
+export function starterSource(resources: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.NEUROVERSE_STARTER === 'off' ? undefined : starterDir(resources);
+}
+
 export function readStarterManifest(dir: string): StarterManifest | null {
   const file = join(dir, 'manifest.json');
   if (!existsSync(file)) return null;

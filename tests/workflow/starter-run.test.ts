@@ -85,7 +85,10 @@ describe('neuroverse run with no context', () => {
   test("a user's own set that holds the labels wins over the starter; the starter serves the labels only it has", async () => {
     const env = envFor('own');
     const p = await writePair(tmp, 21, { values: [17, 53] });
-    const add = neuroverse(['library', 'add-pair', '--set', 'my hippocampus', '--task', 'hip', '--label', '17', '--scanner', 'my scanner', p.image, p.label], env);
+    const add = neuroverse(
+      ['library', 'add-pair', '--set', 'my hippocampus', '--task', 'hip', '--label', '17', '--scanner', 'my scanner', p.image, p.label],
+      env,
+    );
     expect(add.code, add.stderr).toBe(0);
     const mine = run(env, 'own.nii.gz', '--structure', 'hippocampus');
     expect(mine.code, mine.stderr).toBe(0);

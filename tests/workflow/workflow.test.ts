@@ -35,7 +35,7 @@ function scaledCopy(v: Volume, factor: number): Volume {
 
 beforeAll(async () => {
   await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(dataDir, 'models', 'tiny'), { grid: [32, 32, 32] });
-  ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+  ws = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir, libraryDir: join(dataDir, 'library') });
   [t1, aal] = await ws.api.openSample();
   for (const f of [1, 1.1, 0.9]) {
     const img = f === 1 ? t1 : ws.volumes.add(scaledCopy(ws.volumes.get(t1.id), f), `colin27 ×${f}`, 'image');
@@ -207,7 +207,7 @@ describe('default context set', () => {
 
   test('a library holding only generation sets still gets a default set', async () => {
     const dir = tempDir();
-    const other = createWorkstation({ mode: 'headless', version: 'test', dataDir: dir, libraryDir: join(dir, 'library') });
+    const other = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir: dir, libraryDir: join(dir, 'library') });
     const [img] = await other.api.openSample();
     const task = { name: 'denoise', kind: 'generate' as const, labels: [] };
     await other.api.addLibraryPair({ set: 'denoise · colin27', task, scanner: 'colin27 (MNI)', imageVolumeId: img.id, labelVolumeId: img.id });
@@ -340,7 +340,7 @@ describe('runTask', () => {
     expect(pair.label.values!.length).toBeGreaterThan(1);
     expect(pair.label.values!.every((v) => [0, 37, 38].includes(v))).toBe(true);
     await expect(ws.api.addCorrectedPair(t1.id)).rejects.toThrow(/not the result of a run/);
-    const restarted = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+    const restarted = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir, libraryDir: join(dataDir, 'library') });
     const stored = (await restarted.api.listContextSets()).find((s) => s.name === SET)!;
     expect(stored.pairs).toHaveLength(4);
     expect(stored.pairs.at(-1)).toMatchObject({ id: pair.id, label: { sha256: pair.label.sha256 }, image: { sha256: stored.pairs[0].image.sha256 } });

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { asegStructure, ASEG_STRUCTURES } from '../../common/aseg-names.js';
 import { chooseDefaultSet } from '../../library/default-set.js';
-import { ensureStarterSet, starterDir, starterSetName, STARTER_CONTEXT_SIZE } from '../../library/starter.js';
+import { ensureStarterSet, starterSetName, starterSource, STARTER_CONTEXT_SIZE } from '../../library/starter.js';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
 import { parseDevice, parsePrecision } from '../../engine/index.js';
@@ -136,7 +136,8 @@ export const runCommand: CliCommand = {
       const resources = resourcesDir();
       const lib = await Library.open(libraryDir(flag(args, 'library')));
       try {
-        await ensureStarterSet(lib, starterDir(resources));
+        const starter = starterSource(resources);
+        if (starter) await ensureStarterSet(lib, starter);
         // Only a DICOM target has a scanner header to match; open it once here and reuse it below.
         if (existsSync(targetPath) && statSync(targetPath).isDirectory()) preopened = await openVolumeForCli(targetPath, undefined, io);
         const choice = chooseDefaultSet(lib.listSets(), { task, labels, dicom: preopened?.source.dicom, starter: starterSetName(resources) });

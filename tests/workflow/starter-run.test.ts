@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { readNifti } from '../../main/imaging/index.js';
+import { createWorkstation } from '../../main/api/handlers.js';
+import { asegStructure } from '../../main/common/aseg-names.js';
 import { neuroverse } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writePair } from '../library/fixtures.js';
@@ -96,5 +98,19 @@ describe('neuroverse run with no context', () => {
     const thalamus = run(env, 'thal.nii.gz', '--label', '10');
     expect(thalamus.code, thalamus.stderr).toBe(0);
     expect(JSON.parse(thalamus.stdout.trim().split('\n').at(-1)!).contextSet).toMatchObject({ name: SET, starter: true });
+  });
+});
+
+describe("the app's first click on a fresh data folder", () => {
+  test('runTask without a set suggests the starter and runs a named structure with it', async () => {
+    const dataDir = join(tmp, 'app');
+    const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, resources });
+    const opened = await ws.openPath(target, { role: 'image' });
+    const id = (opened as { volume: { id: string } }).volume.id;
+    expect(await ws.api.suggestContextSet(id)).toMatchObject({ setName: SET, reason: expect.stringMatching(/starter/) });
+    const r = await ws.api.runTask({ targetVolumeId: id, structures: [asegStructure('hippocampus')!], method: 'vote', align: 'none', jobId: 'first' });
+    expect(r).toMatchObject({ contextSet: SET, contextSize: 3 });
+    expect(r.structures.find((s) => s.name === 'hippocampus')?.voxels).toBeGreaterThan(0);
+    expect((await ws.api.listContextSets()).map((s) => s.name)).toEqual([SET]);
   });
 });

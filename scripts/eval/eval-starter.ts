@@ -68,13 +68,13 @@ async function main() {
     let dataDir = '';
     for (const config of configs) {
       // A fresh data folder per target and config: the first run installs the starter set and registers cold.
-      if (!config.warm) {
+      if (!config.warm || !dataDir) {
         if (dataDir) rmSync(dataDir, { recursive: true, force: true });
         dataDir = mkdtempSync(join(tmpdir(), 'nv-starter-'));
       }
       {
         for (const [k, structure] of STRUCTURES.entries()) {
-          const out = join(dataDir, `result-${k}.nii.gz`);
+          const out = join(dataDir, `result-${config.name}-${k}.nii.gz`);
           const argv = [cli, 'run', '--target', join(data, `sub-${t}_T1.nii.gz`), '--out', out, '--structure', structure, ...config.args, '--json'];
           const t0 = performance.now();
           const { stdout } = await run(process.execPath, argv, { env: { ...process.env, NEUROVERSE_DATA_DIR: dataDir }, maxBuffer: 1 << 24 });

@@ -3,6 +3,7 @@ import { encodeNifti } from '../imaging/index.js';
 import { Jobs } from '../jobs/jobs.js';
 import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
 import { LibraryService, libraryDirFor } from '../library/service.js';
+import { starterSource } from '../library/starter.js';
 import { VolumeOpener } from '../session/volume-opener.js';
 import { VolumeStore } from '../session/volume-store.js';
 import { WorkflowService } from '../workflow/service.js';
@@ -22,6 +23,8 @@ export interface WorkstationOptions {
   /** Context library folder; default $NEUROVERSE_LIBRARY, else <dataDir>/library. */
   libraryDir?: string;
   resources?: string;
+  /** false: do not install the bundled starter context set into an empty library (tests of an empty library). */
+  starter?: boolean;
   /** Called when the renderer has drawn its first frame (the launcher prints the time from start). */
   onFirstFrame?: (millisecondsSinceLoad: number) => void;
   /** A native "open" dialog, supplied by the Electron shell; absent in the browser host and the CLI. */
@@ -50,7 +53,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const decode = lazyWorkerSeriesDecoder();
   const opener = new VolumeOpener({ volumes, jobs, recent: new RecentFiles(join(dataDir, 'recent-files.json')), dataDir, decode });
   const openPath = (path: string, opts?: OpenOptions) => opener.openPath(path, opts);
-  const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes);
+  // The bundled starter set goes into the library on its first open, so a fresh install can run at once.
+  const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes, options.starter === false ? undefined : starterSource(resources));
   const workflow = new WorkflowService({ dataDir, resources, volumes, library, modelInProcess: options.modelInProcess });
   const exports = new ExportService(volumes, {
     provenance: (maskId) => workflow.provenanceOf(maskId),

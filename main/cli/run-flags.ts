@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { InputError } from '../common/errors.js';
+import { asegStructure, ASEG_STRUCTURES } from '../common/aseg-names.js';
 import type { Task } from '../common/task.js';
 import { parseDevice, parsePrecision } from '../engine/index.js';
 import { isNiftiName } from '../imaging/index.js';
@@ -14,6 +15,7 @@ export const RUN_FLAGS = [
   'kind',
   'task',
   'label',
+  'structure',
   'mini-context',
   'device',
   'precision',
@@ -36,11 +38,9 @@ export interface RunFlags {
  * Flags in, a RunRequest's settings out. Only what a flag's text can get wrong is checked here (numbers, file
  * names); every rule about what a run may be is in workflow/orchestrate-run.ts, the same for the app.
  */
-export function runFlags(args: ParsedArgs, opts: { contextRequired: boolean }): RunFlags {
+export function runFlags(args: ParsedArgs): RunFlags {
   const contexts = flagAll(args, 'context');
   const setNames = flagAll(args, 'context-set');
-  if (opts.contextRequired && contexts.length === 0 && setNames.length === 0)
-    throw new InputError(undefined, 'give at least one --context image,label pair, or --context-set NAME', 'usage');
   if (contexts.length > 0 && setNames.length > 0) throw new InputError(undefined, 'give --context pairs or --context-set, not both', 'usage');
   const context: RunContext = setNames.length
     ? { kind: 'sets', names: setNames }
@@ -69,6 +69,22 @@ export function runFlags(args: ParsedArgs, opts: { contextRequired: boolean }): 
     return n;
   });
   if (labels.length > 0 && task === 'generate') throw new InputError(undefined, '--label only applies to --kind segment', 'usage');
+  // --label values are one structure (their union); each --structure NAME is one more, by its FreeSurfer aseg
+  // name (both sides unless "left"/"right" is said): the result holds structure k as value k.
+  const structures = labels.length ? [{ name: `label${labels.length > 1 ? 's' : ''} ${labels.join('+')}`, labels }] : [];
+  for (const name of flagAll(args, 'structure')) {
+    if (task === 'generate') throw new InputError(undefined, '--structure only applies to --kind segment', 'usage');
+    const st = asegStructure(name);
+    if (!st)
+      throw new InputError(
+        undefined,
+        `--structure: no structure "${name}" in the FreeSurfer aseg table (e.g. ${ASEG_STRUCTURES.slice(0, 6)
+          .map((x) => x.name)
+          .join(', ')}; or give --label values)`,
+        'usage',
+      );
+    structures.push({ name: st.name, labels: [...st.labels] });
+  }
   const mc = flag(args, 'mini-context') ?? 'auto';
   const miniContext = mc === 'auto' ? 'auto' : Number(mc);
   if (miniContext !== 'auto' && !(Number.isInteger(miniContext) && miniContext >= 1))
@@ -80,7 +96,7 @@ export function runFlags(args: ParsedArgs, opts: { contextRequired: boolean }): 
   const settings: RunFlags['settings'] = {
     context,
     task,
-    structures: labels.length ? [{ name: `label${labels.length > 1 ? 's' : ''} ${labels.join('+')}`, labels }] : undefined,
+    structures: structures.length ? structures : undefined,
     method: flag(args, 'method') as Method | undefined,
     align: flag(args, 'align') as AlignMode | undefined,
     model: model ? { dir: model } : undefined,

@@ -13,3 +13,13 @@ export { openDatabase, schemaVersion } from './db.js';
 export * from './types.js';
 export { LibraryService, libraryDirFor } from './service.js';
 export { midSliceThumbnail } from './thumbnail.js';
+export {
+  ensureStarterSet,
+  readStarterManifest,
+  starterDir,
+  starterSetName,
+  starterSource,
+  STARTER_AUDIT_ACTION,
+  type StarterInstall,
+  type StarterManifest,
+} from './starter.js';

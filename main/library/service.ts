@@ -4,6 +4,7 @@ import { readNifti } from '../imaging/index.js';
 import type { VolumeStore } from '../session/volume-store.js';
 import type { Library } from './library.js';
 import { midSliceThumbnail } from './thumbnail.js';
+import { ensureStarterSet } from './starter.js';
 import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from './types.js';
 
 /** Where the app's library lives for a data folder ($NEUROVERSE_LIBRARY wins, as for the CLI). */
@@ -19,9 +20,11 @@ export class LibraryService {
   private opened: Promise<Library> | null = null;
   private readonly thumbs = new Map<string, SetThumbnail>();
 
+  /** `starter`: the bundled starter library's folder, installed into the library on its first open (see starter.ts). */
   constructor(
     readonly dir: string,
     private readonly volumes: VolumeStore,
+    private readonly starter?: string,
   ) {}
 
   library(): Promise<Library> {
@@ -29,6 +32,10 @@ export class LibraryService {
     // touches the library (or a host whose runtime lacks a matching build) should not pay or fail for it.
     this.opened ??= import('./library.js')
       .then(({ Library }) => Library.open(this.dir))
+      .then(async (lib) => {
+        if (this.starter) await ensureStarterSet(lib, this.starter);
+        return lib;
+      })
       .catch((err) => {
         this.opened = null; // a later call may succeed (folder created, disk freed)
         throw err;

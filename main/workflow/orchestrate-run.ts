@@ -10,6 +10,8 @@ import type { Library } from '../library/library.js';
 import { resolveContextSet, type ResolvedContextSet } from '../library/resolve.js';
 import { scannerMatch } from '../library/scanner-match.js';
 import type { ContextSetInfo } from '../library/types.js';
+import { chooseDefaultSet, type DefaultSetChoice } from '../library/default-set.js';
+import { STARTER_CONTEXT_SIZE } from '../library/starter.js';
 import { chooseAlign, chooseMethod, isFusion, METHODS, type Method } from '../pipeline/defaults.js';
 import { FUSION_NAMES } from '../fusion/ids.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
@@ -68,6 +70,8 @@ export interface RunServices {
   openModel(dir: string, device: DeviceRequest, precision: PrecisionRequest): Promise<ModelRunner>;
   /** Registration workers; asked for only when the run aligns or fuses. */
   pool(): ComputePool<RegistrationJobs>;
+  /** The bundled starter set's name (library/starter.ts), or null where the app ships none. */
+  starterSet?: string | null;
   cache: RegistrationCache;
   onProgress?(p: RunProgress): void;
   signal?: AbortSignal;
@@ -133,6 +137,10 @@ export interface RunOutcome {
   contextName: string;
   /** The sets used (empty for files). */
   sets: ContextSetInfo[];
+  /** Why this context: named by the user, or the set that fits (library/default-set.ts) and why. */
+  contextReason: string;
+  /** The context is the bundled starter set. */
+  starter: boolean;
   model: FoundModel | { dir: string; id: null; name: string } | null;
   structures: RunStructure[];
   /** Segmentation: structure k as value k+1 (earlier structures win overlaps); generation: the restored image. */
@@ -180,6 +188,12 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
   const align = chooseAlign(ctx.task, method, req.align, engine?.manifest.alignment);
   if (req.reference !== undefined && align === 'none') throw new InputError(undefined, 'a reference image needs alignment affine or deformable', 'usage');
   const load = (performance.now() - t0) / 1000;
+  // The starter set holds more pairs than a run needs: unless the user chose, the best-fitting few (choosing
+  // compares affinely aligned images, so not without alignment).
+  const pickedPairs = req.context.kind === 'sets' && req.context.pairIds !== undefined;
+  const autoContext =
+    req.autoContext ??
+    (ctx.starter && !pickedPairs && align !== 'none' && ctx.structures[0].pairs.length > STARTER_CONTEXT_SIZE ? STARTER_CONTEXT_SIZE : undefined);
 
   let miniContexts = 0;
   const run = await runPipeline({
@@ -195,7 +209,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     miniContext: req.miniContext ?? 'auto',
     signal: services.signal,
     checkPairsFirst: ctx.checkPairsFirst,
-    autoContext: req.autoContext === undefined ? undefined : { n: req.autoContext, headerMatch: (p) => ctx.headerMatch(p as RunPair) },
+    autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => ctx.headerMatch(p as RunPair) },
     pairName: (p) => (p as RunPair).name,
     onProgress: (p) => {
       if (p.stage === 'mini-context') miniContexts = Math.max(miniContexts, p.miniContexts);
@@ -268,6 +282,8 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     align,
     contextName: ctx.name,
     sets: ctx.sets,
+    contextReason: ctx.reason,
+    starter: ctx.starter,
     model,
     structures,
     result,
@@ -334,6 +350,8 @@ export function checkRunSettings(req: Partial<RunRequest>, w: SettingWords = APP
 interface ResolvedRunContext {
   task: Task;
   name: string;
+  reason: string;
+  starter: boolean;
   sets: ContextSetInfo[];
   structures: { name: string; labels: number[]; pairs: RunPair[] }[];
   checkPairsFirst: boolean;
@@ -349,6 +367,8 @@ async function resolveContext(req: RunRequest, services: RunServices): Promise<R
     return {
       task,
       name: 'pairs given with --context',
+      reason: 'pairs given by hand',
+      starter: false,
       sets: [],
       structures: structuresOf(task, req.structures, { name: 'the labels', labels: [] }).map((s) => ({ ...s, pairs })),
       checkPairsFirst: true,
@@ -356,7 +376,8 @@ async function resolveContext(req: RunRequest, services: RunServices): Promise<R
     };
   }
   const library = await services.library();
-  const names = req.context.kind === 'sets' ? req.context.names : [await suggestedSet(req, library)];
+  const suggested = req.context.kind === 'suggested' ? suggestedSet(req, library, services.starterSet ?? null) : null;
+  const names = req.context.kind === 'sets' ? req.context.names : [suggested!.set.name];
   if (names.length === 0) throw new InputError(undefined, 'name at least one context set', 'usage');
   const base = resolveContextSet(library, names[0]);
   const task = base.task;
@@ -388,6 +409,8 @@ async function resolveContext(req: RunRequest, services: RunServices): Promise<R
   return {
     task,
     name: names.join(' + '),
+    reason: suggested?.reason ?? 'named by the user',
+    starter: names.length === 1 && names[0] === services.starterSet,
     sets: [...sets.values()],
     structures: resolved,
     // Stored pairs were checked when they were added (same grid) and their labels just now.
@@ -429,42 +452,27 @@ function pooledPairs(parts: ResolvedContextSet[], pooled: boolean): RunPair[] {
   return out;
 }
 
-async function suggestedSet(req: RunRequest, library: Library): Promise<string> {
-  const s = suggestContextSetFor(library, req.target, req.task);
-  if (!s.setName) throw new InputError(undefined, s.reason, 'empty-set');
-  return s.setName;
+/** The set a run without a named context uses (library/default-set.ts): the scanner's, the user's own, else the starter. */
+function suggestedSet(req: RunRequest, library: Library, starter: string | null): DefaultSetChoice {
+  const labels = [...new Set((req.structures ?? []).flatMap((s) => s.labels))];
+  const choice = chooseDefaultSet(library.listSets(), { task: req.task, labels, dicom: req.target.source.dicom, starter });
+  if (!choice)
+    throw new InputError(
+      undefined,
+      `no context given and no context set in the library ${labels.length ? `holds label(s) ${labels.join(', ')}` : 'has pairs'}: name a context set or give context pairs`,
+      'empty-set',
+    );
+  return choice;
 }
 
-/** The stored set for a target; without a task, segmentation sets first and generation sets where there is none. */
-export function suggestContextSetFor(library: Library, target: Volume, task?: Task): { setName: string | null; reason: string } {
-  const withPairs = library.listSets().filter((s) => s.pairs.length > 0);
-  const kind = task ?? (withPairs.some((s) => s.task.kind === 'segment') ? 'segment' : 'generate');
-  return suggestSet(
-    withPairs.filter((x) => x.task.kind === kind),
-    target,
-  );
-}
-
-/**
- * Default set for a target: the one whose scanner's manufacturer and model match the target's DICOM header
- * (manufacturer alone as a weaker match), else the first set (by name).
- */
-export function suggestSet(sets: ContextSetInfo[], target: Volume): { setName: string | null; reason: string } {
-  if (sets.length === 0) return { setName: null, reason: 'the library has no context set with pairs yet: add a pair in the Library panel' };
-  const dicom = target.source.dicom ?? {};
-  const sorted = [...sets].sort((a, b) => a.name.localeCompare(b.name));
-  if (dicom.manufacturer) {
-    const full = sorted.find((s) => scannerMatch(s.scanner, dicom).model);
-    if (full) return { setName: full.name, reason: `scanner matches the target's DICOM header (${dicom.manufacturer} ${dicom.model})` };
-    const part = sorted.find((s) => scannerMatch(s.scanner, dicom).manufacturer);
-    if (part) return { setName: part.name, reason: `scanner manufacturer matches the target's DICOM header (${dicom.manufacturer})` };
-  }
-  return {
-    setName: sorted[0].name,
-    reason: dicom.manufacturer
-      ? `no set's scanner matches ${dicom.manufacturer} ${dicom.model ?? ''}; first set for the task`
-      : 'the target has no DICOM scanner header; first set for the task',
-  };
+/** The stored set for a target (the Run panel's preselection); without a kind, segmentation sets first. */
+export function suggestContextSetFor(library: Library, target: Volume, task?: Task, starter: string | null = null): { setName: string | null; reason: string } {
+  const sets = library.listSets().filter((s) => s.pairs.length > 0);
+  const kind = task ?? (sets.some((s) => s.task.kind === 'segment') ? 'segment' : 'generate');
+  const choice = chooseDefaultSet(sets, { task: kind, dicom: target.source.dicom, starter });
+  return choice
+    ? { setName: choice.set.name, reason: choice.reason }
+    : { setName: null, reason: 'the library has no context set with pairs yet: add a pair in the Library panel' };
 }
 
 /** Pairs by content: stored pairs carry their hashes, files given by hand are hashed now. */

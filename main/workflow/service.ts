@@ -21,6 +21,7 @@ import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } fr
 import { findModels, modelPlaces, type FoundModel } from './models.js';
 import { isFusion, labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
 import { progressText } from './progress-text.js';
+import { starterSetName } from '../library/starter.js';
 import type {
   ContextChoiceInfo,
   ContextSetSuggestion,
@@ -135,7 +136,7 @@ export class WorkflowService {
    */
   /** Without a task, segmentation sets are preferred and generation sets considered when there is none. */
   async suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion> {
-    return suggestContextSetFor(await this.o.library.library(), this.o.volumes.get(targetVolumeId), task);
+    return suggestContextSetFor(await this.o.library.library(), this.o.volumes.get(targetVolumeId), task, starterSetName(this.o.resources));
   }
 
   /**
@@ -175,6 +176,7 @@ export class WorkflowService {
         models: () => this.models(),
         openModel: (dir, device, precision) => this.openEngine(dir, device, precision),
         pool: () => this.pool(),
+        starterSet: starterSetName(this.o.resources),
         cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
         // progress() throws when the job was cancelled; the pipeline's signal stops the workers too.
         onProgress: (p) => progress(p.stage, p.fraction, progressText(p)),

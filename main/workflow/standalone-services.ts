@@ -1,5 +1,6 @@
 import type { ComputePool } from '../compute/pool.js';
 import { Library, libraryDir } from '../library/index.js';
+import { ensureStarterSet, starterSetName, starterSource } from '../library/starter.js';
 import { workerRunner } from '../pipeline/model-runner.js';
 import { RegistrationCache, registrationPool, type RegistrationJobs } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
@@ -27,7 +28,14 @@ export function standaloneRunServices(o: StandaloneOptions): RunServices & { clo
   let pool: ComputePool<RegistrationJobs> | null = null;
   const engines = new Map<string, ReturnType<typeof workerRunner>>();
   return {
-    library: () => (library ??= Library.open(libraryDir(o.library))),
+    // The bundled starter set goes into the library on its first open, as in the app (library/starter.ts).
+    library: () =>
+      (library ??= Library.open(libraryDir(o.library)).then(async (lib) => {
+        const starter = starterSource(o.resources);
+        if (starter) await ensureStarterSet(lib, starter);
+        return lib;
+      })),
+    starterSet: starterSetName(o.resources),
     models: () => findModels(modelPlaces(o.dataDir, o.resources)),
     // The model runs in a compute worker (pipeline/model-runner.ts), as in the app; one per model and device.
     openModel: (dir, device, precision) => {

@@ -26,7 +26,8 @@ export async function startHost(args: string[] = [], options: HostOptions = {}):
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'neuroverse-e2e-'));
   const child = spawn(process.execPath, [join(ROOT, 'dist/main/launcher/start.js'), '--browser', '--no-window', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...options.env, NEUROVERSE_DATA_DIR: dataDir },
+    // These tests build their own libraries: no bundled starter set beside them (NEUROVERSE_STARTER=off).
+    env: { NEUROVERSE_STARTER: 'off', ...process.env, ...options.env, NEUROVERSE_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -54,7 +54,7 @@ describe('value representations of copied attributes', () => {
 describe.skipIf(!hasSharedData)('a SEG records how it was made', () => {
   test('a run, its corrected copy and a mask from a file: AUTOMATIC, SEMIAUTOMATIC, MANUAL; the audit log says the same', async () => {
     const dataDir = join(dir, 'data');
-    const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+    const ws = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir, libraryDir: join(dataDir, 'library') });
     const [t1, aal] = await ws.api.openSample();
     await ws.api.addLibraryPair({
       set: 'hippocampus · colin27',

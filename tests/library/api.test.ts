@@ -11,7 +11,7 @@ import { startBrowserHost } from '../../main/host/server.js';
 
 describe('library through the typed API (open volumes → pairs, thumbnails)', () => {
   const dir = tempDir('nv-lib-api-');
-  const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data') });
+  const ws = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir: join(dir, 'data') });
   const call = <T>(method: string, ...args: unknown[]) => dispatch(ws.api, method, args) as Promise<T>;
 
   test('addLibraryPair from the open sample, list, thumbnail, rename, reorder, trash', async () => {
@@ -76,7 +76,7 @@ describe('library through the typed API (open volumes → pairs, thumbnails)', (
 describe('library over the browser host (HTTP transport)', () => {
   const dir = tempDir('nv-lib-http-');
   test('thumbnail bytes and a grid-mismatch InputError cross the wire intact', async () => {
-    const ws = createWorkstation({ mode: 'browser', version: 'test', dataDir: join(dir, 'data') });
+    const ws = createWorkstation({ mode: 'browser', version: 'test', starter: false, dataDir: join(dir, 'data') });
     const host = await startBrowserHost(ws, join(ROOT, 'renderer'));
     try {
       const call = async (method: string, args: unknown[]) => {

@@ -14,7 +14,8 @@ describe('neuroverse library (CLI)', () => {
   const inputs = join(dir, 'in');
   mkdirSync(inputs);
   const libA = join(dir, 'libA');
-  const env = { NEUROVERSE_LIBRARY: libA, NEUROVERSE_DATA_DIR: '' };
+  // The bundled starter set would be listed beside the sets made here: these tests count their own.
+  const env = { NEUROVERSE_LIBRARY: libA, NEUROVERSE_DATA_DIR: '', NEUROVERSE_STARTER: 'off' };
 
   test('add-pair creates the set on first use; list --json shows each volume sha256', async () => {
     const p1 = await writePair(inputs, 1, { values: [17, 53] });

@@ -119,7 +119,7 @@ describe('one-click run with the context chosen for the target', () => {
   let pairIds: number[];
 
   beforeAll(async () => {
-    ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+    ws = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir, libraryDir: join(dataDir, 'library') });
     const [t, label] = await ws.api.openSample();
     target = t;
     const m = rigid(4, [5, -4, 3]);

@@ -12,7 +12,8 @@ import type { ContextSetInfo } from '../../main/library/types.js';
 import { findModels, modelPlaces } from '../../main/workflow/models.js';
 import { cardLines } from '../../main/workflow/model-card.js';
 import { labelCentroids, remapCorrected, savedLabelValues } from '../../main/workflow/corrected-labels.js';
-import { labelStats, suggestSet } from '../../main/workflow/orchestrate-run.js';
+import { labelStats } from '../../main/workflow/orchestrate-run.js';
+import { chooseDefaultSet } from '../../main/library/default-set.js';
 import { FIXTURES } from '../engine/fixture-helpers.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -35,7 +36,7 @@ function scaledCopy(v: Volume, factor: number): Volume {
 
 beforeAll(async () => {
   await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(dataDir, 'models', 'tiny'), { grid: [32, 32, 32] });
-  ws = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+  ws = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir, libraryDir: join(dataDir, 'library') });
   [t1, aal] = await ws.api.openSample();
   for (const f of [1, 1.1, 0.9]) {
     const img = f === 1 ? t1 : ws.volumes.add(scaledCopy(ws.volumes.get(t1.id), f), `colin27 ×${f}`, 'image');
@@ -187,18 +188,25 @@ describe('default context set', () => {
     set('d-ge', 'GE MEDICAL SYSTEMS', 'Signa'),
   ];
 
+  // The one rule for "the set for this target" (library/default-set.ts), used by runs without a named set and the Run panel.
+  const pick = (all: ContextSetInfo[], dicom?: Record<string, string>, starter: string | null = null) =>
+    chooseDefaultSet(all, { dicom: target(dicom).source.dicom, starter });
+
   test('the set whose scanner matches the DICOM manufacturer and model wins', () => {
-    expect(suggestSet(sets, target({ manufacturer: 'SIEMENS ', model: 'Skyra' }))).toMatchObject({
-      setName: 'c-skyra',
+    expect(pick(sets, { manufacturer: 'SIEMENS ', model: 'Skyra' })).toMatchObject({
+      set: { name: 'c-skyra' },
       reason: expect.stringMatching(/scanner matches/),
     });
-    expect(suggestSet(sets, target({ manufacturer: 'GE MEDICAL SYSTEMS', model: 'Discovery' })).setName).toBe('d-ge');
+    expect(pick(sets, { manufacturer: 'GE MEDICAL SYSTEMS', model: 'Discovery' })?.set.name).toBe('d-ge');
   });
 
-  test('without a match or a DICOM header: the first set for the task', () => {
-    expect(suggestSet(sets, target({ manufacturer: 'Philips', model: 'Ingenia' })).setName).toBe('a-generic');
-    expect(suggestSet(sets, target())).toMatchObject({ setName: 'a-generic', reason: expect.stringMatching(/no DICOM/) });
-    expect(suggestSet([], target()).setName).toBeNull();
+  test('without a match or a DICOM header: the first set for the task; the starter only when no own set fits', () => {
+    expect(pick(sets, { manufacturer: 'Philips', model: 'Ingenia' })?.set.name).toBe('a-generic');
+    expect(pick(sets)).toMatchObject({ set: { name: 'a-generic' }, starter: false });
+    expect(pick([], undefined)).toBeNull();
+    const starter = set('0-starter', null, null);
+    expect(pick([starter, ...sets], undefined, '0-starter')?.set.name).toBe('a-generic');
+    expect(pick([starter], undefined, '0-starter')).toMatchObject({ set: { name: '0-starter' }, starter: true });
   });
 
   test('through the API, for the open sample', async () => {
@@ -207,7 +215,7 @@ describe('default context set', () => {
 
   test('a library holding only generation sets still gets a default set', async () => {
     const dir = tempDir();
-    const other = createWorkstation({ mode: 'headless', version: 'test', dataDir: dir, libraryDir: join(dir, 'library') });
+    const other = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir: dir, libraryDir: join(dir, 'library') });
     const [img] = await other.api.openSample();
     const task = { name: 'denoise', kind: 'generate' as const, labels: [] };
     await other.api.addLibraryPair({ set: 'denoise · colin27', task, scanner: 'colin27 (MNI)', imageVolumeId: img.id, labelVolumeId: img.id });
@@ -340,7 +348,7 @@ describe('runTask', () => {
     expect(pair.label.values!.length).toBeGreaterThan(1);
     expect(pair.label.values!.every((v) => [0, 37, 38].includes(v))).toBe(true);
     await expect(ws.api.addCorrectedPair(t1.id)).rejects.toThrow(/not the result of a run/);
-    const restarted = createWorkstation({ mode: 'headless', version: 'test', dataDir, libraryDir: join(dataDir, 'library') });
+    const restarted = createWorkstation({ mode: 'headless', version: 'test', starter: false, dataDir, libraryDir: join(dataDir, 'library') });
     const stored = (await restarted.api.listContextSets()).find((s) => s.name === SET)!;
     expect(stored.pairs).toHaveLength(4);
     expect(stored.pairs.at(-1)).toMatchObject({ id: pair.id, label: { sha256: pair.label.sha256 }, image: { sha256: stored.pairs[0].image.sha256 } });

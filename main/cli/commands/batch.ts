@@ -45,7 +45,7 @@ half-written output (each scan's folder is renamed into place when complete).`,
     if (!folder || args.positional.length > 1) throw new InputError(undefined, 'give one folder of scans', 'usage');
     const out = flag(args, 'out');
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
-    const { settings, library, workers } = runFlags(args, { contextRequired: false });
+    const { settings, library, workers } = runFlags(args);
     const matchFlag = flag(args, 'match');
     let match: RegExp | undefined;
     try {

@@ -1,4 +1,6 @@
 import { InputError } from '../../common/errors.js';
+import { ensureStarterSet, starterSource } from '../../library/starter.js';
+import { resourcesDir } from '../../settings/paths.js';
 import { exportBundle, importBundle, Library, libraryDir, type ContextSetInfo } from '../../library/index.js';
 import { taskOfWord, taskWord } from '../../library/task-word.js';
 import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
@@ -42,6 +44,11 @@ export const libraryCommand: CliCommand = {
         case 'add-pair':
           return await addPair(lib, args, pos, io);
         case 'list':
+          // A fresh install lists the bundled starter set as the app would show it (installed once, see library/starter.ts).
+          {
+            const starter = starterSource(resourcesDir());
+            if (starter) await ensureStarterSet(lib, starter);
+          }
           return list(lib, hasFlag(args, 'json'), io);
         case 'remove-pair': {
           const id = pairId(pos);

@@ -14,8 +14,8 @@ import { progressText } from '../../workflow/progress-text.js';
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
-  usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
-                      [--auto-context N] [--kind segment|generate] [--label V ...] [--align none|affine|deformable] [--method ${METHODS.join('|')}]
+  usage: `usage: neuroverse run [--model <dir>] --target <img> [--context <image>,<label> [--context ...] | --context-set NAME ...] --out <file.nii.gz>
+                      [--auto-context N] [--kind segment|generate] [--label V ...] [--structure NAME ...] [--align none|affine|deformable] [--method ${METHODS.join('|')}]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
                       [--doubt FILE.nii.gz] [--json]
 
@@ -32,6 +32,15 @@ export const runCommand: CliCommand = {
   --out FILE           result: a 0/1 mask (segment) or an image (generate), on the target's grid
   --kind K             segment (default, or the set's) or generate; --task K is the old spelling
   --label V            label values of multi-label context maps whose union is the foreground (repeatable)
+  --structure NAME     a FreeSurfer aseg structure by name, both sides unless "left"/"right" is said
+                       (hippocampus = 17+53, "left putamen" = 12); repeatable: each is one more structure, the
+                       result holds structure k as value k (--label values together are the first)
+  (no --context/--context-set: the library's set that fits is used: one whose scanner matches the target's
+   DICOM header, else your own, else the starter set bundled with the app; the choice is printed)
+  --structure NAME     a FreeSurfer aseg structure by name, both sides unless "left"/"right" is said
+                       (hippocampus = 17+53, "left putamen" = 12); repeatable, adds to --label
+  (no --context/--context-set: the library's set that fits is used: one whose scanner matches the target's
+   DICOM header, else your own, else the starter set bundled with the app; the choice is printed)
   --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
                        deformable (+ B-spline on the labels' region, ~35 s a pair); default ${DEFAULTS.segment.align} for atlas fusion,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
@@ -56,7 +65,7 @@ export const runCommand: CliCommand = {
     const out = flag(args, 'out');
     if (!targetPath) throw new InputError(undefined, '--target is required', 'usage');
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
-    const { settings, library, workers } = runFlags(args, { contextRequired: true });
+    const { settings, library, workers } = runFlags(args);
     // --doubt is the word everywhere (docs/development.md); --uncertainty is its old spelling, kept for one release.
     const doubtOut = flag(args, 'doubt') ?? flag(args, 'uncertainty');
     if (doubtOut !== undefined && !isNiftiName(doubtOut)) throw new InputError(doubtOut, '--doubt writes NIfTI: give a .nii or .nii.gz name', 'usage');
@@ -76,6 +85,7 @@ export const runCommand: CliCommand = {
       const readTarget = (performance.now() - t) / 1000;
       const outcome = await orchestrateRun({ ...settings, target, targetName: targetPath }, services);
       progress.done();
+      if (settings.context.kind === 'suggested') io.err(`context set: "${outcome.contextName}" (${outcome.contextReason})`);
       // Printed whatever the output format: a radiologist reads them before the result.
       for (const w of outcome.qc) io.err(`warning: ${w.message}`);
       t = performance.now();
@@ -158,6 +168,8 @@ function cliReport(o: RunOutcome, out: string, device: string, seconds: Record<s
     })),
     /** What "neuroverse export-seg --provenance" writes into the SEG. */
     provenance: o.provenance,
+    /** The context set used and why (named, or the one that fits when none was named). */
+    contextSet: o.sets.length ? { name: o.contextName, reason: o.contextReason, starter: o.starter } : null,
   };
 }
 

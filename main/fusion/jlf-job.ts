@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
-import type { JobHandler } from '../compute/protocol.js';
+import type { JobHandler, StepProgress } from '../compute/protocol.js';
 import { realValues } from '../engine/processing/intensity.js';
 import { labelMembership } from '../imaging/labels.js';
 import { readNifti } from '../imaging/nifti/read.js';
@@ -37,7 +37,12 @@ export interface JlfJobResult {
  * The worker side: reads one pair at a time and keeps only its crop (image and membership), so memory grows
  * with the crop and the number of pairs, never with whole maps; then fuses.
  */
-export const jlfJob: JobHandler = async (job: JlfJob, _progress, signal) => {
+/** The fusion workers' job table (compute/pool.ts). */
+export type FusionJobs = {
+  'joint-label-fusion': { payload: JlfJob; result: JlfJobResult; progress: StepProgress };
+};
+
+export const jlfJob: JobHandler<FusionJobs['joint-label-fusion']> = async (job, _progress, signal) => {
   const t0 = performance.now();
   const cdims = [0, 1, 2].map((k) => job.box.hi[k] - job.box.lo[k] + 1) as [number, number, number];
   const atlases: { image: Float32Array; label: Uint8Array }[] = [];

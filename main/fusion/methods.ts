@@ -7,7 +7,7 @@ import type { VoxelBox } from '../imaging/voxel-box.js';
 import { JLF_DEFAULTS, jlfMargin } from './jlf.js';
 import type { JlfParams } from './jlf.js';
 import { forCrop } from './jlf-job.js';
-import type { JlfJob, JlfJobResult } from './jlf-job.js';
+import type { FusionJobs, JlfJob } from './jlf-job.js';
 import { FUSION_IDS, FUSION_NAMES } from './ids.js';
 import type { FusionId } from './ids.js';
 import { DOUBT_SCALE } from './vote.js';
@@ -102,10 +102,10 @@ export function doubtOf(p: number): number {
   return Math.round(DOUBT_SCALE * (1 - Math.abs(2 * q - 1)));
 }
 
-let pool: ComputePool | null = null;
+let pool: ComputePool<FusionJobs> | null = null;
 /** Fusion workers, started on first use (idle workers do not keep the process alive). */
-function fusionPool(): ComputePool {
-  pool ??= new ComputePool(workerScript(import.meta.url, 'worker'), Math.min(2, defaultPoolSize(0.5e9)));
+function fusionPool(): ComputePool<FusionJobs> {
+  pool ??= new ComputePool<FusionJobs>(workerScript(import.meta.url, 'worker'), Math.min(2, defaultPoolSize(0.5e9)));
   return pool;
 }
 
@@ -138,7 +138,7 @@ export async function jointFusion(input: FusionInput, params: JlfParams, structu
             const target = new Float32Array(size[0] * size[1] * size[2]);
             forCrop(box, dims, (o, i) => (target[o] = values[i]));
             const job: JlfJob = { dims, box, core, target, pairs: input.pairs, labels: s.labels ? [...s.labels] : undefined, params: p };
-            const r = await fusionPool().run<JlfJobResult>('joint-label-fusion', job, { signal: input.signal, transfer: [target.buffer] });
+            const r = await fusionPool().run('joint-label-fusion', job, { signal: input.signal, transfer: [target.buffer] });
             computed += r.computed;
             forCrop(box, dims, (o, i) => {
               const x = i % dims[0];

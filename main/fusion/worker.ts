@@ -1,5 +1,5 @@
 /** Entry of the fusion compute workers (see compute/pool.ts). */
 import { serveJobs } from '../compute/serve.js';
-import { jlfJob } from './jlf-job.js';
+import { jlfJob, type FusionJobs } from './jlf-job.js';
 
-serveJobs({ 'joint-label-fusion': jlfJob });
+serveJobs<FusionJobs>({ 'joint-label-fusion': jlfJob });

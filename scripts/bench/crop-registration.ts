@@ -15,7 +15,7 @@ import { readNifti } from '../../main/imaging/index.js';
 import { DEFORMABLE, OVERRIDES, RESOLUTIONS } from '../../main/registration/parameters.js';
 import { registerPair } from '../../main/registration/register-pair.js';
 import { projectRoot } from '../../main/settings/paths.js';
-import { STRUCTURES } from '../dev-heads.js';
+import { STRUCTURES } from '../eval/dev-heads.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);

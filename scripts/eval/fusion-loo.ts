@@ -18,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../main/settings/paths.js';
-import { dice, STRUCTURES } from '../dev-heads.js';
+import { dice, STRUCTURES } from './dev-heads.js';
 
 const run = promisify(execFile);
 const arg = (name: string, fallback: string) => {

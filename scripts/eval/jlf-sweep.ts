@@ -19,7 +19,7 @@ import { alignPairs, RegistrationCache, registrationPool } from '../../main/regi
 import type { AlignMode } from '../../main/registration/index.js';
 import { projectRoot } from '../../main/settings/paths.js';
 import { registrationCacheDir } from '../../main/settings/paths.js';
-import { STRUCTURES } from '../dev-heads.js';
+import { STRUCTURES } from './dev-heads.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -42,10 +42,9 @@ export const runCommand: CliCommand = {
   (no --context/--context-set: the library's set that fits is used: one whose scanner matches the target's
    DICOM header, else your own, else the starter set bundled with the app; the choice is printed)
   --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
-                       deformable (+ B-spline on the labels' region, ~35 s a pair); default ${DEFAULTS.segment.align} for atlas fusion,
+                       deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
-  --method M           model (the in-context model), vote (majority vote of the aligned labels, no model) or
-                       jlf (joint label fusion: the aligned labels weighted by how well their images match, no model);
+  --method M           model (the in-context model) or vote (majority vote of the aligned labels, no model);
                        default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: model
   --reference IMG      align through this reference image (e.g. the Colin27 T1 in resources/sample) instead of
                        each pair directly to the target: pairs are registered to it once (cached), the target

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
-import type { JobHandler, StepProgress } from '../compute/protocol.js';
 import { realValues } from '../engine/processing/intensity.js';
 import { labelMembership } from '../imaging/labels.js';
 import { readNifti } from '../imaging/nifti/read.js';

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
+import type { JobHandler } from '../compute/protocol.js';
 import { realValues } from '../engine/processing/intensity.js';
 import { labelMembership } from '../imaging/labels.js';
 import { readNifti } from '../imaging/nifti/read.js';

@@ -64,7 +64,7 @@ export interface SegProvenance {
   algorithmName?: string;
   /** The model package's version or checkpoint identity. */
   algorithmVersion?: string;
-  method?: 'model' | 'vote';
+  method?: 'model' | 'vote' | 'nlm' | 'bias-field';
   alignment?: string;
   contextSet?: { name: string; identity: string; pairs: number };
   /** The library's run id. */

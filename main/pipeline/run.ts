@@ -18,9 +18,10 @@ import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
 import { rankContext, type ContextChoice } from './context-choice.js';
 import { ContextQc, type QcWarning } from './qc.js';
-import { BRAIN_MARGIN_MM } from './defaults.js';
+import { BRAIN_MARGIN_MM, isRestoration } from './defaults.js';
 import type { Method } from './defaults.js';
 import type { ModelRunner } from './model-runner.js';
+import { runRestoration, type RestorationOutcome } from './restoration-run.js';
 
 export interface PipelineStructure {
   task: Task;
@@ -56,7 +57,13 @@ export interface PipelineRun {
   autoContext?: { n: number; headerMatch?: (p: PairFiles) => number };
   /** How messages name a pair (the library's "pair 3"); default the image's file name. */
   pairName?: (p: PairFiles) => string;
-  onProgress?: (stage: 'align' | 'mini-context' | 'vote', fraction: number | null, message: string) => void;
+  onProgress?: (stage: 'align' | 'mini-context' | 'vote' | 'restore', fraction: number | null, message: string) => void;
+  /**
+   * Classical restoration (methods nlm, bias-field): its compute workers (restoration/pool.ts; in this thread
+   * when absent), the task's name (which may say what to restore), and whether the method was the default
+   * (then the examples may switch it, and a method that harms them is not presented as the answer).
+   */
+  restoration?: { pool?: ComputePool; taskName?: string; auto?: boolean };
 }
 
 export interface PipelineStructureResult {
@@ -102,6 +109,8 @@ export interface PipelineResult {
   choice: ProviderChoice | null;
   /** Checks of the aligned context (qc.ts), segmentation with alignment only; pair indices are the structure's. */
   qc: QcWarning[];
+  /** Classical restoration runs: what it chose from the examples and how the examples fared (the guard). */
+  restoration: RestorationOutcome | null;
 }
 
 /**
@@ -115,6 +124,11 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const task = run.structures[0].task;
   if (run.structures.some((s) => s.task !== task)) throw new InputError(undefined, 'all structures of one run must have the same task', 'usage');
   if (run.method === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote fuses label maps: it applies to segmentation only', 'usage');
+  if (isRestoration(run.method)) {
+    if (task !== 'generate') throw new InputError(undefined, `--method ${run.method} restores images: it applies to generation only`, 'usage');
+    if (run.structures.length !== 1) throw new InputError(undefined, 'a restoration run takes one set of example pairs', 'usage');
+    return runRestoration(run, run.method);
+  }
   const seconds = { align: 0, choose: 0, qc: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
   let choices: (ContextChoice | null)[] = run.structures.map(() => null);
   let ranking: AlignedSet | null = null;
@@ -156,6 +170,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       seconds: { ...seconds, ...r.seconds },
       choice: r.choice,
       qc: [],
+      restoration: null,
     };
   }
 
@@ -212,7 +227,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         pairs: s.pairs,
       };
     });
-    return { method: run.method, align: run.align, structures, alignment, seconds, choice: null, qc };
+    return { method: run.method, align: run.align, structures, alignment, seconds, choice: null, qc, restoration: null };
   }
 
   const model = needModel(run);
@@ -275,7 +290,16 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     structures.push({ ...s, baseline, uncertainty, contextChoice: choices[k], pairs: run.structures[k].pairs });
   }
   seconds.vote += (performance.now() - t) / 1000;
-  return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice, qc };
+  return {
+    method: run.method,
+    align: run.align,
+    structures,
+    alignment,
+    seconds: { ...seconds, ...r.seconds, vote: seconds.vote },
+    choice: r.choice,
+    qc,
+    restoration: null,
+  };
 }
 
 /**

@@ -23,7 +23,12 @@ export function runProvenance(
   const weights = model?.provenance?.sourceSha256;
   return {
     type: 'AUTOMATIC',
-    algorithmName: method === 'vote' ? 'Neuroverse atlas vote' : `Neuroverse3D ${model?.name ?? ''}`.trim(),
+    algorithmName:
+      method === 'vote'
+        ? 'Neuroverse atlas vote'
+        : method === 'model'
+          ? `Neuroverse3D ${model?.name ?? ''}`.trim()
+          : `Neuroverse ${method === 'nlm' ? 'non-local means' : 'bias-field correction'} (learned from the examples)`,
     algorithmVersion: method === 'model' && weights ? `weights sha256 ${weights.slice(0, 16)}` : appVersion(),
     method,
     alignment: align,

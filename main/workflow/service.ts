@@ -8,7 +8,9 @@ import type { VolumeStore } from '../session/volume-store.js';
 import { importCheckpoint, InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';
 import type { DeviceRequest, PrecisionRequest } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
-import { chooseAlign, chooseMethod, METHODS } from '../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, isRestoration, METHODS } from '../pipeline/defaults.js';
+import { restorationPool } from '../restoration/pool.js';
+import { methodFromTaskName } from '../restoration/restore.js';
 import type { Method } from '../pipeline/defaults.js';
 import { inProcessRunner, workerRunner } from '../pipeline/model-runner.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
@@ -73,6 +75,7 @@ export class WorkflowService {
   /** Where each result (and corrected copy) came from: its labels' names and the set's label values. */
   private readonly results = new Map<string, ResultOrigin>();
   private computePool: ComputePool | null = null;
+  private restorationPool: ComputePool | null = null;
 
   constructor(private readonly o: WorkflowOptions) {}
 
@@ -193,7 +196,8 @@ export class WorkflowService {
       throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
     if (req.align !== undefined && !ALIGN_MODES.includes(req.align))
       throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
-    const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined });
+    const restorationByName = base.task === 'generate' ? methodFromTaskName(base.set.task.name) : null;
+    const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined, restoration: restorationByName });
     let model: FoundModel | null = null;
     let engine: ModelRunner | undefined;
     if (method === 'model') {
@@ -217,6 +221,9 @@ export class WorkflowService {
       model: engine,
       pool: this.pool(),
       cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
+      restoration: isRestoration(method)
+        ? { pool: this.restorePool(), taskName: base.set.task.name, auto: req.method === undefined && req.model === undefined }
+        : undefined,
       miniContext: req.miniContext ?? 'auto',
       signal,
       // Stored pairs were checked when they were added (same grid) and the labels just now.
@@ -420,6 +427,12 @@ export class WorkflowService {
   private pool(): ComputePool {
     this.computePool ??= registrationPool();
     return this.computePool;
+  }
+
+  /** Restoration workers (restoration/pool.ts), started on the first classical restoration. */
+  private restorePool(): ComputePool {
+    this.restorationPool ??= restorationPool();
+    return this.restorationPool;
   }
 
   private async openEngine(model: FoundModel, device: DeviceRequest, precision: PrecisionRequest): Promise<ModelRunner> {

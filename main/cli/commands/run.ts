@@ -5,7 +5,9 @@ import { parseDevice, parsePrecision } from '../../engine/index.js';
 import type { Task } from '../../common/task.js';
 import { Library, libraryDir, resolveContextSet, scannerMatch, type ScannerInfo } from '../../library/index.js';
 import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
-import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, DEFAULTS, isRestoration, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
+import { restorationPool } from '../../restoration/pool.js';
+import { methodFromTaskName } from '../../restoration/restore.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { DOUBT_SCALE, doubtfulVoxels } from '../../fusion/vote.js';
@@ -46,7 +48,9 @@ export const runCommand: CliCommand = {
                        deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
   --method M           model (the in-context model) or vote (majority vote of the aligned labels, no model);
-                       default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: model
+                       default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: nlm
+                       (non-local means) or bias-field (N4-like), learned from the example pairs, default the one
+                       the set's task name or the examples ask for (docs/restoration.md), or model
   --reference IMG      align through this reference image (e.g. the Colin27 T1 in resources/sample) instead of
                        each pair directly to the target: pairs are registered to it once (cached), the target
                        once per run; faster with many pairs, less accurate (docs/alignment.md)
@@ -97,6 +101,7 @@ export const runCommand: CliCommand = {
     if (autoContext !== undefined && !(Number.isInteger(autoContext) && autoContext >= 1))
       throw new InputError(undefined, `--auto-context must be a positive integer (got "${autoFlag}")`, 'usage');
     let task = (flag(args, 'task') ?? 'segment') as Task;
+    let setTaskName: string | undefined;
     if (task !== 'segment' && task !== 'generate') throw new InputError(undefined, `--task must be segment or generate (got "${task}")`, 'usage');
     let labels = flagAll(args, 'label').map((v) => {
       const n = Number(v);
@@ -126,6 +131,7 @@ export const runCommand: CliCommand = {
         if (flag(args, 'task') && flag(args, 'task') !== first.task)
           throw new InputError(undefined, `--task ${flag(args, 'task')} does not match set "${setNames[0]}" (task ${first.task})`, 'usage');
         task = first.task;
+        setTaskName = first.set.task.name;
         labels = first.labels;
         pairsSpec = [];
         const seen = new Set<string>();
@@ -156,10 +162,17 @@ export const runCommand: CliCommand = {
       throw new InputError(undefined, `--align must be ${ALIGN_MODES.join(', ')} (got "${alignFlag}")`, 'usage');
     const methodFlag = flag(args, 'method') as Method | undefined;
     if (methodFlag !== undefined && !METHODS.includes(methodFlag))
-      throw new InputError(undefined, `--method must be ${METHODS.join(' or ')} (got "${methodFlag}")`, 'usage');
+      throw new InputError(undefined, `--method must be ${METHODS.join(', ')} (got "${methodFlag}")`, 'usage');
     if (methodFlag === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote applies to --task segment only', 'usage');
     if (methodFlag === 'vote' && modelFlag) throw new InputError(undefined, '--model does not apply to --method vote (atlas fusion uses no model)', 'usage');
-    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined });
+    // --- classical restoration (issue 23): which method, and its workers; ported by the orchestration refactor.
+    if (methodFlag && isRestoration(methodFlag) && task !== 'generate')
+      throw new InputError(undefined, `--method ${methodFlag} applies to --task generate only`, 'usage');
+    if (methodFlag && isRestoration(methodFlag) && modelFlag)
+      throw new InputError(undefined, `--model does not apply to --method ${methodFlag} (no model)`, 'usage');
+    const restorationByName = task === 'generate' ? methodFromTaskName(setTaskName) : null;
+    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined, restoration: restorationByName });
+    // --- end of classical restoration
     const reference = flag(args, 'reference');
     const uncertaintyOut = flag(args, 'uncertainty');
     if (uncertaintyOut !== undefined && !isNiftiName(uncertaintyOut))
@@ -170,9 +183,15 @@ export const runCommand: CliCommand = {
     const workers = workersFlag === undefined ? undefined : Number(workersFlag);
     if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))
       throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
+    const restoration = isRestoration(method)
+      ? { pool: restorationPool(workers), taskName: setTaskName, auto: methodFlag === undefined && modelFlag === undefined }
+      : undefined;
 
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
-    const model = method === 'vote' ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
+    const model =
+      method === 'vote' || isRestoration(method)
+        ? null
+        : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
     // The model runs in a compute worker (pipeline/model-runner.ts), as in the app.
     const engine = model ? await workerRunner(model, device, precision) : null;
     const align = chooseAlign(task, method, alignFlag, engine?.manifest.alignment);
@@ -209,6 +228,7 @@ export const runCommand: CliCommand = {
         reference,
         miniContext,
         checkPairsFirst: true,
+        restoration,
         autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => headerMatchOf((p as { setName?: string }).setName) },
         onProgress: (stage, fraction, message) => progress.report(stage, fraction, message),
       });
@@ -295,13 +315,19 @@ export const runCommand: CliCommand = {
         })),
         /** What "neuroverse export-seg --provenance" writes into the SEG. */
         provenance,
+        /** Classical restoration: what it chose from the examples, each example's PSNR before and after (the guard). */
+        restoration: result.restoration,
       };
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));
       } else {
         const how = result.choice
           ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider} ${result.choice.precision}: ${result.choice.reason}`
-          : 'majority vote';
+          : result.restoration
+            ? `${result.restoration.method} (${result.restoration.why}; ${Object.entries(result.restoration.settings)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')})`
+            : 'majority vote';
         const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
         io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
         if (s.contextChoice) {
@@ -311,6 +337,7 @@ export const runCommand: CliCommand = {
               `  ${c.chosen ? '✓' : ' '} ${c.rank}. ${pairsSpec[c.index].imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`,
             );
         }
+        if (result.restoration) io.out(`examples: ${result.restoration.guard.message}`);
         if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
         if (uncertainMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${uncertainMl} mL${uncertaintyOut ? `, map written to ${uncertaintyOut}` : ''}`);
         io.out(
@@ -323,6 +350,7 @@ export const runCommand: CliCommand = {
     } finally {
       await engine?.close();
       await pool?.close();
+      await restoration?.pool.close();
     }
   },
 };

@@ -220,12 +220,16 @@ async function exampleCrops(example: ExamplePair, index: number): Promise<Crop[]
   const { mask, noise } = headAndNoise(input, dims);
   const peak = maskedMax(target, mask);
   const [nx, ny, nz] = dims;
-  const half = CROP / 2;
+  // Small images (tests, thin slabs) get smaller cubes.
+  const size = Math.min(CROP, Math.min(nx, ny, nz) - 2 * HALO - 1);
+  if (size < 8) throw new InputError(example.name, `the example image is too small to learn a restoration from (${nx}×${ny}×${nz})`);
+  const half = Math.floor(size / 2);
+  const span = 2 * half;
   const centres: number[] = [];
-  const step = 8;
-  for (let z = half + HALO; z < nz - half - HALO; z += step)
-    for (let y = half + HALO; y < ny - half - HALO; y += step)
-      for (let x = half + HALO; x < nx - half - HALO; x += step) if (mask[x + nx * (y + ny * z)]) centres.push(x + nx * (y + ny * z));
+  const step = Math.max(2, Math.min(8, Math.floor(size / 4)));
+  for (let z = half + HALO; z <= nz - half - HALO; z += step)
+    for (let y = half + HALO; y <= ny - half - HALO; y += step)
+      for (let x = half + HALO; x <= nx - half - HALO; x += step) if (mask[x + nx * (y + ny * z)]) centres.push(x + nx * (y + ny * z));
   if (centres.length === 0) throw new InputError(example.name, 'no head found in this example image to learn the restoration from');
   const crops: Crop[] = [];
   for (let c = 0; c < CROPS_PER_EXAMPLE; c++) {
@@ -234,12 +238,12 @@ async function exampleCrops(example: ExamplePair, index: number): Promise<Crop[]
     const y = Math.floor(i / nx) % ny;
     const z = Math.floor(i / (nx * ny));
     const box = [x - half - HALO, y - half - HALO, z - half - HALO, x + half + HALO, y + half + HALO, z + half + HALO];
-    const cd: Dims3 = [CROP + 2 * HALO, CROP + 2 * HALO, CROP + 2 * HALO];
+    const cd: Dims3 = [span + 2 * HALO, span + 2 * HALO, span + 2 * HALO];
     const cm = cropBox(mask, dims, box);
     const score = new Uint8Array(cm.length);
-    for (let zz = HALO; zz < HALO + CROP; zz++)
-      for (let yy = HALO; yy < HALO + CROP; yy++)
-        for (let xx = HALO; xx < HALO + CROP; xx++) {
+    for (let zz = HALO; zz < HALO + span; zz++)
+      for (let yy = HALO; yy < HALO + span; yy++)
+        for (let xx = HALO; xx < HALO + span; xx++) {
           const j = xx + cd[0] * (yy + cd[1] * zz);
           score[j] = cm[j];
         }

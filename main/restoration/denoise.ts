@@ -247,7 +247,9 @@ async function exampleCrops(example: ExamplePair, index: number): Promise<Crop[]
           const j = xx + cd[0] * (yy + cd[1] * zz);
           score[j] = cm[j];
         }
-    crops.push({ example: index, input: cropBox(input, dims, box), target: cropBox(target, dims, box), mask: cm, score, dims: cd, sigma: noise.sigma, peak });
+    // A noiseless example (σ 0) still needs a finite strength scale.
+    const sigma = Math.max(noise.sigma, 1e-3 * peak);
+    crops.push({ example: index, input: cropBox(input, dims, box), target: cropBox(target, dims, box), mask: cm, score, dims: cd, sigma, peak });
   }
   return crops;
 }

@@ -16,13 +16,15 @@ export function isRestoration(m: Method): m is 'nlm' | 'bias-field' {
 
 /**
  * Defaults, chosen by held-out Dice on the five real dev heads within ~3 minutes on a 2-core machine with
- * four pairs (docs/alignment.md has the table); generation by held-out PSNR on the same heads with noise or a
- * bias field added (docs/restoration.md): the classical restoration, which the bundled model does not reach.
- * A model run of generation is aligned affinely (issue 10).
+ * four pairs (docs/alignment.md has the table); restoration tasks by held-out PSNR on the same heads with noise
+ * or a bias field added (docs/restoration.md): the classical restoration, which the bundled model does not
+ * reach; other generation tasks run the model, aligned affinely (issue 10).
  */
 export const DEFAULTS = {
   segment: { method: 'vote' as Method, align: 'deformable' as AlignMode },
-  generate: { method: 'nlm' as Method, align: 'affine' as AlignMode },
+  generate: { method: 'model' as Method, align: 'affine' as AlignMode },
+  /** Restoration tasks (noise, bias; restoration/restore.ts decides which a task is). */
+  restore: { noise: 'nlm' as Method, bias: 'bias-field' as Method },
 };
 
 /** A model run's alignment when neither the user nor the model's manifest names one. */
@@ -30,13 +32,12 @@ export const MODEL_ALIGN: AlignMode = 'affine';
 
 /**
  * The method and alignment of a run from what the user said: naming a model means the model; a model run
- * aligns as its manifest says it was trained (else MODEL_ALIGN). Generation without a method or model runs the
- * classical restoration its task's name asks for (restoration/restore.ts methodFromTaskName), else non-local
- * means, which the run may switch to bias correction when the examples show a smooth change (see
- * PipelineRun.restoration.auto).
+ * aligns as its manifest says it was trained (else MODEL_ALIGN). Generation without a method or model runs
+ * the classical restoration the task asks for (`restoration`: from the set's task name or the examples,
+ * restoration/restore.ts), and the model for other generation tasks (skull stripping, a new contrast).
  */
 export function chooseMethod(task: Task, asked: { method?: Method; modelNamed?: boolean; restoration?: 'nlm' | 'bias-field' | null }): Method {
-  if (task === 'generate') return asked.method ?? (asked.modelNamed ? 'model' : (asked.restoration ?? DEFAULTS.generate.method));
+  if (task === 'generate') return asked.method ?? (asked.modelNamed ? 'model' : (asked.restoration ?? 'model'));
   return asked.method ?? (asked.modelNamed ? 'model' : DEFAULTS.segment.method);
 }
 

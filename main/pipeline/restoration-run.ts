@@ -7,7 +7,8 @@ import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
 import type { ExamplePair, ExampleScore, GuardVerdict } from '../restoration/guard.js';
 import type { Dims3 } from '../restoration/nlm.js';
-import { methodFromExamples, restoreInContext, type RestorationMethod } from '../restoration/restore.js';
+import { methodFromExamples, methodFromTaskName, restoreInContext, type RestorationMethod } from '../restoration/restore.js';
+import type { PairFiles } from '../registration/types.js';
 import { inlineRunner, poolRunner } from '../restoration/runner.js';
 import type { PipelineResult, PipelineRun } from './run.js';
 
@@ -22,17 +23,9 @@ export interface RestorationOutcome {
   applied: boolean;
 }
 
-/**
- * A generation run by a classical restoration (restoration/): the example pairs are (input, target) images,
- * each on its own grid; the result is on the target's grid in its intensity units (float32). A default
- * method that makes its own examples worse returns the input unchanged with a QC warning; one the user asked
- * for returns its result with the warning.
- */
-export async function runRestoration(run: PipelineRun, asked: RestorationMethod): Promise<PipelineResult> {
-  const t0 = performance.now();
-  const s = run.structures[0];
-  const name = (i: number) => run.pairName?.(s.pairs[i]) ?? basename(s.pairs[i].imageFile);
-  const examples: ExamplePair[] = s.pairs.map((p, i) => ({
+/** Context pairs of a generation task as restoration examples: the image is the input, the "label" the target. */
+export function examplePairs(pairs: readonly PairFiles[], name: (i: number) => string = (i) => basename(pairs[i].imageFile)): ExamplePair[] {
+  return pairs.map((p, i) => ({
     name: name(i),
     read: async () => {
       const input = await readNifti(p.imageFile);
@@ -44,20 +37,39 @@ export async function runRestoration(run: PipelineRun, asked: RestorationMethod)
       return { input: realValues(input), target: realValues(target), dims: a };
     },
   }));
-  if (run.checkPairsFirst) for (const e of examples) await e.read();
-  let method: RestorationMethod = asked;
-  const auto = run.restoration?.auto === true;
-  let why: string | undefined;
-  if (auto && !run.restoration?.taskName) {
-    ({ method, why } = await methodFromExamples(examples));
+}
+
+/**
+ * Which restoration a generation run with no method named should be: the set's task name says (denoise,
+ * bias correction), or without a set the examples do (restoration/restore.ts); null: not a restoration, the model.
+ */
+export async function restorationFor(taskName: string | undefined, pairs: readonly PairFiles[]): Promise<{ method: RestorationMethod | null; why: string }> {
+  if (taskName !== undefined) {
+    const method = methodFromTaskName(taskName);
+    return { method, why: `the task's name ("${taskName}")` };
   }
+  if (pairs.length === 0) return { method: null, why: 'no examples' };
+  return methodFromExamples(examplePairs(pairs.slice(0, 1)));
+}
+
+/**
+ * A generation run by a classical restoration (restoration/): the example pairs are (input, target) images,
+ * each on its own grid; the result is on the target's grid in its intensity units (float32). A default
+ * method that makes its own examples worse returns the input unchanged with a QC warning; one the user asked
+ * for returns its result with the warning.
+ */
+export async function runRestoration(run: PipelineRun, asked: RestorationMethod): Promise<PipelineResult> {
+  const t0 = performance.now();
+  const s = run.structures[0];
+  const examples = examplePairs(s.pairs, (i) => run.pairName?.(s.pairs[i]) ?? basename(s.pairs[i].imageFile));
+  if (run.checkPairsFirst) for (const e of examples) await e.read();
+  const auto = run.restoration?.auto === true;
   const dims = spatialDims(run.target) as Dims3;
   const pool = run.restoration?.pool;
-  const r = await restoreInContext(method, run.restoration?.taskName, realValues(run.target), dims, examples, pool ? poolRunner(pool) : inlineRunner, {
+  const r = await restoreInContext(asked, run.restoration?.why ?? 'asked for', realValues(run.target), dims, examples, pool ? poolRunner(pool) : inlineRunner, {
     signal: run.signal,
     onProgress: (f, m) => run.onProgress?.('restore', f, m),
   });
-  if (why) r.why = why;
   const applied = r.guard.passed || !auto;
   const volume: Volume = {
     dims: [...dims],

@@ -60,10 +60,10 @@ export interface PipelineRun {
   onProgress?: (stage: 'align' | 'mini-context' | 'vote' | 'restore', fraction: number | null, message: string) => void;
   /**
    * Classical restoration (methods nlm, bias-field): its compute workers (restoration/pool.ts; in this thread
-   * when absent), the task's name (which may say what to restore), and whether the method was the default
-   * (then the examples may switch it, and a method that harms them is not presented as the answer).
+   * when absent), why this method (for the report), and whether it was the default: a default method that
+   * harms its own examples is not presented as the answer (the input comes back unchanged).
    */
-  restoration?: { pool?: ComputePool; taskName?: string; auto?: boolean };
+  restoration?: { pool?: ComputePool; why?: string; auto?: boolean };
 }
 
 export interface PipelineStructureResult {

@@ -34,13 +34,16 @@ export function methodFromTaskName(name: string | undefined): RestorationMethod 
 
 /**
  * What the examples' targets change of their inputs: fine-grained (noise: the change's voxel-to-voxel
- * variation is most of it) or smooth (a field). The change is measured as target − input inside the first
- * example's head; its pseudo-residual σ (noise.ts) against its RMS separates the two.
+ * variation is most of it), smooth (a field), or neither a restoration at all (skull stripping, a new
+ * contrast: the change is as large as the head's intensities), then null. Measured on the first example as
+ * target − input inside its head: its pseudo-residual σ (noise.ts) against its RMS, and its RMS against the
+ * head's 99th percentile.
  */
-export async function methodFromExamples(examples: readonly ExamplePair[]): Promise<{ method: RestorationMethod; why: string }> {
+export async function methodFromExamples(examples: readonly ExamplePair[]): Promise<{ method: RestorationMethod | null; why: string }> {
   const ex = await examples[0].read();
   const { mask } = headAndNoise(ex.input, ex.dims);
   const change = new Float32Array(ex.input.length);
+  const inside: number[] = [];
   let sum = 0;
   let n = 0;
   for (let i = 0; i < change.length; i++) {
@@ -48,9 +51,14 @@ export async function methodFromExamples(examples: readonly ExamplePair[]): Prom
     if (mask[i]) {
       sum += change[i] * change[i];
       n++;
+      if (n % 7 === 0) inside.push(ex.input[i]);
     }
   }
+  inside.sort((a, b) => a - b);
+  const p99 = inside[Math.floor(0.99 * (inside.length - 1))] ?? 0;
   const rms = Math.sqrt(sum / Math.max(1, n));
+  if (!(p99 > 0) || rms > MAX_RESTORATION_CHANGE * p99)
+    return { method: null, why: `the examples' change is not a restoration (RMS ${(rms / (p99 || 1)).toFixed(2)} of the head's 99th percentile)` };
   const fine = estimateNoiseSigma(change, ex.dims, mask);
   const share = rms > 0 ? fine / rms : 0;
   const method: RestorationMethod = share >= 0.5 ? 'nlm' : 'bias-field';
@@ -60,23 +68,18 @@ export async function methodFromExamples(examples: readonly ExamplePair[]): Prom
   };
 }
 
+/** Above this RMS change (share of the head's 99th percentile) a generation task is not a restoration. */
+const MAX_RESTORATION_CHANGE = 0.25;
+
 export async function restoreInContext(
-  method: RestorationMethod | null,
-  taskName: string | undefined,
+  method: RestorationMethod,
+  why: string,
   target: Float32Array,
   dims: Dims3,
   examples: readonly ExamplePair[],
   runner: RestorationRunner,
   opts: { signal?: AbortSignal; onProgress?: (fraction: number | null, message: string) => void } = {},
 ): Promise<RestorationResult> {
-  let why = 'asked for';
-  if (!method) {
-    const named = methodFromTaskName(taskName);
-    if (named) {
-      method = named;
-      why = `the task's name ("${taskName}")`;
-    } else ({ method, why } = await methodFromExamples(examples));
-  }
   if (method === 'nlm') {
     const r = await denoiseInContext(target, dims, examples, runner, opts);
     return {

@@ -196,8 +196,8 @@ export class WorkflowService {
       throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
     if (req.align !== undefined && !ALIGN_MODES.includes(req.align))
       throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
-    const restorationByName = base.task === 'generate' ? methodFromTaskName(base.set.task.name) : null;
-    const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined, restoration: restorationByName });
+    const byName = base.task === 'generate' && req.method === undefined && req.model === undefined ? methodFromTaskName(base.set.task.name) : null;
+    const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined, restoration: byName });
     let model: FoundModel | null = null;
     let engine: ModelRunner | undefined;
     if (method === 'model') {
@@ -222,7 +222,7 @@ export class WorkflowService {
       pool: this.pool(),
       cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
       restoration: isRestoration(method)
-        ? { pool: this.restorePool(), taskName: base.set.task.name, auto: req.method === undefined && req.model === undefined }
+        ? { pool: this.restorePool(), why: byName ? `the task's name ("${base.set.task.name}")` : 'asked for', auto: byName !== null }
         : undefined,
       miniContext: req.miniContext ?? 'auto',
       signal,

@@ -82,7 +82,15 @@ function addRician(clean: Float32Array, sigma: number, seed: number): Float32Arr
 function addBias(clean: Float32Array, dims: Dims3, mask: Uint8Array, seed: number): Float32Array {
   const [nx, ny, nz] = dims;
   const r = rng(seed);
-  const terms = Array.from({ length: 6 }, () => ({ fx: r() * 1.5, fy: r() * 1.5, fz: r() * 1.5, px: r() * 6.28, py: r() * 6.28, pz: r() * 6.28, a: (r() - 0.5) * 0.25 }));
+  const terms = Array.from({ length: 6 }, () => ({
+    fx: r() * 1.5,
+    fy: r() * 1.5,
+    fz: r() * 1.5,
+    px: r() * 6.28,
+    py: r() * 6.28,
+    pz: r() * 6.28,
+    a: (r() - 0.5) * 0.25,
+  }));
   const log = new Float32Array(clean.length);
   let mean = 0;
   let n = 0;
@@ -90,7 +98,8 @@ function addBias(clean: Float32Array, dims: Dims3, mask: Uint8Array, seed: numbe
     for (let y = 0; y < ny; y++)
       for (let x = 0; x < nx; x++, i++) {
         let v = 0;
-        for (const t of terms) v += t.a * Math.cos((Math.PI * t.fx * x) / nx + t.px) * Math.cos((Math.PI * t.fy * y) / ny + t.py) * Math.cos((Math.PI * t.fz * z) / nz + t.pz);
+        for (const t of terms)
+          v += t.a * Math.cos((Math.PI * t.fx * x) / nx + t.px) * Math.cos((Math.PI * t.fy * y) / ny + t.py) * Math.cos((Math.PI * t.fz * z) / nz + t.pz);
         log[i] = v;
         if (mask[i]) {
           mean += v;
@@ -131,7 +140,11 @@ function table(rows: Row[]): string {
     const ts = [...new Set(rows.filter((r) => r.task === task).map((r) => r.target))].sort();
     if (ts.length === 0) continue;
     const ms = [...new Set(rows.filter((r) => r.task === task).map((r) => r.method))];
-    lines.push(`\n**${task}** (targets ${ts.join(', ')})\n`, `| method | ${ts.map((t) => `PSNR ${t}`).join(' | ')} | mean PSNR | mean SSIM | mean s |`, `|---|${ts.map(() => '---|').join('')}---|---|---|`);
+    lines.push(
+      `\n**${task}** (targets ${ts.join(', ')})\n`,
+      `| method | ${ts.map((t) => `PSNR ${t}`).join(' | ')} | mean PSNR | mean SSIM | mean s |`,
+      `|---|${ts.map(() => '---|').join('')}---|---|---|`,
+    );
     for (const m of ms) {
       const got = ts.map((t) => rows.find((r) => r.task === task && r.target === t && r.method === m));
       const ok = got.filter((r): r is Row => r !== undefined);

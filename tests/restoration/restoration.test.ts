@@ -85,7 +85,8 @@ describe('non-local means', () => {
       for (let y = 1; y < n - 1; y++)
         for (let x = 1; x < n - 1; x++) {
           let flat = true;
-          for (let d = -1; d <= 1 && flat; d++) for (let e = -1; e <= 1 && flat; e++) for (let f = -1; f <= 1; f++) if (clean[x + f + n * (y + e + n * (z + d))] !== 2000) flat = false;
+          for (let d = -1; d <= 1 && flat; d++)
+            for (let e = -1; e <= 1 && flat; e++) for (let f = -1; f <= 1; f++) if (clean[x + f + n * (y + e + n * (z + d))] !== 2000) flat = false;
           if (!flat) continue;
           s += out[x + n * (y + n * z)];
           k++;
@@ -105,7 +106,11 @@ describe('non-local means', () => {
     const darkMean = (a: Float32Array) => {
       let s = 0;
       let k = 0;
-      for (let i = 0; i < a.length; i++) if (i % n < n / 2 - 3) (s += a[i]), k++;
+      for (let i = 0; i < a.length; i++)
+        if (i % n < n / 2 - 3) {
+          s += a[i];
+          k++;
+        }
       return s / k;
     };
     // Magnitude noise on zero signal averages to σ√(π/2) ≈ 1.25σ: the bias the correction removes.
@@ -196,7 +201,13 @@ describe('the guard', () => {
       const noisy = rician(phantom(n, k), 80, 20 + k);
       const r = rng(40 + k);
       await writeNifti(input, asVolume(noisy, n));
-      await writeNifti(target, asVolume(noisy.map((v) => v + 40 * gauss(r)), n));
+      await writeNifti(
+        target,
+        asVolume(
+          noisy.map((v) => v + 40 * gauss(r)),
+          n,
+        ),
+      );
       pairs.push({ imageFile: input, labelFile: target });
     }
     const targetData = rician(phantom(n), 80, 30);
@@ -205,7 +216,7 @@ describe('the guard', () => {
       structures: [{ task: 'generate', pairs }],
       align: 'none',
       method: 'nlm',
-      restoration: { auto: true, taskName: 'denoise' },
+      restoration: { auto: true, why: 'test' },
     });
     expect(result.restoration?.guard.passed).toBe(false);
     expect(result.restoration?.applied).toBe(false);
@@ -215,7 +226,7 @@ describe('the guard', () => {
 });
 
 describe('which restoration the examples ask for', () => {
-  it('noise for a fine-grained change, bias-field for a smooth one', async () => {
+  it('noise for a fine-grained change, bias-field for a smooth one, none (the model) for another task', async () => {
     const n = 32;
     const clean = phantom(n);
     const biased = clean.map((v, i) => v * (1 + 0.3 * ((i % n) / n - 0.5)));
@@ -223,5 +234,8 @@ describe('which restoration the examples ask for', () => {
     const read = (input: Float32Array) => [{ name: 'e', read: async () => ({ input, target: clean, dims: cube(n) }) }];
     expect((await methodFromExamples(read(noisy))).method).toBe('nlm');
     expect((await methodFromExamples(read(biased))).method).toBe('bias-field');
+    // Removing a whole tissue (as skull stripping removes the skull) is not a restoration.
+    const stripped = [{ name: 'e', read: async () => ({ input: clean, target: clean.map((v) => (v === 2000 ? 0 : v)), dims: cube(n) }) }];
+    expect((await methodFromExamples(stripped)).method).toBeNull();
   });
 });

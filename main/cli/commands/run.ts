@@ -7,7 +7,7 @@ import { Library, libraryDir, resolveContextSet, scannerMatch, type ScannerInfo 
 import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
 import { chooseAlign, chooseMethod, DEFAULTS, isRestoration, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
 import { restorationPool } from '../../restoration/pool.js';
-import { methodFromTaskName } from '../../restoration/restore.js';
+import { restorationFor } from '../../pipeline/restoration-run.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { DOUBT_SCALE, doubtfulVoxels } from '../../fusion/vote.js';
@@ -170,8 +170,8 @@ export const runCommand: CliCommand = {
       throw new InputError(undefined, `--method ${methodFlag} applies to --task generate only`, 'usage');
     if (methodFlag && isRestoration(methodFlag) && modelFlag)
       throw new InputError(undefined, `--model does not apply to --method ${methodFlag} (no model)`, 'usage');
-    const restorationByName = task === 'generate' ? methodFromTaskName(setTaskName) : null;
-    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined, restoration: restorationByName });
+    const restorationAsked = task === 'generate' && methodFlag === undefined && modelFlag === undefined ? await restorationFor(setTaskName, pairsSpec) : null;
+    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined, restoration: restorationAsked?.method });
     // --- end of classical restoration
     const reference = flag(args, 'reference');
     const uncertaintyOut = flag(args, 'uncertainty');
@@ -184,7 +184,7 @@ export const runCommand: CliCommand = {
     if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))
       throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
     const restoration = isRestoration(method)
-      ? { pool: restorationPool(workers), taskName: setTaskName, auto: methodFlag === undefined && modelFlag === undefined }
+      ? { pool: restorationPool(workers), why: restorationAsked?.why ?? 'asked for', auto: restorationAsked !== null }
       : undefined;
 
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.

@@ -23,7 +23,7 @@ export interface BiasOptions {
 }
 
 export const DEGREES = [2, 3, 4];
-const SAMPLES = 120_000;
+const SAMPLES = 40_000;
 
 interface Samples {
   coords: Float64Array; // x, y, z in [-1, 1]

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeNifti } from '../../main/imaging/index.js';
+import { readNifti, writeNifti } from '../../main/imaging/index.js';
 import type { Volume } from '../../main/imaging/index.js';
 import { runPipeline } from '../../main/pipeline/run.js';
 import { correctBias } from '../../main/restoration/bias-field.js';
@@ -11,6 +11,7 @@ import { nlmFilter, type Dims3 } from '../../main/restoration/nlm.js';
 import { estimateNoise } from '../../main/restoration/noise.js';
 import { methodFromExamples } from '../../main/restoration/restore.js';
 import { inlineRunner } from '../../main/restoration/runner.js';
+import { neuroverse } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function rng(seed: number): () => number {
@@ -237,5 +238,46 @@ describe('which restoration the examples ask for', () => {
     // Removing a whole tissue (as skull stripping removes the skull) is not a restoration.
     const stripped = [{ name: 'e', read: async () => ({ input: clean, target: clean.map((v) => (v === 2000 ? 0 : v)), dims: cube(n) }) }];
     expect((await methodFromExamples(stripped)).method).toBeNull();
+  });
+});
+
+describe('neuroverse run --task generate (classical restoration)', () => {
+  it('denoises by default when the examples are noisy pairs: the target grid, its units, the examples scored', async () => {
+    const dir = tempDir('nv-restore-cli-');
+    const n = 32;
+    const context: string[] = [];
+    for (const k of [1, 2]) {
+      const input = join(dir, `noisy${k}.nii.gz`);
+      const target = join(dir, `clean${k}.nii.gz`);
+      await writeNifti(input, asVolume(rician(phantom(n, k), 80, 50 + k), n));
+      await writeNifti(target, asVolume(phantom(n, k), n));
+      context.push('--context', `${input},${target}`);
+    }
+    const clean = phantom(n);
+    const noisy = rician(clean, 80, 60);
+    const targetFile = join(dir, 'target.nii.gz');
+    await writeNifti(targetFile, {
+      ...asVolume(noisy, n),
+      spacing: [0.9, 0.9, 1.2],
+      affine: [
+        [0.9, 0, 0, -14],
+        [0, 0.9, 0, -14],
+        [0, 0, 1.2, -19],
+        [0, 0, 0, 1],
+      ],
+    });
+    const out = join(dir, 'out.nii.gz');
+    const r = neuroverse(['run', '--task', 'generate', '--target', targetFile, ...context, '--out', out, '--json'], { NEUROVERSE_DATA_DIR: join(dir, 'data') });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { method: string; restoration: { guard: { passed: boolean }; examples: unknown[] } };
+    expect(report.method).toBe('nlm');
+    expect(report.restoration.guard.passed).toBe(true);
+    expect(report.restoration.examples).toHaveLength(2);
+    const v = await readNifti(out);
+    expect(v.dims.slice(0, 3)).toEqual([n, n, n]);
+    v.spacing.slice(0, 3).forEach((s, i) => expect(s).toBeCloseTo([0.9, 0.9, 1.2][i], 5));
+    const restored = Float32Array.from(v.data as ArrayLike<number>, (x) => x * v.slope + v.intercept);
+    expect(maskedMse(restored, clean)).toBeLessThan(maskedMse(noisy, clean) / 2);
+    expect(Math.max(...restored)).toBeGreaterThan(1500);
   });
 });

@@ -5,9 +5,12 @@
  * non-local means with h = 0.8σ (the true σ, the same 3³ patch and 5³ window, no Rician correction, nothing
  * learned: the baseline, run in-process); the app's default and `--method model` through the CLI
  * (`neuroverse run --task generate`). PSNR and SSIM inside the head (the clean image's head mask; peak and
- * SSIM range the clean head's maximum), seconds of each run. Not a test. Build first, then per target:
+ * SSIM range the clean head's maximum), seconds of each run (wall clock, on whatever else the machine runs).
+ * Not a test. Build first, then per target (and per method when the CPU lock is contended: each piece is then
+ * about a minute of CPU):
  *   flock /tmp/nv-cpu.lock nice -n 5 node dist/scripts/eval/eval-restoration.js --targets 01 [--data DIR]
  *        [--tasks noise,bias] [--methods input,nlm-0.8,default,model] [--out docs/results/restoration-loo.json]
+ *        [--model-all]   (the model on the bias task too; by default it runs on noise only)
  *   node dist/scripts/eval/eval-restoration.js --table   (the Markdown table of the JSON so far)
  * Rows are merged into the JSON by (task, target, method), so targets can run as separate jobs.
  */
@@ -178,7 +181,7 @@ async function main(): Promise<void> {
       const dims = spatialDims(v) as Dims3;
       const sigma = 0.05 * percentile(clean, 0.99);
       const mask = headMask(clean, dims);
-      const f = { clean: join(work, `${h}-clean.nii.gz`), noise: join(work, `${h}-noise.nii.gz`), bias: join(work, `${h}-bias.nii.gz`), sigma };
+      const f = { clean: join(work, `${h}-clean.nii`), noise: join(work, `${h}-noise.nii`), bias: join(work, `${h}-bias.nii`), sigma };
       files[h] = f;
       if (existsSync(f.bias)) continue;
       await writeNifti(f.clean, asVolume(v, clean, 'clean'));
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
             );
             push({ task, target: t, method: 'nlm h=0.8σ (baseline)', ...score(r.output), seconds: (performance.now() - t0) / 1000 });
           } else {
-            const out = join(work, `${t}-${task}-${m}.nii.gz`);
+            const out = join(work, `${t}-${task}-${m}.nii`);
             const argv = [cli, 'run', '--task', 'generate', '--target', files[t][key], '--out', out, '--json', '--force'];
             for (const h of others) argv.push('--context', `${files[h][key]},${files[h].clean}`);
             if (m !== 'default') argv.push('--method', m);

@@ -15,7 +15,7 @@
  * Rows are merged into the JSON by (task, target, method), so targets can run as separate jobs.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -225,7 +225,8 @@ async function main(): Promise<void> {
             push({ task, target: t, method: 'nlm h=0.8σ (baseline)', ...score(r.output), seconds: (performance.now() - t0) / 1000 });
           } else {
             const out = join(work, `${t}-${task}-${m}.nii`);
-            const argv = [cli, 'run', '--task', 'generate', '--target', files[t][key], '--out', out, '--json', '--force'];
+            const argv = [cli, 'run', '--task', 'generate', '--target', files[t][key], '--out', out, '--json'];
+            rmSync(out, { force: true });
             for (const h of others) argv.push('--context', `${files[h][key]},${files[h].clean}`);
             if (m !== 'default') argv.push('--method', m);
             const t0 = performance.now();

@@ -27,7 +27,7 @@ export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
-                      [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
+                      [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote|nlm|bias-field]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
                       [--uncertainty FILE.nii.gz] [--json]
 

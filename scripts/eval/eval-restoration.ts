@@ -50,6 +50,8 @@ interface Row {
   psnr: number;
   ssim: number;
   seconds: number | null;
+  /** CPU seconds (user + system, all threads; for CLI runs the child process's): the machine is shared. */
+  cpuSeconds?: number | null;
   /** What the run chose (CLI JSON's restoration field), or its QC warnings. */
   detail?: unknown;
 }
@@ -115,6 +117,17 @@ function addBias(clean: Float32Array, dims: Dims3, mask: Uint8Array, seed: numbe
   return out;
 }
 
+/** CPU seconds of this process's waited-for children (/proc/self/stat cutime + cstime, 100 ticks a second). */
+function childCpu(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 function asVolume(like: Volume, values: Float32Array, description: string): Volume {
   return { ...like, dims: spatialDims(like), data: values, slope: 1, intercept: 0, description, source: { kind: 'memory' } };
 }
@@ -153,8 +166,9 @@ function table(rows: Row[]): string {
       const ok = got.filter((r): r is Row => r !== undefined);
       const mean = (f: (r: Row) => number) => ok.reduce((s, r) => s + f(r), 0) / ok.length;
       const secs = ok.filter((r) => r.seconds !== null);
+      const cpu = ok.filter((r) => r.cpuSeconds !== undefined && r.cpuSeconds !== null);
       lines.push(
-        `| ${m} | ${got.map((r) => (r ? r.psnr.toFixed(2) : '–')).join(' | ')} | ${mean((r) => r.psnr).toFixed(2)} | ${mean((r) => r.ssim).toFixed(4)} | ${secs.length ? (secs.reduce((s, r) => s + r.seconds!, 0) / secs.length).toFixed(1) : '–'} |`,
+        `| ${m} | ${got.map((r) => (r ? r.psnr.toFixed(2) : '–')).join(' | ')} | ${mean((r) => r.psnr).toFixed(2)} | ${mean((r) => r.ssim).toFixed(4)} | ${secs.length ? (secs.reduce((s, r) => s + r.seconds!, 0) / secs.length).toFixed(1) : '–'} | ${cpu.length ? (cpu.reduce((s, r) => s + r.cpuSeconds!, 0) / cpu.length).toFixed(1) : '–'} |`,
       );
     }
   }
@@ -203,7 +217,9 @@ async function main(): Promise<void> {
           const rows = loadRows().filter((r) => !(r.task === row.task && r.target === row.target && r.method === row.method));
           rows.push(row);
           saveRows(rows);
-          console.log(`${task} ${t} ${row.method}: PSNR ${row.psnr.toFixed(2)} SSIM ${row.ssim.toFixed(4)} ${row.seconds?.toFixed(1) ?? ''} s`);
+          console.log(
+            `${task} ${t} ${row.method}: PSNR ${row.psnr.toFixed(2)} SSIM ${row.ssim.toFixed(4)} ${row.seconds?.toFixed(1) ?? ''} s, CPU ${row.cpuSeconds?.toFixed(1) ?? ''} s`,
+          );
         };
         for (const m of methods) {
           // The bundled model was trained on anatomy: its restoration is measured on noise only (time).
@@ -212,6 +228,7 @@ async function main(): Promise<void> {
           else if (m === 'nlm-0.8') {
             if (task !== 'noise') continue;
             const t0 = performance.now();
+            const c0 = ownCpu();
             const r = await denoiseInContext(
               input,
               dims,
@@ -222,7 +239,8 @@ async function main(): Promise<void> {
               poolRunner(pool),
               { fixed: { k: 0.8, rician: false, sigma: files[t].sigma } },
             );
-            push({ task, target: t, method: 'nlm h=0.8σ (baseline)', ...score(r.output), seconds: (performance.now() - t0) / 1000 });
+            const seconds = (performance.now() - t0) / 1000;
+            push({ task, target: t, method: 'nlm h=0.8σ (baseline)', ...score(r.output), seconds, cpuSeconds: ownCpu() - c0 });
           } else {
             const out = join(work, `${t}-${task}-${m}.nii`);
             const argv = [cli, 'run', '--task', 'generate', '--target', files[t][key], '--out', out, '--json'];
@@ -230,8 +248,10 @@ async function main(): Promise<void> {
             for (const h of others) argv.push('--context', `${files[h][key]},${files[h].clean}`);
             if (m !== 'default') argv.push('--method', m);
             const t0 = performance.now();
+            const c0 = childCpu();
             const { stdout, stderr } = await exec(process.execPath, argv, { env, maxBuffer: 1 << 24 });
             const seconds = (performance.now() - t0) / 1000;
+            const cpuSeconds = childCpu() - c0;
             const report = JSON.parse(stdout) as { method: string; restoration: unknown; qc: unknown[] };
             const restored = realValues(await readNifti(out));
             push({
@@ -240,6 +260,7 @@ async function main(): Promise<void> {
               method: m === 'default' ? `default (${report.method})` : m,
               ...score(restored),
               seconds,
+              cpuSeconds,
               detail: { restoration: report.restoration, qc: report.qc, warnings: stderr.trim() || undefined },
             });
           }

@@ -11,7 +11,7 @@ import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js'
 import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
 import { ExportService } from '../export/service.js';
-import { checkPairGrid } from './pair-check.js';
+import { checkPairGrid } from '../library/pair-grid-check.js';
 import { PacsService } from '../pacs/service.js';
 import type { AppInfo, ApiEvent, HostMode, OpenOptions, OpenResult, VolumeInfo, WorkstationApi } from './types.js';
 
@@ -37,6 +37,8 @@ export interface Workstation {
   /** Opens a file or folder by path. Not part of the renderer's API: a renderer never names paths. */
   openPath(path: string, options?: OpenOptions): Promise<OpenResult>;
   volumes: VolumeStore;
+  /** The data folder (the browser host keeps uploads in flight under it). */
+  dataDir: string;
 }
 
 export function createWorkstation(options: WorkstationOptions): Workstation {
@@ -125,12 +127,14 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     importModel: (file, opts) => jobs.run(opts?.jobId, (progress) => workflow.importModel(file, progress, opts?.precision ?? 'fp32')),
     suggestContextSet: (targetVolumeId, task) => workflow.suggestContextSet(targetVolumeId, task),
     runTask: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runTask(request, progress, signal)),
+    runWorklist: (request) => jobs.run(request?.jobId, (progress, signal) => workflow.runWorklist(request, progress, signal)),
     updateLabelVolume: async (volumeId, nifti, name) => workflow.updateLabelVolume(volumeId, nifti, name),
     addCorrectedPair: (correctedVolumeId, setName) => workflow.addCorrectedPair(correctedVolumeId, setName),
 
     exportAvailability: async (targetId) => exports.availability(targetId),
     exportMaskNifti: async (targetId, maskId) => exports.maskNifti(targetId, maskId),
     exportSeg: (targetId, maskId, segments) => exports.seg(targetId, maskId, segments),
+    exportSr: (targetId, maskId, segments) => exports.sr(targetId, maskId, segments),
     volumeStats: async (maskId, names) => exports.stats(maskId, names),
     runReport: async (targetId, maskId, request) => exports.report(targetId, maskId, request),
     pacsConfig: () => pacs.config(),
@@ -143,5 +147,5 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     pacsRetrieve: async (nodeName, study, series, opts) => openPath(await pacs.retrieve(nodeName, study, series), opts),
   };
 
-  return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes };
+  return { api, onEvent: (l) => jobs.onEvent(l), openPath, volumes, dataDir };
 }

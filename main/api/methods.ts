@@ -32,11 +32,13 @@ export const API_METHODS = [
   'importModel',
   'suggestContextSet',
   'runTask',
+  'runWorklist',
   'updateLabelVolume',
   'addCorrectedPair',
   'exportAvailability',
   'exportMaskNifti',
   'exportSeg',
+  'exportSr',
   'volumeStats',
   'runReport',
   'pacsConfig',
@@ -72,7 +74,7 @@ export function isApiMethod(name: string): name is ApiMethod {
  * running on a number where it expects a string. Deep checks of request objects stay with the services.
  * A trailing "?" marks an optional argument.
  */
-type Arg = 'string' | 'number' | 'object' | 'files' | 'file' | 'bytes' | 'numbers' | 'string?' | 'number?' | 'object?';
+type Arg = 'string' | 'number' | 'object' | 'files' | 'file' | 'bytes' | 'numbers' | 'string?' | 'number?' | 'object?' | 'objects?';
 export const API_ARGS: Record<ApiMethod, readonly Arg[]> = {
   appInfo: [],
   openSample: [],
@@ -100,11 +102,14 @@ export const API_ARGS: Record<ApiMethod, readonly Arg[]> = {
   importModel: ['file', 'object?'],
   suggestContextSet: ['string', 'string?'],
   runTask: ['object'],
+  runWorklist: ['object'],
   updateLabelVolume: ['string', 'bytes', 'string?'],
   addCorrectedPair: ['string', 'string?'],
   exportAvailability: ['string'],
   exportMaskNifti: ['string', 'string'],
-  exportSeg: ['string', 'string', 'object?'],
+  // Segments are a list of {label, value}: an 'object' check refused every list, so the SEG export took only its default names.
+  exportSeg: ['string', 'string', 'objects?'],
+  exportSr: ['string', 'string', 'objects?'],
   volumeStats: ['string', 'object?'],
   runReport: ['string', 'string', 'object'],
   pacsConfig: [],
@@ -130,6 +135,8 @@ function argProblem(kind: Arg, v: unknown): string | null {
       return typeof v === 'number' && Number.isFinite(v) ? null : 'must be a finite number';
     case 'object':
       return typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) ? null : 'must be an object';
+    case 'objects':
+      return Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x)) ? null : 'must be a list of objects';
     case 'numbers':
       return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? null : 'must be a list of numbers';
     case 'bytes':

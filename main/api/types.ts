@@ -5,21 +5,34 @@
  *
  * Only plain data crosses it: JSON values plus Uint8Array for bulk bytes.
  */
-import type { FileBlob } from '../common/types.js';
+import type { FileBlob, UploadedFile } from '../common/types.js';
 import type { ProviderAvailability } from '../engine/runtime/provider-types.js';
 import type { Task } from '../common/task.js';
 import type { SeriesSummary } from '../imaging/dicom/types.js';
 import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
 import type { OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole } from '../session/types.js';
 import type { RecentFile } from '../settings/types.js';
-export type { FileBlob, SeriesSummary, ApiEvent, JobDoneEvent, ProgressEvent, OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole, RecentFile };
-import type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
-import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, StatsResult } from '../export/types.js';
+export type {
+  FileBlob,
+  UploadedFile,
+  SeriesSummary,
+  ApiEvent,
+  JobDoneEvent,
+  ProgressEvent,
+  OpenedVolume,
+  OpenOptions,
+  OpenResult,
+  VolumeInfo,
+  VolumeRole,
+  RecentFile,
+};
+import type { AddPairFromVolumes, ContextSetInfo, PairGridCheck, PairInfo, SetThumbnail, TrashedPair } from '../library/types.js';
+import type { DroppedAttribute, ExportAvailability, ReportRequest, SegExport, SegmentSpec, SegProvenance, SrExport, StatsResult } from '../export/types.js';
 import type { DicomNode, FindMatch, FindQuery, PacsConfig, StoreResult } from '../pacs/types.js';
 
-export type { AddPairFromVolumes, ContextSetInfo, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
+export type { AddPairFromVolumes, ContextSetInfo, PairGridCheck, PairInfo, SetThumbnail, TrashedPair, TaskSpec, ScannerSpec } from '../library/types.js';
 export type { Task } from '../common/task.js';
-import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume } from '../workflow/types.js';
+import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume, WorklistRequest, WorklistResult } from '../workflow/types.js';
 export type {
   ContextSetSuggestion,
   LabelStat,
@@ -28,12 +41,16 @@ export type {
   RunTaskRequest,
   RunTaskResult,
   StructureRequest,
+  WorklistRequest,
+  WorklistResult,
+  WorklistRow,
   UpdatedLabelVolume,
 } from '../workflow/types.js';
 export type {
   DroppedAttribute,
   ExportAvailability,
   SegExport,
+  SrExport,
   SegProvenance,
   ReportRequest,
   StatsResult,
@@ -60,12 +77,6 @@ export interface AppInfo {
 }
 
 /** Whether two open volumes can be stored as a library pair, checked before adding (same rules as the library). */
-export interface PairGridCheck {
-  /** Null when the pair can be added; otherwise one line naming the label and what differs. */
-  problem: string | null;
-  image: { name: string; dims: number[]; spacing: number[] };
-  label: { name: string; dims: number[]; spacing: number[] };
-}
 
 export interface WorkstationApi {
   appInfo(): Promise<AppInfo>;
@@ -118,6 +129,8 @@ export interface WorkstationApi {
   suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion>;
   /** Runs a task as a job (progress per mini-context, cancel via cancelJob); the result opens as a new volume. */
   runTask(request: RunTaskRequest): Promise<RunTaskResult>;
+  /** One run per open scan, one after the other, with the same settings: a worklist (the CLI's batch, in the app). */
+  runWorklist(request: WorklistRequest): Promise<WorklistResult>;
   /** A corrected label map (NIfTI bytes on the same grid) for an open label volume; opens it as a new label volume. */
   updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): Promise<UpdatedLabelVolume>;
   /** Saves the run's target + a corrected result as a new pair of the run's set (or setName), in the set's label values. */
@@ -133,6 +146,11 @@ export interface WorkstationApi {
    * file, how it says it was made, and which copied source attributes it left out for invalid values.
    */
   exportSeg(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<SegExport>;
+  /**
+   * DICOM Structured Report (TID 1500) of each segment's volume on the DICOM target; it references the SEG exported
+   * from the same unchanged mask in this session.
+   */
+  exportSr(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<SrExport>;
   /** Voxel count and mL per label, with the same table as CSV. */
   volumeStats(maskId: string, names?: Record<number, string>): Promise<StatsResult>;
   /** Self-contained HTML run report: key slices, structure volumes, model and context set. */
@@ -153,7 +171,15 @@ export interface WorkstationApi {
 
 export type ApiMethod = keyof WorkstationApi;
 
-/** Client side of a transport: the API plus a way to hear events. */
-export interface WorkstationClient extends WorkstationApi {
+/** A file as a client sends it: its bytes, or (browser host) the id of its upload, which the host swaps for them. */
+export type SentFile = FileBlob | UploadedFile;
+
+type ClientApi = Omit<WorkstationApi, 'openFiles' | 'importModel'> & {
+  openFiles(files: SentFile[], options?: OpenOptions): ReturnType<WorkstationApi['openFiles']>;
+  importModel(file: SentFile, options?: Parameters<WorkstationApi['importModel']>[1]): ReturnType<WorkstationApi['importModel']>;
+};
+
+/** Client side of a transport: the API (files as bytes or uploads) plus a way to hear events. */
+export interface WorkstationClient extends ClientApi {
   onEvent(listener: (event: ApiEvent) => void): () => void;
 }

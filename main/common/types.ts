@@ -6,3 +6,13 @@ export interface FileBlob {
   name: string;
   data: Uint8Array;
 }
+
+/**
+ * A file the browser host already holds on disk (its page streamed it there with POST /api/upload): the page sends
+ * this in place of the bytes, and the host swaps in the file's contents before the call reaches a service.
+ */
+export interface UploadedFile {
+  name: string;
+  /** The id /api/upload answered with. */
+  upload: string;
+}

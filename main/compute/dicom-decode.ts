@@ -1,6 +1,6 @@
 import { CancelledError, InputError } from '../common/errors.js';
-import type { DicomSeries, SeriesDecoder, Volume } from '../imaging/index.js';
-import type { DecodeJob } from './dicom-job.js';
+import type { DicomSeries, SeriesDecoder } from '../imaging/index.js';
+import type { DecodeJob, DicomJobs } from './dicom-job.js';
 import { ComputePool } from './pool.js';
 import { workerScript } from './worker-script.js';
 
@@ -11,8 +11,8 @@ const PACK_SLICE = 16 * 2 ** 20;
  * A pool of DICOM decoding workers. One by default: a decode is short (a few hundred ms) and memory-bound,
  * and a second open queues behind the first instead of competing for the same two cores.
  */
-export function dicomDecodePool(size = 1, script: URL = workerScript(import.meta.url, 'dicom-worker')): ComputePool {
-  return new ComputePool(script, size);
+export function dicomDecodePool(size = 1, script: URL = workerScript(import.meta.url, 'dicom-worker')): ComputePool<DicomJobs> {
+  return new ComputePool<DicomJobs>(script, size);
 }
 
 /**
@@ -22,11 +22,11 @@ export function dicomDecodePool(size = 1, script: URL = workerScript(import.meta
  * transfer. Errors are the in-thread decoder's (InputError naming the file or folder);
  * a worker that dies fails this decode only, named by the folder, and the pool starts a new worker for the next.
  */
-export function workerSeriesDecoder(pool: () => ComputePool): SeriesDecoder {
-  return async (series, label, signal) => {
-    const job = await pack(series, label, signal);
+export function workerSeriesDecoder(pool: () => ComputePool<DicomJobs>): SeriesDecoder {
+  return async (series, label, signal, pick) => {
+    const job = { ...(await pack(series, label, signal)), ...(pick !== undefined ? { pick } : {}) };
     try {
-      return await pool().run<Volume>('dicom-decode', job, { signal, transfer: [job.bytes] });
+      return await pool().run('dicom-decode', job, { signal, transfer: [job.bytes] });
     } catch (err) {
       if (err instanceof InputError || err instanceof CancelledError) throw err;
       throw new Error(`${label}: decoding series ${series.uid} failed (${(err as Error).message})`, { cause: err });
@@ -36,7 +36,7 @@ export function workerSeriesDecoder(pool: () => ComputePool): SeriesDecoder {
 
 /** workerSeriesDecoder on a pool of its own, started when the first series is decoded. */
 export function lazyWorkerSeriesDecoder(): SeriesDecoder {
-  let pool: ComputePool | undefined;
+  let pool: ComputePool<DicomJobs> | undefined;
   return workerSeriesDecoder(() => (pool ??= dicomDecodePool()));
 }
 

@@ -1,5 +1,5 @@
-import { decodeJob } from './dicom-job.js';
+import { decodeJob, type DicomJobs } from './dicom-job.js';
 import { serveJobs } from './serve.js';
 
 /** Compute worker that assembles DICOM series (header parse, pixels, dcm2niix) off the serving thread. */
-serveJobs({ 'dicom-decode': decodeJob });
+serveJobs<DicomJobs>({ 'dicom-decode': decodeJob });

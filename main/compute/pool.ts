@@ -1,11 +1,11 @@
 import { availableParallelism, freemem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, fromErrorPayload } from '../common/errors.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import type { FromWorker, JobTable, ToWorker } from './protocol.js';
 
-export interface PoolJobOptions {
+export interface PoolJobOptions<P = unknown> {
   signal?: AbortSignal;
-  onProgress?: (fraction: number | null, message: string) => void;
+  onProgress?: (progress: P) => void;
   /** Buffers moved (not copied) to the worker; the caller must not use them afterwards. */
   transfer?: ArrayBuffer[];
   /**
@@ -21,7 +21,7 @@ interface Pending {
   id: number;
   kind: string;
   payload: unknown;
-  opts: PoolJobOptions;
+  opts: PoolJobOptions<never>;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   onAbort?: () => void;
@@ -41,7 +41,7 @@ interface Slot {
  * (WebAssembly cannot be interrupted from outside) and replaced on demand; a worker that dies fails only
  * its own job and the pool carries on. Idle workers do not keep the process alive.
  */
-export class ComputePool {
+export class ComputePool<T extends JobTable> {
   private readonly slots = new Set<Slot>();
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -54,11 +54,12 @@ export class ComputePool {
     if (!(size >= 1)) throw new Error(`compute pool size must be at least 1 (got ${size})`);
   }
 
-  run<T>(kind: string, payload: unknown, opts: PoolJobOptions = {}): Promise<T> {
+  /** One job of a kind the worker script serves: its payload, progress and result are that kind's. */
+  run<K extends keyof T & string>(kind: K, payload: T[K]['payload'], opts: PoolJobOptions<T[K]['progress']> = {}): Promise<T[K]['result']> {
     if (this.closed) return Promise.reject(new Error('compute pool is closed'));
     if (opts.signal?.aborted) return Promise.reject(new CancelledError(kind));
-    return new Promise<T>((resolve, reject) => {
-      const job: Pending = { id: this.nextId++, kind, payload, opts, resolve: resolve as (v: unknown) => void, reject };
+    return new Promise<T[K]['result']>((resolve, reject) => {
+      const job: Pending = { id: this.nextId++, kind, payload, opts: opts as PoolJobOptions<never>, resolve: resolve as (v: unknown) => void, reject };
       if (opts.signal) {
         job.onAbort = () => this.cancel(job);
         opts.signal.addEventListener('abort', job.onAbort, { once: true });
@@ -114,7 +115,7 @@ export class ComputePool {
       if (m.type === 'ready' || !job || m.id !== job.id) return;
       if (m.type === 'progress') {
         try {
-          job.opts.onProgress?.(m.fraction, m.message);
+          job.opts.onProgress?.(m.progress as never);
         } catch (err) {
           // A caller's progress callback that throws (the job system's way of saying "cancelled") must not
           // escape this event handler, which would end the process: it cancels the job instead.

@@ -11,7 +11,7 @@ import type { LoadedModelPackage } from './package/load-package.js';
 import { FIELD_OF_VIEW } from './package/manifest.js';
 import type { Task } from '../common/task.js';
 import type { Manifest } from './package/manifest.js';
-import { foregroundBox } from './processing/foreground-box.js';
+import { foregroundBoxWhere } from './processing/foreground-box.js';
 import type { VoxelBox } from './processing/foreground-box.js';
 import { denseLayout, fitToGrid, resampleFrom, toNativeGridInto } from './processing/grid-fit.js';
 import type { GridFit, SourceLayout } from './processing/grid-fit.js';
@@ -205,9 +205,7 @@ export class InferenceEngine {
     // Found on the voxels as stored, then turned into the model's order: the per-slice counts it is made
     // of only permute and reverse with the axes.
     const stored = spatialDims(v);
-    const fg = new Uint8Array(stored[0] * stored[1] * stored[2]);
-    for (let i = 0; i < fg.length; i++) fg[i] = norm(v.data[i]) >= rule.threshold ? 1 : 0;
-    const found = foregroundBox(fg, stored, 1);
+    const found = foregroundBoxWhere(v.data, stored, (x) => norm(x) >= rule.threshold);
     const box = found ? orientBox(found, stored, o.axes) : null;
     return fitToGrid(o.dims, o.spacing, this.manifest.grid, box ?? undefined, box ? rule.marginMm : 0);
   }
@@ -250,6 +248,8 @@ export class InferenceEngine {
     s: Pick<StructureInput, 'task' | 'labels'>,
     i: number,
     onTarget?: PreparedTarget,
+    /** The lazy pair's volumes, when the caller has already read them. */
+    loaded?: ContextPairInput,
   ): Promise<GridPair> {
     const id = 'load' in p ? p.identity : undefined;
     const place = onTarget ? `on-target ${JSON.stringify([onTarget.fit.grid, onTarget.fit.scale, onTarget.fit.offset, onTarget.axes ?? null])}` : 'own';
@@ -262,13 +262,22 @@ export class InferenceEngine {
       const label = this.prepared.get(keys.label);
       if (image && label) return { image, label };
     }
-    const pair = 'load' in p ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p;
+    const pair = loaded ?? ('load' in p ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p);
     const g = this.preparePair(pair, s, i, onTarget, id);
     if (keys) {
       this.prepared.set(keys.image, g.image);
       this.prepared.set(keys.label, g.label);
     }
     return g;
+  }
+
+  /**
+   * Checks a lazy pair its caller has just read (run-task's checks before compute) and, as it has the volumes,
+   * prepares it on its own grid fit into the cache: the run then finds it there instead of reading its files
+   * a second time. The same preparation as in the run, so the result is the same to the bit.
+   */
+  async checkAndPreparePair(p: LazyContextPair, loaded: ContextPairInput, s: Pick<StructureInput, 'task' | 'labels'>, i: number): Promise<void> {
+    await this.cachedPair(p, s, i, undefined, loaded);
   }
 
   miniContextFor(L: number, opts: RunOptions): number {

@@ -51,8 +51,15 @@ export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Pr
       for (let i = 0; i < s.pairs.length; i++) {
         if (run.signal?.aborted) break;
         const p = s.pairs[i];
-        const loaded = isLazy(p) ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p;
-        engine.checkPair(loaded, s, i);
+        if (!isLazy(p)) {
+          engine.checkPair(p, s, i);
+          continue;
+        }
+        const loaded = { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile };
+        // Pairs placed by their own image (not on the target's grid) are prepared while their volumes are in
+        // memory: the run would otherwise read every file a second time.
+        if (run.pairsOnTargetGrid) engine.checkPair(loaded, s, i);
+        else await engine.checkAndPreparePair(p, loaded, s, i);
       }
     }
   }

@@ -4,8 +4,9 @@ import type { VolumeStore } from '../session/volume-store.js';
 import { maskVolume, assertSameGrid } from './nifti-export.js';
 import { buildReportHtml } from './report.js';
 import { buildSeg, pickReferenceSeries, segUnavailableReason, type SegmentSpec } from './seg/index.js';
+import { buildSr, type SegReference } from './sr/build.js';
 import { statsCsv, volumeStats } from './stats.js';
-import type { ExportAvailability, ReportRequest, SegExport, SegProvenance, StatsResult } from './types.js';
+import type { ExportAvailability, ReportRequest, SegExport, SegProvenance, SrExport, StatsResult } from './types.js';
 
 export type { ExportAvailability, ReportRequest, StatsResult } from './types.js';
 
@@ -18,6 +19,9 @@ export interface ExportHooks {
 
 /** Export operations on open volumes, by id: what the API's export methods call. Bytes go back to the renderer. */
 export class ExportService {
+  /** The last SEG exported per mask, with each segment's voxel count: an SR of the unchanged mask references it. */
+  private readonly segs = new Map<string, { doc: SegReference; voxels: Map<number, number> }>();
+
   constructor(
     private readonly volumes: VolumeStore,
     private readonly hooks: ExportHooks = {},
@@ -60,6 +64,17 @@ export class ExportService {
     const series = pickReferenceSeries(scan, target.source.seriesInstanceUid);
     const provenance = this.hooks.provenance?.(maskId) ?? { type: 'MANUAL' as const };
     const seg = buildSeg(mask, this.volumes.info(maskId).name, { label: target.source.path, headers: series.headers }, { segments, provenance });
+    this.segs.set(maskId, {
+      doc: {
+        label: `SEG ${seg.sopInstanceUid}`,
+        sopInstanceUid: seg.sopInstanceUid,
+        seriesInstanceUid: seg.seriesInstanceUid,
+        studyInstanceUid: String(target.source.studyInstanceUid ?? ''),
+        referencedSeries: [series.uid],
+        segments: seg.segments.map((s) => ({ number: s.number, name: s.label, recordedValue: s.value })),
+      },
+      voxels: new Map(seg.segments.map((s) => [s.value, s.voxels])),
+    });
     await this.hooks.audit?.('export-seg', {
       sopInstanceUid: seg.sopInstanceUid,
       referenceSeries: series.uid,
@@ -68,6 +83,48 @@ export class ExportService {
       dropped: seg.dropped.map((d) => `${d.keyword} ${d.tag} ${d.action}`),
     });
     return { bytes: seg.bytes, sopInstanceUid: seg.sopInstanceUid, seriesInstanceUid: seg.seriesInstanceUid, provenance: seg.provenance, dropped: seg.dropped };
+  }
+
+  /**
+   * DICOM SR (TID 1500) of the volume of each segment, on the target's DICOM series. It references the SEG
+   * exported from this mask in this session, if the mask has not changed since (same voxel count per segment).
+   */
+  async sr(targetId: string, maskId: string, segments?: SegmentSpec[]): Promise<SrExport> {
+    const { target, mask } = this.pair(targetId, maskId);
+    const reason = segUnavailableReason(target);
+    if (reason) throw new InputError(this.volumes.info(targetId).name, reason.replace('DICOM-SEG', 'A DICOM SR'), 'seg-needs-dicom');
+    if (!target.source.path) throw new InputError(this.volumes.info(targetId).name, 'the DICOM files it came from are no longer known; open the series again');
+    const scan = await scanDicomFolder(target.source.path);
+    const series = pickReferenceSeries(scan, target.source.seriesInstanceUid);
+    const provenance = this.hooks.provenance?.(maskId) ?? { type: 'MANUAL' as const };
+    const last = this.segs.get(maskId);
+    const counts = new Map(volumeStats(mask).structures.map((s) => [s.value, s.voxels]));
+    // Usable only if every reported segment is in that SEG with the voxels the mask has now (not edited since).
+    const wanted = segments?.length ? segments.map((s) => s.value) : [...counts.keys()];
+    const unchanged = last !== undefined && wanted.every((v) => last.voxels.has(v) && last.voxels.get(v) === counts.get(v));
+    const sr = buildSr(
+      mask,
+      this.volumes.info(maskId).name,
+      { label: target.source.path, headers: series.headers },
+      { segments, provenance, seg: unchanged ? last!.doc : undefined },
+    );
+    await this.hooks.audit?.('export-sr', {
+      sopInstanceUid: sr.sopInstanceUid,
+      referenceSeries: series.uid,
+      referencedSeg: unchanged ? last!.doc.sopInstanceUid : null,
+    });
+    return {
+      bytes: sr.bytes,
+      sopInstanceUid: sr.sopInstanceUid,
+      seriesInstanceUid: sr.seriesInstanceUid,
+      measurements: sr.measurements.map(({ label, value, volumeMl, segmentNumber }) => ({
+        label,
+        value,
+        volumeMl,
+        ...(segmentNumber !== undefined ? { segmentNumber } : {}),
+      })),
+      referencedSeg: unchanged ? last!.doc.sopInstanceUid : null,
+    };
   }
 
   stats(maskId: string, names?: Record<number, string>): StatsResult {

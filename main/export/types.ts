@@ -88,3 +88,13 @@ export interface SegExport {
   provenance: SegProvenance;
   dropped: DroppedAttribute[];
 }
+
+/** What the API's exportSr returns: the Structured Report (TID 1500) and the volumes it states. */
+export interface SrExport {
+  bytes: Uint8Array;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  measurements: { label: string; value: number; volumeMl: number; segmentNumber?: number }[];
+  /** The SEG of this session it references, when one was exported from the same, unchanged mask. */
+  referencedSeg: string | null;
+}

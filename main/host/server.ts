@@ -2,12 +2,13 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { decodeMessage, encodeMessage } from '../api/codec.js';
 import { InputError, toErrorPayload } from '../common/errors.js';
-import { dispatch, maxRequestBytes } from '../api/methods.js';
+import { dispatch, maxRequestBytes, UPLOAD_METHODS } from '../api/methods.js';
 import type { Workstation } from '../api/handlers.js';
 import { rendererFile } from './renderer-file.js';
+import { Uploads } from './uploads.js';
 
 /**
  * The browser host: the renderer's transport where there is no Electron binary. It serves the built
@@ -55,7 +56,15 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-export async function startBrowserHost(ws: Workstation, rendererDir: string, port = 0): Promise<BrowserHost> {
+export interface BrowserHostOptions {
+  /** Where uploads are written as they arrive; default <data folder>/uploads. */
+  uploadDir?: string;
+  /** Largest file one upload may carry; default the bound of an upload call's body (2 GiB). */
+  maxUploadBytes?: number;
+}
+
+export async function startBrowserHost(ws: Workstation, rendererDir: string, port = 0, options: BrowserHostOptions = {}): Promise<BrowserHost> {
+  const uploads = new Uploads(options.uploadDir ?? join(ws.dataDir, 'uploads'), options.maxUploadBytes ?? maxRequestBytes('openFiles'));
   const token = randomBytes(32).toString('hex');
   const tokenBytes = Buffer.from(token);
   const root = resolve(rendererDir);
@@ -95,8 +104,9 @@ export async function startBrowserHost(ws: Workstation, rendererDir: string, por
         if (req.method === 'POST' && url.pathname === '/api/session') return exchange(req, res);
         if (!authorised(req)) return send(res, 401, 'text/plain', 'missing or wrong token');
         if (req.method === 'POST' && url.pathname.startsWith('/api/call/')) {
-          return await handleCall(ws, decodeURIComponent(url.pathname.slice('/api/call/'.length)), req, res);
+          return await handleCall(ws, uploads, decodeURIComponent(url.pathname.slice('/api/call/'.length)), req, res);
         }
+        if (req.method === 'POST' && url.pathname === '/api/upload') return await handleUpload(uploads, req, res);
         if (req.method === 'GET' && url.pathname === '/api/events') {
           res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
           res.write('\n');
@@ -134,43 +144,69 @@ export async function startBrowserHost(ws: Workstation, rendererDir: string, por
       new Promise<void>((ok) => {
         unsubscribe();
         for (const r of eventStreams) r.end();
-        server.close(() => ok());
+        server.close(() => void uploads.close().then(ok, ok));
         server.closeAllConnections();
       }),
   };
 }
 
-async function handleCall(ws: Workstation, method: string, req: IncomingMessage, res: ServerResponse) {
+/**
+ * A file sent ahead of the call that uses it, written to disk as it arrives (the page shows the upload's progress);
+ * the answer is the id the call names the file by. A declared length over the bound is refused before reading.
+ */
+async function handleUpload(uploads: Uploads, req: IncomingMessage, res: ServerResponse) {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && !(Number(declared) <= uploads.maxBytes)) return refuseBody(res, 'an upload', uploads.maxBytes, req);
+  const r = await uploads.receive(req);
+  if (!r.ok) {
+    if (r.reason === 'too-large') return refuseBody(res, 'an upload', uploads.maxBytes, req);
+    // The page went away mid-upload: the partial file is already removed, and there is no one to answer.
+    return void res.destroy();
+  }
+  const bytes = encodeMessage({ ok: true, value: { upload: r.upload, size: r.size } });
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'cache-control': 'no-store' });
+  res.end(bytes);
+}
+
+async function handleCall(ws: Workstation, uploads: Uploads, method: string, req: IncomingMessage, res: ServerResponse) {
   const limit = maxRequestBytes(method);
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return refuseBody(res, method, limit);
+  if (declared > limit) return refuseBody(res, `a request to ${method}`, limit);
   let body: Uint8Array;
   try {
     body = await readBody(req, limit);
   } catch (err) {
-    if ((err as Error).message === 'too large') return refuseBody(res, method, limit);
+    if ((err as Error).message === 'too large') return refuseBody(res, `a request to ${method}`, limit);
     throw err;
   }
   let reply: unknown;
+  let used: string[] = [];
   try {
-    const args = body.length ? decodeMessage(body) : [];
-    reply = { ok: true, value: await dispatch(ws.api, method, args as unknown[]) };
+    let args = (body.length ? decodeMessage(body) : []) as unknown[];
+    if (UPLOAD_METHODS.has(method) && Array.isArray(args)) ({ args, ids: used } = await uploads.resolve(args));
+    reply = { ok: true, value: await dispatch(ws.api, method, args) };
   } catch (err) {
     reply = { ok: false, error: toErrorPayload(err) };
+  } finally {
+    // An upload serves one call: the service has its bytes (and its own copy where it keeps one).
+    await uploads.release(used);
   }
   const bytes = encodeMessage(reply);
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'cache-control': 'no-store' });
   res.end(bytes);
 }
 
-/** 413 with the same error shape as any API failure, so the page shows one line. */
-function refuseBody(res: ServerResponse, method: string, limit: number) {
+/**
+ * 413 with the same error shape as any API failure, so the page shows one line. With `req`, the rest of its body
+ * is not read: the connection is closed once the answer is out.
+ */
+function refuseBody(res: ServerResponse, what: string, limit: number, req?: IncomingMessage) {
   const bytes = encodeMessage({
     ok: false,
-    error: toErrorPayload(new InputError(undefined, `request to ${method} is larger than the ${limit} bytes it may carry`, 'too-large')),
+    error: toErrorPayload(new InputError(undefined, `${what} is larger than the ${limit} bytes it may carry`, 'too-large')),
   });
   res.writeHead(413, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, connection: 'close' });
-  res.end(bytes);
+  res.end(bytes, () => req?.destroy());
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {

@@ -20,3 +20,4 @@ export { applyAxisMapping, axisMapping, inverseAxisMapping, isOrientationCode, o
 export type { AxisMapping } from './reorient.js';
 export * from './volume.js';
 export { openImagePath, isNiftiName } from './open.js';
+export { correctSliceTilt, qformDeviationMm, sliceTiltDegrees } from './tilt.js';

@@ -24,7 +24,15 @@ export type OpenedPath =
  * the caller to ask; a folder or file holding only SEGs returns them for the caller to place. `decode` is
  * where a series' pixels are assembled (importSeries).
  */
-export async function openImagePath(path: string, seriesUid?: string, progress?: Progress, signal?: AbortSignal, decode?: SeriesDecoder): Promise<OpenedPath> {
+export async function openImagePath(
+  path: string,
+  seriesUid?: string,
+  progress?: Progress,
+  signal?: AbortSignal,
+  decode?: SeriesDecoder,
+  /** Which volume of a series that makes several (name or 1-based number). */
+  pick?: string,
+): Promise<OpenedPath> {
   let info;
   try {
     info = await stat(path);
@@ -35,8 +43,9 @@ export async function openImagePath(path: string, seriesUid?: string, progress?:
     const scan = await scanDicomFolder(path, progress, signal);
     if (scan.series.length === 0) return { kind: 'segs', scan };
     if (scan.series.length > 1 && !seriesUid) return { kind: 'scan', scan };
-    return { kind: 'volume', volume: await importSeries(scan, seriesUid, progress, decode, signal), scan };
+    return { kind: 'volume', volume: await importSeries(scan, seriesUid, progress, decode, signal, pick), scan };
   }
+  if (pick !== undefined) throw new InputError(path, 'choosing a volume applies to a DICOM series only', 'usage');
   if (isNiftiName(path)) {
     progress?.('read', null, `Reading ${path}`);
     return { kind: 'volume', volume: await readNifti(path) };

@@ -23,6 +23,10 @@ export interface VolumeSource {
   dicom?: Record<string, string | number>;
   /** Source instance of each slice along k, for exports that must reference them (DICOM-SEG). */
   instances?: SourceInstance[];
+  /** When the series makes several volumes (echoes, magnitude/phase, ADC beside diffusion): all their names... */
+  volumes?: string[];
+  /** ...and which of them (1-based) this one is. */
+  volumeIndex?: number;
 }
 
 export interface SourceInstance {
@@ -142,4 +146,26 @@ export function isIntegerVoxelArray(a: unknown): a is Uint8Array | Int8Array | U
     a instanceof Uint32Array ||
     a instanceof Int32Array
   );
+}
+
+/**
+ * A new volume on the spatial grid of `grid` (its dims, voxel size and affine, copied): a result, a mask or a map
+ * computed for a target. Data as given (unscaled unless `slope`/`intercept` say otherwise), held in memory.
+ */
+export function volumeOnGrid(
+  grid: Pick<Volume, 'dims' | 'spacing' | 'affine'>,
+  data: Volume['data'],
+  description: string,
+  scale: { slope: number; intercept: number } = { slope: 1, intercept: 0 },
+): Volume {
+  return {
+    dims: spatialDims(grid),
+    spacing: grid.spacing.slice(0, 3),
+    affine: grid.affine.map((r) => [...r]),
+    data,
+    slope: scale.slope,
+    intercept: scale.intercept,
+    description,
+    source: { kind: 'memory' },
+  };
 }

@@ -1,19 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
-const CANDIDATES = [
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-  '/usr/bin/google-chrome',
-  '/usr/bin/google-chrome-stable',
-  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
-  '/Applications/Chromium.app/Contents/MacOS/Chromium',
-];
-
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.NEUROVERSE_BROWSER) return existsSync(env.NEUROVERSE_BROWSER) ? env.NEUROVERSE_BROWSER : null;
-  return CANDIDATES.find((p) => existsSync(p)) ?? null;
-}
+// Also used by the report's PDF printing (export/pdf.ts), so it lives in util/.
+export { findChromium } from '../util/chromium.js';
 
 export function hasDisplay(env: NodeJS.ProcessEnv = process.env): boolean {
   if (process.platform !== 'linux') return true;

@@ -118,3 +118,11 @@ export interface AddPairFromVolumes {
   imageVolumeId: string;
   labelVolumeId: string;
 }
+
+/** Whether two open volumes could be stored as a pair (checkPairGrid), before anything is stored. */
+export interface PairGridCheck {
+  /** Null when the pair can be added; otherwise one line naming the label and what differs. */
+  problem: string | null;
+  image: { name: string; dims: number[]; spacing: number[] };
+  label: { name: string; dims: number[]; spacing: number[] };
+}

@@ -58,7 +58,11 @@ function lazyPairs(pairs: ModelPairFiles[]): LazyContextPair[] {
     return {
       imageFile: p.imageFile,
       labelFile: p.labelFile,
-      load: async () => ({ image: await readNifti(image), label: await readNifti(label) }),
+      // Both files are inflated at once on libuv's thread pool (the pair is held whole either way).
+      load: async () => {
+        const [i, l] = await Promise.all([readNifti(image), readNifti(label)]);
+        return { image: i, label: l };
+      },
       identity: ids[0] && ids[1] ? { image: ids[0], label: ids[1] } : undefined,
     };
   });
@@ -99,6 +103,9 @@ export function inProcessRunner(engine: InferenceEngine): ModelRunner {
   };
 }
 
+/** The job of the model's compute worker (model-worker.ts). */
+export type ModelJobs = { infer: { payload: InferPayload; result: TaskRunResult; progress: ModelProgress } };
+
 interface InferPayload {
   modelDir: string;
   device: DeviceRequest;
@@ -112,19 +119,17 @@ interface InferPayload {
  */
 export async function workerRunner(modelDir: string, device: DeviceRequest, precision: PrecisionRequest = 'auto'): Promise<ModelRunner> {
   const manifest = await readManifest(modelDir);
-  const pool = new ComputePool(workerScript(import.meta.url, 'model-worker'), 1);
+  const pool = new ComputePool<ModelJobs>(workerScript(import.meta.url, 'model-worker'), 1);
   return {
     manifest,
     modelDir,
     async run(job, opts = {}) {
       const payload: InferPayload = { modelDir, device, precision, job };
-      return pool.run<TaskRunResult>('infer', payload, {
+      return pool.run('infer', payload, {
         signal: opts.signal,
         // Terminating a thread inside ONNX Runtime aborts the whole process: cancel between session calls.
         cancelBy: 'message',
-        onProgress: (_fraction, message) => {
-          if (opts.onProgress && message.startsWith('{')) opts.onProgress(JSON.parse(message) as ModelProgress);
-        },
+        onProgress: opts.onProgress,
       });
     },
     close: () => pool.close(),
@@ -136,7 +141,7 @@ let open: { key: string; engine: InferenceEngine } | null = null;
 /** Worker side of `workerRunner`: the job on this worker's engine, result voxels moved back, not copied. */
 export async function inferJob(
   payload: InferPayload,
-  progress: (fraction: number | null, message: string) => void,
+  progress: (p: ModelProgress) => void,
   signal: AbortSignal,
 ): Promise<{ value: TaskRunResult; transfer: ArrayBuffer[] }> {
   const key = `${payload.modelDir}\u0000${payload.device}\u0000${payload.precision}`;
@@ -145,7 +150,7 @@ export async function inferJob(
     open = { key, engine: await InferenceEngine.open(payload.modelDir, payload.device, payload.precision) };
   }
   signal.throwIfAborted();
-  const result = await onEngine(open.engine, payload.job, signal, (p) => progress(null, JSON.stringify(p)));
+  const result = await onEngine(open.engine, payload.job, signal, progress);
   const transfer = result.structures.map((s) => s.volume.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
   return { value: result, transfer: [...new Set(transfer)] };
 }

@@ -1,5 +1,5 @@
 /** Entry of the model's compute worker (pipeline/model-runner.ts workerRunner). */
 import { serveJobs } from '../compute/serve.js';
-import { inferJob } from './model-runner.js';
+import { inferJob, type ModelJobs } from './model-runner.js';
 
-serveJobs({ infer: inferJob });
+serveJobs<ModelJobs>({ infer: inferJob });

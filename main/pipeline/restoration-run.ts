@@ -68,7 +68,7 @@ export async function runRestoration(run: PipelineRun, asked: RestorationMethod)
   const pool = run.restoration?.pool;
   const r = await restoreInContext(asked, run.restoration?.why ?? 'asked for', realValues(run.target), dims, examples, pool ? poolRunner(pool) : inlineRunner, {
     signal: run.signal,
-    onProgress: (f, m) => run.onProgress?.('restore', f, m),
+    onProgress: (f, m) => run.onProgress?.({ stage: 'restore', fraction: f, step: f !== null && f >= 0.99 ? 'target' : 'examples', detail: m }),
   });
   const applied = r.guard.passed || !auto;
   const volume: Volume = {

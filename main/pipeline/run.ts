@@ -11,17 +11,19 @@ import { DOUBT_SCALE, majorityVotes } from '../fusion/vote.js';
 import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
-import { spatialDims } from '../imaging/volume.js';
+import { volumeOnGrid } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs, type AlignedSet } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
-import type { AlignMode, PairFiles } from '../registration/types.js';
+import type { AlignMode, PairFiles, RegistrationJobs } from '../registration/types.js';
 import { rankContext, type ContextChoice } from './context-choice.js';
 import { ContextQc, type QcWarning } from './qc.js';
 import { BRAIN_MARGIN_MM, isRestoration } from './defaults.js';
 import type { Method } from './defaults.js';
-import type { ModelRunner } from './model-runner.js';
+import type { ModelRunner, ModelProgress } from './model-runner.js';
+import type { PipelineProgress } from './progress.js';
 import { runRestoration, type RestorationOutcome } from './restoration-run.js';
+import type { RestorationJobs } from '../restoration/runner.js';
 
 export interface PipelineStructure {
   task: Task;
@@ -41,7 +43,7 @@ export interface PipelineRun {
   /** Needed for method "model": the model in this thread or in a compute worker (model-runner.ts). */
   model?: ModelRunner;
   /** Needed unless align is "none" with method "model". */
-  pool?: ComputePool;
+  pool?: ComputePool<RegistrationJobs>;
   cache?: RegistrationCache;
   /** Align through this reference image instead of pair → target (registration/align.ts). */
   reference?: string;
@@ -57,13 +59,13 @@ export interface PipelineRun {
   autoContext?: { n: number; headerMatch?: (p: PairFiles) => number };
   /** How messages name a pair (the library's "pair 3"); default the image's file name. */
   pairName?: (p: PairFiles) => string;
-  onProgress?: (stage: 'align' | 'mini-context' | 'vote' | 'restore', fraction: number | null, message: string) => void;
+  onProgress?: (p: PipelineProgress) => void;
   /**
    * Classical restoration (methods nlm, bias-field): its compute workers (restoration/pool.ts; in this thread
    * when absent), why this method (for the report), and whether it was the default: a default method that
    * harms its own examples is not presented as the answer (the input comes back unchanged).
    */
-  restoration?: { pool?: ComputePool; why?: string; auto?: boolean };
+  restoration?: { pool?: ComputePool<RestorationJobs>; why?: string; auto?: boolean };
 }
 
 export interface PipelineStructureResult {
@@ -159,7 +161,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       },
       {
         signal: run.signal,
-        onProgress: (p) => run.onProgress?.('mini-context', (p.structure - 1 + p.pairsDone / p.pairsTotal) / p.structures, contextMessage(run, p)),
+        onProgress: (p) => run.onProgress?.(inferProgress(p, 0, run.structures.length)),
       },
     );
     return {
@@ -179,6 +181,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   // Every distinct pair once: structures of one set share their pairs (and so their registrations).
   const unique = new Map<string, PairFiles>();
   for (const s of run.structures) for (const p of s.pairs) unique.set(pairKey(p), p);
+  run.onProgress?.({ stage: 'align', fraction: 0, pairsDone: 0, pairsTotal: unique.size, cached: false, seconds: 0, mode: run.align, choosing: false });
   const aligned = await alignPairs({
     pool: run.pool,
     cache: run.cache,
@@ -190,7 +193,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     needImages: run.method === 'model' || task === 'segment',
     reference: run.reference,
     signal: run.signal,
-    onProgress: (done, total, message) => run.onProgress?.('align', done / total, message),
+    onProgress: (done, total, pair) =>
+      run.onProgress?.({ stage: 'align', fraction: done / total, pairsDone: done, pairsTotal: total, ...pair, mode: run.align, choosing: false }),
   });
   // Registrations made while ranking count as this run's (an affine run then finds them all cached).
   seconds.align = aligned.seconds + (ranking?.seconds ?? 0);
@@ -208,7 +212,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const { votes, qc, qcSeconds } = await votesAndChecks(
     run,
     (p) => byKey.get(pairKey(p))!,
-    (s) => run.onProgress?.('vote', null, `majority vote of ${s.pairs.length} aligned label maps`),
+    (k) => run.onProgress?.({ stage: 'vote', fraction: null, structure: k, pairs: run.structures[k].pairs.length, method: 'vote' }),
   );
   seconds.qc = qcSeconds;
   seconds.vote = (performance.now() - t0) / 1000 - qcSeconds;
@@ -253,12 +257,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       },
       {
         signal: run.signal,
-        onProgress: (p) =>
-          run.onProgress?.(
-            'mini-context',
-            (first + p.structure - 1 + p.pairsDone / p.pairsTotal) / run.structures.length,
-            contextMessage(run, { ...p, structure: first + p.structure }),
-          ),
+        onProgress: (p) => run.onProgress?.(inferProgress(p, first, run.structures.length)),
       },
     );
   let r: TaskRunResult;
@@ -314,7 +313,7 @@ async function chooseContext(run: PipelineRun): Promise<{ structures: PipelineSt
   const task = run.structures[0].task;
   const unique = new Map<string, PairFiles>();
   for (const s of run.structures) for (const p of s.pairs) unique.set(pairKey(p), p);
-  run.onProgress?.('align', 0, `Aligning ${unique.size} candidate pairs (affine) to choose ${n}`);
+  run.onProgress?.({ stage: 'align', fraction: 0, pairsDone: 0, pairsTotal: unique.size, cached: false, seconds: 0, mode: 'affine', choosing: true });
   const aligned = await alignPairs({
     pool: run.pool,
     cache: run.cache,
@@ -325,7 +324,8 @@ async function chooseContext(run: PipelineRun): Promise<{ structures: PipelineSt
     needImages: true,
     reference: run.reference,
     signal: run.signal,
-    onProgress: (done, total, message) => run.onProgress?.('align', done / total, `choosing the context: ${message}`),
+    onProgress: (done, total, pair) =>
+      run.onProgress?.({ stage: 'align', fraction: done / total, pairsDone: done, pairsTotal: total, ...pair, mode: 'affine', choosing: true }),
   });
   const t0 = performance.now();
   const byKey = new Map(aligned.pairs.map((p) => [pairKey(p.source), p]));
@@ -358,14 +358,14 @@ async function chooseContext(run: PipelineRun): Promise<{ structures: PipelineSt
 async function votesAndChecks(
   run: PipelineRun,
   alignedOf: (p: PairFiles) => PairFiles,
-  onGroup: (s: PipelineStructure) => void,
+  onGroup: (structure: number) => void,
 ): Promise<{ votes: (VoteResult | null)[]; qc: QcWarning[]; qcSeconds: number }> {
   const votes: (VoteResult | null)[] = run.structures.map(() => null);
   const qc: QcWarning[] = [];
   let qcSeconds = 0;
   for (const members of samePairGroups(run.structures, (s) => s.task === 'segment')) {
     const pairs = run.structures[members[0]].pairs;
-    onGroup(run.structures[members[0]]);
+    onGroup(members[0]);
     const files = pairs.map(alignedOf);
     const checks = new ContextQc(
       run.target,
@@ -426,9 +426,18 @@ function agreement(model: ArrayLike<number>, vote: Uint8Array): { voxels: number
   return { voxels: b, agreement: a + b === 0 ? 1 : Math.round(((2 * ab) / (a + b)) * 1000) / 1000 };
 }
 
-function contextMessage(run: PipelineRun, p: { structure: number; miniContext: number; miniContexts: number; pairsDone: number; pairsTotal: number }): string {
-  const name = run.structures.length > 1 ? `structure ${p.structure}: ` : '';
-  return `${name}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`;
+/** The engine's progress (structure 1-based within its call) as the run's: structure index and overall fraction. */
+function inferProgress(p: ModelProgress, first: number, structures: number): PipelineProgress {
+  const structure = first + p.structure - 1;
+  return {
+    stage: 'mini-context',
+    fraction: (structure + p.pairsDone / p.pairsTotal) / structures,
+    structure,
+    miniContext: p.miniContext,
+    miniContexts: p.miniContexts,
+    pairsDone: p.pairsDone,
+    pairsTotal: p.pairsTotal,
+  };
 }
 
 function needModel(run: PipelineRun): ModelRunner {
@@ -457,14 +466,5 @@ async function checkPairs(run: PipelineRun): Promise<void> {
 }
 
 function maskOnTarget(target: Volume, mask: Uint8Array, description: string): Volume {
-  return {
-    dims: spatialDims(target),
-    spacing: target.spacing.slice(0, 3),
-    affine: target.affine.map((r) => [...r]),
-    data: mask,
-    slope: 1,
-    intercept: 0,
-    description,
-    source: { kind: 'memory' },
-  };
+  return volumeOnGrid(target, mask, description);
 }

@@ -10,10 +10,10 @@ import type { VoxelBox } from '../imaging/voxel-box.js';
 import type { RegistrationCache } from './cache.js';
 import { sha256File } from '../util/hash.js';
 import { ELASTIX_PACKAGE, parameterKey } from './parameters.js';
-import type { AlignedPair, AlignMode, LabelKind, PairFiles, RegisterJob, RegisterResult, TransformJob } from './types.js';
+import type { AlignedPair, AlignMode, LabelKind, PairFiles, RegisterJob, RegistrationJobs, TransformJob } from './types.js';
 
 export interface AlignOptions {
-  pool: ComputePool;
+  pool: ComputePool<RegistrationJobs>;
   cache: RegistrationCache;
   target: Volume;
   mode: AlignMode;
@@ -28,8 +28,8 @@ export interface AlignOptions {
    */
   reference?: string;
   signal?: AbortSignal;
-  /** After each pair: how many are done (cache hits count at once). */
-  onProgress?: (done: number, total: number, message: string) => void;
+  /** After each pair: how many are done (cache hits count at once), and what that pair cost. */
+  onProgress?: (done: number, total: number, pair: { cached: boolean; seconds: number }) => void;
 }
 
 export interface AlignedSet {
@@ -80,7 +80,7 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
     const outDir = await o.cache.reserve();
     try {
       const job: TransformJob = { mode: o.mode as TransformJob['mode'], fixed, moving, outFile: join(outDir, 'transform.json') };
-      const r = await o.pool.run<{ seconds: number }>('transform', job, { signal: inner.signal });
+      const r = await o.pool.run('transform', job, { signal: inner.signal });
       referenceRegistered++;
       const entry = await o.cache.commit(outDir, key, { labelBox: null, image: false, seconds: { register: r.seconds, warp: 0 } });
       return join(entry.dir, 'transform.json');
@@ -101,7 +101,7 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
     );
     return [await targetToReference, await pairPart];
   };
-  const one = async (p: PairFiles, i: number): Promise<AlignedPair> => {
+  const one = async (p: PairFiles): Promise<AlignedPair> => {
     const key = cacheKey({
       settings,
       kind: o.kind,
@@ -112,7 +112,7 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
     });
     const hit = await o.cache.get(key);
     if (hit && (hit.result.image || !o.needImages)) {
-      o.onProgress?.(++done, total, `pair ${i + 1} of ${total} already aligned (cache)`);
+      o.onProgress?.(++done, total, { cached: true, seconds: 0 });
       return { imageFile: hit.imageFile, labelFile: hit.labelFile, source: p, labelBox: hit.result.labelBox, cached: true, seconds: 0 };
     }
     const outDir = await o.cache.reserve();
@@ -129,12 +129,12 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
         warpImage: o.needImages,
         transformFiles,
       };
-      const result = await o.pool.run<RegisterResult>('register', job, { signal: inner.signal });
+      const result = await o.pool.run('register', job, { signal: inner.signal });
       const entry = hit ? await o.cache.addImage(key, outDir, result) : await o.cache.commit(outDir, key, result);
       if (!entry) throw new Error(`registration cache entry ${key} vanished while it was being completed`);
       // Resampling the image with a stored transform is not a registration.
       if (!hit) registered++;
-      o.onProgress?.(++done, total, `pair ${i + 1} of ${total} aligned (${o.mode}, ${result.seconds.register.toFixed(0)} s)`);
+      o.onProgress?.(++done, total, { cached: false, seconds: result.seconds.register });
       return {
         imageFile: entry.imageFile,
         labelFile: entry.labelFile,
@@ -150,8 +150,8 @@ export async function alignPairs(o: AlignOptions): Promise<AlignedSet> {
   };
   try {
     const pairs = await Promise.all(
-      o.pairs.map((p, i) =>
-        one(p, i).catch((err) => {
+      o.pairs.map((p) =>
+        one(p).catch((err) => {
           inner.abort();
           throw err;
         }),

@@ -1,3 +1,4 @@
+import type { StepProgress } from '../compute/protocol.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -6,7 +7,7 @@ import { realValues } from '../engine/processing/intensity.js';
 import { encodeNifti } from '../imaging/nifti/write.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume, VoxelArray } from '../imaging/volume.js';
-import { spatialDims } from '../imaging/volume.js';
+import { spatialDims, volumeOnGrid } from '../imaging/volume.js';
 import { boxWhere } from '../imaging/voxel-box.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { blockMean, coarseFactors, itkGeometry, itkImage } from './itk-image.js';
@@ -38,7 +39,7 @@ const IMAGE_MARGIN_MM = 20;
  * image (linear) and label (nearest neighbour for label maps, so every value is kept exactly) on the
  * target's own grid, inside the label's box plus a margin.
  */
-export async function registerPair(job: RegisterJob, progress: (f: number | null, m: string) => void): Promise<{ value: RegisterResult }> {
+export async function registerPair(job: RegisterJob, progress: (p: StepProgress) => void): Promise<{ value: RegisterResult }> {
   const t0 = performance.now();
   const image = await readNifti(job.image.file);
   const label = await readNifti(job.label.file);
@@ -59,7 +60,7 @@ export async function registerPair(job: RegisterJob, progress: (f: number | null
   } else if (job.mode === 'none') {
     maps = [identityTransform(fullTarget)];
   } else {
-    progress(null, `registering ${job.mode}`);
+    progress({ fraction: null, message: `registering ${job.mode}` });
     maps = await registerImages({ ...job.target, values: targetValues }, { ...image, values: imageValues }, job.mode, job.image.file);
   }
   const register = (performance.now() - t0) / 1000;
@@ -142,7 +143,7 @@ interface Grid {
  * Registration only (a compute job): `fixed` to `moving`, the transform written as JSON to `outFile`. Used
  * for alignment through a reference (each library pair to the reference once; each target to it per run).
  */
-export async function registerOnly(job: TransformJob, progress: (f: number | null, m: string) => void): Promise<{ value: { seconds: number } }> {
+export async function registerOnly(job: TransformJob, progress: (p: StepProgress) => void): Promise<{ value: { seconds: number } }> {
   const t0 = performance.now();
   const open = async (v: TransformJob['fixed']) => {
     const vol = 'file' in v ? await readNifti(v.file) : (v.volume as unknown as Volume);
@@ -152,7 +153,7 @@ export async function registerOnly(job: TransformJob, progress: (f: number | nul
   };
   const fixed = await open(job.fixed);
   const moving = await open(job.moving);
-  progress(null, `registering ${job.mode}`);
+  progress({ fraction: null, message: `registering ${job.mode}` });
   const maps = await registerImages(fixed, moving, job.mode, 'file' in job.moving ? job.moving.file : 'the target');
   await writeFile(job.outFile, JSON.stringify(maps));
   return { value: { seconds: (performance.now() - t0) / 1000 } };
@@ -233,16 +234,7 @@ function asStored(values: Float32Array, source: Volume): VoxelArray {
 }
 
 function onTargetGrid(target: PlainVolume, data: VoxelArray, description: string): Volume {
-  return {
-    dims: spatialDims(target),
-    spacing: target.spacing.slice(0, 3),
-    affine: target.affine.map((r) => [...r]),
-    data,
-    slope: 1,
-    intercept: 0,
-    description,
-    source: { kind: 'memory' },
-  };
+  return volumeOnGrid(target, data, description);
 }
 
 /** Async even here in a registration worker: the worker's thread stays free to answer a cancel or progress. */

@@ -1,3 +1,4 @@
+import type { StepProgress } from '../compute/protocol.js';
 import type { VoxelBox } from '../engine/processing/foreground-box.js';
 
 /**
@@ -69,3 +70,9 @@ export interface RegisterResult {
   image: boolean;
   seconds: { register: number; warp: number };
 }
+
+/** The jobs of the registration workers (worker.ts). */
+export type RegistrationJobs = {
+  register: { payload: RegisterJob; result: RegisterResult; progress: StepProgress };
+  transform: { payload: TransformJob; result: { seconds: number }; progress: StepProgress };
+};

@@ -1,5 +1,6 @@
 /** Entry of the registration compute workers (see compute/pool.ts). */
 import { serveJobs } from '../compute/serve.js';
 import { registerOnly, registerPair } from './register-pair.js';
+import type { RegistrationJobs } from './types.js';
 
-serveJobs({ register: registerPair, transform: registerOnly });
+serveJobs<RegistrationJobs>({ register: registerPair, transform: registerOnly });

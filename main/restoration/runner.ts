@@ -45,10 +45,13 @@ export const inlineRunner: RestorationRunner = {
   },
 };
 
-export function poolRunner(pool: ComputePool): RestorationRunner {
+/** The job kinds of the restoration workers (restoration/worker.ts). */
+export type RestorationJobs = { nlm: { payload: NlmJob; result: Float32Array[]; progress: never } };
+
+export function poolRunner(pool: ComputePool<RestorationJobs>): RestorationRunner {
   return {
     parallel: pool.size,
     // Copies, not transfers: the caller keeps its arrays (the examples' crops are reused across jobs).
-    nlm: (job, signal) => pool.run<Float32Array[]>('nlm', job, { signal }),
+    nlm: (job, signal) => pool.run('nlm', job, { signal }),
   };
 }

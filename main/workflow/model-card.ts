@@ -59,7 +59,7 @@ export function cardLines(evaluation: ModelEvaluation | null | undefined): CardL
 }
 
 /**
- * `evaluation.realScans` as scripts/eval-freesurfer.ts writes it: `{ note, columns: [{ method, align }],
+ * `evaluation.realScans` as scripts/eval/freesurfer-loo.ts writes it: `{ note, columns: [{ method, align }],
  * dice: { structure: [value per column] } }`.
  */
 function realScanTable(r: unknown): RealScanTable | null {

@@ -8,39 +8,34 @@ import type { VolumeStore } from '../session/volume-store.js';
 import { importCheckpoint, InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';
 import type { DeviceRequest, PrecisionRequest } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
-import { chooseAlign, chooseMethod, isRestoration, METHODS } from '../pipeline/defaults.js';
-import { restorationPool } from '../restoration/pool.js';
-import { methodFromTaskName } from '../restoration/restore.js';
-import type { Method } from '../pipeline/defaults.js';
 import { inProcessRunner, workerRunner } from '../pipeline/model-runner.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
-import { runPipeline } from '../pipeline/run.js';
-import { DOUBT_SCALE, doubtfulVoxels } from '../fusion/vote.js';
-import { ALIGN_MODES, RegistrationCache, registrationPool } from '../registration/index.js';
-import type { AlignMode } from '../registration/index.js';
+import { RegistrationCache, registrationPool, type RegistrationJobs } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
-import { parseNifti, readNifti, spatialDims, voxelVolumeMm3, type Volume } from '../imaging/index.js';
-import { volumeStats } from '../export/stats.js';
+import { parseNifti, readNifti, spatialDims, type Volume } from '../imaging/index.js';
 import type { ProgressFn } from '../jobs/jobs.js';
-import { resolveContextSet, type StoredPairFiles } from '../library/resolve.js';
-import type { ContextChoice } from '../pipeline/context-choice.js';
-import { scannerMatch } from '../library/scanner-match.js';
 import type { SegProvenance } from '../export/types.js';
-import { runProvenance } from './provenance.js';
 import type { LibraryService } from '../library/service.js';
-import type { ContextSetInfo, PairInfo } from '../library/types.js';
+import type { PairInfo } from '../library/types.js';
 import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
-import { findModels, modelPlaces, pickModel, type FoundModel } from './models.js';
+import { findModels, modelPlaces, type FoundModel } from './models.js';
+import { labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
+import { progressText } from './progress-text.js';
+import { restorationPool } from '../restoration/pool.js';
+import type { RestorationJobs } from '../restoration/runner.js';
 import type {
   ContextChoiceInfo,
   ContextSetSuggestion,
-  LabelStat,
   ModelInfo,
   RunTaskRequest,
   RunTaskResult,
   StructureRequest,
   UpdatedLabelVolume,
+  WorklistRequest,
+  WorklistResult,
+  WorklistRow,
 } from './types.js';
+import { csvText, type BatchRow } from './batch.js';
 
 interface ResultOrigin {
   setName: string;
@@ -56,7 +51,7 @@ export interface WorkflowOptions {
   volumes: VolumeStore;
   library: LibraryService;
   env?: NodeJS.ProcessEnv;
-  /** The model on this thread instead of a compute worker (scripts/bench-host-latency.ts measures the difference). */
+  /** The model on this thread instead of a compute worker (scripts/bench/host-latency.ts measures the difference). */
   modelInProcess?: boolean;
 }
 
@@ -74,8 +69,8 @@ export class WorkflowService {
   private queue: Promise<unknown> = Promise.resolve();
   /** Where each result (and corrected copy) came from: its labels' names and the set's label values. */
   private readonly results = new Map<string, ResultOrigin>();
-  private computePool: ComputePool | null = null;
-  private restorationPool: ComputePool | null = null;
+  private computePool: ComputePool<RegistrationJobs> | null = null;
+  private restorationPool: ComputePool<RestorationJobs> | null = null;
 
   constructor(private readonly o: WorkflowOptions) {}
 
@@ -143,13 +138,7 @@ export class WorkflowService {
    */
   /** Without a task, segmentation sets are preferred and generation sets considered when there is none. */
   async suggestContextSet(targetVolumeId: string, task?: Task): Promise<ContextSetSuggestion> {
-    const target = this.o.volumes.get(targetVolumeId);
-    const withPairs = (await this.o.library.library()).listSets().filter((s) => s.pairs.length > 0);
-    const kind = task ?? (withPairs.some((s) => s.task.kind === 'segment') ? 'segment' : 'generate');
-    return suggestSet(
-      withPairs.filter((s) => s.task.kind === kind),
-      target,
-    );
+    return suggestContextSetFor(await this.o.library.library(), this.o.volumes.get(targetVolumeId), task);
   }
 
   /**
@@ -166,155 +155,121 @@ export class WorkflowService {
   }
 
   private async runNow(req: RunTaskRequest, progress: ProgressFn, signal: AbortSignal): Promise<RunTaskResult> {
-    const t0 = performance.now();
-    const startedAt = new Date().toISOString();
     const target = this.o.volumes.get(req.targetVolumeId);
     const targetInfo = this.o.volumes.info(req.targetVolumeId);
-    const library = await this.o.library.library();
-
-    let setName = req.contextSet;
-    if (!setName) {
-      const s = await this.suggestContextSet(req.targetVolumeId);
-      if (!s.setName) throw new InputError(undefined, s.reason, 'empty-set');
-      setName = s.setName;
-    }
-    const base = resolveContextSet(library, setName);
-    const structures: StructureRequest[] =
-      base.task === 'segment' && req.structures?.length ? req.structures : [{ name: base.set.task.structure ?? base.set.task.name, labels: base.labels }];
-    if (base.task === 'generate' && req.structures?.length) {
-      throw new InputError(undefined, `set "${setName}" is for the generation task "${base.set.task.name}": structures do not apply`, 'usage');
-    }
-    // Each structure's labels must occur in the set (resolveContextSet checks them against the stored maps).
-    const resolved = structures.map((s) => ({ s, r: base.task === 'segment' ? resolveContextSet(library, setName!, s.labels) : base }));
-    const pairs = pickPairs(base.pairs, req.pairIds, setName);
-    const pairIds = new Set(pairs.map((p) => p.pairId));
-    for (const x of resolved) x.r = { ...x.r, pairs: x.r.pairs.filter((p) => pairIds.has(p.pairId)) };
-    if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1))
-      throw new InputError(undefined, `the number of pairs to choose must be a positive integer (got ${req.autoContext})`, 'usage');
-
-    if (req.method !== undefined && !METHODS.includes(req.method))
-      throw new InputError(undefined, `method must be ${METHODS.join(' or ')} (got "${req.method}")`, 'usage');
-    if (req.align !== undefined && !ALIGN_MODES.includes(req.align))
-      throw new InputError(undefined, `alignment must be ${ALIGN_MODES.join(', ')} (got "${req.align}")`, 'usage');
-    const byName = base.task === 'generate' && req.method === undefined && req.model === undefined ? methodFromTaskName(base.set.task.name) : null;
-    const method: Method = chooseMethod(base.task, { method: req.method, modelNamed: req.model !== undefined, restoration: byName });
-    let model: FoundModel | null = null;
-    let engine: ModelRunner | undefined;
-    if (method === 'model') {
-      progress('load-model', null, 'Loading the model');
-      model = pickModel(await this.models(), req.model, base.task);
-      engine = await this.openEngine(model, parseDevice(req.device ?? 'auto'), parsePrecision(req.precision ?? 'auto'));
-    }
-    const align: AlignMode = chooseAlign(base.task, method, req.align, engine?.manifest.alignment);
-    const load = (performance.now() - t0) / 1000;
-    progress('align', null, align === 'none' ? 'Preparing the context pairs' : `Aligning ${pairs.length} context pairs to the target (${align})`);
-    const headerMatch = scannerMatch(base.set.scanner, target.source.dicom).score;
-    let miniContexts = 0;
-    const run = await runPipeline({
-      target,
-      targetFile: targetInfo.name,
-      structures: resolved.map(({ s, r }) => ({ task: r.task, name: s.name, labels: r.labels, pairs: r.pairs })),
-      autoContext: req.autoContext === undefined ? undefined : { n: req.autoContext, headerMatch: () => headerMatch },
-      pairName: (p) => `pair ${base.set.pairs.find((x) => x.id === (p as StoredPairFiles).pairId)?.position ?? '?'}`,
-      align,
-      method,
-      model: engine,
-      pool: this.pool(),
-      cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
-      restoration: isRestoration(method)
-        ? { pool: this.restorePool(), why: byName ? `the task's name ("${base.set.task.name}")` : 'asked for', auto: byName !== null }
-        : undefined,
-      miniContext: req.miniContext ?? 'auto',
-      signal,
-      // Stored pairs were checked when they were added (same grid) and the labels just now.
-      checkPairsFirst: false,
-      onProgress: (stage, fraction, message) => {
-        const m = /mini-context (\d+)\/(\d+)/.exec(message);
-        if (m) miniContexts = Math.max(miniContexts, Number(m[2]));
-        // Structures are named in the app's words, not numbered.
-        const named = message.replace(/^structure (\d+): /, (_, k) => `${structures[Number(k) - 1].name}: `);
-        // progress() throws when the job was cancelled; the pipeline's signal stops the workers too.
-        progress(stage, fraction, named);
+    const outcome = await orchestrateRun(
+      {
+        target,
+        targetName: targetInfo.name,
+        context: req.contextSet ? { kind: 'sets', names: [req.contextSet], pairIds: req.pairIds } : { kind: 'suggested' },
+        structures: req.structures,
+        method: req.method,
+        align: req.align,
+        // The Run panel always sends its selected model; a vote uses none, so it is not asked for one.
+        model: req.model !== undefined && req.method !== 'vote' ? { id: req.model } : undefined,
+        device: parseDevice(req.device ?? 'auto'),
+        precision: parsePrecision(req.precision ?? 'auto'),
+        miniContext: req.miniContext ?? 'auto',
+        autoContext: req.autoContext,
+        record: true,
       },
-    });
-
-    progress('save', null, 'Saving the result');
-    let t = performance.now();
-    const first = run.structures[0];
-    const names = structures.map((s) => s.name);
-    let result: Volume;
-    let stats: LabelStat[] = [];
-    if (base.task === 'segment') {
-      result = combineMasks(
-        run.structures.map((s) => s.volume),
-        `${method === 'vote' ? 'atlas vote' : 'neuroverse3d'} ${names.join(' + ')} (${model?.name ?? align})`,
-      );
-      stats = labelStats(result, names);
-    } else {
-      result = first.volume;
-    }
-    const displayName = `${base.task === 'segment' ? names.join(' + ') : base.set.task.name} · ${setName}`;
-    const info = this.o.volumes.add(result, displayName, base.task === 'segment' ? 'label' : 'image');
-    const uncertainty = this.addDoubt(run.structures, names, target, displayName);
-    // The pairs a structure actually used (all of them, or the chosen ones).
-    const used = new Set(run.structures.flatMap((s) => s.pairs.map((p) => (p as StoredPairFiles).pairId)));
-    const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName, pairs: pairs.filter((p) => used.has(p.pairId)) });
-    const contextChoice = run.structures.some((s) => s.contextChoice)
-      ? run.structures.map((s, k) => choiceInfo(structures[k].name, s.contextChoice!, resolved[k].r.pairs, base.set))
+      {
+        library: () => this.o.library.library(),
+        models: () => this.models(),
+        openModel: (dir, device, precision) => this.openEngine(dir, device, precision),
+        pool: () => this.pool(),
+        restorationPool: () => (this.restorationPool ??= restorationPool()),
+        cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
+        // progress() throws when the job was cancelled; the pipeline's signal stops the workers too.
+        onProgress: (p) => progress(p.stage, p.fraction, progressText(p)),
+        signal,
+      },
+    );
+    const names = outcome.structures.map((s) => s.name);
+    const setName = outcome.contextName;
+    const displayName = `${outcome.task === 'segment' ? names.join(' + ') : outcome.sets[0].task.name} · ${setName}`;
+    const info = this.o.volumes.add(outcome.result, displayName, outcome.task === 'segment' ? 'label' : 'image');
+    // One pair voted alone leaves nothing in doubt: no map to show.
+    const doubt = outcome.doubt && outcome.doubt.data.some((x) => x > 0) ? outcome.doubt : null;
+    const uncertainty = doubt
+      ? {
+          volumeId: this.o.volumes.add(doubt, `doubt · ${displayName}`, 'probability').id,
+          structures: outcome.structures.map((s) => ({ name: s.name, doubtfulMl: s.doubtfulMl ?? 0 })),
+        }
       : null;
-    this.results.set(info.id, { setName, targetVolumeId: req.targetVolumeId, structures, provenance });
-    const seconds: Record<string, number> = { load, ...run.seconds };
-    seconds.postprocess += (performance.now() - t) / 1000;
-    t = performance.now();
-    const runId = await library.recordRun({
+    this.results.set(info.id, {
       setName,
-      model: model?.id ?? 'atlas-vote',
-      method,
-      alignment: align,
-      miniContext: first.miniContext ?? undefined,
-      device: run.choice?.provider ?? 'cpu',
-      targetSource: target.source.path ?? targetInfo.name,
-      studyUid: target.source.studyInstanceUid,
-      labels: [...new Set(structures.flatMap((s) => s.labels))],
-      timings: seconds,
-      result: { volume: result, intent: result.data instanceof Uint8Array ? 'label' : undefined },
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      // A copy: the run id is added to the session's provenance after the record is written.
-      provenance: { ...provenance },
+      targetVolumeId: req.targetVolumeId,
+      structures: outcome.structures.map((s) => ({ name: s.name, labels: s.labels })),
+      provenance: outcome.provenance,
     });
-    provenance.runId = runId;
-    seconds.record = (performance.now() - t) / 1000;
-    seconds.total = (performance.now() - t0) / 1000;
+    const first = outcome.structures[0];
     return {
       volumeId: info.id,
-      task: base.task,
+      task: outcome.task,
       contextSet: setName,
-      model: model?.id ?? null,
-      method,
-      align,
-      alignment: run.alignment,
+      model: outcome.model?.id ?? null,
+      method: outcome.method,
+      align: outcome.align,
+      alignment: outcome.alignment,
       contextSize: first.contextSize,
       miniContext: first.miniContext,
-      miniContexts: first.miniContext ? miniContexts || Math.ceil(first.contextSize / first.miniContext) : 0,
-      provider: run.choice?.provider ?? null,
-      providerReason: run.choice?.reason ?? null,
-      providerAttempts: run.choice?.attempts ?? null,
-      precision: run.choice?.precision ?? null,
-      structures: stats,
-      baseline: baselineOf(run.structures, names, target),
+      miniContexts: outcome.miniContexts,
+      provider: outcome.choice?.provider ?? null,
+      providerReason: outcome.choice?.reason ?? null,
+      providerAttempts: outcome.choice?.attempts ?? null,
+      precision: outcome.choice?.precision ?? null,
+      structures: outcome.labelStats,
+      baseline: outcome.structures.some((s) => s.baseline)
+        ? outcome.structures.flatMap((s) => (s.baseline ? [{ name: s.name, voteMl: s.baseline.voteMl, agreement: s.baseline.agreement }] : []))
+        : null,
       uncertainty,
-      contextChoice,
-      qc: run.qc.map((w) => ({
-        kind: w.kind,
-        structure: structures[w.structure].name,
-        pairId: w.pair !== undefined ? (run.structures[w.structure].pairs[w.pair] as StoredPairFiles).pairId : null,
-        value: w.value ?? null,
-        message: w.message,
-      })),
-      seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
-      runId,
+      contextChoice: outcome.structures.some((s) => s.contextChoice) ? outcome.structures.map((s) => choiceInfo(s.name, s.contextChoice!)) : null,
+      qc: outcome.qc.map((w) => ({ kind: w.kind, structure: w.structure, pairId: w.pair?.pairId ?? null, value: w.value, message: w.message })),
+      seconds: outcome.seconds,
+      runId: outcome.runId,
     };
+  }
+
+  /**
+   * The open scans one after the other with the same settings (the CLI's batch for what the app has open): each
+   * scan is one run of the queue, a scan that fails is a row with its reason and the others go on, and the rows
+   * come back with the CSV the batch would write. Cancelling stops the worklist at the scan it is on.
+   */
+  async runWorklist(req: WorklistRequest, progress: ProgressFn, signal: AbortSignal): Promise<WorklistResult> {
+    if (!Array.isArray(req?.targetVolumeIds) || req.targetVolumeIds.length === 0)
+      throw new InputError(undefined, 'choose at least one open scan for the worklist', 'usage');
+    const { targetVolumeIds, jobId: _jobId, ...settings } = req;
+    const rows: WorklistRow[] = [];
+    const seconds: number[] = [];
+    for (let i = 0; i < targetVolumeIds.length; i++) {
+      const id = targetVolumeIds[i];
+      // A scan closed while it waited is that scan's failure, not the worklist's.
+      const scan = this.o.volumes.list().find((v) => v.id === id)?.name ?? `volume ${id}`;
+      const t0 = performance.now();
+      const left = seconds.length ? (seconds.reduce((a, b) => a + b, 0) / seconds.length) * (targetVolumeIds.length - i) : null;
+      const prefix = `scan ${i + 1} of ${targetVolumeIds.length} (${scan})`;
+      const eta = left === null ? '' : `; about ${Math.max(1, Math.round(left / 60))} min left`;
+      progress('worklist', i / targetVolumeIds.length, `${prefix}${eta}`);
+      try {
+        const result = await this.runTask(
+          { ...settings, targetVolumeId: id },
+          (stage, fraction, message) => {
+            progress(stage, (i + (fraction ?? 0)) / targetVolumeIds.length, `${prefix}: ${message}${eta}`);
+          },
+          signal,
+        );
+        rows.push({ targetVolumeId: id, scan, status: 'ok', message: result.qc.map((w) => `warning: ${w.message}`).join('; '), result });
+        seconds.push((performance.now() - t0) / 1000);
+      } catch (err) {
+        if (err instanceof CancelledError || signal.aborted) throw err;
+        const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+        rows.push({ targetVolumeId: id, scan, status: 'error', message: message.includes(scan) ? message : `${scan}: ${message}`, result: null });
+      }
+    }
+    // The CSV names each structure's label values in the set, as the batch's does (the result holds them as 1..n).
+    const labelsOf = (row: WorklistRow) => (row.result ? (this.results.get(row.result.volumeId)?.structures ?? []) : []);
+    return { rows, csv: csvText(rows.flatMap((row) => worklistCsvRows(row, labelsOf(row)))) };
   }
 
   /**
@@ -400,48 +355,17 @@ export class WorkflowService {
     });
   }
 
-  /** The structures' doubt maps as one volume (the largest doubt per voxel), opened beside the result. */
-  private addDoubt(results: { uncertainty: Uint8Array | null }[], names: string[], target: Volume, displayName: string): RunTaskResult['uncertainty'] {
-    const maps = results.map((r) => r.uncertainty);
-    if (!maps.some(Boolean)) return null;
-    const out = new Uint8Array(maps.find(Boolean)!.length);
-    for (const m of maps) if (m) for (let i = 0; i < out.length; i++) if (m[i] > out[i]) out[i] = m[i];
-    // One pair voted alone leaves nothing in doubt: no map to show.
-    if (!out.some((x) => x > 0)) return null;
-    const mm3 = voxelVolumeMm3(target.affine);
-    const structures = maps.map((m, k) => ({ name: names[k], doubtfulMl: m ? Math.round((doubtfulVoxels(m) * mm3) / 10) / 100 : 0 }));
-    const volume: Volume = {
-      dims: spatialDims(target),
-      spacing: target.spacing.slice(0, 3),
-      affine: target.affine.map((r) => [...r]),
-      data: out,
-      slope: 1 / DOUBT_SCALE,
-      intercept: 0,
-      description: 'neuroverse doubt (0-1)',
-      source: { kind: 'memory' },
-    };
-    return { volumeId: this.o.volumes.add(volume, `doubt · ${displayName}`, 'probability').id, structures };
-  }
-
   /** Registration workers, started on the first aligned run; idle workers do not keep the app alive. */
-  private pool(): ComputePool {
+  private pool(): ComputePool<RegistrationJobs> {
     this.computePool ??= registrationPool();
     return this.computePool;
   }
 
-  /** Restoration workers (restoration/pool.ts), started on the first classical restoration. */
-  private restorePool(): ComputePool {
-    this.restorationPool ??= restorationPool();
-    return this.restorationPool;
-  }
-
-  private async openEngine(model: FoundModel, device: DeviceRequest, precision: PrecisionRequest): Promise<ModelRunner> {
-    const key = `${model.dir}\0${device}\0${precision}`;
+  private async openEngine(dir: string, device: DeviceRequest, precision: PrecisionRequest): Promise<ModelRunner> {
+    const key = `${dir}\0${device}\0${precision}`;
     if (this.engine?.key === key) return this.engine.engine;
     await this.close();
-    const engine = this.o.modelInProcess
-      ? inProcessRunner(await InferenceEngine.open(model.dir, device, precision))
-      : await workerRunner(model.dir, device, precision);
+    const engine = this.o.modelInProcess ? inProcessRunner(await InferenceEngine.open(dir, device, precision)) : await workerRunner(dir, device, precision);
     this.engine = { key, engine };
     return engine;
   }
@@ -459,84 +383,57 @@ export class WorkflowService {
   }
 }
 
-/** The set's pairs to run with: all, or the ones the user picked (each must be in the set). */
-function pickPairs(pairs: StoredPairFiles[], ids: number[] | undefined, setName: string): StoredPairFiles[] {
-  if (ids === undefined) return pairs;
-  if (!Array.isArray(ids) || ids.length === 0) throw new InputError(undefined, 'pick at least one context pair', 'usage');
-  const missing = ids.filter((id) => !pairs.some((p) => p.pairId === id));
-  if (missing.length) throw new InputError(undefined, `pair(s) ${missing.join(', ')} are not in set "${setName}"`, 'usage');
-  return pairs.filter((p) => ids.includes(p.pairId));
-}
-
-function choiceInfo(structure: string, choice: ContextChoice, pairs: StoredPairFiles[], set: ContextSetInfo): ContextChoiceInfo {
+/** The app's ranking rows: the user knows a pair by its position in the set and the file it was added from. */
+function choiceInfo(structure: string, choice: NonNullable<RunStructure['contextChoice']>): ContextChoiceInfo {
   return {
     structure,
     n: choice.n,
     from: choice.from,
-    pairs: choice.scores.map((c) => {
-      const info = set.pairs.find((p) => p.id === pairs[c.index].pairId);
-      const position = info?.position ?? c.index + 1;
-      const source = info?.imageSource ? ` · ${basename(info.imageSource)}` : '';
-      return {
-        pairId: pairs[c.index].pairId,
-        position,
-        name: `pair ${position}${source}`,
-        similarity: c.similarity,
-        headerMatch: c.headerMatch,
-        rank: c.rank,
-        chosen: c.chosen,
-      };
-    }),
+    pairs: choice.rows.map((c) => ({
+      pairId: c.pair.pairId!,
+      position: c.pair.position!,
+      name: `${c.pair.name}${c.pair.imageSource ? ` · ${basename(c.pair.imageSource)}` : ''}`,
+      similarity: c.similarity,
+      headerMatch: c.headerMatch,
+      rank: c.rank,
+      chosen: c.chosen,
+    })),
   };
 }
 
-function baselineOf(results: { baseline: { voxels: number; agreement: number } | null }[], names: string[], target: Volume): RunTaskResult['baseline'] {
-  if (!results.some((r) => r.baseline)) return null;
-  const mm3 = voxelVolumeMm3(target.affine);
-  return results.flatMap((r, k) =>
-    r.baseline ? [{ name: names[k], voteMl: Math.round(((r.baseline.voxels * mm3) / 1000) * 1000) / 1000, agreement: r.baseline.agreement }] : [],
-  );
-}
-
-/** Structure k's mask becomes label value k+1; where masks overlap the earlier structure keeps the voxel. */
-export function combineMasks(masks: Volume[], description: string): Volume {
-  const out = new Uint8Array(masks[0].data.length);
-  for (let k = masks.length - 1; k >= 0; k--) {
-    const d = masks[k].data;
-    for (let i = 0; i < out.length; i++) if (d[i] > 0) out[i] = k + 1;
-  }
-  return { ...masks[0], data: out, description: description.slice(0, 79) };
-}
-
-/**
- * The run summary's per-structure counts: the same statistics as the CSV and the report (export/stats.ts),
- * with every named structure listed, found or not (label k is structure k).
- */
-export function labelStats(v: Volume, names: string[] = []): LabelStat[] {
-  const found = new Map(volumeStats(v).structures.map((s) => [s.value, s]));
-  const labels = new Set([...found.keys(), ...names.map((_, k) => k + 1)]);
-  return [...labels]
-    .sort((x, y) => x - y)
-    .map((label) => {
-      const voxels = found.get(label)?.voxels ?? 0;
-      return { label, name: names[label - 1] ?? `label ${label}`, voxels, ml: Math.round(((voxels * voxelVolumeMm3(v.affine)) / 1000) * 1000) / 1000 };
-    });
-}
-
-export function suggestSet(sets: ContextSetInfo[], target: Volume): ContextSetSuggestion {
-  if (sets.length === 0) return { setName: null, reason: 'the library has no context set with pairs yet: add a pair in the Library panel' };
-  const dicom = target.source.dicom ?? {};
-  const sorted = [...sets].sort((a, b) => a.name.localeCompare(b.name));
-  if (dicom.manufacturer) {
-    const full = sorted.find((s) => scannerMatch(s.scanner, dicom).model);
-    if (full) return { setName: full.name, reason: `scanner matches the target's DICOM header (${dicom.manufacturer} ${dicom.model})` };
-    const part = sorted.find((s) => scannerMatch(s.scanner, dicom).manufacturer);
-    if (part) return { setName: part.name, reason: `scanner manufacturer matches the target's DICOM header (${dicom.manufacturer})` };
-  }
-  return {
-    setName: sorted[0].name,
-    reason: dicom.manufacturer
-      ? `no set's scanner matches ${dicom.manufacturer} ${dicom.model ?? ''}; first set for the task`
-      : 'the target has no DICOM scanner header; first set for the task',
-  };
+/** A worklist row as the batch's CSV lines: one per structure of an ok run, one for a scan that failed. */
+function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): BatchRow[] {
+  const r = row.result;
+  // The app's worklist has no volumetry yet (no ICV, sides only by name): those columns stay empty.
+  const none = { side: '', asymmetry_index: null, pct_icv: null, percentile: null, norm: '' };
+  if (!r)
+    return [
+      {
+        scan: row.scan,
+        structure: '',
+        labels: '',
+        volume_ml: null,
+        ...none,
+        doubtful_ml: null,
+        method: '',
+        align: '',
+        context_set: '',
+        status: 'error',
+        message: row.message,
+      },
+    ];
+  const common = { scan: row.scan, method: r.method, align: r.align, context_set: r.contextSet, status: 'ok' as const };
+  if (r.task !== 'segment') return [{ ...common, ...none, structure: 'restored image', labels: '', volume_ml: null, doubtful_ml: null, message: row.message }];
+  return r.structures.map((s) => ({
+    ...common,
+    structure: s.name,
+    labels: (structures[s.label - 1]?.labels ?? []).join('+'),
+    volume_ml: s.ml,
+    ...none,
+    doubtful_ml: r.uncertainty?.structures.find((d) => d.name === s.name)?.doubtfulMl ?? null,
+    message: r.qc
+      .filter((w) => w.structure === s.name)
+      .map((w) => `warning: ${w.message}`)
+      .join('; '),
+  }));
 }

@@ -135,6 +135,27 @@ export interface RunTaskResult {
   runId: number | null;
 }
 
+/** A worklist: the open scans to run, each with the same settings (those of RunTaskRequest but its target). */
+export interface WorklistRequest extends Omit<RunTaskRequest, 'targetVolumeId' | 'pairIds'> {
+  targetVolumeIds: string[];
+}
+
+export interface WorklistRow {
+  targetVolumeId: string;
+  /** The scan's name as it is open. */
+  scan: string;
+  status: 'ok' | 'error';
+  /** Why it failed (one line, naming the scan), or the QC warnings of an ok run. */
+  message: string;
+  result: RunTaskResult | null;
+}
+
+export interface WorklistResult {
+  rows: WorklistRow[];
+  /** The rows as the batch's volumes.csv (one line per scan and structure; docs/batch.md). */
+  csv: string;
+}
+
 export interface ContextSetSuggestion {
   setName: string | null;
   /** Why this set: "scanner matches (SIEMENS Prisma)", "first set for the task", or why none. */

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -94,4 +94,30 @@ test('a model checkpoint imported from the Run panel becomes selectable', async 
   await page.getByTestId('run-model-input').setInputFiles(join(ROOT, 'tests/fixtures/engine/tiny.safetensors'));
   await expect(page.getByTestId('run-error')).toContainText('tiny.safetensors: a model named "tiny" is already installed');
   await expect(page.getByTestId('run-model').locator('option')).toHaveCount(2);
+});
+
+test('a file is sent to the host with its upload shown and cancellable, and a cancelled upload leaves nothing behind', async ({ page }) => {
+  await page.goto(host.url);
+  await expect(page.getByTestId('open-file')).toBeEnabled();
+  // The upload request is held before it reaches the host, so it is still on its way when Cancel is clicked.
+  let release = () => {};
+  const held = new Promise<void>((ok) => (release = ok));
+  await page.route('**/api/upload', async (route) => {
+    await held;
+    await route.continue().catch(() => undefined);
+  });
+  await page.getByTestId('file-input').setInputFiles(join(ROOT, 'resources/sample/colin27_t1.nii.gz'));
+  await expect(page.getByTestId('progress')).toContainText('Uploading colin27_t1.nii.gz');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByTestId('error')).toContainText('upload of colin27_t1.nii.gz cancelled');
+  release();
+  await page.unroute('**/api/upload');
+  const uploads = join(host.dataDir, 'uploads');
+  await expect.poll(() => (existsSync(uploads) ? readdirSync(uploads) : [])).toEqual([]);
+
+  // Sent again, the file goes to the host's disk, opens, and its upload is removed once the host has read it.
+  await page.getByRole('button', { name: 'Dismiss' }).click();
+  await page.getByTestId('file-input').setInputFiles(join(ROOT, 'resources/sample/colin27_t1.nii.gz'));
+  await expect(page.getByTestId('recent-files')).toContainText('colin27_t1.nii.gz');
+  await expect.poll(() => (existsSync(uploads) ? readdirSync(uploads) : [])).toEqual([]);
 });

@@ -170,4 +170,22 @@ test('library set from the sample, one-click run, brush correction, add to libra
     )
     .toBeCloseTo(0.3, 5);
   await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-8-doubt-overlay.png') });
+
+  // 9. The worklist: the open scan ticked and run with the set (affine vote: its registrations are cached by now),
+  // a row with its volume, the CSV offered, and the result opened for review over its scan.
+  await page.getByRole('button', { name: 'Refresh the list' }).click();
+  const scans = page.getByTestId('worklist-scans').getByRole('checkbox');
+  await expect(scans.first()).toBeVisible();
+  await scans.first().check();
+  await page.getByTestId('worklist-set').selectOption(SET);
+  await page.getByTestId('worklist-method').selectOption('vote');
+  await page.getByTestId('worklist-align').selectOption('affine');
+  await page.getByTestId('worklist-run').click();
+  await expect(page.getByTestId('worklist-summary')).toHaveText('1 of 1 scans done', { timeout: 300_000 });
+  await expect(page.getByTestId('worklist-table')).toContainText(/hippocampus \d+\.\d\d/);
+  await expect(page.getByTestId('worklist-csv')).toBeVisible();
+  await page.getByTestId('worklist-table').getByRole('button', { name: 'Review' }).click();
+  await expect(page.getByTestId('run-result')).toBeVisible();
+  await expect(page.getByTestId('run-align-used')).toHaveText('affine');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-9-worklist.png') });
 });

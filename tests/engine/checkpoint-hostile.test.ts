@@ -75,6 +75,26 @@ describe('hostile torch checkpoints: bounded work, checked sizes, one clear erro
     expect(refusal(() => parseTorchCheckpoint(archive(checkpointPickle(oneTensor([-1], [1], 4), [0x4e])), 'neg.ckpt')).message).toMatch(/size \[-1\]/);
   });
 
+  test('a small broadcast and a transposed view are read element by element', () => {
+    const storage = new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer);
+    const bc = parseTorchCheckpoint(archive(checkpointPickle(oneTensor([3, 4], [0, 0], 6), [0x4e]), storage), 'bc.ckpt');
+    expect([...bc.stateDict.get('w')!.data]).toEqual(new Array(12).fill(1));
+    const tr = parseTorchCheckpoint(archive(checkpointPickle(oneTensor([3, 2], [1, 3], 6), [0x4e]), storage), 'tr.ckpt');
+    expect([...tr.stateDict.get('w')!.data]).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+
+  test('broadcasts are bounded for the whole file, and so is an overlapping view without a zero stride', () => {
+    const e = refusal(() =>
+      parseTorchCheckpoint(archive(checkpointPickle(oneTensor([2048, 1024], [1, 1], 4096), [0x4e]), new Uint8Array(16384)), 'overlap.ckpt'),
+    );
+    expect(e.message).toMatch(/overlap\.ckpt: weight w: shape \[2048, 1024\] with stride \[1, 1\] has 2097152 elements over a storage of 4096/);
+    // Two views of 2^19 + 1 elements each: either alone is within the limit, both together are not.
+    const half = 2 ** 19 + 1;
+    const two = [...oneTensor([half], [0], 4), ...str('v'), ...oneTensor([half], [0], 4).slice(1 + str('w').length)];
+    const e2 = refusal(() => parseTorchCheckpoint(archive(checkpointPickle(two, [0x4e])), 'two.ckpt'));
+    expect(e2.message).toMatch(/two\.ckpt: weight v: .* a broadcast this large is not a weight/);
+  });
+
   test('random bit flips and truncations: an InputError or a checkpoint, never another exception', () => {
     const good = archive(checkpointPickle(oneTensor([2, 2], [2, 1], 4), [0x4e]));
     let seed = 99;

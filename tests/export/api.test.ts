@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { createWorkstation } from '../../main/api/handlers.js';
 import { InputError } from '../../main/api/errors.js';
 import { dispatch } from '../../main/api/methods.js';
+import type { SrExport } from '../../main/api/types.js';
 import { importSeries, parseNifti, scanDicomFolder, writeNifti } from '../../main/imaging/index.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -37,7 +38,7 @@ describe('export and PACS through the API', () => {
   }, 60_000);
 
   test.skipIf(!hasSharedData)(
-    'a DICOM target exports a valid SEG through the API',
+    'a DICOM target exports a valid SEG, and an SR that references it, through the API',
     async () => {
       const ws = createWorkstation({ mode: 'headless', version: 'test', dataDir: join(dir, 'data2') });
       const opened = await ws.openPath(dicomDir(GE));
@@ -48,15 +49,25 @@ describe('export and PACS through the API', () => {
       const mask = await ws.openPath(maskPath, { role: 'label' });
       if (mask.kind !== 'volume') throw new Error('expected a volume');
       expect(await ws.api.exportAvailability(opened.volume.id)).toEqual({ seg: true });
-      const { bytes } = await ws.api.exportSeg(opened.volume.id, mask.volume.id, [{ label: 'Left-Hippocampus', value: 17 }]);
+      // An SR before any SEG names the source series only.
+      const first = await ws.api.exportSr(opened.volume.id, mask.volume.id, [{ label: 'Left-Hippocampus', value: 17 }]);
+      expect(first.referencedSeg).toBeNull();
+      const seg = await ws.api.exportSeg(opened.volume.id, mask.volume.id, [{ label: 'Left-Hippocampus', value: 17 }]);
       const out = join(dir, 'api-seg.dcm');
-      writeFileSync(out, bytes);
+      writeFileSync(out, seg.bytes);
       const v = dciodvfy(out);
       expect(v.errors, v.output).toEqual([]);
       expect(
         v.warnings.filter((w) => !ACCEPTED_WARNINGS.some((re) => re.test(w))),
         v.output,
       ).toEqual([]);
+      // After the SEG of the unchanged mask: the SR references it, segment 1 for value 17.
+      const sr = (await dispatch(ws.api, 'exportSr', [opened.volume.id, mask.volume.id, [{ label: 'Left-Hippocampus', value: 17 }]])) as SrExport;
+      expect(sr.referencedSeg).toBe(seg.sopInstanceUid);
+      expect(sr.measurements).toEqual([{ label: 'Left-Hippocampus', value: 17, volumeMl: first.measurements[0].volumeMl, segmentNumber: 1 }]);
+      const srOut = join(dir, 'api-sr.dcm');
+      writeFileSync(srOut, sr.bytes);
+      expect(dciodvfy(srOut).errors).toEqual([]);
     },
     120_000,
   );

@@ -1,14 +1,15 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { dicomDecodePool, workerSeriesDecoder } from '../../main/compute/dicom-decode.js';
 import type { ComputePool } from '../../main/compute/pool.js';
+import type { DicomJobs } from '../../main/compute/dicom-job.js';
 import { importSeries, scanDicomFolder } from '../../main/imaging/dicom/index.js';
 import type { Volume } from '../../main/imaging/volume.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 
-const pools: ComputePool[] = [];
+const pools: ComputePool<DicomJobs>[] = [];
 afterAll(() => Promise.all(pools.map((p) => p.close())));
 
-function decoderOn(pool: ComputePool) {
+function decoderOn(pool: ComputePool<DicomJobs>) {
   pools.push(pool);
   return workerSeriesDecoder(() => pool);
 }

@@ -1,15 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../../main/api/errors.js';
 import { ComputePool } from '../../main/compute/pool.js';
+import type { StepProgress } from '../../main/compute/protocol.js';
 
 const script = new URL('../fixtures/compute/test-worker.mjs', import.meta.url);
 
+/** The fixture worker's jobs (tests/fixtures/compute/test-worker.mjs). */
+type TestJobs = {
+  echo: { payload: unknown; result: unknown; progress: StepProgress };
+  sleep: { payload: number; result: number; progress: never };
+  steps: { payload: number; result: number; progress: StepProgress };
+  crash: { payload: null; result: never; progress: never };
+  fail: { payload: null; result: never; progress: never };
+};
+
 describe('compute pool', () => {
   it('runs jobs in worker threads, at most `size` at once, with progress messages', async () => {
-    const pool = new ComputePool(script, 2);
+    const pool = new ComputePool<TestJobs>(script, 2);
     try {
       const seen: string[] = [];
-      const r = await pool.run('echo', { a: 1 }, { onProgress: (f, m) => seen.push(`${f} ${m}`) });
+      const r = await pool.run('echo', { a: 1 }, { onProgress: (p) => seen.push(`${p.fraction} ${p.message}`) });
       expect(r).toEqual({ a: 1 });
       expect(seen).toEqual(['0.5 half way']);
       const all = await Promise.all([1, 2, 3, 4].map((k) => pool.run('sleep', 50 * k)));
@@ -21,7 +31,7 @@ describe('compute pool', () => {
   });
 
   it('a job cancelled by message stops at its next step, keeps its worker, and close() waits for it', async () => {
-    const pool = new ComputePool(script, 1);
+    const pool = new ComputePool<TestJobs>(script, 1);
     try {
       const ac = new AbortController();
       let steps = 0;
@@ -52,7 +62,7 @@ describe('compute pool', () => {
   });
 
   it('a worker that dies fails only its own job; the pool recovers', async () => {
-    const pool = new ComputePool(script, 1);
+    const pool = new ComputePool<TestJobs>(script, 1);
     try {
       await expect(pool.run('crash', null)).rejects.toThrow(/compute worker for "crash" stopped/);
       await expect(pool.run('fail', null)).rejects.toThrow(/handler failed on purpose/);
@@ -63,7 +73,7 @@ describe('compute pool', () => {
   });
 
   it('cancel is a message: a queued job never starts, a running one is stopped and its worker replaced', async () => {
-    const pool = new ComputePool(script, 1);
+    const pool = new ComputePool<TestJobs>(script, 1);
     try {
       const running = new AbortController();
       const queued = new AbortController();

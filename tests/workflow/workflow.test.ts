@@ -12,7 +12,7 @@ import type { ContextSetInfo } from '../../main/library/types.js';
 import { findModels, modelPlaces } from '../../main/workflow/models.js';
 import { cardLines } from '../../main/workflow/model-card.js';
 import { labelCentroids, remapCorrected, savedLabelValues } from '../../main/workflow/corrected-labels.js';
-import { labelStats, suggestSet } from '../../main/workflow/service.js';
+import { labelStats, suggestSet } from '../../main/workflow/orchestrate-run.js';
 import { FIXTURES } from '../engine/fixture-helpers.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -465,5 +465,35 @@ describe('splitting a structure of several values by where the set puts them', (
       ],
     );
     expect(Array.from(out)).toEqual([0, 38, 0, 0, 0, 0, 0, 0, 37, 0]);
+  });
+});
+
+describe('worklist (the app side of neuroverse batch)', () => {
+  test('runs each ticked scan like a single run, names a scan that cannot run, and gives the batch CSV', async () => {
+    const copy = ws.volumes.add(scaledCopy(ws.volumes.get(t1.id), 1.05), 'colin27 ×1.05', 'image');
+    const gone = ws.volumes.add(scaledCopy(ws.volumes.get(t1.id), 0.95), 'colin27 ×0.95', 'image');
+    await ws.api.closeVolume(gone.id);
+    const settings = { contextSet: SET, method: 'model' as const, align: 'none' as const, device: 'cpu' as const, miniContext: 2 };
+    const events: ApiEvent[] = [];
+    const off = ws.onEvent((e) => e.jobId === 'worklist-1' && events.push(e));
+    const r = await ws.api.runWorklist({ targetVolumeIds: [t1.id, gone.id, copy.id], ...settings, jobId: 'worklist-1' });
+    off();
+    expect(r.rows.map((x) => [x.scan, x.status])).toEqual([
+      [t1.name, 'ok'],
+      [`volume ${gone.id}`, 'error'],
+      ['colin27 ×1.05', 'ok'],
+    ]);
+    expect(r.rows[1].message).toMatch(new RegExp(`no open volume with id ${gone.id}`));
+    // Each scan's result is what a single run with the same settings gives.
+    const single = await ws.api.runTask({ targetVolumeId: copy.id, ...settings });
+    expect(Array.from(ws.volumes.get(r.rows[2].result!.volumeId).data)).toEqual(Array.from(ws.volumes.get(single.volumeId).data));
+    const lines = r.csv.trim().split('\r\n');
+    expect(lines[0]).toBe('scan,structure,labels,volume_ml,side,asymmetry_index,pct_icv,percentile,norm,doubtful_ml,method,align,context_set,status,message');
+    expect(lines.filter((l) => l.includes(',ok,'))).toHaveLength(2);
+    expect(lines.find((l) => l.startsWith('colin27 ×1.05'))).toContain(`hippocampus,37+38,${r.rows[2].result!.structures[0].ml}`);
+    // Progress names the scan and rises over the whole list.
+    const fractions = events.filter((e): e is ProgressEvent => e.type === 'progress').map((e) => e.fraction ?? 0);
+    expect(fractions.at(-1)).toBeGreaterThan(0.6);
+    expect(events.some((e) => e.type === 'progress' && /scan 3 of 3 \(colin27 ×1\.05\)/.test(e.message))).toBe(true);
   });
 });

@@ -70,7 +70,7 @@ export const exportSegCommand: CliCommand = {
 };
 
 /** The provenance field of a "neuroverse run --json" report, checked field by field: it is a file from disk. */
-async function readRunProvenance(file: string): Promise<SegProvenance> {
+export async function readRunProvenance(file: string): Promise<SegProvenance> {
   let report: unknown;
   try {
     report = JSON.parse(await readFile(file, 'utf8'));
@@ -90,7 +90,7 @@ async function readRunProvenance(file: string): Promise<SegProvenance> {
   return { type: 'AUTOMATIC', algorithmName: str('algorithmName'), algorithmVersion: str('algorithmVersion'), method, alignment: str('alignment'), contextSet };
 }
 
-function parseSegment(s: string): SegmentSpec {
+export function parseSegment(s: string): SegmentSpec {
   const m = /^(.+)=(-?\d+)$/.exec(s.trim());
   if (!m) throw new InputError(undefined, `--segment ${s}: expected NAME=VALUE, e.g. Left-Hippocampus=17`, 'usage');
   return { label: m[1].trim(), value: Number(m[2]) };

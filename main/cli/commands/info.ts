@@ -59,6 +59,8 @@ export const infoCommand: CliCommand = {
       if (v.description) io.out(`description "${v.description}"`);
       io.out(`read by ${v.reader}`);
       if (v.note) io.out(`note: ${v.note}`);
+      if (v.volumes && v.volumes.length > 1)
+        io.out(`this series makes ${v.volumes.length} volumes (convert --volume N|NAME): ${v.volumes.map((n, i) => `${i + 1} ${n}`).join(', ')}`);
     }
     return 0;
   },
@@ -77,6 +79,7 @@ function describe(v: Volume) {
     description: v.description,
     reader: v.source.reader,
     note: v.source.note,
+    volumes: v.source.volumes,
     seriesInstanceUid: v.source.seriesInstanceUid,
     scanner: v.source.dicom,
   };

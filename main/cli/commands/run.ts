@@ -1,35 +1,23 @@
-import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
-import { parseDevice, parsePrecision } from '../../engine/index.js';
-import type { Task } from '../../common/task.js';
-import { Library, libraryDir, resolveContextSet, scannerMatch, type ScannerInfo } from '../../library/index.js';
-import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
-import { chooseAlign, chooseMethod, DEFAULTS, isRestoration, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
-import { restorationPool } from '../../restoration/pool.js';
-import { restorationFor } from '../../pipeline/restoration-run.js';
-import type { Method } from '../../pipeline/defaults.js';
-import { runPipeline } from '../../pipeline/run.js';
-import { DOUBT_SCALE, doubtfulVoxels } from '../../fusion/vote.js';
-import { workerRunner } from '../../pipeline/model-runner.js';
-import { ALIGN_MODES, RegistrationCache, registrationPool } from '../../registration/index.js';
-import type { AlignMode } from '../../registration/index.js';
-import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
-import type { CliCommand } from '../command.js';
+import { isNiftiName, writeNifti } from '../../imaging/index.js';
+import { flag, hasFlag, parseArgs } from '../args.js';
+import type { CliCommand, CliIo } from '../command.js';
 import { openVolumeForCli } from '../open-volume.js';
 import { cliProgress } from '../progress.js';
-import { defaultDataDir, registrationCacheDir, resourcesDir } from '../../settings/paths.js';
-import { findModels, modelPlaces, pickModel } from '../../workflow/models.js';
-import { runProvenance } from '../../workflow/provenance.js';
-import { sha256File } from '../../util/hash.js';
+import { RUN_FLAGS, runFlags } from '../run-flags.js';
+import { defaultDataDir, resourcesDir } from '../../settings/paths.js';
+import { DEFAULTS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
+import { standaloneRunServices } from '../../workflow/standalone-services.js';
+import { progressText } from '../../workflow/progress-text.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a Neuroverse3D model on a target with image/label context pairs',
   usage: `usage: neuroverse run [--model <dir>] --target <img> (--context <image>,<label> [--context ...] | --context-set NAME ...) --out <file.nii.gz>
-                      [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote|nlm|bias-field]
+                      [--auto-context N] [--kind segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote|nlm|bias-field]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
-                      [--uncertainty FILE.nii.gz] [--json]
+                      [--doubt FILE.nii.gz] [--json]
 
   --model DIR          model package folder (neuroverse model import makes one); default: the first installed
                        package for the task ($NEUROVERSE_MODELS, <data folder>/models, then the bundled one)
@@ -42,20 +30,20 @@ export const runCommand: CliCommand = {
                        set with the target's DICOM header; the ranking is printed (docs/alignment.md)
   --library DIR        library folder for --context-set (default $NEUROVERSE_LIBRARY, else <data dir>/library)
   --out FILE           result: a 0/1 mask (segment) or an image (generate), on the target's grid
-  --task T             segment (default) or generate
+  --kind K             segment (default, or the set's) or generate; --task K is the old spelling
   --label V            label values of multi-label context maps whose union is the foreground (repeatable)
   --align A            bring each pair onto the target first: none, affine (rigid+affine, ~10 s a pair) or
                        deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
   --method M           model (the in-context model) or vote (majority vote of the aligned labels, no model);
                        default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: nlm
-                       (non-local means) or bias-field (N4-like), learned from the example pairs, default the one
-                       the set's task name or the examples ask for (docs/restoration.md), or model
+                       (non-local means) or bias-field (N4-like), learned from the example pairs at run time, by
+                       default when the set's task name or the examples ask for one (docs/restoration.md), else model
   --reference IMG      align through this reference image (e.g. the Colin27 T1 in resources/sample) instead of
                        each pair directly to the target: pairs are registered to it once (cached), the target
                        once per run; faster with many pairs, less accurate (docs/alignment.md)
   --workers N          registration worker threads (default: one per core, as memory allows)
-  --uncertainty FILE   also write the per-voxel doubt (0–1): how evenly the aligned context labels split,
+  --doubt FILE         also write the per-voxel doubt (0–1): how evenly the aligned context labels split,
                        at least 0.5 where the model and the vote disagree; needs alignment (docs/alignment.md)
   --mini-context N     pairs per context-branch call (default auto: from free memory)
   --device D           auto (CUDA, DirectML, CoreML, WebGPU where usable, else CPU; every fallback's reason
@@ -64,293 +52,141 @@ export const runCommand: CliCommand = {
   --json               print one JSON object with timings instead of text`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, {
-      value: [
-        'model',
-        'target',
-        'context',
-        'out',
-        'task',
-        'label',
-        'mini-context',
-        'device',
-        'context-set',
-        'library',
-        'align',
-        'method',
-        'workers',
-        'reference',
-        'uncertainty',
-        'precision',
-        'auto-context',
-      ],
-      boolean: ['json'],
-    });
-    const modelFlag = flag(args, 'model');
+    const args = parseArgs(argv, { value: [...RUN_FLAGS, 'target', 'out', 'doubt', 'uncertainty'], boolean: ['json'] });
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
-    const contexts = flagAll(args, 'context');
     if (!targetPath) throw new InputError(undefined, '--target is required', 'usage');
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
-    const setNames = flagAll(args, 'context-set');
-    const setName = setNames.length ? setNames.join(' + ') : undefined;
-    if (contexts.length === 0 && !setName) throw new InputError(undefined, 'give at least one --context image,label pair, or --context-set NAME', 'usage');
-    if (contexts.length > 0 && setName) throw new InputError(undefined, 'give --context pairs or --context-set, not both', 'usage');
-    const autoFlag = flag(args, 'auto-context');
-    const autoContext = autoFlag === undefined ? undefined : Number(autoFlag);
-    if (autoContext !== undefined && !(Number.isInteger(autoContext) && autoContext >= 1))
-      throw new InputError(undefined, `--auto-context must be a positive integer (got "${autoFlag}")`, 'usage');
-    let task = (flag(args, 'task') ?? 'segment') as Task;
-    let setTaskName: string | undefined;
-    if (task !== 'segment' && task !== 'generate') throw new InputError(undefined, `--task must be segment or generate (got "${task}")`, 'usage');
-    let labels = flagAll(args, 'label').map((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n)) throw new InputError(undefined, `--label must be an integer label value (got "${v}")`, 'usage');
-      return n;
-    });
-    if (labels.length > 0 && task !== 'segment') throw new InputError(undefined, '--label only applies to --task segment', 'usage');
-    const mc = flag(args, 'mini-context') ?? 'auto';
-    const miniContext = mc === 'auto' ? 'auto' : Number(mc);
-    if (miniContext !== 'auto' && !(Number.isInteger(miniContext) && miniContext >= 1)) {
-      throw new InputError(undefined, `--mini-context must be a positive integer or auto (got "${mc}")`, 'usage');
-    }
-    const device = parseDevice(flag(args, 'device'));
-    const precision = parsePrecision(flag(args, 'precision'));
-    let pairsSpec: Array<{ imageFile: string; labelFile: string; imageSha256?: string; labelSha256?: string; setName?: string }> = contexts.map((c) => {
-      const parts = c.split(',');
-      if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
-      return { imageFile: parts[0], labelFile: parts[1] };
-    });
-    const scanners = new Map<string, ScannerInfo>();
-    if (setNames.length) {
-      // The set decides the task; its stored files are read-only and named by hash, so the paths stay valid.
-      // Several sets pool their pairs: they must be of one task (one label vocabulary), e.g. one per scanner.
-      const lib = await Library.open(libraryDir(flag(args, 'library')));
-      try {
-        const first = resolveContextSet(lib, setNames[0], labels);
-        if (flag(args, 'task') && flag(args, 'task') !== first.task)
-          throw new InputError(undefined, `--task ${flag(args, 'task')} does not match set "${setNames[0]}" (task ${first.task})`, 'usage');
-        task = first.task;
-        setTaskName = first.set.task.name;
-        labels = first.labels;
-        pairsSpec = [];
-        const seen = new Set<string>();
-        for (const name of setNames) {
-          const r = name === setNames[0] ? first : resolveContextSet(lib, name, labels);
-          if (r.set.task.name !== first.set.task.name)
-            throw new InputError(
-              undefined,
-              `set "${name}" is for task "${r.set.task.name}", set "${setNames[0]}" for "${first.set.task.name}": pooled sets must share their task`,
-              'usage',
-            );
-          scanners.set(r.set.name, r.set.scanner);
-          for (const p of r.pairs) {
-            const key = `${p.imageSha256}:${p.labelSha256}`;
-            if (!seen.has(key)) {
-              seen.add(key);
-              pairsSpec.push(p);
-            }
-          }
-        }
-      } finally {
-        lib.close();
-      }
-    }
+    const { settings, library, workers } = runFlags(args, { contextRequired: true });
+    // --doubt is the word everywhere (docs/development.md); --uncertainty is its old spelling, kept for one release.
+    const doubtOut = flag(args, 'doubt') ?? flag(args, 'uncertainty');
+    if (doubtOut !== undefined && !isNiftiName(doubtOut)) throw new InputError(doubtOut, '--doubt writes NIfTI: give a .nii or .nii.gz name', 'usage');
 
-    const alignFlag = flag(args, 'align') as AlignMode | undefined;
-    if (alignFlag !== undefined && !ALIGN_MODES.includes(alignFlag))
-      throw new InputError(undefined, `--align must be ${ALIGN_MODES.join(', ')} (got "${alignFlag}")`, 'usage');
-    const methodFlag = flag(args, 'method') as Method | undefined;
-    if (methodFlag !== undefined && !METHODS.includes(methodFlag))
-      throw new InputError(undefined, `--method must be ${METHODS.join(', ')} (got "${methodFlag}")`, 'usage');
-    if (methodFlag === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote applies to --task segment only', 'usage');
-    if (methodFlag === 'vote' && modelFlag) throw new InputError(undefined, '--model does not apply to --method vote (atlas fusion uses no model)', 'usage');
-    // --- classical restoration (issue 23): which method, and its workers; ported by the orchestration refactor.
-    if (methodFlag && isRestoration(methodFlag) && task !== 'generate')
-      throw new InputError(undefined, `--method ${methodFlag} applies to --task generate only`, 'usage');
-    if (methodFlag && isRestoration(methodFlag) && modelFlag)
-      throw new InputError(undefined, `--model does not apply to --method ${methodFlag} (no model)`, 'usage');
-    const restorationAsked = task === 'generate' && methodFlag === undefined && modelFlag === undefined ? await restorationFor(setTaskName, pairsSpec) : null;
-    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined, restoration: restorationAsked?.method });
-    // --- end of classical restoration
-    const reference = flag(args, 'reference');
-    const uncertaintyOut = flag(args, 'uncertainty');
-    if (uncertaintyOut !== undefined && !isNiftiName(uncertaintyOut))
-      throw new InputError(uncertaintyOut, '--uncertainty writes NIfTI: give a .nii or .nii.gz name', 'usage');
-    if (reference !== undefined && !(isNiftiName(reference) && existsSync(reference)))
-      throw new InputError(reference, 'the --reference image must be an existing NIfTI file');
-    const workersFlag = flag(args, 'workers');
-    const workers = workersFlag === undefined ? undefined : Number(workersFlag);
-    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))
-      throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
-    const restoration = isRestoration(method)
-      ? { pool: restorationPool(workers), why: restorationAsked?.why ?? 'asked for', auto: restorationAsked !== null }
-      : undefined;
-
-    // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
-    const model =
-      method === 'vote' || isRestoration(method)
-        ? null
-        : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
-    // The model runs in a compute worker (pipeline/model-runner.ts), as in the app.
-    const engine = model ? await workerRunner(model, device, precision) : null;
-    const align = chooseAlign(task, method, alignFlag, engine?.manifest.alignment);
-    if (reference !== undefined && align === 'none') throw new InputError(undefined, '--reference needs --align affine or deformable', 'usage');
-    const needsPool = align !== 'none' || method === 'vote';
-    const pool = needsPool ? registrationPool(workers) : null;
-    const cache = new RegistrationCache(registrationCacheDir(defaultDataDir()));
+    const progress = cliProgress(io);
+    const services = standaloneRunServices({
+      dataDir: defaultDataDir(),
+      resources: resourcesDir(),
+      library,
+      workers,
+      onProgress: (p) => progress.report(p.stage, p.fraction, progressText(p)),
+    });
     try {
-      if (engine && !engine.manifest.tasks.includes(task))
-        throw new InputError(model!, `model was not trained for task "${task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
       const load = (performance.now() - t0) / 1000;
       let t = performance.now();
       const target = await openVolumeForCli(targetPath, undefined, io);
-      const headerMatchOf = (set: string | undefined) => {
-        const scanner = set ? scanners.get(set) : undefined;
-        return scanner ? scannerMatch(scanner, target.source.dicom).score : 0;
-      };
       const readTarget = (performance.now() - t) / 1000;
-      for (const p of pairsSpec)
-        for (const f of [p.imageFile, p.labelFile])
-          if (!isNiftiName(f)) throw new InputError(f, 'context pairs must be NIfTI files (convert a DICOM series with neuroverse convert)');
-      // Every pair is checked before any compute so bad input fails fast (checkPairsFirst); then read again
-      // only when it is used, so memory does not grow with the number of pairs.
-      const progress = cliProgress(io);
-      const result = await runPipeline({
-        target,
-        targetFile: targetPath,
-        structures: [{ task, pairs: pairsSpec, labels, name: labels.length ? `label${labels.length > 1 ? 's' : ''} ${labels.join('+')}` : 'the labels' }],
-        align,
-        method,
-        model: engine ?? undefined,
-        pool: pool ?? undefined,
-        cache,
-        reference,
-        miniContext,
-        checkPairsFirst: true,
-        restoration,
-        autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => headerMatchOf((p as { setName?: string }).setName) },
-        onProgress: (stage, fraction, message) => progress.report(stage, fraction, message),
-      });
+      const outcome = await orchestrateRun({ ...settings, target, targetName: targetPath }, services);
       progress.done();
-      const s = result.structures[0];
       // Printed whatever the output format: a radiologist reads them before the result.
-      for (const w of result.qc) io.err(`warning: ${w.message}`);
+      for (const w of outcome.qc) io.err(`warning: ${w.message}`);
       t = performance.now();
-      await writeNifti(out, s.volume, task === 'segment' ? { intent: 'label' } : {});
-      let uncertainMl: number | null = null;
-      if (uncertaintyOut !== undefined) {
-        if (!s.uncertainty)
-          throw new InputError(undefined, '--uncertainty needs aligned context labels (--align affine or deformable) and the segment task', 'usage');
-        await writeNifti(uncertaintyOut, { ...s.volume, data: s.uncertainty, slope: 1 / DOUBT_SCALE, intercept: 0, description: 'neuroverse doubt (0-1)' });
+      await writeNifti(out, outcome.result, outcome.task === 'segment' ? { intent: 'label' } : {});
+      if (doubtOut !== undefined) {
+        if (!outcome.doubt) throw new InputError(undefined, '--doubt needs aligned context labels (--align affine or deformable) and --kind segment', 'usage');
+        await writeNifti(doubtOut, outcome.doubt);
       }
-      if (s.uncertainty) uncertainMl = Math.round((doubtfulVoxels(s.uncertainty) * voxelVolumeMm3(s.volume.affine)) / 10) / 100;
       const write = (performance.now() - t) / 1000;
+      const s = outcome.seconds;
       const seconds = {
-        load,
-        align: result.seconds.align,
-        choose: result.seconds.choose,
-        qc: result.seconds.qc,
-        preprocess: readTarget + result.seconds.preprocess,
-        vote: result.seconds.vote,
-        targetEncoder: result.seconds.targetEncoder,
-        context: result.seconds.context,
-        decoder: result.seconds.decoder,
-        postprocess: result.seconds.postprocess + write,
+        load: load + s.load,
+        align: s.align,
+        choose: s.choose,
+        qc: s.qc,
+        preprocess: readTarget + s.preprocess,
+        vote: s.vote,
+        targetEncoder: s.targetEncoder,
+        context: s.context,
+        decoder: s.decoder,
+        postprocess: s.postprocess + write,
         total: (performance.now() - t0) / 1000,
       };
-      // Files given on the command line are identified by content, as library pairs are by their stored hashes.
-      const usedSet = new Set(s.pairs);
-      const used = pairsSpec.filter((p) => usedSet.has(p));
-      const hashed = await Promise.all(
-        used.map(async (p) => ({
-          imageSha256: p.imageSha256 ?? (await sha256File(p.imageFile)),
-          labelSha256: p.labelSha256 ?? (await sha256File(p.labelFile)),
-        })),
-      );
-      const provenance = runProvenance(method, align, engine?.manifest ?? null, { name: setName ?? 'pairs given with --context', pairs: hashed });
-      const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
-      const report = {
-        out,
-        model,
-        task,
-        method,
-        align,
-        registered: result.alignment?.registered ?? 0,
-        cachedAlignments: result.alignment?.cached ?? 0,
-        referenceRegistered: result.alignment?.referenceRegistered ?? 0,
-        contextSize: s.contextSize,
-        miniContext: s.miniContext,
-        baseline: s.baseline,
-        /** mL of the target whose label is in doubt (doubt ≥ 0.5). */
-        uncertainMl,
-        device,
-        provider: result.choice?.provider ?? null,
-        providerReason: result.choice?.reason ?? null,
-        /** Every provider the chain considered, in order: used, unavailable (why), failed at creation or first run (why). */
-        providerAttempts: result.choice?.attempts ?? null,
-        precision: result.choice?.precision ?? null,
-        precisionReason: result.choice?.precisionReason ?? null,
-        seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
-        peakRssMB,
-        /** With --auto-context: every given pair's score, and which were used. */
-        contextChoice: s.contextChoice
-          ? s.contextChoice.scores.map((c) => ({
-              image: pairsSpec[c.index].imageFile,
-              label: pairsSpec[c.index].labelFile,
-              ...(pairsSpec[c.index].setName ? { set: pairsSpec[c.index].setName } : {}),
-              similarity: c.similarity,
-              headerMatch: c.headerMatch,
-              score: c.score,
-              rank: c.rank,
-              chosen: c.chosen,
-            }))
-          : null,
-        /** Checks of the aligned context pairs (also printed to stderr). */
-        qc: result.qc.map((w) => ({
-          kind: w.kind,
-          ...(w.pair !== undefined ? { pair: s.pairs[w.pair].imageFile } : {}),
-          ...(w.value !== undefined ? { value: w.value } : {}),
-          message: w.message,
-        })),
-        /** What "neuroverse export-seg --provenance" writes into the SEG. */
-        provenance,
-        /** Classical restoration: what it chose from the examples, each example's PSNR before and after (the guard). */
-        restoration: result.restoration,
-      };
-      if (hasFlag(args, 'json')) {
-        io.out(JSON.stringify(report));
-      } else {
-        const how = result.choice
-          ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider} ${result.choice.precision}: ${result.choice.reason}`
-          : result.restoration
-            ? `${result.restoration.method} (${result.restoration.why}; ${Object.entries(result.restoration.settings)
-                .map(([k, v]) => `${k} ${v}`)
-                .join(', ')})`
-            : 'majority vote';
-        const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
-        io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
-        if (s.contextChoice) {
-          io.out(`context chosen for this target: ${s.contextChoice.n} of ${s.contextChoice.from} pairs, by local image similarity after affine alignment`);
-          for (const c of [...s.contextChoice.scores].sort((a, b) => a.rank - b.rank))
-            io.out(
-              `  ${c.chosen ? '✓' : ' '} ${c.rank}. ${pairsSpec[c.index].imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`,
-            );
-        }
-        if (result.restoration) io.out(`examples: ${result.restoration.guard.message}`);
-        if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
-        if (uncertainMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${uncertainMl} mL${uncertaintyOut ? `, map written to ${uncertaintyOut}` : ''}`);
-        io.out(
-          `seconds: ${Object.entries(report.seconds)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}; peak RSS ${peakRssMB} MB`,
-        );
-      }
+      const report = cliReport(outcome, out, settings.device ?? 'auto', seconds);
+      if (hasFlag(args, 'json')) io.out(JSON.stringify(report));
+      else printSummary(io, outcome, report, out, doubtOut);
       return 0;
     } finally {
-      await engine?.close();
-      await pool?.close();
-      await restoration?.pool.close();
+      progress.done();
+      await services.close();
     }
   },
 };
+
+/** The `--json` object: the run's outcome in the CLI's established field names. */
+function cliReport(o: RunOutcome, out: string, device: string, seconds: Record<string, number>) {
+  const s = o.structures[0];
+  return {
+    out,
+    model: o.model?.dir ?? null,
+    task: o.task,
+    method: o.method,
+    align: o.align,
+    registered: o.alignment?.registered ?? 0,
+    cachedAlignments: o.alignment?.cached ?? 0,
+    referenceRegistered: o.alignment?.referenceRegistered ?? 0,
+    contextSize: s.contextSize,
+    miniContext: s.miniContext,
+    baseline: s.baseline ? { voxels: s.baseline.voxels, agreement: s.baseline.agreement } : null,
+    /** mL of the target whose label is in doubt (doubt ≥ 0.5). */
+    uncertainMl: s.doubtfulMl,
+    device,
+    provider: o.choice?.provider ?? null,
+    providerReason: o.choice?.reason ?? null,
+    /** Every provider the chain considered, in order: used, unavailable (why), failed at creation or first run (why). */
+    providerAttempts: o.choice?.attempts ?? null,
+    precision: o.choice?.precision ?? null,
+    precisionReason: o.choice?.precisionReason ?? null,
+    seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    /** With --auto-context: every given pair's score, and which were used. */
+    contextChoice: s.contextChoice
+      ? s.contextChoice.rows.map((c) => ({
+          image: c.pair.imageFile,
+          label: c.pair.labelFile,
+          ...(c.pair.setName ? { set: c.pair.setName } : {}),
+          similarity: c.similarity,
+          headerMatch: c.headerMatch,
+          score: c.score,
+          rank: c.rank,
+          chosen: c.chosen,
+        }))
+      : null,
+    /** Checks of the aligned context pairs (also printed to stderr). */
+    qc: o.qc.map((w) => ({
+      kind: w.kind,
+      ...(w.pair ? { pair: w.pair.imageFile } : {}),
+      ...(w.value !== null ? { value: w.value } : {}),
+      message: w.message,
+    })),
+    /** What "neuroverse export-seg --provenance" writes into the SEG. */
+    provenance: o.provenance,
+    /** Classical restoration: what it chose from the examples, each example's PSNR before and after (the guard). */
+    restoration: o.restoration,
+  };
+}
+
+function printSummary(io: CliIo, o: RunOutcome, report: ReturnType<typeof cliReport>, out: string, doubtOut: string | undefined): void {
+  const s = o.structures[0];
+  const how = o.choice
+    ? `${o.model?.dir}, mini-context ${s.miniContext}, ${o.choice.provider} ${o.choice.precision}: ${o.choice.reason}`
+    : o.restoration
+      ? `${o.restoration.method} (${o.restoration.why}; ${Object.entries(o.restoration.settings)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}); examples: ${o.restoration.guard.message}`
+      : 'majority vote';
+  const aligned = o.alignment ? `, aligned ${o.align}: ${o.alignment.registered} registered, ${o.alignment.cached} from cache` : '';
+  io.out(`wrote ${out} (${o.task} by ${how}; ${s.contextSize} context pairs${aligned})`);
+  if (s.contextChoice) {
+    io.out(`context chosen for this target: ${s.contextChoice.n} of ${s.contextChoice.from} pairs, by local image similarity after affine alignment`);
+    for (const c of [...s.contextChoice.rows].sort((a, b) => a.rank - b.rank))
+      io.out(
+        `  ${c.chosen ? '✓' : ' '} ${c.rank}. ${c.pair.imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`,
+      );
+  }
+  if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
+  if (s.doubtfulMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${s.doubtfulMl} mL${doubtOut ? `, map written to ${doubtOut}` : ''}`);
+  io.out(
+    `seconds: ${Object.entries(report.seconds)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}; peak RSS ${report.peakRssMB} MB`,
+  );
+}

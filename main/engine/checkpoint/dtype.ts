@@ -38,3 +38,24 @@ export function toFloat32(bytes: Uint8Array, byteOffset: number, count: number, 
   }
   return out;
 }
+
+/** Element `i` of `bytes` read as `dtype` (little-endian), for strided views that are not one slice. */
+export function elementReader(bytes: Uint8Array, dtype: WeightDtype): (i: number) => number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'F32':
+      return (i) => view.getFloat32(i * 4, true);
+    case 'F64':
+      return (i) => view.getFloat64(i * 8, true);
+    case 'F16':
+      return (i) => halfToFloat(view.getUint16(i * 2, true));
+    case 'BF16': {
+      const u = new Uint32Array(1);
+      const f = new Float32Array(u.buffer);
+      return (i) => {
+        u[0] = view.getUint16(i * 2, true) << 16;
+        return f[0];
+      };
+    }
+  }
+}

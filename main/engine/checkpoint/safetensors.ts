@@ -2,19 +2,31 @@ import { InputError } from '../../common/errors.js';
 import type { StateDict } from '../model/state-dict.js';
 import { DTYPE_BYTES, toFloat32 } from './dtype.js';
 import type { WeightDtype } from './dtype.js';
+import type { OpenedTensors, TensorHeader } from './tensor-header.js';
 
 export interface SafetensorsFile {
   tensors: StateDict;
   metadata: Record<string, string>;
 }
 
+export interface OpenedSafetensors extends OpenedTensors {
+  metadata: Record<string, string>;
+}
+
+/** Reads and loads in one step, for callers that have no architecture to check the headers against. */
+export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+  const st = openSafetensors(bytes, file);
+  return { tensors: st.load(), metadata: st.metadata };
+}
+
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /**
  * safetensors: u64 little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
- * then the raw bytes. Offsets are relative to the end of the header and must stay inside the file.
+ * then the raw bytes. Offsets are relative to the end of the header and must stay inside the file, so a tensor
+ * never has more bytes than the file; nothing is converted until `load`.
  */
-export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+export function openSafetensors(bytes: Uint8Array, file: string): OpenedSafetensors {
   if (bytes.byteLength < 8) throw new InputError(file, 'not a safetensors file (shorter than its 8-byte header length)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
@@ -30,7 +42,8 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new InputError(file, 'not a safetensors file (header is not a JSON object)');
   const dataStart = 8 + headerLen;
   const dataLen = bytes.byteLength - dataStart;
-  const tensors: StateDict = new Map();
+  const headers = new Map<string, TensorHeader>();
+  const spans = new Map<string, number>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -54,7 +67,23 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     if (!(begin >= 0 && begin <= end && end <= dataLen && end - begin === count * DTYPE_BYTES[dtype])) {
       throw new InputError(file, `tensor ${name} has inconsistent data offsets (file truncated?)`);
     }
-    tensors.set(name, { dims: shape as number[], data: toFloat32(bytes, dataStart + begin, count, dtype) });
+    headers.set(name, { dims: shape as number[], dtype });
+    spans.set(name, dataStart + begin);
   }
-  return { tensors, metadata };
+  const load = (): StateDict => {
+    const tensors: StateDict = new Map();
+    for (const [name, { dims, dtype }] of headers) {
+      tensors.set(name, {
+        dims,
+        data: toFloat32(
+          bytes,
+          spans.get(name)!,
+          dims.reduce((a, b) => a * b, 1),
+          dtype,
+        ),
+      });
+    }
+    return tensors;
+  };
+  return { headers, load, metadata };
 }

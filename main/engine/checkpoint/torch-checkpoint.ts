@@ -1,9 +1,10 @@
 import { unzipSync } from 'fflate';
 import { InputError } from '../../common/errors.js';
 import type { StateDict } from '../model/state-dict.js';
-import { DTYPE_BYTES, toFloat32 } from './dtype.js';
+import { DTYPE_BYTES, elementReader, toFloat32 } from './dtype.js';
 import type { WeightDtype } from './dtype.js';
 import { PickleError, PyDict, PyGlobal, PyObject, StorageRef, TensorRef, unpickle } from './pickle.js';
+import type { OpenedTensors, TensorHeader } from './tensor-header.js';
 
 const STORAGE_DTYPES: Record<string, WeightDtype> = {
   FloatStorage: 'F32',
@@ -20,19 +21,39 @@ export interface TorchCheckpoint {
   opaqueClasses: string[];
 }
 
+export interface OpenedTorchCheckpoint extends OpenedTensors {
+  hyperParameters: unknown;
+  opaqueClasses: string[];
+}
+
+/** Reads and loads in one step, for callers that have no architecture to check the headers against. */
+export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchCheckpoint {
+  const ck = openTorchCheckpoint(bytes, file);
+  return { stateDict: ck.load(), hyperParameters: ck.hyperParameters, opaqueClasses: ck.opaqueClasses };
+}
+
 /**
  * torch.save (zip format, torch ≥ 1.6): `<archive>/data.pkl` is a pickle whose tensors point, through
  * persistent ids, at raw little-endian storages `<archive>/data/<key>`. A Lightning checkpoint's pickle
  * is a dict with `state_dict` (and `hyper_parameters`, optimizer states... which we ignore).
+ *
+ * Only data.pkl is inflated here; every tensor's view is checked against the size its storage's zip entry
+ * declares, and the storages are inflated by `load`, once the caller has checked the headers.
  */
-export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchCheckpoint {
+export function openTorchCheckpoint(bytes: Uint8Array, file: string): OpenedTorchCheckpoint {
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b)) {
     throw new InputError(file, 'not a zip-format torch checkpoint (legacy pre-1.6 torch.save files are not supported; re-save with a current PyTorch)');
   }
+  const entrySizes = new Map<string, number>();
   let entries: Record<string, Uint8Array>;
   try {
-    // Optimizer moments and other storages are skipped: only data.pkl is decompressed up front.
-    entries = unzipSync(bytes, { filter: (f) => (f.name.endsWith('/data.pkl') || f.name === 'data.pkl') && checkEntrySize(f, MAX_PICKLE_BYTES, file) });
+    // The central directory is walked once: every entry's declared size is noted, only data.pkl is inflated.
+    entries = unzipSync(bytes, {
+      filter: (f) => {
+        entrySizes.set(f.name, f.originalSize);
+        return (f.name.endsWith('/data.pkl') || f.name === 'data.pkl') && checkEntrySize(f, MAX_PICKLE_BYTES, file);
+      },
+    });
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(file, `corrupt checkpoint zip (${(err as Error).message})`);
@@ -61,37 +82,61 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchChec
   if (sdRaw instanceof PyObject) sdRaw = sdRaw.items;
   if (!(sdRaw instanceof PyDict)) throw new InputError(file, 'checkpoint holds no state_dict');
 
-  const wanted: [string, TensorRef][] = [];
-  for (const [k, v] of sdRaw) {
-    if (!(v instanceof TensorRef)) throw new InputError(file, `state_dict entry ${String(k)} is not a tensor`);
-    wanted.push([String(k), v]);
-  }
-  const storageNames = new Set(wanted.map(([, t]) => `${prefix}data/${t.storage.key}`));
-  let storages: Record<string, Uint8Array>;
-  try {
-    storages = unzipSync(bytes, { filter: (f) => storageNames.has(f.name) && checkEntrySize(f, MAX_WEIGHT_BYTES, file) });
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(file, `corrupt checkpoint zip (${(err as Error).message})`);
-  }
-
-  const stateDict: StateDict = new Map();
-  for (const [key, t] of wanted) {
+  const wanted = new Map<string, { t: TensorRef; dtype: WeightDtype; entry: string }>();
+  const headers = new Map<string, TensorHeader>();
+  const storageBytes = new Map<string, number>();
+  const budget = { broadcast: MAX_BROADCAST_ELEMENTS };
+  for (const [k, t] of sdRaw) {
+    const key = String(k);
+    if (!(t instanceof TensorRef)) throw new InputError(file, `state_dict entry ${key} is not a tensor`);
     const dtype = STORAGE_DTYPES[t.storage.storageType];
     if (!dtype) throw new InputError(file, `weight ${key} is stored as ${t.storage.storageType}; only float storages are supported`);
-    const raw = storages[`${prefix}data/${t.storage.key}`];
-    if (!raw) throw new InputError(file, `storage data/${t.storage.key} of weight ${key} is missing from the archive`);
-    checkTensorBounds(t, raw.byteLength, dtype, file, key);
-    stateDict.set(key, { dims: t.size, data: gather(raw, t, dtype, file, key) });
+    const entry = `${prefix}data/${t.storage.key}`;
+    const declared = entrySizes.get(entry);
+    if (declared === undefined) throw new InputError(file, `storage data/${t.storage.key} of weight ${key} is missing from the archive`);
+    checkTensorBounds(t, declared, dtype, budget, file, key);
+    storageBytes.set(entry, declared);
+    wanted.set(key, { t, dtype, entry });
+    headers.set(key, { dims: [...t.size], dtype });
   }
+  const total = [...storageBytes.values()].reduce((a, b) => a + b, 0);
+  if (total > MAX_WEIGHT_BYTES)
+    throw new InputError(file, `the state dict's storages declare ${total} bytes, more than the ${MAX_WEIGHT_BYTES} a checkpoint may hold`);
   collectOpaque(root, opaque);
-  return { stateDict, hyperParameters: root instanceof PyDict ? toJson(root.get('hyper_parameters')) : undefined, opaqueClasses: [...opaque] };
+
+  const load = (): StateDict => {
+    let storages: Record<string, Uint8Array>;
+    try {
+      storages = unzipSync(bytes, { filter: (f) => storageBytes.has(f.name) });
+    } catch (err) {
+      throw new InputError(file, `corrupt checkpoint zip (${(err as Error).message})`);
+    }
+    const stateDict: StateDict = new Map();
+    for (const [key, { t, dtype, entry }] of wanted) {
+      const raw = storages[entry];
+      // The central directory may lie about what an entry inflates to: the bytes themselves are checked again.
+      if (!raw || raw.byteLength < t.storage.numel * DTYPE_BYTES[dtype])
+        throw new InputError(file, `weight ${key}: its storage declares ${t.storage.numel} elements but holds ${raw?.byteLength ?? 0} bytes`);
+      stateDict.set(key, { dims: [...t.size], data: gather(raw, t, dtype) });
+    }
+    return stateDict;
+  };
+  return { headers, load, hyperParameters: root instanceof PyDict ? toJson(root.get('hyper_parameters')) : undefined, opaqueClasses: [...opaque] };
 }
 
 /** A data.pkl larger than this is not a checkpoint's (the official 70.85 M-parameter one is under 100 kB). */
 const MAX_PICKLE_BYTES = 64 * 2 ** 20;
-/** One storage at most 2 GiB (the official model's largest weight is 19 MB). */
-const MAX_WEIGHT_BYTES = 2 ** 31;
+/**
+ * All the storages of a state dict together: the official model is 283 MB in float32, 567 MB in float64; a
+ * checkpoint declaring more is refused before anything is inflated.
+ */
+const MAX_WEIGHT_BYTES = 2 ** 30;
+/**
+ * A tensor with more elements than its storage is a broadcast (a stride of 0) or an overlapping view. torch.save
+ * keeps such views as they are, so a small one is read; a large one is a few bytes asking for gigabytes, and no
+ * trained weight looks like that. The limit is for all such tensors of a file together.
+ */
+export const MAX_BROADCAST_ELEMENTS = 2 ** 20;
 
 /** Refuses a zip entry whose declared size exceeds `max`, before it is inflated. */
 function checkEntrySize(f: { name: string; size: number; originalSize: number }, max: number, file: string): boolean {
@@ -104,7 +149,7 @@ function checkEntrySize(f: { name: string; size: number; originalSize: number },
  * Every number a tensor's view is built from, checked against its storage before anything is allocated: the
  * pickle says how many elements a storage has and what slice of it a tensor is, and neither may be believed.
  */
-function checkTensorBounds(t: TensorRef, storageBytes: number, dtype: WeightDtype, file: string, key: string): void {
+function checkTensorBounds(t: TensorRef, storageBytes: number, dtype: WeightDtype, budget: { broadcast: number }, file: string, key: string): void {
   const fail = (what: string): never => {
     throw new InputError(file, `weight ${key}: ${what}`);
   };
@@ -117,22 +162,38 @@ function checkTensorBounds(t: TensorRef, storageBytes: number, dtype: WeightDtyp
   if (!Number.isSafeInteger(t.offset) || t.offset < 0) fail(`storage offset ${t.offset} is not a non-negative integer`);
   const count = t.size.reduce((a, b) => a * b, 1);
   if (count === 0) return;
+  const shape = `shape [${t.size.join(', ')}] with stride [${t.stride.join(', ')}]`;
+  if (!Number.isSafeInteger(count)) fail(`${shape} has more elements than can be counted`);
   const last = t.size.reduce((a, d, i) => a + (d - 1) * t.stride[i], t.offset);
-  if (last >= n) fail(`size ${t.size.join('×')} with stride ${t.stride.join(',')} from offset ${t.offset} reaches element ${last} of a storage of ${n}`);
+  if (!(last < n)) fail(`size ${t.size.join('×')} with stride ${t.stride.join(',')} from offset ${t.offset} reaches element ${last} of a storage of ${n}`);
+  if (count > n) {
+    if (count > budget.broadcast)
+      fail(
+        `${shape} has ${count} elements over a storage of ${n}: a broadcast this large is not a weight (at most ${MAX_BROADCAST_ELEMENTS} such elements in all)`,
+      );
+    budget.broadcast -= count;
+  }
 }
 
-/** Copies a (possibly strided) view out of its storage into a dense row-major Float32Array. */
-function gather(raw: Uint8Array, t: TensorRef, dtype: WeightDtype, file: string, key: string): Float32Array {
-  const all = toFloat32(raw, 0, t.storage.numel, dtype);
+/** Copies a (possibly strided) view out of its storage into a dense row-major Float32Array; bounds were checked. */
+function gather(raw: Uint8Array, t: TensorRef, dtype: WeightDtype): Float32Array {
   const count = t.size.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(count);
   const rank = t.size.length;
+  let dense = 1;
+  let contiguous = true;
+  for (let d = rank - 1; d >= 0; d--) {
+    if (t.size[d] !== 1 && t.stride[d] !== dense) contiguous = false;
+    dense *= t.size[d];
+  }
+  // The usual case (a parameter saved whole) is one slice of the storage, converted without an index walk.
+  if (contiguous || count === 0) return toFloat32(raw, t.offset * DTYPE_BYTES[dtype], count, dtype);
+  const out = new Float32Array(count);
   const idx = new Array<number>(rank).fill(0);
+  const read = elementReader(raw, dtype);
   for (let n = 0; n < count; n++) {
     let src = t.offset;
     for (let d = 0; d < rank; d++) src += idx[d] * t.stride[d];
-    if (src < 0 || src >= all.length) throw new InputError(file, `weight ${key} points outside its storage`);
-    out[n] = all[src];
+    out[n] = read(src);
     for (let d = rank - 1; d >= 0; d--) {
       if (++idx[d] < t.size[d]) break;
       idx[d] = 0;

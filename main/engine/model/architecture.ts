@@ -1,5 +1,6 @@
 import { InputError } from '../../common/errors.js';
-import type { StateDict } from './state-dict.js';
+/** Weights or, before they are loaded, only their shapes: the architecture is checked on either. */
+export type ShapeDict = ReadonlyMap<string, { dims: number[] }>;
 
 /** What determines the graph topology: the per-stage channel widths (official: 32, 64, 128, 256, 512). */
 export interface Architecture {
@@ -65,7 +66,7 @@ export function parameterCount(channels: number[]): number {
  * Reads the channel widths from the weights themselves (the Lightning hyper_parameters of the official file
  * are not documented), then checks every key and shape so a foreign checkpoint fails with a precise message.
  */
-export function inferArchitecture(sd: StateDict, file: string): Architecture {
+export function inferArchitecture(sd: ShapeDict, file: string): Architecture {
   const emb = sd.get('target_encoder.target_embedding.weight');
   if (!emb) throw new InputError(file, 'not a Neuroverse3D state dict (no target_encoder.target_embedding.weight)');
   const channels = [emb.dims[0]];
@@ -79,7 +80,7 @@ export function inferArchitecture(sd: StateDict, file: string): Architecture {
   return { name: 'neuroverse3d', channels };
 }
 
-export function checkStateDict(sd: StateDict, channels: number[], file: string): void {
+export function checkStateDict(sd: ShapeDict, channels: number[], file: string): void {
   const expected = expectedShapes(channels);
   for (const [key, dims] of expected) {
     const t = sd.get(key);

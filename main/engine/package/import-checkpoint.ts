@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
 import { readCheckpoint } from '../checkpoint/read-checkpoint.js';
-import { inferArchitecture } from '../model/architecture.js';
 import type { AlignedFrameRule, GridFitRule, Manifest, Precision } from './manifest.js';
 import type { Task } from '../../common/task.js';
 import { writeModelPackage } from './write-package.js';
@@ -22,8 +21,7 @@ export interface ImportOptions {
 /** `neuroverse model import`: checkpoint (torch zip or safetensors) → model package folder. */
 export async function importCheckpoint(file: string, outDir: string, opts: ImportOptions = {}): Promise<{ manifest: Manifest; notes: string[] }> {
   const ck = await readCheckpoint(file);
-  const arch = inferArchitecture(ck.stateDict, file);
-  const manifest = await writeModelPackage(outDir, arch, ck.stateDict, {
+  const manifest = await writeModelPackage(outDir, ck.architecture, ck.stateDict, {
     name: opts.name ?? basename(file).replace(/\.(ckpt|pt|pth|safetensors)$/i, ''),
     grid: opts.grid,
     tasks: opts.tasks,

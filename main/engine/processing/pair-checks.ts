@@ -4,6 +4,7 @@ import type { Volume } from '../../imaging/volume.js';
 import { spatialDims } from '../../imaging/volume.js';
 import type { Task } from '../../common/task.js';
 import { labelMembership } from '../../imaging/labels.js';
+import { answerTable } from './answer-table.js';
 
 /**
  * Cheap checks of one context pair, before any resampling: the label shares its image's grid and axis
@@ -46,6 +47,12 @@ function hasStructure(v: Volume, labels: number[] | undefined): boolean {
   const [nx, ny, nz] = spatialDims(v);
   const n = nx * ny * nz;
   const d = v.data;
+  const table = answerTable(d, (x) => member(x) === 1);
+  if (table) {
+    const { answers, offset } = table;
+    for (let i = 0; i < n; i++) if (answers[d[i] + offset] === 1) return true;
+    return false;
+  }
   for (let i = 0; i < n; i++) if (member(d[i]) === 1) return true;
   return false;
 }

@@ -157,7 +157,7 @@ export function buildSeg(mask: Volume, maskLabel: string, reference: { label: st
  * dcmjs wants the whole dataset; the SEG needs none of the source's pixels, so a two-byte stand-in
  * replaces them: less memory, and compressed sources (whose pixels dcmjs cannot unpack) work too.
  */
-function toNatural(h: DicomHeader): NaturalDataset {
+export function toNatural(h: DicomHeader): NaturalDataset {
   const d = h.file.data;
   let dict;
   try {
@@ -194,7 +194,7 @@ function checkSpecs(specs: SegmentSpec[], maskLabel: string): void {
 }
 
 /** dcmjs logs through loglevel at "warn" (e.g. "only works with 16 bit data" for the stand-in pixels); keep CLI output clean. */
-function withQuietDcmjs<T>(fn: () => T): T {
+export function withQuietDcmjs<T>(fn: () => T): T {
   const before = dcmjs.log.getLevel();
   dcmjs.log.setLevel('silent');
   try {

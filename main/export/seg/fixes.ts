@@ -91,7 +91,7 @@ const STUDY_KEYWORDS = [
  * also holds the Patient Study module) and the study attributes are copied exactly as the source has
  * them, empty ones included: dcentvfy compares presence, not only values.
  */
-function copyStudyAttributes(seg: NaturalDataset, source: NaturalDataset): void {
+export function copyStudyAttributes(seg: NaturalDataset, source: NaturalDataset): void {
   const nameMap = (dcmjs.data.DicomMetaDictionary as unknown as { nameMap: Record<string, { tag: string; vr: string }> }).nameMap;
   for (const key of Object.keys(source)) {
     if (key.startsWith('_')) continue;

@@ -3,8 +3,11 @@ import type { Volume, VoxelArray } from '../volume.js';
 import { MAX_VOLUME_BYTES } from '../volume.js';
 import { cross, dot, sliceStackAffine } from './geometry.js';
 import type { PixelHeader } from './header.js';
+import { qformDeviationMm, sliceTiltDegrees } from '../tilt.js';
 
 const TOL = 1e-4;
+/** Below this, an oblique step is rounding in the positions, not a tilt. */
+const TILT_NOTE_DEGREES = 0.1;
 
 /**
  * Builds a volume from a classic series (one uncompressed slice per file) read with dicom-parser.
@@ -47,10 +50,17 @@ export function buildClassicVolume(headers: PixelHeader[], label: string): Volum
     }
   });
   const spacingZ = Math.hypot(step[0], step[1], step[2]);
+  const affine = sliceStackAffine(orientation, first.pixelSpacing!, p0, step);
+  const tilt = n > 1 ? sliceTiltDegrees(affine) : 0;
+  // Gantry-tilted CT: the slices are stepped obliquely to their planes. Kept exactly in the affine (a shear), but said.
+  const note =
+    tilt > TILT_NOTE_DEGREES
+      ? `slices tilted by ${tilt.toFixed(2)}° to their planes (gantry tilt): the affine holds the shear; a NIfTI qform cannot, and is set from the nearest rigid part, up to ${qformDeviationMm(affine, [columns, rows, n]).toFixed(1)} mm away (convert --tilt-correct resamples onto an orthogonal grid)`
+      : undefined;
   return {
     dims: [columns, rows, n],
     spacing: [first.pixelSpacing![1], first.pixelSpacing![0], spacingZ || first.sliceThickness || 1],
-    affine: sliceStackAffine(orientation, first.pixelSpacing!, p0, step),
+    affine,
     data,
     slope: uniformScale ? scaling[0].slope : 1,
     intercept: uniformScale ? scaling[0].intercept : 0,
@@ -59,6 +69,7 @@ export function buildClassicVolume(headers: PixelHeader[], label: string): Volum
       kind: 'dicom',
       path: label,
       reader: 'dicom-parser',
+      ...(note ? { note } : {}),
       seriesInstanceUid: first.seriesInstanceUid,
       studyInstanceUid: first.studyInstanceUid,
       dicom: { ...first.scanner, modality: first.modality, seriesNumber: first.seriesNumber ?? '' },
@@ -91,19 +102,54 @@ function checkUniform(headers: PixelHeader[], label: string): void {
   }
 }
 
-/** Uneven gaps mean a missing slice or a variable-spacing acquisition; a single affine would misplace voxels. */
+/**
+ * Uneven gaps mean a missing slice or a variable-spacing acquisition; a single affine would misplace voxels.
+ * The message says which: a few gaps that are whole multiples of the spacing elsewhere are missing slices;
+ * runs of constant spacing that change from one run to the next are blocks (CT protocols do this on purpose).
+ */
 function checkEvenSpacing(sorted: PixelHeader[], normal: number[], label: string): void {
   const d = sorted.map((h) => dot(h.position!, normal));
   const mean = (d[d.length - 1] - d[0]) / (d.length - 1);
-  for (let k = 1; k < d.length; k++) {
-    const gap = d[k] - d[k - 1];
-    if (Math.abs(gap - mean) > Math.max(0.01, 0.05 * Math.abs(mean))) {
-      throw new InputError(
-        label,
-        `uneven slice spacing (${gap.toFixed(3)} mm between slices ${k} and ${k + 1}, ${mean.toFixed(3)} mm on average): a slice may be missing`,
-      );
-    }
+  const gaps = d.slice(1).map((x, k) => x - d[k]);
+  const tol = (g: number) => Math.max(0.01, 0.05 * Math.abs(g));
+  const bad = gaps.findIndex((g) => Math.abs(g - mean) > tol(mean));
+  if (bad < 0) return;
+  const blocks = spacingBlocks(gaps);
+  const fmt = (b: { from: number; to: number; gap: number }) => `${b.gap.toFixed(3)} mm for slices ${b.from + 1}–${b.to + 1}`;
+  // The commonest spacing, and whether every other gap is a whole multiple of it (a slice or more missing).
+  const common = [...blocks].sort((a, b) => b.to - b.from - (a.to - a.from))[0].gap;
+  const odd = blocks.filter((b) => Math.abs(b.gap - common) > tol(common));
+  const missing = odd.every(
+    (b) => b.to - b.from === 1 && Math.round(b.gap / common) >= 2 && Math.abs(b.gap - Math.round(b.gap / common) * common) <= tol(common),
+  );
+  if (missing) {
+    const where = odd.map((b) => `${b.gap.toFixed(3)} mm between slices ${b.from + 1} and ${b.to + 1}`).join(', ');
+    throw new InputError(label, `uneven slice spacing (${where}, ${common.toFixed(3)} mm elsewhere): a slice may be missing`);
   }
+  if (blocks.length <= 4 && blocks.every((b) => b.to - b.from >= 2)) {
+    throw new InputError(
+      label,
+      `slice spacing changes in contiguous blocks (${blocks.map(fmt).join(', ')}): a variable-spacing acquisition, which one voxel grid cannot hold; convert each block as its own series or resample the stack`,
+    );
+  }
+  throw new InputError(
+    label,
+    `uneven slice spacing (${gaps[bad].toFixed(3)} mm between slices ${bad + 1} and ${bad + 2}, ${mean.toFixed(3)} mm on average): a slice may be missing`,
+  );
+}
+
+/** Runs of (nearly) equal gaps: gap k lies between slices k and k + 1; a run covers slices from..to. */
+function spacingBlocks(gaps: number[]): { from: number; to: number; gap: number }[] {
+  const blocks: { from: number; to: number; gap: number; sum: number }[] = [];
+  gaps.forEach((g, k) => {
+    const last = blocks.at(-1);
+    if (last && Math.abs(g - last.gap) <= Math.max(0.01, 0.05 * Math.abs(last.gap))) {
+      last.to = k + 1;
+      last.sum += g;
+      last.gap = last.sum / (last.to - last.from);
+    } else blocks.push({ from: k, to: k + 1, gap: g, sum: g });
+  });
+  return blocks.map(({ from, to, gap }) => ({ from, to, gap }));
 }
 
 function sliceScaling(sorted: PixelHeader[]): { slope: number; intercept: number }[] {

@@ -42,11 +42,35 @@ declare module 'dcmjs' {
 
   export const log: { setLevel(level: string): void; getLevel(): number };
 
+  /** dcmjs's structured-report builders (a port of highdicom's): content items are naturalized JSON in class clothing. */
+  type SrClass = new (options: Record<string, unknown>) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  export const sr: {
+    coding: { CodedConcept: SrClass };
+    valueTypes: Record<
+      'CodeContentItem' | 'ContainerContentItem' | 'ImageContentItem' | 'NumContentItem' | 'TextContentItem' | 'UIDRefContentItem',
+      SrClass
+    > & {
+      RelationshipTypes: Record<string, string>;
+    };
+    contentItems: Record<'FindingSite' | 'SourceSeriesForSegmentation', SrClass>;
+    templates: Record<
+      | 'AlgorithmIdentification'
+      | 'DeviceObserverIdentifyingAttributes'
+      | 'LanguageOfContentItemAndDescendants'
+      | 'MeasurementReport'
+      | 'ObserverContext'
+      | 'TrackingIdentifier',
+      SrClass
+    >;
+    documents: { Comprehensive3DSR: SrClass };
+  };
+
   const dcmjs: {
     data: typeof data;
     normalizers: typeof normalizers;
     derivations: typeof derivations;
     log: typeof log;
+    sr: typeof sr;
   };
   export default dcmjs;
 }

@@ -83,6 +83,16 @@ export function readHeader(file: DicomFileInput): DicomHeader | null {
     ['stationName', 'x00081010'],
     ['protocol', 'x00181030'],
     ['sequence', 'x00180024'],
+    // Age and sex for volumetry norms (export/volumetry): kept with the volume like the scanner fields.
+    ['patientAge', 'x00101010'],
+    ['patientSex', 'x00100040'],
+    ['patientBirthDate', 'x00100030'],
+    ['studyDate', 'x00080020'],
+    // Identifiers the per-scan report shows at its top.
+    ['patientId', 'x00100020'],
+    ['patientName', 'x00100010'],
+    ['accessionNumber', 'x00080050'],
+    ['seriesDescription', 'x0008103e'],
   ] as const) {
     const v = s(tag);
     if (v) scanner[key] = v;

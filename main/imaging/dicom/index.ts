@@ -109,11 +109,13 @@ export async function importSeries(
   progress?: Progress,
   decode: SeriesDecoder = decodeSeries,
   signal?: AbortSignal,
+  /** Which volume of a series that makes several (name or 1-based number). */
+  pick?: string,
 ): Promise<Volume> {
   const series = selectSeries(scan, seriesUid);
   const { reader, readerReason } = series.summary;
   progress?.('convert', null, `Importing ${series.summary.description || series.uid} with ${reader} (${readerReason})`);
-  return decode(series, scan.label, signal);
+  return decode(series, scan.label, signal, pick);
 }
 
 /** The SEGs of a scan drawn on one of its series. */

@@ -1,20 +1,19 @@
-import type { FileBlob } from '../../../main/api/types';
+import type { PickedFile } from './client';
 
-/** Files from an <input> (a folder picker sets webkitRelativePath) as API blobs. */
-export async function blobsFromFileList(list: FileList | File[]): Promise<FileBlob[]> {
-  const files = Array.from(list);
-  return Promise.all(files.map(async (f) => ({ name: f.webkitRelativePath || f.name, data: new Uint8Array(await f.arrayBuffer()) })));
+/** Files from an <input> (a folder picker sets webkitRelativePath), not read yet: the client sends them. */
+export function pickedFromFileList(list: FileList | File[]): PickedFile[] {
+  return Array.from(list).map((f) => ({ name: f.webkitRelativePath || f.name, file: f }));
 }
 
 /** Dropped items, descending into dropped folders (a DICOM series is usually dropped as a folder). */
-export async function blobsFromDrop(dt: DataTransfer): Promise<FileBlob[]> {
+export async function pickedFromDrop(dt: DataTransfer): Promise<PickedFile[]> {
   const entries = Array.from(dt.items)
     .map((i) => i.webkitGetAsEntry?.())
     .filter((e): e is FileSystemEntry => Boolean(e));
-  if (entries.length === 0) return blobsFromFileList(dt.files);
+  if (entries.length === 0) return pickedFromFileList(dt.files);
   const files: { path: string; file: File }[] = [];
   for (const e of entries) await collect(e, '', files);
-  return Promise.all(files.map(async ({ path, file }) => ({ name: path, data: new Uint8Array(await file.arrayBuffer()) })));
+  return files.map(({ path, file }) => ({ name: path, file }));
 }
 
 async function collect(entry: FileSystemEntry, prefix: string, into: { path: string; file: File }[]): Promise<void> {

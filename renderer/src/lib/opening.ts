@@ -58,6 +58,11 @@ export class Opener {
     });
   }
 
+  /** A scan already open in the services, as the base (a worklist's scan, before its result is shown on it). */
+  show(base: VolumeInfo): Promise<Opened> {
+    return this.session.open((t) => this.showAll(t, base, [], []));
+  }
+
   private async showAll(t: OpenTicket, base: VolumeInfo, overlays: VolumeInfo[], problems: string[]): Promise<Opened> {
     if (!(await this.session.setBase(t, base))) return { kind: 'overtaken' };
     await this.afterDraw();

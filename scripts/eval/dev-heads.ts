@@ -1,5 +1,5 @@
 /** What the dev-head scripts (eval-freesurfer, eval-context-choice) share: the structures scored and Dice. */
-import { readNifti } from '../main/imaging/index.js';
+import { readNifti } from '../../main/imaging/index.js';
 
 export const STRUCTURES: Record<string, number[]> = {
   cortex: [3, 42],

@@ -1,6 +1,6 @@
 // Measures the time from `npm start` (browser-host mode) to the first frame the renderer draws, with
 // Debian's Chromium standing in for the user's window. A benchmark, not a test: it prints numbers.
-//   node scripts/measure-startup.mjs [runs]
+//   node scripts/bench/startup.mjs [runs]
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

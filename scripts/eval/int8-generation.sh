@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # PSNR of a generation task (skull stripping: T1 with skull → FreeSurfer's brainmask) on the five dev heads,
 # leave-one-out with four pairs, through `neuroverse run`, for an fp32 package and its int8 variant (issue 15).
-# usage: scripts/eval-int8-generation.sh FP32_PACKAGE INT8_PACKAGE OUT_DIR     (after npm run build:node)
+# usage: scripts/eval/int8-generation.sh FP32_PACKAGE INT8_PACKAGE OUT_DIR     (after npm run build:node)
 # PSNR over the target's brain-mask box, in the model's output units: the reference normalised as the model
 # normalises images (2nd–98th percentile → [0, 1], clipped), the outputs as written, clipped to [0, 1].
 # Runs whose output exists are not repeated (re-analysis).
 set -euo pipefail
 fp32=$1 int8=$2 out=$3
-D=${NEUROVERSE_DEV_HEADS:-$(dirname "$0")/../../shared/data/freesurfer-dev}
+D=${NEUROVERSE_DEV_HEADS:-$(dirname "$0")/../../../shared/data/freesurfer-dev}
 mkdir -p "$out"
 export NEUROVERSE_DATA_DIR="$out/data"   # its own registration cache: the first run per target registers
 for t in 1 2 3 4 5; do
@@ -15,7 +15,7 @@ for t in 1 2 3 4 5; do
   for j in 1 2 3 4 5; do [ "$j" = "$t" ] || ctx+=(--context "$D/sub-0${j}_T1.nii.gz,$D/sub-0${j}_brainmask.nii.gz"); done
   for p in fp32 int8; do
     pkg=$fp32; [ "$p" = int8 ] && pkg=$int8
-    [ -f "$out/sub-0${t}-$p.nii.gz" ] || node "$(dirname "$0")/../bin/neuroverse.js" run --task generate --target "$D/sub-0${t}_T1.nii.gz" "${ctx[@]}" \
+    [ -f "$out/sub-0${t}-$p.nii.gz" ] || node "$(dirname "$0")/../../bin/neuroverse.js" run --task generate --target "$D/sub-0${t}_T1.nii.gz" "${ctx[@]}" \
       --align affine --model "$pkg" --precision "$p" --out "$out/sub-0${t}-$p.nii.gz" --json > "$out/sub-0${t}-$p.json"
   done
 done

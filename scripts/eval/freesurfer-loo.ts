@@ -3,7 +3,7 @@
  * the other four its context pairs, six structures, every alignment × method, all through the app's own
  * CLI (`neuroverse run`, one child process per run). Not a test: prints a Markdown table and writes JSON.
  * Build first (`npm run build:node`), then:
- *   node dist/scripts/eval-freesurfer.js [--data DIR] [--aligns none,affine,deformable] [--methods vote,model]
+ *   node dist/scripts/eval/freesurfer-loo.js [--data DIR] [--aligns none,affine,deformable] [--methods vote,model]
  *        [--targets 01,02,03,04,05] [--out docs/results/freesurfer-loo.json] [--pairs 4]
  *        [--card resources/models/default]   (also writes the table into that package's evaluation card)
  *        [--from docs/results/freesurfer-loo.json]   (no runs: the table and card from an earlier run's JSON)
@@ -25,9 +25,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { readNifti, writeNifti } from '../main/imaging/index.js';
-import type { Volume } from '../main/imaging/index.js';
-import { projectRoot } from '../main/settings/paths.js';
+import { readNifti, writeNifti } from '../../main/imaging/index.js';
+import type { Volume } from '../../main/imaging/index.js';
+import { projectRoot } from '../../main/settings/paths.js';
 import { dice, STRUCTURES } from './dev-heads.js';
 
 const run = promisify(execFile);
@@ -306,7 +306,7 @@ function writeCard(dir: string, rows: Record<string, unknown>[], nPairs: number,
     manifest.evaluation.summary = `${parts.join('; ')}.`;
   }
   manifest.evaluation.realScans = {
-    note: `Leave-one-out on 5 real T1 heads with skull (freesurfer-dev), ${nPairs} context pairs, neuroverse run; mean Dice over the 5 targets (${at.slice(0, 10)}, scripts/eval-freesurfer.ts).`,
+    note: `Leave-one-out on 5 real T1 heads with skull (freesurfer-dev), ${nPairs} context pairs, neuroverse run; mean Dice over the 5 targets (${at.slice(0, 10)}, scripts/eval/freesurfer-loo.ts).`,
     columns,
     dice,
   };

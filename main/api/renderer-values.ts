@@ -1,0 +1,10 @@
+/**
+ * The few runtime values of the services that the renderer shows or computes with: pure functions and constants
+ * from modules without Node imports (vite bundles them). The renderer imports main/ only through main/api and
+ * main/common (scripts/check-layers.mjs), so what it may use is listed here.
+ */
+export { cardLines } from '../workflow/model-card.js';
+export { chooseAlign, DEFAULTS, SECONDS_PER_PAIR, type Method } from '../pipeline/defaults.js';
+export type { AlignMode } from '../registration/types.js';
+export { taskWord } from '../library/task-word.js';
+export type { DeviceRequest, PrecisionRequest, ProviderAvailability } from '../engine/runtime/provider-types.js';

@@ -1,0 +1,108 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { InputError } from '../common/errors.js';
+import { isNiftiName, scanDicomFiles } from '../imaging/index.js';
+
+/** One scan of a worklist: a NIfTI file, or one DICOM series of a folder. */
+export interface BatchScan {
+  /** Stable, file-system-safe id: the scan's place under the folder (its output folder's name). */
+  id: string;
+  /** What the user knows it by: the file, or the folder and the series. */
+  label: string;
+  kind: 'nifti' | 'dicom';
+  /** The NIfTI file, or the folder holding the series. */
+  path: string;
+  seriesUid?: string;
+  /** Size and modification time of every file it is read from: a changed input is another scan to the resume check. */
+  fingerprint: string;
+}
+
+export interface FindScansOptions {
+  /** Only NIfTI files whose path under the folder matches (e.g. `_T1\.nii`): label maps beside the images are not scans. */
+  match?: RegExp;
+  /** Folders not to look into (the batch's own output folder when it lies inside the input). */
+  skip?: string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Every scan under a folder, recursively, in a stable order: each NIfTI file, and each image series of each folder
+ * that holds DICOM files (a folder's own files are grouped by series; DICOM-SEGs and non-DICOM files are no scans).
+ * Only headers are read here; the voxels are read when the scan's turn comes, so memory does not grow with the list.
+ */
+export async function findScans(root: string, o: FindScansOptions = {}): Promise<BatchScan[]> {
+  const info = await stat(root).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(root, err.code === 'ENOENT' ? 'no such folder' : (err.message ?? 'cannot be read'));
+  });
+  if (!info.isDirectory()) throw new InputError(root, 'is not a folder: give the folder that holds the scans');
+  const scans: BatchScan[] = [];
+  const skip = new Set((o.skip ?? []).map((p) => p.replace(/[\\/]+$/, '')));
+  const visit = async (dir: string): Promise<void> => {
+    o.signal?.throwIfAborted();
+    if (skip.has(dir)) return;
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const others: string[] = [];
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) continue;
+      if (!e.isFile()) continue;
+      if (isNiftiName(e.name)) {
+        const rel = relative(root, p);
+        if (o.match && !o.match.test(rel)) continue;
+        const s = await stat(p);
+        scans.push({ id: safeId(rel.replace(/\.nii(\.gz)?$/i, '')), label: rel, kind: 'nifti', path: p, fingerprint: `${s.size}:${s.mtimeMs}` });
+      } else others.push(p);
+    }
+    if (others.length) scans.push(...(await dicomScans(root, dir, others)));
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await visit(join(dir, e.name));
+  };
+  await visit(root);
+  return scans;
+}
+
+/** The image series among one folder's own files; none when the folder holds no DICOM image. */
+async function dicomScans(root: string, dir: string, files: string[]): Promise<BatchScan[]> {
+  const read = await Promise.all(files.map(async (p) => ({ name: basename(p), path: p, data: new Uint8Array(await readFile(p)), st: await stat(p) })));
+  const sizes = new Map(read.map((f) => [f.name, `${f.st.size}:${f.st.mtimeMs}`]));
+  let scan;
+  try {
+    scan = await scanDicomFiles(
+      read.map(({ name, data }) => ({ name, data })),
+      dir,
+    );
+  } catch (err) {
+    // A folder of notes, spreadsheets or pictures beside the scans is not an error of the worklist.
+    if (err instanceof InputError && /no DICOM images found/.test(err.message)) return [];
+    throw err;
+  }
+  const relDir = relative(root, dir) || '.';
+  // DICOM-SEGs are not among the series (scanDicomFiles keeps them apart): a segmentation is not a scan to segment.
+  return scan.series.map((s) => {
+    const names = s.headers.map((h) => h.file.name).sort();
+    const fingerprint = createHash('sha256')
+      .update(names.map((n) => `${n}:${sizes.get(n) ?? ''}`).join('\n'))
+      .digest('hex');
+    const number = s.headers[0].seriesNumber;
+    const what = `${number !== null ? `series ${number}` : 'series'}${s.headers[0].seriesDescription ? ` ${s.headers[0].seriesDescription}` : ''}`;
+    return {
+      id: safeId(`${relDir === '.' ? '' : `${relDir}${sep}`}${number !== null ? `s${number}-` : ''}${s.uid.slice(-12)}`),
+      label: `${relDir}${sep} (${what}, ${names.length} files)`,
+      kind: 'dicom' as const,
+      path: dir,
+      seriesUid: s.uid,
+      fingerprint,
+    };
+  });
+}
+
+/** A name every file system accepts: folders become "__", anything unusual "_". */
+function safeId(rel: string): string {
+  return (
+    rel
+      .split(/[\\/]+/)
+      .map((part) => part.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_'))
+      .join('__') || 'scan'
+  );
+}

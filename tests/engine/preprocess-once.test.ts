@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InferenceEngine, importCheckpoint } from '../../main/engine/index.js';
+import type { LazyContextPair } from '../../main/engine/index.js';
+import { answerTable } from '../../main/engine/processing/answer-table.js';
+import { foregroundBox, foregroundBoxWhere } from '../../main/engine/processing/foreground-box.js';
+import { runTaskOnEngine } from '../../main/engine/run-task.js';
+import type { Volume, VoxelArray } from '../../main/imaging/volume.js';
+import { FIXTURES } from './fixture-helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'nv-prep-once-'));
+let engine: InferenceEngine;
+beforeAll(async () => {
+  await importCheckpoint(join(FIXTURES, 'tiny.safetensors'), join(tmp, 'm'), { grid: [32, 32, 32] });
+  engine = await InferenceEngine.open(join(tmp, 'm'), 'cpu');
+});
+afterAll(async () => {
+  await engine?.release();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const DIMS = [30, 34, 28];
+function vol(Ctor: new (n: number) => VoxelArray, f: (x: number, y: number, z: number) => number): Volume {
+  const data = new Ctor(DIMS[0] * DIMS[1] * DIMS[2]);
+  for (let z = 0, o = 0; z < DIMS[2]; z++) for (let y = 0; y < DIMS[1]; y++) for (let x = 0; x < DIMS[0]; x++) data[o++] = f(x, y, z);
+  const affine = [
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ];
+  return { dims: DIMS, spacing: [1, 1, 1], affine, data, slope: 1, intercept: 0, description: '', source: { kind: 'memory' } };
+}
+// 8-bit heads with an int16 label map, as FreeSurfer's are: the table paths.
+const head = (s: number) => vol(Uint8Array, (x, y, z) => ((x - 15) ** 2 + (y - 17) ** 2 + (z - 14) ** 2 < 100 ? 90 : 5) + ((x * 7 + y * s + z) % 23));
+const label = (cx: number) => vol(Int16Array, (x, y, z) => ((x - cx) ** 2 + (y - 17) ** 2 + (z - 14) ** 2 < 20 ? 17 : 2));
+
+describe('preprocessing reads and scans each volume once', () => {
+  it('checks before compute read every pair once, and give the same result as pairs held in memory', async () => {
+    const volumes = [1, 2, 3].map((s) => ({ image: head(s), label: label(12 + s) }));
+    const loads = [0, 0, 0];
+    const lazy: LazyContextPair[] = volumes.map((v, i) => ({
+      imageFile: `img-${i}.nii.gz`,
+      labelFile: `lab-${i}.nii.gz`,
+      identity: { image: `img-${i}`, label: `lab-${i}` },
+      load: async () => {
+        loads[i]++;
+        return v;
+      },
+    }));
+    const target = head(7);
+    const checked = await runTaskOnEngine(engine, {
+      target,
+      structures: [{ task: 'segment', labels: [17], pairs: lazy }],
+      checkPairsFirst: true,
+      miniContext: 2,
+    });
+    expect(loads).toEqual([1, 1, 1]);
+    const inMemory = await runTaskOnEngine(engine, { target, structures: [{ task: 'segment', labels: [17], pairs: volumes }], miniContext: 2 });
+    expect(Buffer.from(checked.structures[0].volume.data.buffer).equals(Buffer.from(inMemory.structures[0].volume.data.buffer))).toBe(true);
+  });
+
+  it('a per-value table gives the same answers as the test itself, and the same foreground box', () => {
+    for (const Ctor of [Uint8Array, Int8Array, Uint16Array, Int16Array] as (new (n: number) => VoxelArray)[]) {
+      const v = vol(Ctor, (x, y, z) => ((x * 31 + y * 17 + z * 5) % 200) - (Ctor === Int8Array || Ctor === Int16Array ? 90 : 0));
+      const test = (s: number) => s * 0.37 + 2 >= 40;
+      const t = answerTable(v.data, test)!;
+      for (const s of v.data) expect(t.answers[s + t.offset]).toBe(test(s) ? 1 : 0);
+      const viaTable = foregroundBoxWhere(v.data, DIMS, test);
+      expect(viaTable).not.toBeNull();
+      expect(viaTable).toEqual(foregroundBoxWhere(Float32Array.from(v.data), DIMS, test));
+      expect(viaTable).toEqual(
+        foregroundBox(
+          Float32Array.from(v.data, (s) => (test(s) ? 1 : 0)),
+          DIMS,
+          1,
+        ),
+      );
+    }
+    expect(answerTable(new Float32Array(4), () => true)).toBeNull();
+  });
+});

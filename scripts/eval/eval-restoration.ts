@@ -158,8 +158,8 @@ function table(rows: Row[]): string {
     const ms = [...new Set(rows.filter((r) => r.task === task).map((r) => r.method))];
     lines.push(
       `\n**${task}** (targets ${ts.join(', ')})\n`,
-      `| method | ${ts.map((t) => `PSNR ${t}`).join(' | ')} | mean PSNR | mean SSIM | mean s |`,
-      `|---|${ts.map(() => '---|').join('')}---|---|---|`,
+      `| method | ${ts.map((t) => `PSNR ${t}`).join(' | ')} | mean PSNR | mean SSIM | mean s (wall) | mean CPU s |`,
+      `|---|${ts.map(() => '---|').join('')}---|---|---|---|`,
     );
     for (const m of ms) {
       const got = ts.map((t) => rows.find((r) => r.task === task && r.target === t && r.method === m));

@@ -64,7 +64,7 @@ export interface SegProvenance {
   algorithmName?: string;
   /** The model package's version or checkpoint identity. */
   algorithmVersion?: string;
-  /** 'model' or a fusion method's id (fusion/methods.ts). */
+  /** 'model', a fusion method's id (fusion/methods.ts) or a restoration ('nlm', 'bias-field'). */
   method?: string;
   /** The method's Algorithm Family code; absent: the model's (AI) or, for 'vote', atlas vote's. */
   algorithmFamily?: { CodeValue: string; CodingSchemeDesignator: string; CodeMeaning: string };

@@ -3,24 +3,40 @@ import { FUSION_IDS } from '../fusion/ids.js';
 import type { FusionId } from '../fusion/ids.js';
 import type { AlignMode } from '../registration/types.js';
 
-/** How a segmentation is made: the in-context model, or atlas fusion of the aligned labels (fusion/methods.ts). */
-export type Method = 'model' | FusionId;
-export const METHODS: readonly Method[] = ['model', ...FUSION_IDS];
+/** The classical restorations, learned from the example pairs at run time (generation only; restoration/). */
+export const RESTORATION_METHODS = ['nlm', 'bias-field'] as const;
+export type RestorationMethod = (typeof RESTORATION_METHODS)[number];
+
+/**
+ * How a result is made: the in-context model; atlas fusion of the aligned labels (segmentation, fusion/methods.ts);
+ * or a classical restoration fitted on the example pairs at run time (generation: non-local means for noise, a
+ * bias-field correction for intensity non-uniformity).
+ */
+export type Method = 'model' | FusionId | RestorationMethod;
+export const METHODS: readonly Method[] = ['model', ...FUSION_IDS, ...RESTORATION_METHODS];
 
 /** Whether a method fuses aligned label maps (no model). */
 export function isFusion(m: Method): m is FusionId {
-  return m !== 'model';
+  return (FUSION_IDS as readonly string[]).includes(m);
+}
+
+/** Whether a method is a classical restoration (no model, no alignment). */
+export function isRestoration(m: Method): m is RestorationMethod {
+  return (RESTORATION_METHODS as readonly string[]).includes(m);
 }
 
 /**
  * Defaults, chosen by held-out Dice on the five real dev heads whose cold one-click with four pairs stays within a
  * minute on a 2-core machine (issue 24; docs/alignment.md has the table): joint label fusion after affine
- * alignment (0.846 mean Dice of 4 against majority vote's 0.730 at the same alignment). Generation is always
- * aligned affinely (issue 10).
+ * alignment (0.848 mean Dice of 4 against majority vote's 0.736 at the same alignment). Restoration tasks by
+ * held-out PSNR on the same heads with noise or a bias field added (docs/restoration.md): the classical
+ * restoration, which the bundled model does not reach; other generation tasks run the model, aligned affinely.
  */
 export const DEFAULTS = {
   segment: { method: 'jlf' as Method, align: 'affine' as AlignMode },
   generate: { method: 'model' as Method, align: 'affine' as AlignMode },
+  /** Restoration tasks (noise, bias; restoration/restore.ts decides which a task is). */
+  restore: { noise: 'nlm' as Method, bias: 'bias-field' as Method },
 };
 
 /** A model run's alignment when neither the user nor the model's manifest names one. */
@@ -28,14 +44,18 @@ export const MODEL_ALIGN: AlignMode = 'affine';
 
 /**
  * The method and alignment of a run from what the user said: naming a model means the model; a model run
- * aligns as its manifest says it was trained (else MODEL_ALIGN); generation always runs the model.
+ * aligns as its manifest says it was trained (else MODEL_ALIGN). Generation without a method or model runs
+ * the classical restoration the task asks for (`restoration`: from the set's task name or the examples,
+ * restoration/restore.ts), and the model for other generation tasks (skull stripping, a new contrast).
  */
-export function chooseMethod(task: Task, asked: { method?: Method; modelNamed?: boolean }): Method {
-  if (task === 'generate') return 'model';
+export function chooseMethod(task: Task, asked: { method?: Method; modelNamed?: boolean; restoration?: RestorationMethod | null }): Method {
+  if (task === 'generate') return asked.method ?? (asked.modelNamed ? 'model' : (asked.restoration ?? 'model'));
   return asked.method ?? (asked.modelNamed ? 'model' : DEFAULTS.segment.method);
 }
 
 export function chooseAlign(task: Task, method: Method, asked: AlignMode | undefined, manifestAlign?: AlignMode): AlignMode {
+  // Classical restoration works on each example's own grid: nothing to align.
+  if (isRestoration(method)) return 'none';
   if (asked) return asked;
   if (task === 'generate') return manifestAlign ?? DEFAULTS.generate.align;
   return method === 'model' ? (manifestAlign ?? MODEL_ALIGN) : DEFAULTS.segment.align;

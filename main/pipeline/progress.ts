@@ -26,4 +26,6 @@ export type PipelineProgress =
       miniContexts: number;
       pairsDone: number;
       pairsTotal: number;
-    };
+    }
+  /** Classical restoration (restoration/): learning from the examples, then restoring the target. */
+  | { stage: 'restore'; fraction: number | null; step: 'examples' | 'target'; detail: string };

@@ -9,7 +9,9 @@ import { localCorrelation, regionAround } from './context-choice.js';
  * the target where the structure is, does it hold the structure at a plausible size, and is the structure
  * inside both fields of view. Each finding names the pair and the structure, with the measured value.
  */
-export type QcKind = 'contrast' | 'low-similarity' | 'structure-missing' | 'structure-size' | 'pair-field-of-view' | 'target-field-of-view';
+/** restoration-harms: a restoration made its own examples worse than their inputs (restoration/guard.ts). */
+export type QcKind =
+  'contrast' | 'low-similarity' | 'structure-missing' | 'structure-size' | 'pair-field-of-view' | 'target-field-of-view' | 'restoration-harms';
 
 export interface QcWarning {
   kind: QcKind;

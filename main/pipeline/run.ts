@@ -20,10 +20,12 @@ import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles, RegistrationJobs } from '../registration/types.js';
 import { rankContext, type ContextChoice } from './context-choice.js';
 import { ContextQc, type QcWarning } from './qc.js';
-import { BRAIN_MARGIN_MM, isFusion } from './defaults.js';
+import { BRAIN_MARGIN_MM, isFusion, isRestoration } from './defaults.js';
 import type { Method } from './defaults.js';
 import type { ModelRunner, ModelProgress } from './model-runner.js';
 import type { PipelineProgress } from './progress.js';
+import { runRestoration, type RestorationOutcome } from './restoration-run.js';
+import type { RestorationJobs } from '../restoration/runner.js';
 
 export interface PipelineStructure {
   task: Task;
@@ -60,6 +62,12 @@ export interface PipelineRun {
   /** How messages name a pair (the library's "pair 3"); default the image's file name. */
   pairName?: (p: PairFiles) => string;
   onProgress?: (p: PipelineProgress) => void;
+  /**
+   * Classical restoration (methods nlm, bias-field): its compute workers (restoration/pool.ts; in this thread
+   * when absent), why this method (for the report), and whether it was the default: a default method that
+   * harms its own examples is not presented as the answer (the input comes back unchanged).
+   */
+  restoration?: { pool?: ComputePool<RestorationJobs>; why?: string; auto?: boolean };
 }
 
 export interface PipelineStructureResult {
@@ -105,6 +113,8 @@ export interface PipelineResult {
   choice: ProviderChoice | null;
   /** Checks of the aligned context (qc.ts), segmentation with alignment only; pair indices are the structure's. */
   qc: QcWarning[];
+  /** Classical restoration runs: what it chose from the examples and how the examples fared (the guard). */
+  restoration: RestorationOutcome | null;
 }
 
 /**
@@ -119,6 +129,11 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   if (run.structures.some((s) => s.task !== task)) throw new InputError(undefined, 'all structures of one run must have the same task', 'usage');
   if (isFusion(run.method) && task !== 'segment')
     throw new InputError(undefined, `--method ${run.method} fuses label maps: it applies to segmentation only`, 'usage');
+  if (isRestoration(run.method)) {
+    if (task !== 'generate') throw new InputError(undefined, `--method ${run.method} restores images: it applies to generation only`, 'usage');
+    if (run.structures.length !== 1) throw new InputError(undefined, 'a restoration run takes one set of example pairs', 'usage');
+    return runRestoration(run, run.method);
+  }
   const seconds = { align: 0, choose: 0, qc: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
   let choices: (ContextChoice | null)[] = run.structures.map(() => null);
   let ranking: AlignedSet | null = null;
@@ -160,6 +175,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       seconds: { ...seconds, ...r.seconds },
       choice: r.choice,
       qc: [],
+      restoration: null,
     };
   }
 
@@ -222,7 +238,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         pairs: s.pairs,
       };
     });
-    return { method: run.method, align: run.align, structures, alignment, seconds, choice: null, qc };
+    return { method: run.method, align: run.align, structures, alignment, seconds, choice: null, qc, restoration: null };
   }
 
   const model = needModel(run);
@@ -280,7 +296,16 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     structures.push({ ...s, baseline, uncertainty, contextChoice: choices[k], pairs: run.structures[k].pairs });
   }
   seconds.vote += (performance.now() - t) / 1000;
-  return { method: run.method, align: run.align, structures, alignment, seconds: { ...seconds, ...r.seconds, vote: seconds.vote }, choice: r.choice, qc };
+  return {
+    method: run.method,
+    align: run.align,
+    structures,
+    alignment,
+    seconds: { ...seconds, ...r.seconds, vote: seconds.vote },
+    choice: r.choice,
+    qc,
+    restoration: null,
+  };
 }
 
 /**

@@ -12,7 +12,9 @@ import { scannerMatch } from '../library/scanner-match.js';
 import type { ContextSetInfo } from '../library/types.js';
 import { chooseDefaultSet, type DefaultSetChoice } from '../library/default-set.js';
 import { STARTER_CONTEXT_SIZE } from '../library/starter.js';
-import { chooseAlign, chooseMethod, isFusion, METHODS, type Method } from '../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, isFusion, isRestoration, METHODS, type Method } from '../pipeline/defaults.js';
+import { restorationFor, type RestorationOutcome } from '../pipeline/restoration-run.js';
+import type { RestorationJobs } from '../restoration/runner.js';
 import { FUSION_NAMES } from '../fusion/ids.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
 import type { PipelineProgress } from '../pipeline/progress.js';
@@ -72,6 +74,8 @@ export interface RunServices {
   pool(): ComputePool<RegistrationJobs>;
   /** The bundled starter set's name (library/starter.ts), or null where the app ships none. */
   starterSet?: string | null;
+  /** Restoration workers (restoration/pool.ts); without them a classical restoration runs in this thread. */
+  restorationPool?(): ComputePool<RestorationJobs>;
   cache: RegistrationCache;
   onProgress?(p: RunProgress): void;
   signal?: AbortSignal;
@@ -154,6 +158,8 @@ export interface RunOutcome {
   alignment: PipelineResult['alignment'];
   /** Mini-contexts of the longest structure (0 without the model). */
   miniContexts: number;
+  /** Classical restoration: what it chose from the examples and how they fared (the guard). */
+  restoration: RestorationOutcome | null;
   seconds: Record<string, number>;
   runId: number | null;
 }
@@ -168,7 +174,15 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
   const startedAt = new Date().toISOString();
   checkRunSettings(req);
   const ctx = await resolveContext(req, services);
-  const method = chooseMethod(ctx.task, { method: req.method, modelNamed: req.model !== undefined });
+  // Generation with no method or model named: the classical restoration the set's task name or the examples
+  // ask for (restoration/restore.ts), else the model.
+  const restorationAsked =
+    ctx.task === 'generate' && req.method === undefined && req.model === undefined
+      ? await restorationFor(ctx.sets[0]?.task.name, ctx.structures[0]?.pairs ?? [])
+      : null;
+  const method = chooseMethod(ctx.task, { method: req.method, modelNamed: req.model !== undefined, restoration: restorationAsked?.method });
+  if (isRestoration(method) && ctx.task !== 'generate')
+    throw new InputError(undefined, `method ${method} restores images: it applies to generation only`, 'usage');
   // The set's kind is known only now: the same rule as checkRunSettings, for a kind the request did not name.
   if (isFusion(method) && ctx.task !== 'segment')
     throw new InputError(undefined, `method ${method} fuses label maps: it applies to segmentation only`, 'usage');
@@ -204,6 +218,9 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     method,
     model: engine,
     pool: align !== 'none' || isFusion(method) ? services.pool() : undefined,
+    restoration: isRestoration(method)
+      ? { pool: services.restorationPool?.(), why: restorationAsked?.why ?? 'asked for', auto: restorationAsked !== null }
+      : undefined,
     cache: services.cache,
     reference: req.reference,
     miniContext: req.miniContext ?? 'auto',
@@ -213,7 +230,9 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     pairName: (p) => (p as RunPair).name,
     onProgress: (p) => {
       if (p.stage === 'mini-context') miniContexts = Math.max(miniContexts, p.miniContexts);
-      services.onProgress?.(p.stage === 'align' ? p : { ...p, structureName: ctx.structures[p.structure].name, structures: ctx.structures.length });
+      services.onProgress?.(
+        p.stage === 'align' || p.stage === 'restore' ? p : { ...p, structureName: ctx.structures[p.structure].name, structures: ctx.structures.length },
+      );
     },
   });
 
@@ -277,6 +296,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
   }
   seconds.total = (performance.now() - t0) / 1000;
   return {
+    restoration: run.restoration,
     task: ctx.task,
     method,
     align,
@@ -333,13 +353,17 @@ export function checkRunSettings(req: Partial<RunRequest>, w: SettingWords = APP
   if (req.task !== undefined && req.task !== 'segment' && req.task !== 'generate')
     throw new InputError(undefined, `${w.task} must be segment or generate (got "${String(req.task)}")`, 'usage');
   if (req.method !== undefined && !METHODS.includes(req.method))
-    throw new InputError(undefined, `${w.method} must be ${METHODS.join(' or ')} (got "${String(req.method)}")`, 'usage');
+    throw new InputError(undefined, `${w.method} must be ${METHODS.join(', ')} (got "${String(req.method)}")`, 'usage');
   if (req.align !== undefined && !ALIGN_MODES.includes(req.align))
     throw new InputError(undefined, `${w.align} must be ${ALIGN_MODES.join(', ')} (got "${String(req.align)}")`, 'usage');
   if (req.method !== undefined && isFusion(req.method) && req.task === 'generate')
     throw new InputError(undefined, `${w.method} ${req.method} fuses label maps: it applies to segmentation only`, 'usage');
   if (req.method !== undefined && isFusion(req.method) && req.model)
     throw new InputError(undefined, `${w.model} does not apply to method ${req.method} (atlas fusion uses no model)`, 'usage');
+  if (req.method !== undefined && isRestoration(req.method) && req.task === 'segment')
+    throw new InputError(undefined, `${w.method} ${req.method} restores images: it applies to generation only`, 'usage');
+  if (req.method !== undefined && isRestoration(req.method) && req.model)
+    throw new InputError(undefined, `${w.model} does not apply to method ${req.method} (no model)`, 'usage');
   if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1))
     throw new InputError(undefined, `${w.autoContext} must be a positive integer (got ${req.autoContext})`, 'usage');
   const mc = req.miniContext;

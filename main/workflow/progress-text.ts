@@ -20,6 +20,8 @@ export function progressText(p: RunProgress): string {
       return `${named(p)}${p.method === 'vote' ? 'majority vote' : p.method} of ${p.pairs} aligned label maps`;
     case 'mini-context':
       return `${named(p)}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`;
+    case 'restore':
+      return p.detail;
   }
 }
 

@@ -26,7 +26,11 @@ export function runProvenance(
   const fusion = isFusion(method) ? fusionMethod(method) : null;
   return {
     type: 'AUTOMATIC',
-    algorithmName: fusion ? fusion.algorithm.name : `Neuroverse3D ${model?.name ?? ''}`.trim(),
+    algorithmName: fusion
+      ? fusion.algorithm.name
+      : method === 'model'
+        ? `Neuroverse3D ${model?.name ?? ''}`.trim()
+        : `Neuroverse ${method === 'nlm' ? 'non-local means' : 'bias-field correction'} (learned from the examples)`,
     ...(fusion ? { algorithmFamily: fusion.algorithm.family, methodDescription: fusion.description } : {}),
     algorithmVersion: method === 'model' && weights ? `weights sha256 ${weights.slice(0, 16)}` : appVersion(),
     method,

@@ -19,9 +19,11 @@ import type { LibraryService } from '../library/service.js';
 import type { PairInfo } from '../library/types.js';
 import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
 import { findModels, modelPlaces, type FoundModel } from './models.js';
-import { isFusion, labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
+import { labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
 import { progressText } from './progress-text.js';
 import { starterSetName } from '../library/starter.js';
+import { restorationPool } from '../restoration/pool.js';
+import type { RestorationJobs } from '../restoration/runner.js';
 import type {
   ContextChoiceInfo,
   ContextSetSuggestion,
@@ -69,6 +71,7 @@ export class WorkflowService {
   /** Where each result (and corrected copy) came from: its labels' names and the set's label values. */
   private readonly results = new Map<string, ResultOrigin>();
   private computePool: ComputePool<RegistrationJobs> | null = null;
+  private restorationPool: ComputePool<RestorationJobs> | null = null;
 
   constructor(private readonly o: WorkflowOptions) {}
 
@@ -163,8 +166,8 @@ export class WorkflowService {
         structures: req.structures,
         method: req.method,
         align: req.align,
-        // The Run panel always sends its selected model; a vote uses none, so it is not asked for one.
-        model: req.model !== undefined && (req.method === undefined || !isFusion(req.method)) ? { id: req.model } : undefined,
+        // The Run panel always sends its selected model; fusion and restoration use none, so they are not given one.
+        model: req.model !== undefined && (req.method === undefined || req.method === 'model') ? { id: req.model } : undefined,
         device: parseDevice(req.device ?? 'auto'),
         precision: parsePrecision(req.precision ?? 'auto'),
         miniContext: req.miniContext ?? 'auto',
@@ -177,6 +180,7 @@ export class WorkflowService {
         openModel: (dir, device, precision) => this.openEngine(dir, device, precision),
         pool: () => this.pool(),
         starterSet: starterSetName(this.o.resources),
+        restorationPool: () => (this.restorationPool ??= restorationPool()),
         cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
         // progress() throws when the job was cancelled; the pipeline's signal stops the workers too.
         onProgress: (p) => progress(p.stage, p.fraction, progressText(p)),

@@ -4,6 +4,8 @@ import { ensureStarterSet, starterSetName, starterSource } from '../library/star
 import { workerRunner } from '../pipeline/model-runner.js';
 import { RegistrationCache, registrationPool, type RegistrationJobs } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
+import { restorationPool } from '../restoration/pool.js';
+import type { RestorationJobs } from '../restoration/runner.js';
 import { findModels, modelPlaces } from './models.js';
 import type { RunProgress, RunServices } from './orchestrate-run.js';
 
@@ -26,6 +28,7 @@ export interface StandaloneOptions {
 export function standaloneRunServices(o: StandaloneOptions): RunServices & { close(): Promise<void> } {
   let library: Promise<Library> | null = null;
   let pool: ComputePool<RegistrationJobs> | null = null;
+  let restoring: ComputePool<RestorationJobs> | null = null;
   const engines = new Map<string, ReturnType<typeof workerRunner>>();
   return {
     // The bundled starter set goes into the library on its first open, as in the app (library/starter.ts).
@@ -50,6 +53,7 @@ export function standaloneRunServices(o: StandaloneOptions): RunServices & { clo
       return e;
     },
     pool: () => (pool ??= registrationPool(o.workers)),
+    restorationPool: () => (restoring ??= restorationPool(o.workers)),
     cache: new RegistrationCache(registrationCacheDir(o.dataDir)),
     onProgress: o.onProgress,
     signal: o.signal,
@@ -61,6 +65,8 @@ export function standaloneRunServices(o: StandaloneOptions): RunServices & { clo
       engines.clear();
       await pool?.close();
       pool = null;
+      await restoring?.close();
+      restoring = null;
     },
   };
 }

@@ -45,7 +45,9 @@ export const runCommand: CliCommand = {
                        deformable (+ B-spline, ~1 min a pair); default ${DEFAULTS.segment.align} for atlas vote,
                        for the model what its manifest says (else ${MODEL_ALIGN}); ${DEFAULTS.generate.align} for generate
   --method M           model (the in-context model) or vote (majority vote of the aligned labels, no model);
-                       default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: model
+                       default ${DEFAULTS.segment.method} for segment, model when --model is given; generate: nlm
+                       (non-local means) or bias-field (N4-like), learned from the example pairs at run time, by
+                       default when the set's task name or the examples ask for one (docs/restoration.md), else model
   --reference IMG      align through this reference image (e.g. the Colin27 T1 in resources/sample) instead of
                        each pair directly to the target: pairs are registered to it once (cached), the target
                        once per run; faster with many pairs, less accurate (docs/alignment.md)
@@ -169,12 +171,20 @@ function cliReport(o: RunOutcome, out: string, device: string, seconds: Record<s
     provenance: o.provenance,
     /** The context set used and why (named, or the one that fits when none was named). */
     contextSet: o.sets.length ? { name: o.contextName, reason: o.contextReason, starter: o.starter } : null,
+    /** Classical restoration: what it chose from the examples, each example's PSNR before and after (the guard). */
+    restoration: o.restoration,
   };
 }
 
 function printSummary(io: CliIo, o: RunOutcome, report: ReturnType<typeof cliReport>, out: string, doubtOut: string | undefined): void {
   const s = o.structures[0];
-  const how = o.choice ? `${o.model?.dir}, mini-context ${s.miniContext}, ${o.choice.provider} ${o.choice.precision}: ${o.choice.reason}` : 'majority vote';
+  const how = o.choice
+    ? `${o.model?.dir}, mini-context ${s.miniContext}, ${o.choice.provider} ${o.choice.precision}: ${o.choice.reason}`
+    : o.restoration
+      ? `${o.restoration.method} (${o.restoration.why}; ${Object.entries(o.restoration.settings)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}); examples: ${o.restoration.guard.message}`
+      : 'majority vote';
   const aligned = o.alignment ? `, aligned ${o.align}: ${o.alignment.registered} registered, ${o.alignment.cached} from cache` : '';
   io.out(`wrote ${out} (${o.task} by ${how}; ${s.contextSize} context pairs${aligned})`);
   if (s.contextChoice) {

@@ -1,0 +1,285 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readNifti, writeNifti } from '../../main/imaging/index.js';
+import type { Volume } from '../../main/imaging/index.js';
+import { runPipeline } from '../../main/pipeline/run.js';
+import { correctBias } from '../../main/restoration/bias-field.js';
+import { denoiseInContext } from '../../main/restoration/denoise.js';
+import { judgeExamples } from '../../main/restoration/guard.js';
+import { maskedMse } from '../../main/restoration/metrics.js';
+import { nlmFilter, type Dims3 } from '../../main/restoration/nlm.js';
+import { estimateNoise } from '../../main/restoration/noise.js';
+import { methodFromExamples } from '../../main/restoration/restore.js';
+import { inlineRunner } from '../../main/restoration/runner.js';
+import { neuroverse } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+
+/**
+ * A head-like phantom in scanner units (not 0–1): air 0 around an ellipsoid "head" with a dark rim (bone,
+ * 300), bright "white matter" 2000 on one side and "grey matter" 1200 on the other, and a small dark blob.
+ */
+function phantom(n: number, shift = 0): Float32Array {
+  const out = new Float32Array(n ** 3);
+  const c = n / 2;
+  for (let z = 0; z < n; z++)
+    for (let y = 0; y < n; y++)
+      for (let x = 0; x < n; x++) {
+        const r = Math.hypot((x - c) / (0.42 * n), (y - c) / (0.4 * n), (z - c) / (0.38 * n));
+        let v = 0;
+        if (r < 1) v = r > 0.85 ? 300 : x + shift < c ? 2000 : 1200;
+        if (Math.hypot(x - c - 3, y - c + 4, z - c) < n / 10) v = 500;
+        out[x + n * (y + n * z)] = v;
+      }
+  return out;
+}
+
+function rician(clean: Float32Array, sigma: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return clean.map((v) => Math.hypot(v + sigma * gauss(r), sigma * gauss(r)));
+}
+
+const cube = (n: number): Dims3 => [n, n, n];
+
+function asVolume(data: Float32Array, n: number): Volume {
+  return {
+    dims: [n, n, n],
+    spacing: [1, 1, 1],
+    affine: [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
+    data,
+    slope: 1,
+    intercept: 0,
+    description: 'phantom',
+    source: { kind: 'memory' },
+  };
+}
+
+describe('non-local means', () => {
+  it('lowers the error of a noisy phantom and keeps the mean of its flat regions, in its own units', () => {
+    const n = 32;
+    const clean = phantom(n);
+    const sigma = 100;
+    const r = rng(1);
+    const noisy = clean.map((v) => v + sigma * gauss(r));
+    const [out] = nlmFilter(noisy, noisy, cube(n), [{ h: 0.8 * sigma, sub: 2 * sigma * sigma, rician: false }], { patchRadius: 1, searchRadius: 2, sigma });
+    expect(maskedMse(out, clean)).toBeLessThan(maskedMse(noisy, clean) / 4);
+    // The bright tissue's core: voxels whose 3³ neighbourhood is all bright.
+    let s = 0;
+    let k = 0;
+    for (let z = 1; z < n - 1; z++)
+      for (let y = 1; y < n - 1; y++)
+        for (let x = 1; x < n - 1; x++) {
+          let flat = true;
+          for (let d = -1; d <= 1 && flat; d++)
+            for (let e = -1; e <= 1 && flat; e++) for (let f = -1; f <= 1; f++) if (clean[x + f + n * (y + e + n * (z + d))] !== 2000) flat = false;
+          if (!flat) continue;
+          s += out[x + n * (y + n * z)];
+          k++;
+        }
+    expect(k).toBeGreaterThan(500);
+    expect(Math.abs(s / k - 2000)).toBeLessThan(20);
+  });
+
+  it('with the Rician correction, removes most of the noise floor where the signal is zero', () => {
+    const n = 24;
+    const clean = new Float32Array(n ** 3);
+    for (let i = 0; i < clean.length; i++) clean[i] = i % n < n / 2 ? 0 : 400;
+    const sigma = 40;
+    const noisy = rician(clean, sigma, 2);
+    const params = [false, true].map((r) => ({ h: 0.8 * sigma, sub: 2 * sigma * sigma, rician: r }));
+    const [plain, corrected] = nlmFilter(noisy, noisy, cube(n), params, { patchRadius: 1, searchRadius: 2, sigma });
+    const darkMean = (a: Float32Array) => {
+      let s = 0;
+      let k = 0;
+      for (let i = 0; i < a.length; i++)
+        if (i % n < n / 2 - 3) {
+          s += a[i];
+          k++;
+        }
+      return s / k;
+    };
+    // Magnitude noise on zero signal averages to σ√(π/2) ≈ 1.25σ: the bias the correction removes.
+    expect(darkMean(plain)).toBeGreaterThan(sigma);
+    expect(darkMean(corrected)).toBeLessThan(darkMean(plain) / 2);
+  });
+
+  it('estimates σ of magnitude noise from the background', () => {
+    const n = 40;
+    const noisy = rician(phantom(n), 50, 3);
+    const head = new Uint8Array(noisy.length);
+    phantom(n).forEach((v, i) => (head[i] = v > 0 ? 1 : 0));
+    const est = estimateNoise(noisy, cube(n), head);
+    expect(est.how).toBe('background');
+    expect(est.sigma).toBeGreaterThan(45);
+    expect(est.sigma).toBeLessThan(55);
+  });
+});
+
+describe('strength chosen from the examples', () => {
+  it('uses a larger h when the examples (and the target) are noisier, and brings the target closer to its clean image', async () => {
+    const n = 36;
+    const clean = phantom(n);
+    const hOf = async (sigma: number) => {
+      const target = rician(clean, sigma, 10);
+      const examples = [
+        {
+          name: 'example',
+          read: async () => ({ input: rician(phantom(n, 2), sigma, 11), target: phantom(n, 2), dims: cube(n) }),
+        },
+      ];
+      const r = await denoiseInContext(target, cube(n), examples, inlineRunner);
+      expect(maskedMse(r.output, clean)).toBeLessThan(maskedMse(target, clean));
+      expect(r.guard.passed).toBe(true);
+      return r.settings.k * r.noise.sigma;
+    };
+    const quiet = await hOf(40);
+    const noisy = await hOf(160);
+    expect(noisy).toBeGreaterThan(2 * quiet);
+  });
+});
+
+describe('bias-field correction', () => {
+  it('removes a known smooth multiplicative field from a phantom', () => {
+    const n = 40;
+    const clean = phantom(n);
+    const biased = new Float32Array(clean.length);
+    for (let z = 0; z < n; z++)
+      for (let y = 0; y < n; y++)
+        for (let x = 0; x < n; x++) {
+          const i = x + n * (y + n * z);
+          const [u, v] = [(2 * x) / (n - 1) - 1, (2 * y) / (n - 1) - 1];
+          biased[i] = clean[i] * Math.exp(0.5 * u - 0.4 * v * v + 0.1);
+        }
+    const { output } = correctBias(biased, cube(n), { degree: 2 });
+    // Spread of the bright tissue's intensities, relative to its mean: the field's doing.
+    const cv = (a: Float32Array) => {
+      const vals: number[] = [];
+      clean.forEach((v, i) => v === 2000 && vals.push(a[i]));
+      const m = vals.reduce((s, x) => s + x, 0) / vals.length;
+      return Math.sqrt(vals.reduce((s, x) => s + (x - m) ** 2, 0) / vals.length) / m;
+    };
+    expect(cv(biased)).toBeGreaterThan(0.05);
+    expect(cv(output)).toBeLessThan(cv(biased) / 3);
+  });
+});
+
+describe('the guard', () => {
+  it('flags a method that takes the examples further from their targets', () => {
+    const r = rng(4);
+    const target = new Float32Array(1000).map(() => 100 + r());
+    const input = target.map((v) => v + 5 * gauss(r));
+    const piece = { example: 0, input, target, score: new Uint8Array(1000).fill(1), peak: 101 };
+    const closer = judgeExamples([{ name: 'a' }], [piece], () => target.map((v, i) => (v + input[i]) / 2));
+    const further = judgeExamples([{ name: 'a' }], [piece], () => input.map((v) => v + 10 * gauss(r)));
+    expect(closer[0].outputPsnr).toBeGreaterThan(closer[0].inputPsnr);
+    expect(further[0].outputPsnr).toBeLessThan(further[0].inputPsnr);
+  });
+
+  it('a default restoration that harms its examples returns the input unchanged, with a QC warning', async () => {
+    // The "task" of these pairs keeps the input's noise and adds more: denoising moves each example away from its target.
+    const dir = tempDir('nv-restore-guard-');
+    const n = 32;
+    const pairs = [];
+    for (const k of [1, 2]) {
+      const input = join(dir, `noisy${k}.nii.gz`);
+      const target = join(dir, `noisier${k}.nii.gz`);
+      const noisy = rician(phantom(n, k), 80, 20 + k);
+      const r = rng(40 + k);
+      await writeNifti(input, asVolume(noisy, n));
+      await writeNifti(
+        target,
+        asVolume(
+          noisy.map((v) => v + 40 * gauss(r)),
+          n,
+        ),
+      );
+      pairs.push({ imageFile: input, labelFile: target });
+    }
+    const targetData = rician(phantom(n), 80, 30);
+    const result = await runPipeline({
+      target: asVolume(targetData, n),
+      structures: [{ task: 'generate', pairs }],
+      align: 'none',
+      method: 'nlm',
+      restoration: { auto: true, why: 'test' },
+    });
+    expect(result.restoration?.guard.passed).toBe(false);
+    expect(result.restoration?.applied).toBe(false);
+    expect(result.qc.map((w) => w.kind)).toEqual(['restoration-harms']);
+    expect(Array.from(result.structures[0].volume.data)).toEqual(Array.from(targetData));
+  });
+});
+
+describe('which restoration the examples ask for', () => {
+  it('noise for a fine-grained change, bias-field for a smooth one, none (the model) for another task', async () => {
+    const n = 32;
+    const clean = phantom(n);
+    const biased = clean.map((v, i) => v * (1 + 0.3 * ((i % n) / n - 0.5)));
+    const noisy = rician(clean, 80, 5);
+    const read = (input: Float32Array) => [{ name: 'e', read: async () => ({ input, target: clean, dims: cube(n) }) }];
+    expect((await methodFromExamples(read(noisy))).method).toBe('nlm');
+    expect((await methodFromExamples(read(biased))).method).toBe('bias-field');
+    // Removing a whole tissue (as skull stripping removes the skull) is not a restoration.
+    const stripped = [{ name: 'e', read: async () => ({ input: clean, target: clean.map((v) => (v === 2000 ? 0 : v)), dims: cube(n) }) }];
+    expect((await methodFromExamples(stripped)).method).toBeNull();
+  });
+});
+
+describe('neuroverse run --task generate (classical restoration)', () => {
+  it('denoises by default when the examples are noisy pairs: the target grid, its units, the examples scored', async () => {
+    const dir = tempDir('nv-restore-cli-');
+    const n = 32;
+    const context: string[] = [];
+    for (const k of [1, 2]) {
+      const input = join(dir, `noisy${k}.nii.gz`);
+      const target = join(dir, `clean${k}.nii.gz`);
+      await writeNifti(input, asVolume(rician(phantom(n, k), 80, 50 + k), n));
+      await writeNifti(target, asVolume(phantom(n, k), n));
+      context.push('--context', `${input},${target}`);
+    }
+    const clean = phantom(n);
+    const noisy = rician(clean, 80, 60);
+    const targetFile = join(dir, 'target.nii.gz');
+    await writeNifti(targetFile, {
+      ...asVolume(noisy, n),
+      spacing: [0.9, 0.9, 1.2],
+      affine: [
+        [0.9, 0, 0, -14],
+        [0, 0.9, 0, -14],
+        [0, 0, 1.2, -19],
+        [0, 0, 0, 1],
+      ],
+    });
+    const out = join(dir, 'out.nii.gz');
+    const r = neuroverse(['run', '--task', 'generate', '--target', targetFile, ...context, '--out', out, '--json'], { NEUROVERSE_DATA_DIR: join(dir, 'data') });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { method: string; restoration: { guard: { passed: boolean }; examples: unknown[] } };
+    expect(report.method).toBe('nlm');
+    expect(report.restoration.guard.passed).toBe(true);
+    expect(report.restoration.examples).toHaveLength(2);
+    const v = await readNifti(out);
+    expect(v.dims.slice(0, 3)).toEqual([n, n, n]);
+    v.spacing.slice(0, 3).forEach((s, i) => expect(s).toBeCloseTo([0.9, 0.9, 1.2][i], 5));
+    const restored = Float32Array.from(v.data as ArrayLike<number>, (x) => x * v.slope + v.intercept);
+    // Inside the head (outside it the input is kept).
+    const head = Uint8Array.from(clean, (x) => (x > 0 ? 1 : 0));
+    expect(maskedMse(restored, clean, head)).toBeLessThan(maskedMse(noisy, clean, head) / 2);
+    expect(Math.max(...restored)).toBeGreaterThan(1500);
+  });
+});

@@ -9,6 +9,8 @@ export interface SegmentSpec {
   /** Voxel value of the structure in the mask. */
   value: number;
   description?: string;
+  /** A lesion run's segment: coded as a Lesion (Morphologically Altered Structure) when its name says nothing more. */
+  kind?: 'anatomy' | 'lesion';
 }
 
 export interface StructureStats {
@@ -64,7 +66,7 @@ export interface SegProvenance {
   algorithmName?: string;
   /** The model package's version or checkpoint identity. */
   algorithmVersion?: string;
-  method?: 'model' | 'vote';
+  method?: 'model' | 'vote' | 'classifier' | 'threshold';
   alignment?: string;
   contextSet?: { name: string; identity: string; pairs: number };
   /** The library's run id. */

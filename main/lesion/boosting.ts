@@ -87,14 +87,19 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Fits trees on quantised rows `x` (rows × width) with 0/1 targets `y`. */
-export function fitBoostedTrees(x: Uint8Array, y: Uint8Array, width: number, options: Partial<BoostingOptions> = {}): BoostedTrees {
+/**
+ * Fits trees on quantised rows `x` (rows × width) with 0/1 targets `y`. With `balanced`, each class weighs as much as
+ * the other in the loss, whatever their counts (a few small MS plaques against a whole brain).
+ */
+export function fitBoostedTrees(x: Uint8Array, y: Uint8Array, width: number, options: Partial<BoostingOptions> = {}, balanced = false): BoostedTrees {
   const o = { ...DEFAULT_BOOSTING, ...options };
   const n = y.length;
   if (n === 0 || x.length !== n * width) throw new Error(`boosting: ${n} targets for ${x.length / width} rows`);
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i];
-  const rate = Math.min(1 - 1e-6, Math.max(1e-6, positives / n));
+  const weight = [1, 1];
+  if (balanced && positives > 0 && positives < n) [weight[0], weight[1]] = [n / (2 * (n - positives)), n / (2 * positives)];
+  const rate = balanced && positives > 0 && positives < n ? 0.5 : Math.min(1 - 1e-6, Math.max(1e-6, positives / n));
   const base = Math.log(rate / (1 - rate));
   const score = new Float64Array(n).fill(base);
   const g = new Float64Array(n);
@@ -210,8 +215,9 @@ export function fitBoostedTrees(x: Uint8Array, y: Uint8Array, width: number, opt
     let H = 0;
     for (let r = 0; r < n; r++) {
       const p = 1 / (1 + Math.exp(-score[r]));
-      g[r] = p - y[r];
-      h[r] = Math.max(p * (1 - p), 1e-12);
+      const w = weight[y[r]];
+      g[r] = w * (p - y[r]);
+      h[r] = w * Math.max(p * (1 - p), 1e-12);
       G += g[r];
       H += h[r];
       order[r] = r;

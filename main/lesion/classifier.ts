@@ -20,6 +20,10 @@ export interface ClassifierOptions {
   smoothMm: number;
   thresholds: readonly number[];
   seed: number;
+  /** Add the difference with the mirror image across the brain's left–right centre (features.ts). */
+  mirror: boolean;
+  /** Distance to the brain's edge as a feature, capped at this many mm (0: none; Infinity: uncapped). */
+  edgeCapMm: number;
 }
 
 export const DEFAULT_CLASSIFIER: ClassifierOptions = {
@@ -30,6 +34,8 @@ export const DEFAULT_CLASSIFIER: ClassifierOptions = {
   smoothMm: 1,
   thresholds: [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
   seed: 1,
+  mirror: process.env.NEUROVERSE_LESION_MIRROR === '1',
+  edgeCapMm: Number(process.env.NEUROVERSE_LESION_EDGE ?? 'Infinity'),
 };
 
 export interface LesionSegmentation {
@@ -78,7 +84,7 @@ export function segmentLesionsByClassifier(
     return prepare(e, o, rnd);
   });
   progress(0.3, 'features of the target');
-  const targetFeatures = lesionFeatures(target);
+  const targetFeatures = lesionFeatures(target, { mirror: o.mirror, edgeCapMm: o.edgeCapMm });
   const tFeatures = performance.now();
 
   // Bins from the drawn rows of every example: the same quantisation for fitting, validation and the target.
@@ -115,7 +121,7 @@ export function segmentLesionsByClassifier(
       for (let r = 0; r < drawn; r++) if (owner[r] !== i) keep.push(r);
       const { x, y } = subset(xAll, yAll, width, keep);
       const tf = performance.now();
-      const model = fitBoostedTrees(x, y, width, o.boosting);
+      const model = fitBoostedTrees(x, y, width, o.boosting, true);
       fitSeconds += (performance.now() - tf) / 1000;
       const score = scoreMap(p.features, predictBoostedTrees(model, quantise(p.features.values, width, edges)), o.smoothMm);
       scored.push({ score, dims: p.features.crop.dims, truth: p.truth, truthElsewhere: p.truthElsewhere, voxelMm3: p.voxelMm3 });
@@ -128,7 +134,7 @@ export function segmentLesionsByClassifier(
   }
   const tValidate = performance.now();
   progress(0.85, 'fitting on all examples');
-  const model = fitBoostedTrees(xAll, yAll, width, o.boosting);
+  const model = fitBoostedTrees(xAll, yAll, width, o.boosting, true);
   const tFit = performance.now();
   progress(0.92, 'classifying the target');
   const score = scoreMap(targetFeatures, predictBoostedTrees(model, quantise(targetFeatures.values, width, edges)), o.smoothMm);
@@ -158,7 +164,7 @@ export function voxelMm3(spacing: readonly number[]): number {
 
 /** Features of one example and a class-balanced draw of its brain voxels: lesion, its border ring, elsewhere. */
 function prepare(e: LesionExample, o: ClassifierOptions, rnd: () => number): Prepared {
-  const features = lesionFeatures(e.image);
+  const features = lesionFeatures(e.image, { mirror: o.mirror, edgeCapMm: o.edgeCapMm });
   const { crop, rows, brain } = features;
   const truth = cropArray(e.label, e.image.dims, crop, Uint8Array);
   for (let i = 0; i < truth.length; i++) truth[i] = truth[i] !== 0 ? 1 : 0;

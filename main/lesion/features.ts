@@ -54,7 +54,7 @@ export function brainCrop(image: LesionImage): Pick<FeatureSet, 'brain' | 'rows'
   return { brain, rows, crop };
 }
 
-export function lesionFeatures(image: LesionImage): FeatureSet {
+export function lesionFeatures(image: LesionImage, options: { mirror?: boolean; edgeCapMm?: number } = {}): FeatureSet {
   const { dims, spacing } = image;
   const { brain, rows, crop } = brainCrop(image);
   const n = brain.length;
@@ -82,12 +82,20 @@ export function lesionFeatures(image: LesionImage): FeatureSet {
       for (let i = 0; i < n; i++) sd[i] = Math.sqrt(Math.max(0, m2[i] - m[i] * m[i]));
       columns.push({ name: `${tag}.sd${s}`, data: sd });
     }
-    columns.push({
-      name: `${tag}.mirror${FEATURE_SCALES.mirror}`,
-      data: mirrorDifference(smoothed.get(FEATURE_SCALES.mirror)!, brain, crop.dims, image.lrAxis),
-    });
+    if (options.mirror)
+      columns.push({
+        name: `${tag}.mirror${FEATURE_SCALES.mirror}`,
+        data: mirrorDifference(smoothed.get(FEATURE_SCALES.mirror)!, brain, crop.dims, image.lrAxis),
+      });
   });
-  columns.push({ name: 'edge.mm', data: distanceToOutside(brain, crop.dims, spacing) });
+  // Capped: near the edge (partial volume, CSF, stripping residue) the distance says something about any voxel;
+  // deeper, it would only say where the examples' lesions happened to be.
+  const cap = options.edgeCapMm ?? Infinity;
+  if (cap > 0) {
+    const edge = distanceToOutside(brain, crop.dims, spacing);
+    for (let i = 0; i < edge.length; i++) if (edge[i] > cap) edge[i] = cap;
+    columns.push({ name: 'edge.mm', data: edge });
+  }
 
   const width = columns.length;
   const values = new Float32Array(count * width);

@@ -1,4 +1,5 @@
 import { InputError } from '../common/errors.js';
+import { structureMask } from '../imaging/labels.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims, voxelCount } from '../imaging/volume.js';
@@ -15,6 +16,10 @@ export const LESION_METHODS: readonly LesionMethod[] = ['classifier', 'threshold
 export interface LesionCaseFiles {
   images: string[];
   label?: string;
+  /** Label values that mark lesion in a multi-label mask; any non-zero value when absent or empty. */
+  labels?: number[];
+  /** The first channel already in memory (a DICOM target): `images[0]` then only names it in messages. */
+  first?: Volume;
 }
 
 export interface LesionRunResult {
@@ -67,19 +72,14 @@ export async function readLesionCase(files: LesionCaseFiles, channels: number): 
       `has ${files.images.length} channel(s), the target ${channels}: give every example the target's channels, in its order`,
       'usage',
     );
-  const volumes = await Promise.all(files.images.map((f) => readNifti(f)));
+  const volumes = await Promise.all(files.images.map((f, c) => (c === 0 && files.first ? Promise.resolve(files.first) : readNifti(f))));
   const image = lesionImage(volumes, files.images);
   if (!files.label) return { image };
   const lv = await readNifti(files.label);
   const d = spatialDims(lv);
   if (d.some((x, k) => x !== image.dims[k]))
     throw new InputError(files.label, `is ${d.join('×')}, its image ${files.images[0]} is ${image.dims.join('×')}: a lesion mask must be on its image's grid`);
-  const n = voxelCount(d);
-  const label = new Uint8Array(n);
-  const slope = lv.slope === 0 || !Number.isFinite(lv.slope) ? 1 : lv.slope;
-  const icpt = Number.isFinite(lv.intercept) ? lv.intercept : 0;
-  for (let i = 0; i < n; i++) label[i] = Math.round(lv.data[i] * slope + icpt) !== 0 ? 1 : 0;
-  return { image, label };
+  return { image, label: structureMask(lv, files.labels) };
 }
 
 /**

@@ -23,7 +23,14 @@ export function runProvenance(
   const weights = model?.provenance?.sourceSha256;
   return {
     type: 'AUTOMATIC',
-    algorithmName: method === 'vote' ? 'Neuroverse atlas vote' : `Neuroverse3D ${model?.name ?? ''}`.trim(),
+    algorithmName:
+      method === 'vote'
+        ? 'Neuroverse atlas vote'
+        : method === 'classifier'
+          ? 'Neuroverse lesion classifier'
+          : method === 'threshold'
+            ? 'Neuroverse lesion threshold'
+            : `Neuroverse3D ${model?.name ?? ''}`.trim(),
     algorithmVersion: method === 'model' && weights ? `weights sha256 ${weights.slice(0, 16)}` : appVersion(),
     method,
     alignment: align,

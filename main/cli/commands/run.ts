@@ -5,7 +5,10 @@ import { parseDevice, parsePrecision } from '../../engine/index.js';
 import type { Task } from '../../common/task.js';
 import { Library, libraryDir, resolveContextSet, scannerMatch, type ScannerInfo } from '../../library/index.js';
 import { isNiftiName, voxelVolumeMm3, writeNifti } from '../../imaging/index.js';
-import { chooseAlign, chooseMethod, DEFAULTS, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, DEFAULTS, isLesionMethod, METHODS, MODEL_ALIGN } from '../../pipeline/defaults.js';
+import { LESION_METHODS } from '../../lesion/segment-lesions.js';
+import { lesionStatsCsv } from '../../export/lesion-stats.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Method } from '../../pipeline/defaults.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { DOUBT_SCALE, doubtfulVoxels } from '../../fusion/vote.js';
@@ -28,6 +31,7 @@ export const runCommand: CliCommand = {
                       [--auto-context N] [--task segment|generate] [--label V ...] [--align none|affine|deformable] [--method model|vote]
                       [--reference IMG] [--mini-context N|auto] [--device auto|cpu|cuda|directml|coreml|webgpu] [--precision auto|fp32|int8] [--workers N]
                       [--uncertainty FILE.nii.gz] [--json]
+                      [--lesion [--target-channel IMG ...] [--lesion-csv FILE.csv]]
 
   --model DIR          model package folder (neuroverse model import makes one); default: the first installed
                        package for the task ($NEUROVERSE_MODELS, <data folder>/models, then the bundled one)
@@ -57,7 +61,14 @@ export const runCommand: CliCommand = {
   --device D           auto (CUDA, DirectML, CoreML, WebGPU where usable, else CPU; every fallback's reason
                        is reported), cpu, cuda, directml, coreml or webgpu (a named one that fails is an error)
   --precision P        auto (the package's int8 variant on the CPU where it has one, else fp32), fp32 or int8
-  --json               print one JSON object with timings instead of text`,
+  --json               print one JSON object with timings instead of text
+
+  Lesions and tumours (docs/lesions.md): a label that sits somewhere else in every patient
+  --lesion             learn the lesion from the pairs at run time: --method ${DEFAULTS.lesion.method} by default (or threshold),
+                       no alignment, no anatomy checks; an empty mask is a valid answer; prints lesion count and volumes
+  --context IMG[+IMG2...],LABEL  with --lesion, a pair's further channels on its image's grid (e.g. FLAIR+T1c)
+  --target-channel IMG the target's further channel(s), in the pairs' order (repeat for more)
+  --lesion-csv FILE    also write the lesions (one line each: voxels, mL, centre) and the total as CSV`,
   async run(argv, io) {
     const t0 = performance.now();
     const args = parseArgs(argv, {
@@ -79,8 +90,11 @@ export const runCommand: CliCommand = {
         'uncertainty',
         'precision',
         'auto-context',
+        // Lesion runs (issue 23).
+        'target-channel',
+        'lesion-csv',
       ],
-      boolean: ['json'],
+      boolean: ['json', 'lesion'],
     });
     const modelFlag = flag(args, 'model');
     const targetPath = flag(args, 'target');
@@ -111,11 +125,28 @@ export const runCommand: CliCommand = {
     }
     const device = parseDevice(flag(args, 'device'));
     const precision = parsePrecision(flag(args, 'precision'));
-    let pairsSpec: Array<{ imageFile: string; labelFile: string; imageSha256?: string; labelSha256?: string; setName?: string }> = contexts.map((c) => {
-      const parts = c.split(',');
-      if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
-      return { imageFile: parts[0], labelFile: parts[1] };
-    });
+    // --- Lesion runs (issue 23): --lesion or a lesion method; pairs may carry further channels as IMG+IMG2,LABEL. ---
+    const lesionMethodFlag = flag(args, 'method') as Method | undefined;
+    const lesion = hasFlag(args, 'lesion') || isLesionMethod(lesionMethodFlag);
+    const targetChannels = flagAll(args, 'target-channel');
+    const lesionCsv = flag(args, 'lesion-csv');
+    if (!lesion && (targetChannels.length > 0 || lesionCsv !== undefined))
+      throw new InputError(undefined, '--target-channel and --lesion-csv apply to --lesion runs', 'usage');
+    if (lesion && lesionMethodFlag !== undefined && !isLesionMethod(lesionMethodFlag))
+      throw new InputError(undefined, `--lesion runs use --method ${LESION_METHODS.join(' or ')} (got "${lesionMethodFlag}")`, 'usage');
+    if (lesion && modelFlag)
+      throw new InputError(undefined, '--model does not apply to --lesion runs (the lesion methods are fitted on the pairs at run time)', 'usage');
+    if (lesion && flag(args, 'task') === 'generate') throw new InputError(undefined, '--lesion applies to --task segment', 'usage');
+    for (const f of targetChannels) if (!isNiftiName(f)) throw new InputError(f, "--target-channel must be a NIfTI file on the target's grid", 'usage');
+    // --- end of the lesion block ---
+    let pairsSpec: Array<{ imageFile: string; labelFile: string; imageSha256?: string; labelSha256?: string; setName?: string; channelFiles?: string[] }> =
+      contexts.map((c) => {
+        const parts = c.split(',');
+        if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
+        if (!lesion) return { imageFile: parts[0], labelFile: parts[1] };
+        const [imageFile, ...channelFiles] = parts[0].split('+');
+        return { imageFile, labelFile: parts[1], channelFiles };
+      });
     const scanners = new Map<string, ScannerInfo>();
     if (setNames.length) {
       // The set decides the task; its stored files are read-only and named by hash, so the paths stay valid.
@@ -159,7 +190,7 @@ export const runCommand: CliCommand = {
       throw new InputError(undefined, `--method must be ${METHODS.join(' or ')} (got "${methodFlag}")`, 'usage');
     if (methodFlag === 'vote' && task !== 'segment') throw new InputError(undefined, '--method vote applies to --task segment only', 'usage');
     if (methodFlag === 'vote' && modelFlag) throw new InputError(undefined, '--model does not apply to --method vote (atlas fusion uses no model)', 'usage');
-    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined });
+    const method = chooseMethod(task, { method: methodFlag, modelNamed: modelFlag !== undefined, lesion });
     const reference = flag(args, 'reference');
     const uncertaintyOut = flag(args, 'uncertainty');
     if (uncertaintyOut !== undefined && !isNiftiName(uncertaintyOut))
@@ -172,12 +203,17 @@ export const runCommand: CliCommand = {
       throw new InputError(undefined, `--workers must be a positive integer (got "${workersFlag}")`, 'usage');
 
     // Without --model, the same lookup as the app: $NEUROVERSE_MODELS, <data folder>/models, the bundled default.
-    const model = method === 'vote' ? null : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
+    const model =
+      method === 'vote' || isLesionMethod(method)
+        ? null
+        : (modelFlag ?? pickModel(await findModels(modelPlaces(defaultDataDir(), resourcesDir())), undefined, task).dir);
     // The model runs in a compute worker (pipeline/model-runner.ts), as in the app.
     const engine = model ? await workerRunner(model, device, precision) : null;
     const align = chooseAlign(task, method, alignFlag, engine?.manifest.alignment);
     if (reference !== undefined && align === 'none') throw new InputError(undefined, '--reference needs --align affine or deformable', 'usage');
     const needsPool = align !== 'none' || method === 'vote';
+    if (lesion && align !== 'none')
+      throw new InputError(undefined, `--lesion runs are not aligned (got --align ${align}): a lesion is not where the examples' lesions are`, 'usage');
     const pool = needsPool ? registrationPool(workers) : null;
     const cache = new RegistrationCache(registrationCacheDir(defaultDataDir()));
     try {
@@ -192,7 +228,7 @@ export const runCommand: CliCommand = {
       };
       const readTarget = (performance.now() - t) / 1000;
       for (const p of pairsSpec)
-        for (const f of [p.imageFile, p.labelFile])
+        for (const f of [p.imageFile, p.labelFile, ...(p.channelFiles ?? [])])
           if (!isNiftiName(f)) throw new InputError(f, 'context pairs must be NIfTI files (convert a DICOM series with neuroverse convert)');
       // Every pair is checked before any compute so bad input fails fast (checkPairsFirst); then read again
       // only when it is used, so memory does not grow with the number of pairs.
@@ -208,7 +244,8 @@ export const runCommand: CliCommand = {
         cache,
         reference,
         miniContext,
-        checkPairsFirst: true,
+        checkPairsFirst: !lesion,
+        targetChannels: lesion ? targetChannels : undefined,
         autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => headerMatchOf((p as { setName?: string }).setName) },
         onProgress: (stage, fraction, message) => progress.report(stage, fraction, message),
       });
@@ -225,6 +262,7 @@ export const runCommand: CliCommand = {
         await writeNifti(uncertaintyOut, { ...s.volume, data: s.uncertainty, slope: 1 / DOUBT_SCALE, intercept: 0, description: 'neuroverse doubt (0-1)' });
       }
       if (s.uncertainty) uncertainMl = Math.round((doubtfulVoxels(s.uncertainty) * voxelVolumeMm3(s.volume.affine)) / 10) / 100;
+      if (lesionCsv !== undefined && s.lesion) await writeFileAtomic(lesionCsv, new TextEncoder().encode(lesionStatsCsv(s.lesion.stats)), { overwrite: true });
       const write = (performance.now() - t) / 1000;
       const seconds = {
         load,
@@ -295,13 +333,27 @@ export const runCommand: CliCommand = {
         })),
         /** What "neuroverse export-seg --provenance" writes into the SEG. */
         provenance,
+        /** Lesion runs: the rule learned from the pairs, lesion count and volumes (mL), largest first. */
+        lesion: s.lesion
+          ? {
+              method: s.lesion.method,
+              rule: s.lesion.rule,
+              exampleDice: s.lesion.exampleDice === null ? null : Math.round(s.lesion.exampleDice * 1000) / 1000,
+              count: s.lesion.stats.count,
+              totalMl: Math.round(s.lesion.stats.totalMl * 1000) / 1000,
+              lesions: s.lesion.stats.lesions.map((l) => ({ voxels: l.voxels, volumeMl: Math.round(l.volumeMl * 1000) / 1000, centreVoxel: l.centreVoxel })),
+              seconds: Object.fromEntries(Object.entries(s.lesion.seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+            }
+          : null,
       };
       if (hasFlag(args, 'json')) {
         io.out(JSON.stringify(report));
       } else {
         const how = result.choice
           ? `${model}, mini-context ${s.miniContext}, ${result.choice.provider} ${result.choice.precision}: ${result.choice.reason}`
-          : 'majority vote';
+          : s.lesion
+            ? `lesion ${method} fitted on the pairs`
+            : 'majority vote';
         const aligned = result.alignment ? `, aligned ${align}: ${result.alignment.registered} registered, ${result.alignment.cached} from cache` : '';
         io.out(`wrote ${out} (${task} by ${how}; ${s.contextSize} context pairs${aligned})`);
         if (s.contextChoice) {
@@ -310,6 +362,15 @@ export const runCommand: CliCommand = {
             io.out(
               `  ${c.chosen ? '✓' : ' '} ${c.rank}. ${pairsSpec[c.index].imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`,
             );
+        }
+        if (s.lesion) {
+          const l = s.lesion;
+          const rule = l.rule.keep === 'largest' ? 'largest component' : `components ≥ ${Math.round(l.rule.minMm3)} mm³`;
+          io.out(
+            `lesions: ${l.stats.count}, total ${l.stats.totalMl.toFixed(2)} mL${l.stats.count ? ` (largest ${l.stats.lesions[0].volumeMl.toFixed(2)} mL)` : ''}; rule from the pairs: score > ${+l.rule.threshold.toFixed(2)}, ${rule}${l.exampleDice !== null ? `, Dice ${l.exampleDice.toFixed(3)} on the pairs${method === 'classifier' ? ' (each held out of its own fit)' : ''}` : ''}`,
+          );
+          for (const x of l.stats.lesions.slice(0, 10)) io.out(`  lesion ${x.index}: ${x.volumeMl.toFixed(3)} mL at voxel ${x.centreVoxel.join(', ')}`);
+          if (l.stats.count > 10) io.out(`  … ${l.stats.count - 10} more${lesionCsv ? ` in ${lesionCsv}` : ' (--lesion-csv FILE lists them all)'}`);
         }
         if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
         if (uncertainMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${uncertainMl} mL${uncertaintyOut ? `, map written to ${uncertaintyOut}` : ''}`);

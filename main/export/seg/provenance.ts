@@ -7,11 +7,20 @@ export const EQUIPMENT = { manufacturer: 'Neuroverse Workstation', model: 'Neuro
 const FAMILY = {
   model: { CodeValue: '123110', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Artificial Intelligence' },
   vote: { CodeValue: 'ATLAS-VOTE', CodingSchemeDesignator: '99NEUROVERSE', CodeMeaning: 'Atlas label fusion by majority vote' },
+  classifier: { CodeValue: 'RUNTIME-GBT', CodingSchemeDesignator: '99NEUROVERSE', CodeMeaning: 'Boosted trees fitted on the context at run time' },
+  threshold: { CodeValue: 'FITTED-THRESHOLD', CodingSchemeDesignator: '99NEUROVERSE', CodeMeaning: 'Intensity threshold fitted on the context' },
+};
+
+const METHOD_TEXT: Record<NonNullable<SegProvenance['method']>, string> = {
+  model: 'in-context model',
+  vote: 'atlas vote of registered context labels',
+  classifier: 'lesion classifier (boosted trees) fitted on the context pairs at run time',
+  threshold: 'intensity threshold fitted on the context pairs',
 };
 
 /** Declares the private scheme (Coding Scheme Identification, SOP Common) when a segment's family uses it. */
 export function codingSchemes(p: SegProvenance): NaturalDataset[] {
-  if (p.type === 'MANUAL' || p.method !== 'vote') return [];
+  if (p.type === 'MANUAL' || !p.method || p.method === 'model') return [];
   return [
     {
       CodingSchemeDesignator: FAMILY.vote.CodingSchemeDesignator,
@@ -29,7 +38,7 @@ export function algorithmName(p: SegProvenance): string {
 /** One sentence of how the segmentation was made: alignment, context set and its identity, correction. */
 export function provenanceText(p: SegProvenance): string {
   const parts: string[] = [];
-  if (p.method) parts.push(p.method === 'vote' ? 'atlas vote of registered context labels' : 'in-context model');
+  if (p.method) parts.push(METHOD_TEXT[p.method]);
   if (p.alignment) parts.push(`alignment ${p.alignment}`);
   if (p.contextSet) parts.push(`context set "${p.contextSet.name}" (${p.contextSet.pairs} pairs, identity ${p.contextSet.identity})`);
   if (p.runId) parts.push(`library run ${p.runId}`);
@@ -58,7 +67,7 @@ export function algorithmIdentification(p: SegProvenance, softwareVersion: strin
   if (p.type === 'MANUAL') return null;
   const params = provenanceText(p);
   return {
-    AlgorithmFamilyCodeSequence: [p.method === 'vote' ? FAMILY.vote : FAMILY.model],
+    AlgorithmFamilyCodeSequence: [FAMILY[p.method ?? 'model']],
     AlgorithmName: algorithmName(p),
     AlgorithmVersion: (p.algorithmVersion ?? softwareVersion).slice(0, 64),
     ...(params ? { AlgorithmParameters: params.slice(0, 10240) } : {}),

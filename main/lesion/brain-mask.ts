@@ -52,7 +52,7 @@ function borderMode(image: ArrayLike<number>, [nx, ny, nz]: readonly [number, nu
 }
 
 /** Sets every non-mask voxel the grid's faces cannot reach through non-mask voxels (6-connected). */
-function fillHoles(mask: Uint8Array, [nx, ny, nz]: readonly [number, number, number]): void {
+export function fillHoles(mask: Uint8Array, [nx, ny, nz]: readonly [number, number, number]): void {
   const n = nx * ny * nz;
   const outside = new Uint8Array(n);
   const queue = new Int32Array(n);

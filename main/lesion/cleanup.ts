@@ -1,4 +1,5 @@
 import { connectedComponents, largestComponent, type Connectivity } from '../imaging/components.js';
+import { fillHoles } from './brain-mask.js';
 import type { Dims } from './filters.js';
 
 /** Lesions are 26-connected components (corner-touching voxels are one lesion), as in lesion counts (export/lesion-stats.ts). */
@@ -14,6 +15,11 @@ export interface CleanupRule {
   keep: 'largest' | 'all';
   /** Smallest component kept, mm³ (with keep "all"). */
   minMm3: number;
+  /**
+   * Fill the kept components' holes (what the outside cannot reach): a glioma's whole-tumour mask is solid, while
+   * its necrotic core is dark on FLAIR. Chosen on the held-out examples like the rest.
+   */
+  fill?: boolean;
 }
 
 /** A score map on some grid with the truth it should reproduce (an example pair held out of its own fit). */
@@ -36,6 +42,7 @@ export function applyCleanup(score: Float32Array, dims: Dims, rule: CleanupRule,
   keep[0] = 0;
   const out = new Uint8Array(score.length);
   for (let i = 0; i < out.length; i++) out[i] = keep[c.labels[i]];
+  if (rule.fill) fillHoles(out, dims);
   return out;
 }
 
@@ -54,7 +61,12 @@ export function exampleLesionSizes(cases: { truth: Uint8Array; dims: Dims; voxel
  * all components above each candidate minimum size). Candidate minimum sizes are 0 and the examples' smallest
  * lesions (smallest, 10th, 25th percentile of their sizes); ties keep the earlier, simpler rule.
  */
-export function chooseCleanup(cases: ScoredCase[], thresholds: readonly number[], lesionSizesMm3: readonly number[]): { rule: CleanupRule; dice: number } {
+export function chooseCleanup(
+  cases: ScoredCase[],
+  thresholds: readonly number[],
+  lesionSizesMm3: readonly number[],
+  tryFill = true,
+): { rule: CleanupRule; dice: number } {
   const q = (p: number) => lesionSizesMm3[Math.min(lesionSizesMm3.length - 1, Math.floor(p * lesionSizesMm3.length))];
   const minima = [...new Set([0, ...(lesionSizesMm3.length ? [q(0), q(0.1), q(0.25)] : [])])].sort((a, b) => a - b);
   const rules: Omit<CleanupRule, 'threshold'>[] = [{ keep: 'largest', minMm3: 0 }, ...minima.map((m) => ({ keep: 'all' as const, minMm3: m }))];
@@ -89,6 +101,24 @@ export function chooseCleanup(cases: ScoredCase[], thresholds: readonly number[]
   let best = 0;
   for (let i = 1; i < total.length; i++) if (total[i] > total[best] + 1e-9) best = i;
   const ti = Math.floor(best / rules.length);
-  const r = rules[best % rules.length];
-  return { rule: { threshold: thresholds[ti], ...r }, dice: total[best] / Math.max(1, cases.length) };
+  const rule: CleanupRule = { threshold: thresholds[ti], ...rules[best % rules.length] };
+  const dice = total[best] / Math.max(1, cases.length);
+  // Filling holes, tried on the best rule only (it needs the whole mask, not just component tallies).
+  if (!tryFill) return { rule, dice };
+  let filled = 0;
+  for (const sc of cases) filled += diceOf(applyCleanup(sc.score, sc.dims, { ...rule, fill: true }, sc.voxelMm3), sc);
+  filled /= Math.max(1, cases.length);
+  return filled > dice + 1e-9 ? { rule: { ...rule, fill: true }, dice: filled } : { rule, dice };
+}
+
+function diceOf(mask: Uint8Array, sc: ScoredCase): number {
+  let a = 0;
+  let b = sc.truthElsewhere;
+  let ab = 0;
+  for (let i = 0; i < mask.length; i++) {
+    a += mask[i];
+    b += sc.truth[i];
+    ab += mask[i] & sc.truth[i];
+  }
+  return a + b === 0 ? 1 : (2 * ab) / (a + b);
 }

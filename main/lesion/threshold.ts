@@ -62,7 +62,8 @@ export function segmentLesionsByThreshold(target: LesionImage, examples: LesionE
   for (let k = 0; k < dice.length; k++) if (dice[k] >= dice[top] - 1e-6) plateau.push(k);
   const best = plateau[Math.floor(plateau.length / 2)];
   const candidates = REFINE.map((d) => COARSE[best] + d);
-  const { rule, dice: exampleDice } = chooseCleanup(cases, candidates, exampleLesionSizes(cases));
+  // No hole filling: the baseline stays what the lesion data's README describes.
+  const { rule, dice: exampleDice } = chooseCleanup(cases, candidates, exampleLesionSizes(cases), false);
   const { score, crop } = zMap(target);
   const mask = uncropMask(applyCleanup(score, crop.dims, rule, voxelMm3(target.spacing)), target.dims, crop);
   return { mask, rule, exampleDice, seconds: (performance.now() - t0) / 1000 };

@@ -6,6 +6,7 @@ import { brainMask } from '../../main/lesion/brain-mask.js';
 import { segmentLesionsByClassifier } from '../../main/lesion/classifier.js';
 import { distanceToOutside, gaussian } from '../../main/lesion/filters.js';
 import { segmentLesionsByThreshold } from '../../main/lesion/threshold.js';
+import { chooseAlign, chooseMethod, DEFAULTS } from '../../main/pipeline/defaults.js';
 import { count, dice, DIMS, syntheticCase } from './synthetic.js';
 
 // Small trees keep the test quick; the method is the same as the default.
@@ -155,5 +156,18 @@ describe('building blocks', () => {
     let right = 0;
     for (let r = 0; r < n; r++) right += (p[r] > 0.5 ? 1 : 0) === y[r] ? 1 : 0;
     expect(right / n).toBeGreaterThan(0.95);
+  });
+});
+
+describe('lesion defaults', () => {
+  test('--lesion picks the classifier without alignment; a named lesion method keeps its choice', () => {
+    expect(chooseMethod('segment', { lesion: true })).toBe(DEFAULTS.lesion.method);
+    expect(DEFAULTS.lesion).toEqual({ method: 'classifier', align: 'none' });
+    expect(chooseMethod('segment', { lesion: true, method: 'threshold' })).toBe('threshold');
+    expect(chooseAlign('segment', 'classifier', undefined)).toBe('none');
+    expect(chooseAlign('segment', 'threshold', undefined)).toBe('none');
+    // Anatomy keeps its own defaults.
+    expect(chooseMethod('segment', {})).toBe(DEFAULTS.segment.method);
+    expect(chooseAlign('segment', 'vote', undefined)).toBe(DEFAULTS.segment.align);
   });
 });

@@ -12,23 +12,51 @@ export function brainMask(image: ArrayLike<number>, dims: readonly [number, numb
   const [nx, ny, nz] = dims;
   const n = nx * ny * nz;
   const bg = borderMode(image, dims);
-  let lo = Infinity;
-  let hi = -Infinity;
+  let min = Infinity;
+  let max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = image[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
   // Float backgrounds written after resampling may carry round-off: a millionth of the range is still background.
-  const tol = (hi - lo) * 1e-6;
+  const tol = (max - min) * 1e-6;
   const fore = new Uint8Array(n);
   for (let i = 0; i < n; i++) fore[i] = Math.abs(image[i] - bg) > tol && image[i] === image[i] ? 1 : 0;
-  const c = connectedComponents(fore, dims, 6);
-  const keep = largestComponent(c);
+  // Labelling and hole filling run on the foreground's box plus one voxel (the background around a brain is most of
+  // a 240×240×155 grid; flooding it took about a second).
+  let lo = [nx, ny, nz];
+  let hi = [-1, -1, -1];
+  for (let k = 0, v = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++, v++)
+        if (fore[v]) {
+          const p = [i, j, k];
+          for (let a = 0; a < 3; a++) {
+            if (p[a] < lo[a]) lo[a] = p[a];
+            if (p[a] > hi[a]) hi[a] = p[a];
+          }
+        }
   const mask = new Uint8Array(n);
-  if (keep === 0) return mask;
-  for (let i = 0; i < n; i++) mask[i] = c.labels[i] === keep ? 1 : 0;
-  fillHoles(mask, dims);
+  if (hi[0] < 0) return mask;
+  lo = lo.map((x) => Math.max(0, x - 1));
+  hi = hi.map((x, a) => Math.min(dims[a] - 1, x + 1));
+  const box: [number, number, number] = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
+  const inBox = new Uint8Array(box[0] * box[1] * box[2]);
+  for (let k = 0, w = 0; k < box[2]; k++)
+    for (let j = 0; j < box[1]; j++) {
+      const base = lo[0] + (lo[1] + j) * nx + (lo[2] + k) * nx * ny;
+      for (let i = 0; i < box[0]; i++, w++) inBox[w] = fore[base + i];
+    }
+  const c = connectedComponents(inBox, box, 6);
+  const keep = largestComponent(c);
+  for (let w = 0; w < inBox.length; w++) inBox[w] = c.labels[w] === keep ? 1 : 0;
+  fillHoles(inBox, box);
+  for (let k = 0, w = 0; k < box[2]; k++)
+    for (let j = 0; j < box[1]; j++) {
+      const base = lo[0] + (lo[1] + j) * nx + (lo[2] + k) * nx * ny;
+      for (let i = 0; i < box[0]; i++, w++) mask[base + i] = inBox[w];
+    }
   return mask;
 }
 

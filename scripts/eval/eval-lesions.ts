@@ -105,6 +105,7 @@ async function viaCli(c: Case, examples: Case[], multi: boolean, method: LesionM
     seconds,
     rule: report.lesion?.rule ?? null,
     exampleDice: report.lesion?.exampleDice ?? null,
+    phases: report.lesion?.seconds as Record<string, number> | undefined,
   };
 }
 

@@ -6,6 +6,7 @@
  * error and seconds. Rows are appended to the output as they finish, so a run can be split per case:
  *
  *   node dist/scripts/eval/eval-lesions.js [--via module|cli] [--set glioma|ms] [--case NAME] [--method M] [--out FILE]
+ *   node dist/scripts/eval/eval-lesions.js --table [--out FILE]     (the Markdown table of docs/lesions.md)
  *
  * `--via cli` runs `node bin/neuroverse.js run --lesion ... --json` per case (what a user runs; timing includes
  * reading the files and starting the process); `--via module` calls segmentLesions in this process.
@@ -122,7 +123,39 @@ async function viaModule(c: Case, examples: Case[], multi: boolean, method: Lesi
   return { mask: r.mask, seconds: (performance.now() - t0) / 1000, rule: r.rule, exampleDice: r.exampleDice, phases: r.seconds };
 }
 
+/** Markdown table of a results file: per set and method, mean (range) over the held-out targets. */
+function table(file: string): string {
+  const rows: Array<Record<string, unknown> & { set: string; method: string; via: string; dice: number; seconds: number }> = JSON.parse(
+    readFileSync(file, 'utf8'),
+  ).rows;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const f = (x: number, d = 3) => x.toFixed(d);
+  const lines = [
+    '| cases | method | via | targets | Dice mean (min–max) | lesions found | false-positive lesions | volume error (mean abs.) | seconds (mean, max) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  const groups = new Map<string, typeof rows>();
+  for (const r of rows) groups.set(`${r.set}\u0000${r.method}\u0000${r.via}`, [...(groups.get(`${r.set}\u0000${r.method}\u0000${r.via}`) ?? []), r]);
+  for (const [key, g] of groups) {
+    const [set, method, via] = key.split('\u0000');
+    const dice = g.map((r) => r.dice);
+    const found = g.reduce((a, r) => a + (r.detected as number), 0);
+    const lesions = g.reduce((a, r) => a + (r.trueLesions as number), 0);
+    const fp = mean(g.map((r) => r.falsePositiveLesions as number));
+    const vol = mean(g.map((r) => Math.abs((r.volumeErrorPct as number) ?? 0)));
+    const sec = g.map((r) => r.seconds);
+    lines.push(
+      `| ${set} | ${method} | ${via} | ${g.length} | ${f(mean(dice))} (${f(Math.min(...dice))}–${f(Math.max(...dice))}) | ${found}/${lesions} (${f(found / Math.max(1, lesions), 2)}) | ${f(fp, 1)} | ${f(vol, 0)} % | ${f(mean(sec), 0)}, ${f(Math.max(...sec), 0)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 async function main() {
+  if (process.argv.includes('--table')) {
+    console.log(table(resolve(arg('out') ?? 'docs/results/lesions-loo.json')));
+    return;
+  }
   const via = arg('via') ?? 'module';
   const outFile = resolve(arg('out') ?? 'docs/results/lesions-loo.json');
   const sets = arg('set') ? [arg('set')] : ['glioma', 'ms'];

@@ -34,8 +34,8 @@ export const DEFAULT_CLASSIFIER: ClassifierOptions = {
   smoothMm: 1,
   thresholds: [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
   seed: 1,
-  mirror: process.env.NEUROVERSE_LESION_MIRROR === '1',
-  edgeCapMm: Number(process.env.NEUROVERSE_LESION_EDGE ?? 'Infinity'),
+  mirror: false,
+  edgeCapMm: Infinity,
 };
 
 export interface LesionSegmentation {

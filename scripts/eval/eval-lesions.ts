@@ -6,6 +6,7 @@
  * error and seconds. Rows are appended to the output as they finish, so a run can be split per case:
  *
  *   node dist/scripts/eval/eval-lesions.js [--via module|cli] [--set glioma|ms] [--case NAME] [--method M] [--out FILE]
+ *                                          [--variant default|noedge|mirror]   (classifier features, --via module)
  *   node dist/scripts/eval/eval-lesions.js --table [--out FILE]     (the Markdown table of docs/lesions.md)
  *
  * `--via cli` runs `node bin/neuroverse.js run --lesion ... --json` per case (what a user runs; timing includes
@@ -18,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { connectedComponents } from '../../main/imaging/components.js';
 import { readNifti } from '../../main/imaging/nifti/read.js';
+import type { ClassifierOptions } from '../../main/lesion/classifier.js';
 import { readLesionCase, segmentLesions, type LesionMethod } from '../../main/lesion/segment-lesions.js';
 
 const DATA = resolve(process.env.LESION_DATA ?? '/work/shared/data/lesions');
@@ -52,6 +54,9 @@ const RUNS: { id: string; method: LesionMethod; multi: boolean }[] = [
   { id: 'classifier-multi', method: 'classifier', multi: true },
   { id: 'threshold', method: 'threshold', multi: false },
 ];
+
+/** Feature variants measured beside the default (module runs only): without the edge distance, with the mirror. */
+const VARIANTS: Record<string, Partial<ClassifierOptions>> = { default: {}, noedge: { edgeCapMm: 0 }, mirror: { mirror: true } };
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -119,7 +124,7 @@ async function viaModule(c: Case, examples: Case[], multi: boolean, method: Lesi
     const r = await readLesionCase({ images: multi ? [e.flair, e.second] : [e.flair], label: e.label }, channels);
     ex.push({ image: r.image, label: r.label! });
   }
-  const r = segmentLesions(method, target.image, ex);
+  const r = segmentLesions(method, target.image, ex, VARIANTS[arg('variant') ?? 'default']);
   return { mask: r.mask, seconds: (performance.now() - t0) / 1000, rule: r.rule, exampleDice: r.exampleDice, phases: r.seconds };
 }
 
@@ -176,7 +181,7 @@ async function main() {
         set: c.set,
         target: c.name,
         examples: examples.map((e) => e.name),
-        method: run.id,
+        method: arg('variant') && arg('variant') !== 'default' ? `${run.id}-${arg('variant')}` : run.id,
         via,
         ...score(r.mask, truth, dims, voxelMl),
         seconds: Math.round(r.seconds * 10) / 10,

@@ -109,5 +109,20 @@ describe('neuroverse run --lesion', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain(a.flair);
     expect(missing.stderr).toMatch(/1 channel\(s\) and the target 2/);
+
+    const aligned = neuroverse([
+      'run',
+      '--lesion',
+      '--align',
+      'affine',
+      '--target',
+      t.flair,
+      '--context',
+      `${a.flair},${a.label}`,
+      '--out',
+      join(dir, 'y.nii.gz'),
+    ]);
+    expect(aligned.code).not.toBe(0);
+    expect(aligned.stderr).toMatch(/not aligned/);
   });
 });

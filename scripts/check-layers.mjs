@@ -13,7 +13,7 @@ export const FLOORS = [
   ['util'],
   ['imaging', 'settings', 'jobs'],
   ['engine', 'compute', 'session'],
-  ['registration', 'fusion', 'restoration', 'library', 'export'],
+  ['registration', 'fusion', 'restoration', 'lesion', 'library', 'export'],
   ['pacs', 'pipeline'],
   ['workflow'],
   ['api'],

@@ -5,7 +5,7 @@ import type { Task } from '../common/task.js';
 import { parseDevice, parsePrecision } from '../engine/index.js';
 import { isNiftiName } from '../imaging/index.js';
 import { checkRunSettings, type AlignMode, type Method, type RunContext, type RunRequest } from '../workflow/orchestrate-run.js';
-import { flag, flagAll, type ParsedArgs } from './args.js';
+import { flag, flagAll, hasFlag, type ParsedArgs } from './args.js';
 
 /** The value flags that say how a run is made; `run` and `batch` take the same ones. */
 export const RUN_FLAGS = [
@@ -25,7 +25,11 @@ export const RUN_FLAGS = [
   'workers',
   'reference',
   'auto-context',
+  'target-channel',
 ];
+
+/** The boolean flags of a run. */
+export const RUN_BOOLEANS = ['lesion'];
 
 export interface RunFlags {
   /** The run's settings, without its target. */
@@ -40,6 +44,9 @@ export interface RunFlags {
  */
 export function runFlags(args: ParsedArgs): RunFlags {
   const contexts = flagAll(args, 'context');
+  const lesion = hasFlag(args, 'lesion');
+  const targetChannels = flagAll(args, 'target-channel');
+  for (const f of targetChannels) if (!isNiftiName(f)) throw new InputError(f, "--target-channel must be a NIfTI file on the target's grid", 'usage');
   const setNames = flagAll(args, 'context-set');
   if (contexts.length > 0 && setNames.length > 0) throw new InputError(undefined, 'give --context pairs or --context-set, not both', 'usage');
   const context: RunContext = setNames.length
@@ -50,9 +57,11 @@ export function runFlags(args: ParsedArgs): RunFlags {
           pairs: contexts.map((c) => {
             const parts = c.split(',');
             if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(undefined, `--context needs image,label (got "${c}")`, 'usage');
-            for (const f of parts)
+            // A lesion pair may name its further channels: IMG+IMG2,LABEL (FLAIR first, then e.g. T1c).
+            const [imageFile, ...channelFiles] = lesion ? parts[0].split('+') : [parts[0]];
+            for (const f of [imageFile, ...channelFiles, parts[1]])
               if (!isNiftiName(f)) throw new InputError(f, 'context pairs must be NIfTI files (convert a DICOM series with neuroverse convert)');
-            return { imageFile: parts[0], labelFile: parts[1] };
+            return { imageFile, labelFile: parts[1], ...(channelFiles.length ? { channelFiles } : {}) };
           }),
         }
       : { kind: 'suggested' };
@@ -105,6 +114,8 @@ export function runFlags(args: ParsedArgs): RunFlags {
     miniContext,
     autoContext,
     reference,
+    ...(lesion ? { lesion } : {}),
+    ...(targetChannels.length ? { targetChannels } : {}),
   };
   // Before any file is opened, in the flags' own words.
   checkRunSettings(settings, {

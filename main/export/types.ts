@@ -9,6 +9,8 @@ export interface SegmentSpec {
   /** Voxel value of the structure in the mask. */
   value: number;
   description?: string;
+  /** A lesion run's segment: coded as a Lesion (Morphologically Altered Structure) when its name says nothing more. */
+  kind?: 'anatomy' | 'lesion';
 }
 
 export interface StructureStats {
@@ -64,7 +66,7 @@ export interface SegProvenance {
   algorithmName?: string;
   /** The model package's version or checkpoint identity. */
   algorithmVersion?: string;
-  /** 'model', a fusion method's id (fusion/methods.ts) or a restoration ('nlm', 'bias-field'). */
+  /** 'model', a fusion method's id (fusion/methods.ts) a restoration ('nlm', 'bias-field') or a lesion method ('classifier', 'threshold'). */
   method?: string;
   /** The method's Algorithm Family code; absent: the model's (AI) or, for 'vote', atlas vote's. */
   algorithmFamily?: { CodeValue: string; CodingSchemeDesignator: string; CodeMeaning: string };

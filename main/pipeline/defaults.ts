@@ -1,6 +1,7 @@
 import type { Task } from '../common/task.js';
 import { FUSION_IDS } from '../fusion/ids.js';
 import type { FusionId } from '../fusion/ids.js';
+import { LESION_METHODS, type LesionMethod } from '../lesion/segment-lesions.js';
 import type { AlignMode } from '../registration/types.js';
 
 /** The classical restorations, learned from the example pairs at run time (generation only; restoration/). */
@@ -9,11 +10,12 @@ export type RestorationMethod = (typeof RESTORATION_METHODS)[number];
 
 /**
  * How a result is made: the in-context model; atlas fusion of the aligned labels (segmentation, fusion/methods.ts);
- * or a classical restoration fitted on the example pairs at run time (generation: non-local means for noise, a
- * bias-field correction for intensity non-uniformity).
+ * for lesions (a label that is somewhere else in every patient) a classifier or an intensity threshold fitted on
+ * the examples at run time (lesion/); or a classical restoration fitted on the example pairs at run time
+ * (generation: non-local means for noise, a bias-field correction for intensity non-uniformity).
  */
-export type Method = 'model' | FusionId | RestorationMethod;
-export const METHODS: readonly Method[] = ['model', ...FUSION_IDS, ...RESTORATION_METHODS];
+export type Method = 'model' | FusionId | LesionMethod | RestorationMethod;
+export const METHODS: readonly Method[] = ['model', ...FUSION_IDS, ...LESION_METHODS, ...RESTORATION_METHODS];
 
 /** Whether a method fuses aligned label maps (no model). */
 export function isFusion(m: Method): m is FusionId {
@@ -23,6 +25,11 @@ export function isFusion(m: Method): m is FusionId {
 /** Whether a method is a classical restoration (no model, no alignment). */
 export function isRestoration(m: Method): m is RestorationMethod {
   return (RESTORATION_METHODS as readonly string[]).includes(m);
+}
+
+/** Whether a method segments lesions from the examples' voxels (no model, no alignment). */
+export function isLesionMethod(m: Method | undefined): m is LesionMethod {
+  return m !== undefined && (LESION_METHODS as readonly string[]).includes(m);
 }
 
 /**
@@ -37,6 +44,12 @@ export const DEFAULTS = {
   generate: { method: 'model' as Method, align: 'affine' as AlignMode },
   /** Restoration tasks (noise, bias; restoration/restore.ts decides which a task is). */
   restore: { noise: 'nlm' as Method, bias: 'bias-field' as Method },
+  /**
+   * Lesion runs (`--lesion`): the classifier, the better mean Dice in leave-one-out over the seven dev targets (clearly
+   * on MS, level with the threshold on gliomas; docs/lesions.md); no alignment, as a lesion is not where the examples'
+   * lesions are.
+   */
+  lesion: { method: 'classifier' as Method, align: 'none' as AlignMode },
 };
 
 /** A model run's alignment when neither the user nor the model's manifest names one. */
@@ -44,11 +57,12 @@ export const MODEL_ALIGN: AlignMode = 'affine';
 
 /**
  * The method and alignment of a run from what the user said: naming a model means the model; a model run
- * aligns as its manifest says it was trained (else MODEL_ALIGN). Generation without a method or model runs
- * the classical restoration the task asks for (`restoration`: from the set's task name or the examples,
- * restoration/restore.ts), and the model for other generation tasks (skull stripping, a new contrast).
+ * aligns as its manifest says it was trained (else MODEL_ALIGN). A lesion run takes the lesion default. Generation
+ * without a method or model runs the classical restoration the task asks for (`restoration`: from the set's task
+ * name or the examples, restoration/restore.ts), and the model for other generation tasks (skull stripping).
  */
-export function chooseMethod(task: Task, asked: { method?: Method; modelNamed?: boolean; restoration?: RestorationMethod | null }): Method {
+export function chooseMethod(task: Task, asked: { method?: Method; modelNamed?: boolean; restoration?: RestorationMethod | null; lesion?: boolean }): Method {
+  if (asked.lesion) return asked.method ?? DEFAULTS.lesion.method;
   if (task === 'generate') return asked.method ?? (asked.modelNamed ? 'model' : (asked.restoration ?? 'model'));
   return asked.method ?? (asked.modelNamed ? 'model' : DEFAULTS.segment.method);
 }
@@ -57,6 +71,7 @@ export function chooseAlign(task: Task, method: Method, asked: AlignMode | undef
   // Classical restoration works on each example's own grid: nothing to align.
   if (isRestoration(method)) return 'none';
   if (asked) return asked;
+  if (isLesionMethod(method)) return DEFAULTS.lesion.align;
   if (task === 'generate') return manifestAlign ?? DEFAULTS.generate.align;
   return method === 'model' ? (manifestAlign ?? MODEL_ALIGN) : DEFAULTS.segment.align;
 }

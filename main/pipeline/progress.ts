@@ -28,4 +28,6 @@ export type PipelineProgress =
       pairsTotal: number;
     }
   /** Classical restoration (restoration/): learning from the examples, then restoring the target. */
-  | { stage: 'restore'; fraction: number | null; step: 'examples' | 'target'; detail: string };
+  | { stage: 'restore'; fraction: number | null; step: 'examples' | 'target'; detail: string }
+  /** Lesion methods: the worker's step (reading, features, fitting, cleanup), in its own words. */
+  | { stage: 'lesion'; fraction: number | null; structure: number; step: string };

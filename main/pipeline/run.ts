@@ -20,12 +20,15 @@ import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles, RegistrationJobs } from '../registration/types.js';
 import { rankContext, type ContextChoice } from './context-choice.js';
 import { ContextQc, type QcWarning } from './qc.js';
-import { BRAIN_MARGIN_MM, isFusion, isRestoration } from './defaults.js';
+import { BRAIN_MARGIN_MM, isFusion, isLesionMethod, isRestoration } from './defaults.js';
 import type { Method } from './defaults.js';
 import type { ModelRunner, ModelProgress } from './model-runner.js';
 import type { PipelineProgress } from './progress.js';
 import { runRestoration, type RestorationOutcome } from './restoration-run.js';
 import type { RestorationJobs } from '../restoration/runner.js';
+import { runLesionPipeline, type LesionDetails } from './lesion-run.js';
+import type { LesionMethod } from '../lesion/segment-lesions.js';
+import type { LesionJobs } from '../lesion/lesion-job.js';
 
 export interface PipelineStructure {
   task: Task;
@@ -68,6 +71,10 @@ export interface PipelineRun {
    * harms its own examples is not presented as the answer (the input comes back unchanged).
    */
   restoration?: { pool?: ComputePool<RestorationJobs>; why?: string; auto?: boolean };
+  /** Lesion methods: the target's further channels (files on its grid); pairs give theirs as LesionPairFiles. */
+  targetChannels?: string[];
+  /** Lesion methods: the worker pool (lesion/lesion-pool.ts); one per run when absent. */
+  lesionPool?: ComputePool<LesionJobs>;
 }
 
 export interface PipelineStructureResult {
@@ -91,6 +98,8 @@ export interface PipelineStructureResult {
   contextChoice: ContextChoice | null;
   /** The pairs it used (the given objects: all, or the chosen ones); QC pair indices point into this list. */
   pairs: PairFiles[];
+  /** Lesion methods only: the rule learned from the examples, lesion count and volumes (lesion-run.ts). */
+  lesion?: LesionDetails;
 }
 
 export interface PipelineResult {
@@ -135,6 +144,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     return runRestoration(run, run.method);
   }
   const seconds = { align: 0, choose: 0, qc: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
+  if (isLesionMethod(run.method)) return lesionRun(run, run.method, seconds);
   let choices: (ContextChoice | null)[] = run.structures.map(() => null);
   let ranking: AlignedSet | null = null;
   if (run.autoContext) {
@@ -500,4 +510,49 @@ async function checkPairs(run: PipelineRun): Promise<void> {
 
 function maskOnTarget(target: Volume, mask: Uint8Array, description: string): Volume {
   return volumeOnGrid(target, mask, description);
+}
+
+/**
+ * Lesion methods (lesion-run.ts): every structure learned from its own examples in a lesion worker, no alignment and
+ * no anatomy QC. Seconds: reading and features count as preprocess, fitting and choosing the cleanup as context,
+ * classifying the target as decoder.
+ */
+async function lesionRun(run: PipelineRun, method: LesionMethod, seconds: PipelineResult['seconds']): Promise<PipelineResult> {
+  if (run.align !== 'none')
+    throw new InputError(
+      undefined,
+      `--method ${method} learns from the examples' voxels where they are: use --align none (a lesion is not where the examples' lesions are)`,
+      'usage',
+    );
+  if (run.autoContext) throw new InputError(undefined, 'choosing the context ranks aligned images: it does not apply to lesion methods', 'usage');
+  const structures: PipelineStructureResult[] = [];
+  for (const [k, s] of run.structures.entries()) {
+    if (s.task !== 'segment') throw new InputError(undefined, `--method ${method} segments lesions: it applies to --task segment only`, 'usage');
+    const r = await runLesionPipeline({
+      method,
+      target: run.target,
+      targetFile: run.targetFile,
+      targetChannels: run.targetChannels,
+      pairs: s.pairs,
+      labels: s.labels,
+      pool: run.lesionPool,
+      signal: run.signal,
+      onProgress: (f, m) => run.onProgress?.({ stage: 'lesion', fraction: f, structure: k, step: m }),
+    });
+    seconds.preprocess += r.details.seconds.read + r.details.seconds.features;
+    seconds.context += r.details.seconds.fit + r.details.seconds.validate;
+    seconds.decoder += r.details.seconds.predict;
+    structures.push({
+      volume: r.volume,
+      task: s.task,
+      contextSize: s.pairs.length,
+      miniContext: null,
+      baseline: null,
+      uncertainty: null,
+      contextChoice: null,
+      pairs: s.pairs,
+      lesion: r.details,
+    });
+  }
+  return { method, align: run.align, structures, alignment: null, seconds, choice: null, qc: [], restoration: null };
 }

@@ -12,7 +12,8 @@ import { scannerMatch } from '../library/scanner-match.js';
 import type { ContextSetInfo } from '../library/types.js';
 import { chooseDefaultSet, type DefaultSetChoice } from '../library/default-set.js';
 import { STARTER_CONTEXT_SIZE } from '../library/starter.js';
-import { chooseAlign, chooseMethod, isFusion, isRestoration, METHODS, type Method } from '../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, isFusion, isLesionMethod, isRestoration, METHODS, type Method } from '../pipeline/defaults.js';
+import type { LesionDetails } from '../pipeline/lesion-run.js';
 import { restorationFor, type RestorationOutcome } from '../pipeline/restoration-run.js';
 import type { RestorationJobs } from '../restoration/runner.js';
 import { FUSION_NAMES } from '../fusion/ids.js';
@@ -23,6 +24,7 @@ import { ALIGN_MODES, type AlignMode, type PairFiles, type RegistrationCache, ty
 
 // What front ends show of the defaults (usage texts, the Run panel) comes from here, not from the pipeline.
 export { DEFAULTS, isFusion, MODEL_ALIGN, METHODS, type Method } from '../pipeline/defaults.js';
+export { FUSION_NAMES } from '../fusion/ids.js';
 export { ALIGN_MODES, type AlignMode } from '../registration/index.js';
 import type { SegProvenance } from '../export/types.js';
 import { volumeStats } from '../export/stats.js';
@@ -34,7 +36,7 @@ import type { LabelStat, StructureRequest } from './types.js';
 /** Where a run's context pairs come from. */
 export type RunContext =
   /** Files named by the user (the CLI's --context): checked before any compute, identified by content. */
-  | { kind: 'files'; pairs: PairFiles[] }
+  | { kind: 'files'; pairs: (PairFiles & { channelFiles?: string[] })[] }
   /** Stored sets; several sets of one task pool their pairs (one set per scanner). `pairIds` keeps only those. */
   | { kind: 'sets'; names: string[]; pairIds?: number[] }
   /** The stored set that fits the target best (suggestContextSet). */
@@ -63,6 +65,13 @@ export interface RunRequest {
   reference?: string;
   /** Store the result and its provenance in the library's run log (the app does; the CLI does not). */
   record?: boolean;
+  /**
+   * A lesion or tumour (somewhere else in every patient): the lesion methods' defaults (learned from the examples'
+   * voxels, no alignment, no anatomy QC; an empty mask is a valid answer). Implied by a lesion method.
+   */
+  lesion?: boolean;
+  /** Lesion runs: the target's further channels (T1c, T1…), files on its grid, in the order of the pairs' channels. */
+  targetChannels?: string[];
 }
 
 /** What a run needs from its host; the app keeps them open between runs, the CLI for one. */
@@ -97,6 +106,8 @@ export interface RunPair extends PairFiles {
   position?: number;
   /** The file the stored image was added from, where known. */
   imageSource?: string | null;
+  /** Lesion runs: the pair's further channels on its image's grid (FLAIR first, then e.g. T1c). */
+  channelFiles?: string[];
 }
 
 export interface RunChoiceRow {
@@ -123,6 +134,8 @@ export interface RunStructure {
   contextChoice: { n: number; from: number; rows: RunChoiceRow[] } | null;
   /** The pairs it used. */
   pairs: RunPair[];
+  /** Lesion runs: the rule learned from the examples, lesion count and volumes (pipeline/lesion-run.ts). */
+  lesion: LesionDetails | null;
 }
 
 export interface RunQc {
@@ -180,7 +193,9 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     ctx.task === 'generate' && req.method === undefined && req.model === undefined
       ? await restorationFor(ctx.sets[0]?.task.name, ctx.structures[0]?.pairs ?? [])
       : null;
-  const method = chooseMethod(ctx.task, { method: req.method, modelNamed: req.model !== undefined, restoration: restorationAsked?.method });
+  const lesion = req.lesion === true || isLesionMethod(req.method);
+  const method = chooseMethod(ctx.task, { method: req.method, modelNamed: req.model !== undefined, restoration: restorationAsked?.method, lesion });
+  if (lesion && ctx.task !== 'segment') throw new InputError(undefined, 'a lesion run segments: it applies to segmentation only', 'usage');
   if (isRestoration(method) && ctx.task !== 'generate')
     throw new InputError(undefined, `method ${method} restores images: it applies to generation only`, 'usage');
   // The set's kind is known only now: the same rule as checkRunSettings, for a kind the request did not name.
@@ -201,6 +216,8 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
   }
   const align = chooseAlign(ctx.task, method, req.align, engine?.manifest.alignment);
   if (req.reference !== undefined && align === 'none') throw new InputError(undefined, 'a reference image needs alignment affine or deformable', 'usage');
+  if (lesion && align !== 'none')
+    throw new InputError(undefined, `lesion runs are not aligned (got alignment ${align}): a lesion is not where the examples' lesions are`, 'usage');
   const load = (performance.now() - t0) / 1000;
   // The starter set holds more pairs than a run needs: unless the user chose, the best-fitting few (choosing
   // compares affinely aligned images, so not without alignment).
@@ -225,7 +242,9 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     reference: req.reference,
     miniContext: req.miniContext ?? 'auto',
     signal: services.signal,
-    checkPairsFirst: ctx.checkPairsFirst,
+    // Lesion pairs carry further channels: the lesion worker checks every channel's grid itself.
+    checkPairsFirst: ctx.checkPairsFirst && !lesion,
+    targetChannels: req.targetChannels,
     autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => ctx.headerMatch(p as RunPair) },
     pairName: (p) => (p as RunPair).name,
     onProgress: (p) => {
@@ -257,6 +276,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
         }
       : null,
     pairs: s.pairs as RunPair[],
+    lesion: s.lesion ?? null,
   }));
   const result =
     ctx.task === 'segment'
@@ -364,6 +384,12 @@ export function checkRunSettings(req: Partial<RunRequest>, w: SettingWords = APP
     throw new InputError(undefined, `${w.method} ${req.method} restores images: it applies to generation only`, 'usage');
   if (req.method !== undefined && isRestoration(req.method) && req.model)
     throw new InputError(undefined, `${w.model} does not apply to method ${req.method} (no model)`, 'usage');
+  if (req.lesion && req.model)
+    throw new InputError(undefined, `${w.model} does not apply to lesion runs (the lesion methods are fitted on the pairs at run time)`, 'usage');
+  if (req.lesion && req.method !== undefined && !isLesionMethod(req.method))
+    throw new InputError(undefined, `lesion runs use ${w.method} classifier or threshold (got "${req.method}")`, 'usage');
+  if (req.targetChannels?.length && !(req.lesion || isLesionMethod(req.method)))
+    throw new InputError(undefined, 'further target channels apply to lesion runs', 'usage');
   if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1))
     throw new InputError(undefined, `${w.autoContext} must be a positive integer (got ${req.autoContext})`, 'usage');
   const mc = req.miniContext;
@@ -386,7 +412,7 @@ interface ResolvedRunContext {
 async function resolveContext(req: RunRequest, services: RunServices): Promise<ResolvedRunContext> {
   if (req.context.kind === 'files') {
     const task = req.task ?? 'segment';
-    const pairs: RunPair[] = req.context.pairs.map((p) => ({ imageFile: p.imageFile, labelFile: p.labelFile, name: basename(p.imageFile) }));
+    const pairs: RunPair[] = req.context.pairs.map((p) => ({ ...p, name: basename(p.imageFile) }));
     if (pairs.length === 0) throw new InputError(undefined, 'give at least one context pair', 'usage');
     return {
       task,

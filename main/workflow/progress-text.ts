@@ -18,6 +18,8 @@ export function progressText(p: RunProgress): string {
     }
     case 'vote':
       return `${named(p)}${p.method === 'vote' ? 'majority vote' : p.method} of ${p.pairs} aligned label maps`;
+    case 'lesion':
+      return `${named(p)}${p.step}`;
     case 'mini-context':
       return `${named(p)}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`;
     case 'restore':

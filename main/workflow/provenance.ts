@@ -2,7 +2,8 @@ import type { SegProvenance } from '../export/types.js';
 import { contextIdentity } from '../library/identity.js';
 import { fusionMethod } from '../fusion/methods.js';
 import type { Method } from '../pipeline/defaults.js';
-import { isFusion } from '../pipeline/defaults.js';
+import { isFusion, isLesionMethod } from '../pipeline/defaults.js';
+import { LESION_ALGORITHMS } from '../lesion/algorithms.js';
 import type { AlignMode } from '../registration/types.js';
 import { appVersion } from '../settings/version.js';
 
@@ -24,14 +25,18 @@ export function runProvenance(
 ): SegProvenance {
   const weights = model?.provenance?.sourceSha256;
   const fusion = isFusion(method) ? fusionMethod(method) : null;
+  const lesion = isLesionMethod(method) ? LESION_ALGORITHMS[method] : null;
   return {
     type: 'AUTOMATIC',
     algorithmName: fusion
       ? fusion.algorithm.name
       : method === 'model'
         ? `Neuroverse3D ${model?.name ?? ''}`.trim()
-        : `Neuroverse ${method === 'nlm' ? 'non-local means' : 'bias-field correction'} (learned from the examples)`,
+        : lesion
+          ? lesion.name
+          : `Neuroverse ${method === 'nlm' ? 'non-local means' : 'bias-field correction'} (learned from the examples)`,
     ...(fusion ? { algorithmFamily: fusion.algorithm.family, methodDescription: fusion.description } : {}),
+    ...(lesion ? { algorithmFamily: lesion.family, methodDescription: lesion.description } : {}),
     algorithmVersion: method === 'model' && weights ? `weights sha256 ${weights.slice(0, 16)}` : appVersion(),
     method,
     alignment: align,

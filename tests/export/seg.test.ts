@@ -162,7 +162,15 @@ describe('DICOM-SEG terminology and availability', () => {
     expect(terminologyFor('Left-Inf-Lat-Vent').type.CodeValue).toBe('53118009');
     expect(terminologyFor('Brain-Stem').type.CodeValue).toBe('119238007');
     expect(terminologyFor('Left-Cerebellum-White-Matter').type.CodeValue).toBe('33060004');
-    expect(terminologyFor('lesion')).toMatchObject({ category: { CodeValue: '85756007' }, type: { CodeMeaning: 'Tissue' } });
+    expect(terminologyFor('lesion')).toMatchObject({ category: { CodeValue: '49755003' }, type: { CodeValue: '52988006', CodeMeaning: 'Lesion' } });
+    expect(terminologyFor('whole tumour').type).toMatchObject({ CodeValue: '108369006', CodeMeaning: 'Neoplasm' });
+    expect(terminologyFor('white matter lesion').type.CodeMeaning).toBe('Lesion');
+    expect(terminologyFor('stroke').type.CodeMeaning).toBe('Infarct');
+    expect(terminologyFor('Label 1', 'lesion')).toMatchObject({
+      category: { CodeMeaning: 'Morphologically Altered Structure' },
+      type: { CodeMeaning: 'Lesion' },
+    });
+    expect(terminologyFor('Label 1')).toMatchObject({ category: { CodeValue: '85756007' }, type: { CodeMeaning: 'Tissue' } });
   });
 
   test('a NIfTI target explains why DICOM-SEG needs a DICOM source', () => {

@@ -9,7 +9,7 @@ import { standaloneRunServices } from '../../workflow/standalone-services.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { cliProgress } from '../progress.js';
-import { RUN_FLAGS, runFlags } from '../run-flags.js';
+import { RUN_BOOLEANS, RUN_FLAGS, runFlags } from '../run-flags.js';
 
 export const batchCommand: CliCommand = {
   name: 'batch',
@@ -34,7 +34,7 @@ Resumable: a scan whose outputs are complete for the same inputs and settings is
 half-written output (each scan's folder is renamed into place when complete).`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: [...RUN_FLAGS, 'out', 'match', 'shard', 'merge'], boolean: ['json'] });
+    const args = parseArgs(argv, { value: [...RUN_FLAGS, 'out', 'match', 'shard', 'merge'], boolean: ['json', ...RUN_BOOLEANS] });
     const mergeDir = flag(args, 'merge');
     if (mergeDir !== undefined) {
       const r = await mergeShardCsvs(mergeDir, 'volumes.csv');

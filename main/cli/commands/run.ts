@@ -5,9 +5,11 @@ import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { openVolumeForCli } from '../open-volume.js';
 import { cliProgress } from '../progress.js';
-import { RUN_FLAGS, runFlags } from '../run-flags.js';
+import { RUN_BOOLEANS, RUN_FLAGS, runFlags } from '../run-flags.js';
+import { lesionStatsCsv } from '../../export/lesion-stats.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { defaultDataDir, resourcesDir } from '../../settings/paths.js';
-import { DEFAULTS, METHODS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
+import { DEFAULTS, FUSION_NAMES, isFusion, METHODS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
 import { standaloneRunServices } from '../../workflow/standalone-services.js';
 import { progressText } from '../../workflow/progress-text.js';
 
@@ -58,15 +60,25 @@ export const runCommand: CliCommand = {
   --device D           auto (CUDA, DirectML, CoreML, WebGPU where usable, else CPU; every fallback's reason
                        is reported), cpu, cuda, directml, coreml or webgpu (a named one that fails is an error)
   --precision P        auto (the package's int8 variant on the CPU where it has one, else fp32), fp32 or int8
-  --json               print one JSON object with timings instead of text`,
+  --json               print one JSON object with timings instead of text
+
+  Lesions and tumours (docs/lesions.md): a label that sits somewhere else in every patient
+  --lesion             learn the lesion from the pairs at run time: --method ${DEFAULTS.lesion.method} by default (or threshold),
+                       no alignment, no anatomy checks; an empty mask is a valid answer; prints lesion count and volumes
+  --context IMG[+IMG2...],LABEL  with --lesion, a pair's further channels on its image's grid (e.g. FLAIR+T1c)
+  --target-channel IMG the target's further channel(s), in the pairs' order (repeat for more)
+  --lesion-csv FILE    also write the lesions (one line each: voxels, mL, centre) and the total as CSV`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: [...RUN_FLAGS, 'target', 'out', 'doubt', 'uncertainty'], boolean: ['json'] });
+    const args = parseArgs(argv, { value: [...RUN_FLAGS, 'target', 'out', 'doubt', 'uncertainty', 'lesion-csv'], boolean: ['json', ...RUN_BOOLEANS] });
     const targetPath = flag(args, 'target');
     const out = flag(args, 'out');
     if (!targetPath) throw new InputError(undefined, '--target is required', 'usage');
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
     const { settings, library, workers } = runFlags(args);
+    const lesionCsv = flag(args, 'lesion-csv');
+    if (lesionCsv !== undefined && !settings.lesion && !(settings.method === 'classifier' || settings.method === 'threshold'))
+      throw new InputError(undefined, '--lesion-csv applies to --lesion runs', 'usage');
     // --doubt is the word everywhere (docs/development.md); --uncertainty is its old spelling, kept for one release.
     const doubtOut = flag(args, 'doubt') ?? flag(args, 'uncertainty');
     if (doubtOut !== undefined && !isNiftiName(doubtOut)) throw new InputError(doubtOut, '--doubt writes NIfTI: give a .nii or .nii.gz name', 'usage');
@@ -95,6 +107,9 @@ export const runCommand: CliCommand = {
         if (!outcome.doubt) throw new InputError(undefined, '--doubt needs aligned context labels (--align affine or deformable) and --kind segment', 'usage');
         await writeNifti(doubtOut, outcome.doubt);
       }
+      const lesionDetails = outcome.structures[0].lesion;
+      if (lesionCsv !== undefined && lesionDetails)
+        await writeFileAtomic(lesionCsv, new TextEncoder().encode(lesionStatsCsv(lesionDetails.stats)), { overwrite: true });
       const write = (performance.now() - t) / 1000;
       const s = outcome.seconds;
       const seconds = {
@@ -169,6 +184,18 @@ function cliReport(o: RunOutcome, out: string, device: string, seconds: Record<s
     })),
     /** What "neuroverse export-seg --provenance" writes into the SEG. */
     provenance: o.provenance,
+    /** Lesion runs: the rule learned from the pairs, lesion count and volumes (mL), largest first. */
+    lesion: s.lesion
+      ? {
+          method: s.lesion.method,
+          rule: s.lesion.rule,
+          exampleDice: s.lesion.exampleDice === null ? null : Math.round(s.lesion.exampleDice * 1000) / 1000,
+          count: s.lesion.stats.count,
+          totalMl: Math.round(s.lesion.stats.totalMl * 1000) / 1000,
+          lesions: s.lesion.stats.lesions.map((l) => ({ voxels: l.voxels, volumeMl: Math.round(l.volumeMl * 1000) / 1000, centreVoxel: l.centreVoxel })),
+          seconds: Object.fromEntries(Object.entries(s.lesion.seconds).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+        }
+      : null,
     /** The context set used and why (named, or the one that fits when none was named). */
     contextSet: o.sets.length ? { name: o.contextName, reason: o.contextReason, starter: o.starter } : null,
     /** Classical restoration: what it chose from the examples, each example's PSNR before and after (the guard). */
@@ -184,7 +211,11 @@ function printSummary(io: CliIo, o: RunOutcome, report: ReturnType<typeof cliRep
       ? `${o.restoration.method} (${o.restoration.why}; ${Object.entries(o.restoration.settings)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}); examples: ${o.restoration.guard.message}`
-      : 'majority vote';
+      : s.lesion
+        ? `lesion ${o.method} fitted on the pairs`
+        : isFusion(o.method)
+          ? FUSION_NAMES[o.method]
+          : o.method;
   const aligned = o.alignment ? `, aligned ${o.align}: ${o.alignment.registered} registered, ${o.alignment.cached} from cache` : '';
   io.out(`wrote ${out} (${o.task} by ${how}; ${s.contextSize} context pairs${aligned})`);
   if (s.contextChoice) {
@@ -193,6 +224,17 @@ function printSummary(io: CliIo, o: RunOutcome, report: ReturnType<typeof cliRep
       io.out(
         `  ${c.chosen ? '✓' : ' '} ${c.rank}. ${c.pair.imageFile}  similarity ${c.similarity.toFixed(3)}${c.headerMatch ? `, scanner match ${c.headerMatch}` : ''}`,
       );
+  }
+  if (s.lesion) {
+    const l = s.lesion;
+    const rule = l.rule.keep === 'largest' ? 'largest component' : `components ≥ ${Math.round(l.rule.minMm3)} mm³`;
+    const onPairs =
+      l.exampleDice !== null ? `, Dice ${l.exampleDice.toFixed(3)} on the pairs${o.method === 'classifier' ? ' (each held out of its own fit)' : ''}` : '';
+    io.out(
+      `lesions: ${l.stats.count}, total ${l.stats.totalMl.toFixed(2)} mL${l.stats.count ? ` (largest ${l.stats.lesions[0].volumeMl.toFixed(2)} mL)` : ''}; rule from the pairs: score > ${+l.rule.threshold.toFixed(2)}, ${rule}${onPairs}`,
+    );
+    for (const x of l.stats.lesions.slice(0, 10)) io.out(`  lesion ${x.index}: ${x.volumeMl.toFixed(3)} mL at voxel ${x.centreVoxel.join(', ')}`);
+    if (l.stats.count > 10) io.out(`  … ${l.stats.count - 10} more (--lesion-csv FILE lists them all)`);
   }
   if (s.baseline) io.out(`atlas vote of the same aligned labels: ${s.baseline.voxels} voxels; agreement with the model (Dice) ${s.baseline.agreement}`);
   if (s.doubtfulMl !== null) io.out(`in doubt (doubt ≥ 0.5): ${s.doubtfulMl} mL${doubtOut ? `, map written to ${doubtOut}` : ''}`);

@@ -102,7 +102,7 @@ export function buildSeg(mask: Volume, maskLabel: string, reference: { label: st
   seg.setNumberOfFrames(plan.reduce((n, p) => n + p.frames.length, 0));
   const summaries: SegSummary[] = [];
   plan.forEach((p, i) => {
-    const t = terminologyFor(p.spec.label);
+    const t = terminologyFor(p.spec.label, p.spec.kind);
     const type: NaturalDataset = { ...t.type };
     if (t.modifier) type.SegmentedPropertyTypeModifierCodeSequence = [t.modifier];
     const segment: NaturalDataset = {

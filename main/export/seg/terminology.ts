@@ -41,6 +41,16 @@ const STRUCTURES: { match: RegExp; code: Code }[] = [
   { match: /^brain$|whole[- ]?brain|brain[- ]?mask/, code: sct('12738006', 'Brain') },
 ];
 
+/** CID 7150's category for what disease makes: lesions, tumours, infarcts (matched before any anatomy). */
+export const MORPHOLOGICALLY_ALTERED = sct('49755003', 'Morphologically Altered Structure');
+export const LESION = sct('52988006', 'Lesion');
+const ALTERED: { match: RegExp; code: Code }[] = [
+  { match: /tumou?r|neoplas|glioma|glioblastoma|\bgbm\b|metasta|mening[io]oma/, code: sct('108369006', 'Neoplasm') },
+  { match: /infarct|stroke|isch[a]?emi/, code: sct('55641003', 'Infarct') },
+  { match: /o?edema/, code: sct('79654002', 'Edema') },
+  { match: /lesion|plaque|demyelinat|hyperintens|\bms\b|\bwmh\b/, code: LESION },
+];
+
 export interface SegmentTerminology {
   category: Code;
   type: Code;
@@ -48,10 +58,16 @@ export interface SegmentTerminology {
   modifier?: Code;
 }
 
-/** Terminology for a label such as "Left-Hippocampus", "right thalamus" or "lesion". */
-export function terminologyFor(label: string): SegmentTerminology {
+/**
+ * Terminology for a label such as "Left-Hippocampus", "right thalamus", "tumour" or "MS lesion". A segment of a
+ * lesion run (`kind` "lesion") whose name says nothing more is a Lesion, not generic tissue.
+ */
+export function terminologyFor(label: string, kind: 'anatomy' | 'lesion' = 'anatomy'): SegmentTerminology {
   const l = label.toLowerCase().replace(/[_]+/g, ' ');
+  const altered = ALTERED.find((s) => s.match.test(l));
+  if (altered) return { category: MORPHOLOGICALLY_ALTERED, type: altered.code };
   const hit = STRUCTURES.find((s) => s.match.test(l));
+  if (!hit && kind === 'lesion') return { category: MORPHOLOGICALLY_ALTERED, type: LESION };
   if (!hit) return { category: TISSUE, type: TISSUE };
   const modifier = /\b(left|lh)\b|^l[- ]|left-/.test(l) ? LEFT : /\b(right|rh)\b|^r[- ]|right-/.test(l) ? RIGHT : undefined;
   return { category: ANATOMICAL_STRUCTURE, type: hit.code, ...(modifier ? { modifier } : {}) };

@@ -1,4 +1,4 @@
-import type { LesionMethod } from './segment-lesions.js';
+import type { LesionMethod } from './ids.js';
 
 /**
  * How a lesion run names its method in a DICOM-SEG (Segment Algorithm Name, Algorithm Family, parameters) and the

@@ -9,8 +9,8 @@ import type { LesionImage } from './features.js';
 import { segmentLesionsByThreshold } from './threshold.js';
 
 /** The lesion methods: boosted trees fitted on the examples at run time, or the FLAIR-threshold baseline. */
-export type LesionMethod = 'classifier' | 'threshold';
-export const LESION_METHODS: readonly LesionMethod[] = ['classifier', 'threshold'];
+import type { LesionMethod } from './ids.js';
+export { LESION_METHODS, type LesionMethod } from './ids.js';
 
 /** Files of one case: its channels (FLAIR first; the others on the same grid) and, for an example, its mask. */
 export interface LesionCaseFiles {

@@ -1,7 +1,7 @@
 import type { Task } from '../common/task.js';
 import { FUSION_IDS } from '../fusion/ids.js';
 import type { FusionId } from '../fusion/ids.js';
-import { LESION_METHODS, type LesionMethod } from '../lesion/segment-lesions.js';
+import { LESION_METHODS, type LesionMethod } from '../lesion/ids.js';
 import type { AlignMode } from '../registration/types.js';
 
 /** The classical restorations, learned from the example pairs at run time (generation only; restoration/). */

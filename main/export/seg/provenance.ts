@@ -7,15 +7,6 @@ export const EQUIPMENT = { manufacturer: 'Neuroverse Workstation', model: 'Neuro
 const FAMILY = {
   model: { CodeValue: '123110', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Artificial Intelligence' },
   vote: { CodeValue: 'ATLAS-VOTE', CodingSchemeDesignator: '99NEUROVERSE', CodeMeaning: 'Atlas label fusion by majority vote' },
-  classifier: { CodeValue: 'RUNTIME-GBT', CodingSchemeDesignator: '99NEUROVERSE', CodeMeaning: 'Boosted trees fitted on the context at run time' },
-  threshold: { CodeValue: 'FITTED-THRESHOLD', CodingSchemeDesignator: '99NEUROVERSE', CodeMeaning: 'Intensity threshold fitted on the context' },
-};
-
-const METHOD_TEXT: Record<NonNullable<SegProvenance['method']>, string> = {
-  model: 'in-context model',
-  vote: 'atlas vote of registered context labels',
-  classifier: 'lesion classifier (boosted trees) fitted on the context pairs at run time',
-  threshold: 'intensity threshold fitted on the context pairs',
 };
 
 /** The fusion methods' table (fusion/methods.ts) passes its family; older provenance records name only the method. */

@@ -7,6 +7,7 @@ import { InferenceEngine, importCheckpoint } from '../../main/engine/index.js';
 import type { StructureInput } from '../../main/engine/index.js';
 import { reorientTo } from '../../main/imaging/index.js';
 import type { Volume } from '../../main/imaging/volume.js';
+import { testVolume } from '../helpers/volumes.js';
 import { FIXTURES } from './fixture-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nv-engine-'));
@@ -15,21 +16,7 @@ let engine: InferenceEngine;
 function vol(dims: number[], f: (x: number, y: number, z: number) => number): Volume {
   const data = new Float32Array(dims[0] * dims[1] * dims[2]);
   for (let z = 0, o = 0; z < dims[2]; z++) for (let y = 0; y < dims[1]; y++) for (let x = 0; x < dims[0]; x++) data[o++] = f(x, y, z);
-  return {
-    dims,
-    spacing: [1, 1, 1],
-    affine: [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-    data,
-    slope: 1,
-    intercept: 0,
-    description: '',
-    source: { kind: 'memory' },
-  };
+  return testVolume(dims, data, '');
 }
 
 const img = (s: number) => vol([30, 34, 28], (x, y, z) => Math.sin(x / (3 + s)) + Math.cos(y / 4) + z / 20);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { doubtOf, FUSION_IDS, FUSION_METHODS, splitX } from '../../main/fusion/methods.js';
 import { METHODS } from '../../main/pipeline/defaults.js';
 import { algorithmIdentification, codingSchemes } from '../../main/export/seg/provenance.js';
+import { testVolume } from '../helpers/volumes.js';
 import { runProvenance } from '../../main/workflow/provenance.js';
 
 describe('fusion methods table', () => {
@@ -67,21 +68,7 @@ describe('joint fusion through the compute worker', () => {
       return l;
     };
     const image = (label: Int16Array) => Float32Array.from(label, (v) => rnd() + (v ? 3 : 0));
-    const vol = (data: Int16Array | Float32Array) => ({
-      dims: [N, N, N],
-      spacing: [1, 1, 1],
-      affine: [
-        [1, 0, 0, 0],
-        [0, 1, 0, 0],
-        [0, 0, 1, 0],
-        [0, 0, 0, 1],
-      ],
-      data,
-      slope: 1,
-      intercept: 0,
-      description: '',
-      source: { kind: 'memory' as const },
-    });
+    const vol = (data: Int16Array | Float32Array) => testVolume([N, N, N], data, '');
     const truth = cube(12, 27);
     const big = cube(10, 29);
     const target = vol(image(truth));

@@ -4,26 +4,13 @@ import { describe, expect, test } from 'vitest';
 import { readNifti, writeNifti, type Volume } from '../../main/imaging/index.js';
 import { neuroverse } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { testVolume } from '../helpers/volumes.js';
 import { count, dice, DIMS, syntheticCase } from './synthetic.js';
 
 const dir = tempDir('neuroverse-lesion-cli-');
 
 function volume(data: Float32Array | Uint8Array): Volume {
-  return {
-    dims: [...DIMS],
-    spacing: [1, 1, 1],
-    affine: [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-    data,
-    slope: 1,
-    intercept: 0,
-    description: 'synthetic',
-    source: { kind: 'memory' },
-  };
+  return testVolume(DIMS, data);
 }
 
 /** A case as files: FLAIR-like image, a second channel (the same anatomy, other contrast), and its mask. */

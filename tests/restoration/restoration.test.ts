@@ -12,6 +12,7 @@ import { estimateNoise } from '../../main/restoration/noise.js';
 import { methodFromExamples } from '../../main/restoration/restore.js';
 import { inlineRunner } from '../../main/restoration/runner.js';
 import { neuroverse } from '../helpers/cli.js';
+import { testVolume } from '../helpers/volumes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function rng(seed: number): () => number {
@@ -53,21 +54,7 @@ function rician(clean: Float32Array, sigma: number, seed: number): Float32Array 
 const cube = (n: number): Dims3 => [n, n, n];
 
 function asVolume(data: Float32Array, n: number): Volume {
-  return {
-    dims: [n, n, n],
-    spacing: [1, 1, 1],
-    affine: [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-    data,
-    slope: 1,
-    intercept: 0,
-    description: 'phantom',
-    source: { kind: 'memory' },
-  };
+  return testVolume([n, n, n], data, 'phantom');
 }
 
 describe('non-local means', () => {

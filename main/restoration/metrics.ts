@@ -1,4 +1,5 @@
-import type { Dims3 } from './nlm.js';
+// nlm.ts's box sum keeps its running sums in doubles (JavaScript numbers): squares of 16-bit intensities keep their digits.
+import { boxSum, type Dims3 } from './nlm.js';
 
 /** Mean squared error between two images over the voxels of `mask` (all when absent). */
 export function maskedMse(a: ArrayLike<number>, b: ArrayLike<number>, mask?: Uint8Array): number {
@@ -44,7 +45,7 @@ export function maskedSsim(test: ArrayLike<number>, reference: ArrayLike<number>
   const r = 3;
   const count = new Float32Array(n).fill(1);
   const tmp = new Float32Array(n);
-  for (const img of [a, b, aa, bb, ab, count]) boxSum64(img, tmp, dims, r);
+  for (const img of [a, b, aa, bb, ab, count]) boxSum(img, tmp, dims, r);
   const c1 = (0.01 * range) ** 2;
   const c2 = (0.03 * range) ** 2;
   let s = 0;
@@ -61,25 +62,4 @@ export function maskedSsim(test: ArrayLike<number>, reference: ArrayLike<number>
     m++;
   }
   return m === 0 ? 1 : s / m;
-}
-
-/** Separable box sum with double-precision running sums (squares of 16-bit intensities lose digits in float32). */
-function boxSum64(data: Float32Array, tmp: Float32Array, dims: Dims3, r: number): void {
-  const [nx, ny, nz] = dims;
-  const pass = (src: Float32Array, dst: Float32Array, len: number, stride: number, starts: (l: number) => number, lines: number) => {
-    for (let l = 0; l < lines; l++) {
-      const s0 = starts(l);
-      let sum = 0;
-      for (let t = 0; t < Math.min(r, len); t++) sum += src[s0 + t * stride];
-      for (let t = 0; t < len; t++) {
-        if (t + r < len) sum += src[s0 + (t + r) * stride];
-        if (t - r - 1 >= 0) sum -= src[s0 + (t - r - 1) * stride];
-        dst[s0 + t * stride] = sum;
-      }
-    }
-  };
-  pass(data, tmp, nx, 1, (l) => (l % ny) * nx + Math.floor(l / ny) * nx * ny, ny * nz);
-  pass(tmp, data, ny, nx, (l) => (l % nx) + Math.floor(l / nx) * nx * ny, nx * nz);
-  pass(data, tmp, nz, nx * ny, (l) => l, nx * ny);
-  data.set(tmp);
 }

@@ -1,15 +1,12 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
-import { defaultDataDir, resourcesDir } from '../../settings/paths.js';
 import { contextKey, mergeShardCsvs, runBatch } from '../../workflow/batch.js';
 import { findScans } from '../../workflow/batch-scans.js';
-import { progressText } from '../../workflow/progress-text.js';
-import { standaloneRunServices } from '../../workflow/standalone-services.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
-import { cliProgress } from '../progress.js';
 import { RUN_BOOLEANS, RUN_FLAGS, runFlags } from '../run-flags.js';
+import { cliRunServices } from '../run-services.js';
 
 export const batchCommand: CliCommand = {
   name: 'batch',
@@ -55,14 +52,7 @@ half-written output (each scan's folder is renamed into place when complete).`,
     }
     const shard = parseShard(flag(args, 'shard'));
 
-    const progress = cliProgress(io);
-    const services = standaloneRunServices({
-      dataDir: defaultDataDir(),
-      resources: resourcesDir(),
-      library,
-      workers,
-      onProgress: (p) => progress.report(p.stage, p.fraction, progressText(p)),
-    });
+    const { progress, services } = cliRunServices(io, { library, workers });
     try {
       const all = await findScans(folder, { match, skip: [resolve(out)] });
       const scans = shard ? all.filter((_, i) => i % shard.count === shard.index - 1) : all;

@@ -4,14 +4,11 @@ import { isNiftiName, writeNifti } from '../../imaging/index.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { openVolumeForCli } from '../open-volume.js';
-import { cliProgress } from '../progress.js';
 import { RUN_BOOLEANS, RUN_FLAGS, runFlags } from '../run-flags.js';
+import { cliRunServices } from '../run-services.js';
 import { lesionStatsCsv } from '../../export/lesion-stats.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { defaultDataDir, resourcesDir } from '../../settings/paths.js';
 import { DEFAULTS, FUSION_NAMES, isFusion, METHODS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
-import { standaloneRunServices } from '../../workflow/standalone-services.js';
-import { progressText } from '../../workflow/progress-text.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
@@ -83,14 +80,7 @@ export const runCommand: CliCommand = {
     const doubtOut = flag(args, 'doubt') ?? flag(args, 'uncertainty');
     if (doubtOut !== undefined && !isNiftiName(doubtOut)) throw new InputError(doubtOut, '--doubt writes NIfTI: give a .nii or .nii.gz name', 'usage');
 
-    const progress = cliProgress(io);
-    const services = standaloneRunServices({
-      dataDir: defaultDataDir(),
-      resources: resourcesDir(),
-      library,
-      workers,
-      onProgress: (p) => progress.report(p.stage, p.fraction, progressText(p)),
-    });
+    const { progress, services } = cliRunServices(io, { library, workers });
     try {
       const load = (performance.now() - t0) / 1000;
       let t = performance.now();

@@ -3,7 +3,7 @@ import type { VolumeStore } from '../session/volume-store.js';
 import type { PairGridCheck } from './types.js';
 
 /**
- * The library's own refusal rules (main/library/library.ts addPair: single 3-D frames, the label on the
+ * The library's own refusal rules (main/library/add-pair.ts: single 3-D frames, the label on the
  * image's grid), applied to two open volumes without storing anything, so the Library panel can warn
  * as soon as both files are chosen instead of after a failed add. Same helpers, same words.
  */

@@ -1,5 +1,6 @@
 import { InputError } from '../../common/errors.js';
 import type { Library } from '../library.js';
+import { volumeMeta } from '../volume-rows.js';
 import type { ContextSetInfo } from '../types.js';
 import { taskWord } from '../task-word.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, encodeManifest, MANIFEST_NAME, type BundleManifest } from './manifest.js';
@@ -33,7 +34,7 @@ export function buildManifest(lib: Library, sets: ContextSetInfo[]): BundleManif
     for (const p of s.pairs) {
       for (const sha of [p.image.sha256, p.label.sha256]) {
         if (volumes.has(sha)) continue;
-        const meta = lib.volumeMeta(sha)!;
+        const meta = volumeMeta(lib, sha)!;
         volumes.set(sha, {
           sha256: sha,
           entry: `volumes/${sha}.nii${meta.relPath.endsWith('.gz') ? '.gz' : ''}`,

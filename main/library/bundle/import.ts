@@ -3,8 +3,10 @@ import { open, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../common/errors.js';
 import { gridMismatch, isSingleFrame } from '../../imaging/grid.js';
+import { ensureScanner, ensureSet, ensureTask, insertPair } from '../context-sets.js';
 import type { Library } from '../library.js';
 import { taskOfWord, taskWord } from '../task-word.js';
+import { assertFilesPresent, insertVolume, unlinkIfUnreferenced, volumeMeta, volumeValues } from '../volume-rows.js';
 import { describeNifti, distinctValues, type VolumeMeta } from '../volumes.js';
 import { DEFAULT_ZIP_LIMITS, ZipReader, type ZipEntry, type ZipLimits } from '../zip.js';
 import { decodeManifest, MANIFEST_NAME, unsafeEntryName, VOLUME_ENTRY_RE, type BundleManifest } from './manifest.js';
@@ -70,7 +72,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
     checkConflicts(lib, manifest, file);
     // Refuse up front rather than fill the disk and fail half-way (the staging copy needs the room).
     let needed = 0;
-    for (const v of manifest.volumes) if (!lib.volumeMeta(v.sha256)) needed += v.bytes;
+    for (const v of manifest.volumes) if (!volumeMeta(lib, v.sha256)) needed += v.bytes;
     const free = await statfs(lib.dir).then(
       (f) => f.bavail * f.bsize,
       () => Infinity,
@@ -91,7 +93,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
       const where = `${file}: entry "${v.entry}"`;
       const entry = byName.get(v.entry)!;
       // Already stored (row and file): only verified. A row whose file went missing is repaired from the bundle.
-      const known = lib.volumeMeta(v.sha256);
+      const known = volumeMeta(lib, v.sha256);
       const have =
         known &&
         (await stat(lib.files.abs(known.relPath)).then(
@@ -141,7 +143,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
         if (mismatch) throw new InputError(`${file}: set "${s.name}", label ${p.label}`, `${mismatch} (image ${p.image})`, 'grid-mismatch');
         // Same rule as add-pair: a segmentation label must hold one of its task's values.
         const task = manifest.tasks.find((t) => t.name === s.task)!;
-        const vals = values.get(p.label) ?? lib.volumeValues(p.label);
+        const vals = values.get(p.label) ?? volumeValues(lib, p.label);
         if (taskOfWord(task.kind) === 'segment' && task.labels.length && vals && !task.labels.some((l) => vals.includes(l))) {
           throw new InputError(
             `${file}: set "${s.name}", label ${p.label}`,
@@ -161,19 +163,19 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
     }
     const summary = lib.transaction(() => {
       checkConflicts(lib, manifest, file); // again, under the write lock: another process may have changed things
-      lib.assertFilesPresent([...metas.values()]);
+      assertFilesPresent(lib, [...metas.values()]);
       const tasks = new Map(manifest.tasks.map((t) => [t.name, t]));
       const scanners = new Map(manifest.scanners.map((s) => [s.name, s]));
-      for (const v of manifest.volumes) lib.insertVolume(metas.get(v.sha256)!, values.get(v.sha256) ?? null);
+      for (const v of manifest.volumes) insertVolume(lib, metas.get(v.sha256)!, values.get(v.sha256) ?? null);
       const sets: ImportSummary['sets'] = [];
       let n = 0;
       for (const s of manifest.sets) {
         const t = tasks.get(s.task)!;
         const sc = scanners.get(s.scanner)!;
         const created = !lib.getSet(s.name);
-        const taskId = lib.ensureTask({ name: t.name, kind: taskOfWord(t.kind), structure: t.structure ?? undefined, labels: t.labels });
-        const scannerId = lib.ensureScanner({ ...nullsToUndefined(sc), name: sc.name });
-        const setId = lib.ensureSet(s.name, taskId, scannerId, t.name, sc.name, s.description);
+        const taskId = ensureTask(lib, { name: t.name, kind: taskOfWord(t.kind), structure: t.structure ?? undefined, labels: t.labels });
+        const scannerId = ensureScanner(lib, { ...nullsToUndefined(sc), name: sc.name });
+        const setId = ensureSet(lib, s.name, taskId, scannerId, t.name, sc.name, s.description);
         let added = 0;
         let there = 0;
         const existing = lib.db.prepare('SELECT 1 FROM pairs WHERE set_id = ? AND image_sha256 = ? AND label_sha256 = ? AND deleted_at IS NULL');
@@ -182,7 +184,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
             there++;
             continue;
           }
-          lib.insertPair(setId, p.image, p.label, p.imageSource, p.labelSource, p.addedBy, p.addedAt);
+          insertPair(lib, setId, p.image, p.label, p.imageSource, p.labelSource, p.addedBy, p.addedAt);
           added++;
         }
         sets.push({ name: s.name, created, pairsAdded: added, pairsAlreadyThere: there });
@@ -195,7 +197,7 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
   } catch (err) {
     // All-or-nothing: drop files this import moved in unless the commit made them referenced.
     try {
-      lib.unlinkIfUnreferenced(adopted);
+      unlinkIfUnreferenced(lib, adopted);
     } catch {
       // the original error matters more; leftovers are orphans the next open sweeps
     }

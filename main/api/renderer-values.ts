@@ -3,7 +3,7 @@
  * from modules without Node imports (vite bundles them). The renderer imports main/ only through main/api and
  * main/common (scripts/check-layers.mjs), so what it may use is listed here.
  */
-export { cardLines } from '../workflow/model-card.js';
+export { cardLines, type CardLines } from '../workflow/model-card.js';
 export { chooseAlign, DEFAULTS, isFusion, SECONDS_PER_PAIR, type Method } from '../pipeline/defaults.js';
 export type { AlignMode } from '../registration/types.js';
 export { taskWord } from '../library/task-word.js';

@@ -5,13 +5,13 @@
  *
  * Only plain data crosses it: JSON values plus Uint8Array for bulk bytes.
  */
-import type { FileBlob, UploadedFile } from '../common/types.js';
+import type { FileBlob, UploadedFile } from '../common/file-blob.js';
 import type { ProviderAvailability } from '../engine/runtime/provider-types.js';
 import type { Task } from '../common/task.js';
-import type { SeriesSummary } from '../imaging/dicom/types.js';
-import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/types.js';
-import type { OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole } from '../session/types.js';
-import type { RecentFile } from '../settings/types.js';
+import type { SeriesSummary } from '../imaging/dicom/series-summary.js';
+import type { ApiEvent, JobDoneEvent, ProgressEvent } from '../jobs/job-events.js';
+import type { OpenedVolume, OpenOptions, OpenResult, VolumeInfo, VolumeRole } from '../session/opened-volume.js';
+import type { RecentFile } from '../settings/recent-file.js';
 export type {
   FileBlob,
   UploadedFile,

@@ -1,6 +1,6 @@
 import { decodeHeaders } from '../imaging/dicom/decode.js';
 import type { PixelHeader } from '../imaging/dicom/header.js';
-import type { SeriesSummary } from '../imaging/dicom/types.js';
+import type { SeriesSummary } from '../imaging/dicom/series-summary.js';
 import type { Volume } from '../imaging/volume.js';
 import type { JobHandler, StepProgress } from './protocol.js';
 

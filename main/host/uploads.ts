@@ -4,7 +4,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { InputError } from '../common/errors.js';
-import type { FileBlob, UploadedFile } from '../common/types.js';
+import type { FileBlob, UploadedFile } from '../common/file-blob.js';
 
 /** An upload the page has not used in this long is removed: it was dropped by a page that went away. */
 const UNUSED_UPLOAD_MS = 15 * 60_000;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CancelledError, toErrorPayload } from '../common/errors.js';
-import type { ApiEvent } from './types.js';
+import type { ApiEvent } from './job-events.js';
 
 export type ProgressFn = (stage: string, fraction: number | null, message: string) => void;
 

@@ -5,7 +5,8 @@ import type { Volume } from '../imaging/volume.js';
 import { spatialDims, voxelCount, voxelVolumeMm3 } from '../imaging/volume.js';
 import { alignPairs } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
-import type { AlignMode, PairFiles, RegistrationJobs } from '../registration/types.js';
+import type { AlignMode, PairFiles } from '../registration/types.js';
+import type { RegistrationJobs } from '../registration/registration-jobs.js';
 
 export interface IcvOptions {
   pool: ComputePool<RegistrationJobs>;

@@ -10,7 +10,8 @@ import type { VoxelBox } from '../imaging/voxel-box.js';
 import type { RegistrationCache } from './cache.js';
 import { sha256File } from '../util/hash.js';
 import { ELASTIX_PACKAGE, parameterKey } from './parameters.js';
-import type { AlignedPair, AlignMode, LabelKind, PairFiles, RegisterJob, RegistrationJobs, TransformJob } from './types.js';
+import type { AlignedPair, AlignMode, LabelKind, PairFiles } from './types.js';
+import type { RegisterJob, RegistrationJobs, TransformJob } from './registration-jobs.js';
 
 export interface AlignOptions {
   pool: ComputePool<RegistrationJobs>;

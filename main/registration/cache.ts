@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RegisterResult } from './types.js';
+import type { RegisterResult } from './registration-jobs.js';
 
 export interface CacheEntry {
   dir: string;

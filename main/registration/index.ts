@@ -4,4 +4,5 @@ export type { AlignedSet, AlignOptions } from './align.js';
 export { RegistrationCache, DEFAULT_CACHE_BYTES } from './cache.js';
 export { registrationPool } from './pool.js';
 export { ALIGN_MODES } from './types.js';
-export type { AlignedPair, AlignMode, LabelKind, PairFiles, RegistrationJobs } from './types.js';
+export type { AlignedPair, AlignMode, LabelKind, PairFiles } from './types.js';
+export type { RegistrationJobs } from './registration-jobs.js';

@@ -14,7 +14,8 @@ import { blockMean, coarseFactors, itkGeometry, itkImage } from './itk-image.js'
 import type { ItkGeometry, ItkImageLike } from './itk-image.js';
 import { BSPLINE_GRID_MM, DEFORMABLE, identityTransform, OVERRIDES, REGISTRATION_MM, RESOLUTIONS, stagesOf, withInterpolation } from './parameters.js';
 import type { ParameterMap } from './parameters.js';
-import type { PlainVolume, RegisterJob, RegisterResult, TransformJob } from './types.js';
+import type { PlainVolume } from './types.js';
+import type { RegisterJob, RegisterResult, TransformJob } from './registration-jobs.js';
 import { gzipAsync } from '../util/gzip.js';
 
 type Elastix = typeof import('@itk-wasm/elastix');

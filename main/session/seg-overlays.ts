@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { InputError } from '../common/errors.js';
 import { readSeg, scanDicomFolder, segToLabelMap, selectSeries, type DicomScan, type SegLabelMap } from '../imaging/index.js';
-import type { VolumeInfo } from './types.js';
+import type { VolumeInfo } from './opened-volume.js';
 import type { VolumeStore } from './volume-store.js';
 
 /** "seg.dcm · Hippocampus SEG": the file says which export it was, the description what it holds. */

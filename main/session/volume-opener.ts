@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import { InputError } from '../common/errors.js';
-import type { FileBlob } from '../common/types.js';
+import type { FileBlob } from '../common/file-blob.js';
 import {
   importSeries,
   isNiftiName,
@@ -17,9 +17,9 @@ import {
 import type { Volume } from '../imaging/volume.js';
 import type { Jobs, ProgressFn } from '../jobs/jobs.js';
 import type { RecentFiles } from '../settings/recent-files.js';
-import type { RecentFile } from '../settings/types.js';
+import type { RecentFile } from '../settings/recent-file.js';
 import { addSegVolumes, openSegsOnOpenVolumes } from './seg-overlays.js';
-import type { OpenedVolume, OpenOptions, OpenResult, VolumeRole } from './types.js';
+import type { OpenedVolume, OpenOptions, OpenResult, VolumeRole } from './opened-volume.js';
 import type { VolumeStore } from './volume-store.js';
 
 interface Pending {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InputError } from '../common/errors.js';
-import type { VolumeInfo, VolumeRole } from './types.js';
+import type { VolumeInfo, VolumeRole } from './opened-volume.js';
 import { datatypeName, valueRange, type Volume } from '../imaging/volume.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { RecentFile } from './types.js';
+import type { RecentFile } from './recent-file.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 const MAX_RECENT = 20;

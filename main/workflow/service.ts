@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
-import type { FileBlob } from '../common/types.js';
+import type { FileBlob } from '../common/file-blob.js';
 import type { Task } from '../common/task.js';
 import type { VolumeStore } from '../session/volume-store.js';
 import { importCheckpoint, InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';

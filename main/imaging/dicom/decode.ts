@@ -4,7 +4,7 @@ import { buildClassicVolume } from './classic.js';
 import { runDcm2niix } from './dcm2niix.js';
 import type { PixelHeader } from './header.js';
 import type { DicomSeries } from './series.js';
-import type { SeriesSummary } from './types.js';
+import type { SeriesSummary } from './series-summary.js';
 
 /**
  * Turns one series of a scan into a volume. The default runs on the calling thread; the workstation and the

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
-import type { SeriesSummary } from './types.js';
+import type { SeriesSummary } from './series-summary.js';
 import type { Volume } from '../volume.js';
 import { decodeSeries, type SeriesDecoder } from './decode.js';
 import { inflate, readFolderFiles, type DicomFileInput } from './files.js';

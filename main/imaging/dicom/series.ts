@@ -1,4 +1,4 @@
-import type { SeriesSummary } from './types.js';
+import type { SeriesSummary } from './series-summary.js';
 import { UNCOMPRESSED_SYNTAXES, type DicomHeader } from './header.js';
 
 export interface DicomSeries {

@@ -1,4 +1,4 @@
-import type { SeriesSummary } from '../imaging/dicom/types.js';
+import type { SeriesSummary } from '../imaging/dicom/series-summary.js';
 import type { Affine, LabelEntry, VolumeSource } from '../imaging/volume.js';
 
 export type VolumeRole = 'image' | 'label' | 'probability';

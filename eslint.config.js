@@ -8,7 +8,18 @@ import globals from 'globals';
 import ts from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'out/', 'native-models/', 'resources/', 'test-results/', 'playwright-report/', 'tests/artifacts/', 'artifacts/', '.tmp/']),
+  globalIgnores([
+    'dist/',
+    'dist-scripts/',
+    'out/',
+    'native-models/',
+    'resources/',
+    'test-results/',
+    'playwright-report/',
+    'tests/artifacts/',
+    'artifacts/',
+    '.tmp/',
+  ]),
   js.configs.recommended,
   ts.configs.recommended,
   svelte.configs.recommended,

@@ -6,7 +6,7 @@
  * a context as any). Each run starts with an empty data folder (so an empty registration cache: every pair is
  * registered). Several builds (project roots with bin/ and dist/) can be measured in one go, interleaved run by
  * run so that the machine's load falls on all of them alike. Build first (`npm run build:node`), then:
- *   node dist/scripts/bench/align-memory.js [--data DIR] [--align affine] [--method model] [--Ls 2,8]
+ *   node dist-scripts/bench/align-memory.js [--data DIR] [--align affine] [--method model] [--Ls 2,8]
  *        [--mini-context 2] [--workers 2] [--repeat 1] [--build before=/path/to/other/checkout] [--build after=.]
  */
 import { execFile } from 'node:child_process';

@@ -4,7 +4,7 @@
  * child_process.fork with 'advanced' serialization is the same kind of channel (a process, messages copied
  * through a pipe, no transferable buffers). Times: start to first answer, and a round trip of one 256³ float32
  * volume (64 MiB, what a target or a result is) there and back.
- *   node dist/scripts/bench/compute-transport.js [--rounds 5]
+ *   node dist-scripts/bench/compute-transport.js [--rounds 5]
  */
 import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';

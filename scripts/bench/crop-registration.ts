@@ -4,7 +4,7 @@
  * own registerPair (in this thread: the seconds are one core's). Per setting: seconds (registration, warp) and
  * the single-pair Dice of the warped aseg against the target's own aseg for hippocampus, thalamus, lateral
  * ventricle and putamen. Issue 24 asks that the cropped one stays within 0.01 of the whole-head one.
- *   node dist/scripts/bench/crop-registration.js [--target 01] [--pair 02]
+ *   node dist-scripts/bench/crop-registration.js [--target 01] [--pair 02]
  *        [--settings '[{"cropMarginMm":null,"resolutions":4},{}]'] [--rows docs/results/crop-registration.jsonl]
  * Each setting is merged over DEFORMABLE (null crop margin: whole heads, as before issue 24).
  */

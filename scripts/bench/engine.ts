@@ -1,12 +1,12 @@
 /**
  * Engine benchmarks (issue 3). Not a test: prints JSON lines / a markdown table for docs/benchmarks.md.
- * Build first (`npx tsc -p tsconfig.node.json --outDir <dir>`), then:
- *   node <dir>/scripts/bench/engine.js vs-torch   --model DIR --ckpt FILE --grid G --contexts L [--rounds R] [--precisions fp32,int8]
- *   node <dir>/scripts/bench/engine.js compare    --model DIR --io FILE [--l N] [--precision fp32|int8]
- *   node <dir>/scripts/bench/engine.js sweep      --model DIR --grid G --Ls 1,2,4,8,16,32 --ls 1,2,4
- *   node <dir>/scripts/bench/engine.js structures --model DIR --grid G --contexts L --k K
- *   node <dir>/scripts/bench/engine.js one        --model DIR --grid G --contexts L --l N   (one fresh process)
- *   node <dir>/scripts/bench/engine.js export-weights --model DIR --out FILE.safetensors   (for vs-torch --ckpt: a package's
+ * Build first (`npm run build:node`), then:
+ *   node dist-scripts/bench/engine.js vs-torch   --model DIR --ckpt FILE --grid G --contexts L [--rounds R] [--precisions fp32,int8]
+ *   node dist-scripts/bench/engine.js compare    --model DIR --io FILE [--l N] [--precision fp32|int8]
+ *   node dist-scripts/bench/engine.js sweep      --model DIR --grid G --Ls 1,2,4,8,16,32 --ls 1,2,4
+ *   node dist-scripts/bench/engine.js structures --model DIR --grid G --contexts L --k K
+ *   node dist-scripts/bench/engine.js one        --model DIR --grid G --contexts L --l N   (one fresh process)
+ *   node dist-scripts/bench/engine.js export-weights --model DIR --out FILE.safetensors   (for vs-torch --ckpt: a package's
  *       weights read back from its graphs, so PyTorch can run a package whose checkpoint is gone)
  * `sweep` runs every configuration in its own process so peak RSS is that configuration's alone.
  */
@@ -192,11 +192,9 @@ async function structures(): Promise<void> {
  */
 function vsTorch(): void {
   const self = fileURLToPath(import.meta.url);
-  // The compiled script may sit in dist/scripts/bench or .tmp/<dir>/scripts/bench: look upwards for the repository.
-  const script = ['../../../', '../../../../']
-    .map((up) => fileURLToPath(new URL(`${up}native-models/fixtures/make_engine_fixtures.py`, import.meta.url)))
-    .find((f) => existsSync(f));
-  if (!script) throw new Error('native-models/fixtures/make_engine_fixtures.py not found above the compiled script');
+  // dist-scripts/bench/ is as deep in the repository as scripts/bench/.
+  const script = fileURLToPath(new URL('../../native-models/fixtures/make_engine_fixtures.py', import.meta.url));
+  if (!existsSync(script)) throw new Error(`${script} not found`);
   const io = `/tmp/bench-io-${process.pid}.safetensors`;
   const env = { ...process.env, MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '68719476736' };
   const rows = [];

@@ -3,12 +3,12 @@
  * every 25 ms, during a one-click runTask on a real head (target sub-01, the other four dev heads as pairs,
  * thalamus, the bundled model, affine alignment, registrations cached by a first run), with the model on the
  * serving thread (as before) and in its compute worker (now). Not a test: prints one JSON line per mode.
- * Build first (`npm run build:node`), then: node dist/scripts/bench/host-latency.js [--data DIR] [--runs 2]
+ * Build first (`npm run build:node`), then: node dist-scripts/bench/host-latency.js [--data DIR] [--runs 2]
  *
  * `--mode io`: the same round trips while the host opens real DICOM series (`openPath` on a folder) and while it
  * saves NIfTI .gz (`addLibraryPair` of two open 256³ volumes: both compressed and stored), for this build and,
  * with `--before DIST` (the dist/ folder of an older build), for that one too, in one process:
- * node dist/scripts/bench/host-latency.js --mode io --before /tmp/nv-before/dist [--runs 6]
+ * node dist-scripts/bench/host-latency.js --mode io --before /tmp/nv-before/dist [--runs 6]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

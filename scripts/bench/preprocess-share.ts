@@ -4,7 +4,7 @@
  * the CLI's own phase seconds and the output's SHA-256 (builds must agree to the bit).
  * Builds (project roots with bin/ and dist/) are interleaved run by run so that the machine's load falls on all
  * of them alike. Build first (`npm run build:node`), then:
- *   node dist/scripts/bench/preprocess-share.js [--data DIR] [--target 01] [--pairs 02,03,04,05] [--repeat 3]
+ *   node dist-scripts/bench/preprocess-share.js [--data DIR] [--target 01] [--pairs 02,03,04,05] [--repeat 3]
  *        [--build before=/path/to/other/checkout] [--build after=.]
  */
 import { execFile } from 'node:child_process';

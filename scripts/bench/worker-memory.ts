@@ -3,7 +3,7 @@
  * instantiates a WebAssembly module per call), with glibc's default malloc arenas and with MALLOC_ARENA_MAX=1:
  * which part of "peak memory grows with the pairs" (issue 26) is the workers' WebAssembly and which is the
  * allocator keeping freed memory per thread. Not a test; one JSON line per run, each in a fresh process:
- *   node dist/scripts/bench/worker-memory.js [--n 160] [--jobs 2,8] [--repeat 2] [--jobs-per-worker inf]
+ *   node dist-scripts/bench/worker-memory.js [--n 160] [--jobs 2,8] [--repeat 2] [--jobs-per-worker inf]
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,7 @@
 /**
  * One-click run time on the bundled sample (issue 5). Not a test: prints one JSON line per run.
  * Build first (`npm run build:node`), then:
- *   node dist/scripts/bench/workflow.js [--model DIR | --grid G] [--Ls 4,8] [--l auto|N] [--repeat 2] [--device cpu]
+ *   node dist-scripts/bench/workflow.js [--model DIR | --grid G] [--Ls 4,8] [--l auto|N] [--repeat 2] [--device cpu]
  * Without --model it imports the committed tiny fixture checkpoint with the real importer at grid G
  * (default: the importer's default grid). Sets of L distinct pairs are built from the sample (the Colin27 T1,
  * intensities scaled per pair, with the AAL atlas; task hippocampus 37/38) through the same API the
@@ -40,7 +40,7 @@ async function main() {
     if (!modelDir) {
       const g = arg('grid');
       modelDir = join(dataDir, 'models', 'tiny');
-      const fixture = fileURLToPath(new URL('../../../tests/fixtures/engine/tiny.safetensors', import.meta.url));
+      const fixture = fileURLToPath(new URL('../../tests/fixtures/engine/tiny.safetensors', import.meta.url));
       await importCheckpoint(fixture, modelDir, g ? { grid: [Number(g), Number(g), Number(g)] } : {});
     } else {
       process.env.NEUROVERSE_MODELS = join(modelDir, '..');

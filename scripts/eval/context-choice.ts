@@ -3,7 +3,7 @@
  * other four the candidates; for each N, `neuroverse run --auto-context N` against every subset of N candidates
  * (the mean over all subsets is exactly what a random choice of N gives on average), through the app's own CLI.
  * Not a test: prints Markdown tables and writes JSON. Build first (`npm run build:node`), then:
- *   node dist/scripts/eval/context-choice.js [--sizes 1,2] [--methods vote] [--align affine]
+ *   node dist-scripts/eval/context-choice.js [--sizes 1,2] [--methods vote] [--align affine]
  *        [--targets 01,02,03,04,05] [--structures hippocampus,thalamus,...] [--out docs/results/context-choice.json]
  * Registrations are cached in one data folder for the whole run, so only each target's first run is cold.
  */

@@ -5,9 +5,9 @@
  * detection (a true lesion counts as found when the mask touches it; 26-connected), false-positive lesions, volume
  * error and seconds. Rows are appended to the output as they finish, so a run can be split per case:
  *
- *   node dist/scripts/eval/eval-lesions.js [--via module|cli] [--set glioma|ms] [--case NAME] [--method M] [--out FILE]
+ *   node dist-scripts/eval/eval-lesions.js [--via module|cli] [--set glioma|ms] [--case NAME] [--method M] [--out FILE]
  *                                          [--variant default|noedge|mirror]   (classifier features, --via module)
- *   node dist/scripts/eval/eval-lesions.js --table [--out FILE]     (the Markdown table of docs/lesions.md)
+ *   node dist-scripts/eval/eval-lesions.js --table [--out FILE]     (the Markdown table of docs/lesions.md)
  *
  * `--via cli` runs `node bin/neuroverse.js run --lesion ... --json` per case (what a user runs; timing includes
  * reading the files and starting the process); `--via module` calls segmentLesions in this process.

@@ -8,10 +8,10 @@
  * SSIM range the clean head's maximum), seconds of each run (wall clock, on whatever else the machine runs).
  * Not a test. Build first, then per target (and per method when the CPU lock is contended: each piece is then
  * about a minute of CPU):
- *   flock /tmp/nv-cpu.lock nice -n 5 node dist/scripts/eval/eval-restoration.js --targets 01 [--data DIR]
+ *   flock /tmp/nv-cpu.lock nice -n 5 node dist-scripts/eval/eval-restoration.js --targets 01 [--data DIR]
  *        [--tasks noise,bias] [--methods input,nlm-0.8,default,model] [--out docs/results/restoration-loo.json]
  *        [--model-all]   (the model on the bias task too; by default it runs on noise only)
- *   node dist/scripts/eval/eval-restoration.js --table   (the Markdown table of the JSON so far)
+ *   node dist-scripts/eval/eval-restoration.js --table   (the Markdown table of the JSON so far)
  * Rows are merged into the JSON by (task, target, method), so targets can run as separate jobs.
  */
 import { execFile } from 'node:child_process';

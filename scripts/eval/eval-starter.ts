@@ -5,7 +5,7 @@
  * process per run. Each target starts from a fresh data folder, so its first structure is the cold run
  * (starter install + registrations) and the others are warm. Not a test: prints a table, writes JSON.
  * Build first (`npm run build:node`), then:
- *   node dist/scripts/eval/eval-starter.js [--targets 01,02,03,04,05] [--configs default,affine]
+ *   node dist-scripts/eval/eval-starter.js [--targets 01,02,03,04,05] [--configs default,affine]
  *        [--out docs/results/starter-library.json] [--data DIR]
  * A config is `name` or `name:extra args` with args separated by spaces, e.g. `affine-all:--align affine --auto-context 7`;
  * the named ones: default (no flags), affine (--align affine). A name starting with `~` runs in the data folder

@@ -3,7 +3,7 @@
  * the other four its context pairs, six structures, every alignment × method, all through the app's own
  * CLI (`neuroverse run`, one child process per run). Not a test: prints a Markdown table and writes JSON.
  * Build first (`npm run build:node`), then:
- *   node dist/scripts/eval/freesurfer-loo.js [--data DIR] [--aligns none,affine,deformable] [--methods vote,model]
+ *   node dist-scripts/eval/freesurfer-loo.js [--data DIR] [--aligns none,affine,deformable] [--methods vote,model]
  *        [--targets 01,02,03,04,05] [--out docs/results/freesurfer-loo.json] [--pairs 4]
  *        [--card resources/models/default]   (also writes the table into that package's evaluation card)
  *        [--from docs/results/freesurfer-loo.json]   (no runs: the table and card from an earlier run's JSON)

@@ -5,7 +5,7 @@
  * one process per run), Dice against the target's own aseg. Not a test: appends one JSON row per run to a
  * JSONL file as it goes (so a long evaluation can be split per target and resumed), and prints the table.
  * Build first (`npm run build:node`), then:
- *   node dist/scripts/eval/fusion-loo.js [--targets 01,02] [--aligns affine,deformable] [--methods vote,jlf,model]
+ *   node dist-scripts/eval/fusion-loo.js [--targets 01,02] [--aligns affine,deformable] [--methods vote,jlf,model]
  *        [--sizes 4] [--work .tmp/fusion-loo] [--rows docs/results/fusion-loo.jsonl] [--fresh] [--table-only]
  * Registrations are cached per (alignment, target) data folder under --work, kept across invocations: the cache
  * keys hold every registration setting, so a changed setting registers again and an unchanged one is reused.

@@ -4,7 +4,7 @@
  * holds brain and the CSF around it). Two atlas sets: leave-one-out (the other four heads' brain masks) and the
  * bundled Colin27 alone (its skull-stripped T1, ch2bet, > 0). Not a test: prints a table and writes JSON.
  * Build first (`npm run build:node`), then:
- *   node dist/scripts/eval/icv-dev-heads.js [--data DIR] [--align affine|deformable] [--out docs/results/icv-dev-heads.json]
+ *   node dist-scripts/eval/icv-dev-heads.js [--data DIR] [--align affine|deformable] [--out docs/results/icv-dev-heads.json]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

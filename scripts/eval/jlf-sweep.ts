@@ -3,7 +3,7 @@
  * measure, do not guess"): reuses the registrations that scripts/eval/fusion-loo.ts cached (alignPairs finds
  * them; nothing is registered when they are there), then fuses each structure with every parameter set given
  * and scores it against the target's aseg. Not a test. Appends one JSON row per (target, structure, set):
- *   node dist/scripts/eval/jlf-sweep.js --align affine --targets 01,02 --sets '[{"searchRadius":0},{"beta":1}]'
+ *   node dist-scripts/eval/jlf-sweep.js --align affine --targets 01,02 --sets '[{"searchRadius":0},{"beta":1}]'
  *        [--work .tmp/fusion-loo] [--rows docs/results/jlf-sweep.jsonl]
  * Each set is merged over JLF_DEFAULTS; the vote of the same maps is scored beside it.
  */

@@ -4,7 +4,7 @@
  * `neuroverse report` (ICV from the other four heads' brain masks, CSV, HTML and PDF). Compares the hippocampal
  * volumes, their asymmetry and the ICV with FreeSurfer's (aseg, brainmask > 0). Not a test; writes JSON.
  * Build first (`npm run build:node`), then:
- *   node dist/scripts/eval/volumetry-dev-heads.js [--data DIR] [--align affine|deformable] [--targets 01,02]
+ *   node dist-scripts/eval/volumetry-dev-heads.js [--data DIR] [--align affine|deformable] [--targets 01,02]
  *        [--out docs/results/volumetry-dev-heads.json]
  */
 import { execFile } from 'node:child_process';

@@ -8,6 +8,7 @@ import { answerTable } from '../../main/engine/processing/answer-table.js';
 import { foregroundBox, foregroundBoxWhere } from '../../main/engine/processing/foreground-box.js';
 import { runTaskOnEngine } from '../../main/engine/run-task.js';
 import type { Volume, VoxelArray } from '../../main/imaging/volume.js';
+import { testVolume } from '../helpers/volumes.js';
 import { FIXTURES } from './fixture-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nv-prep-once-'));
@@ -25,13 +26,7 @@ const DIMS = [30, 34, 28];
 function vol(Ctor: new (n: number) => VoxelArray, f: (x: number, y: number, z: number) => number): Volume {
   const data = new Ctor(DIMS[0] * DIMS[1] * DIMS[2]);
   for (let z = 0, o = 0; z < DIMS[2]; z++) for (let y = 0; y < DIMS[1]; y++) for (let x = 0; x < DIMS[0]; x++) data[o++] = f(x, y, z);
-  const affine = [
-    [1, 0, 0, 0],
-    [0, 1, 0, 0],
-    [0, 0, 1, 0],
-    [0, 0, 0, 1],
-  ];
-  return { dims: DIMS, spacing: [1, 1, 1], affine, data, slope: 1, intercept: 0, description: '', source: { kind: 'memory' } };
+  return testVolume(DIMS, data);
 }
 // 8-bit heads with an int16 label map, as FreeSurfer's are: the table paths.
 const head = (s: number) => vol(Uint8Array, (x, y, z) => ((x - 15) ** 2 + (y - 17) ** 2 + (z - 14) ** 2 < 100 ? 90 : 5) + ((x * 7 + y * s + z) % 23));

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { majorityVote } from '../../main/fusion/vote.js';
 import type { Volume } from '../../main/imaging/volume.js';
+import { testVolume } from '../helpers/volumes.js';
 
-const map = (values: number[]): Volume => ({
-  dims: [values.length, 1, 1],
-  spacing: [1, 1, 1],
-  affine: [
-    [1, 0, 0, 0],
-    [0, 1, 0, 0],
-    [0, 0, 1, 0],
-    [0, 0, 0, 1],
-  ],
-  data: Int16Array.from(values),
-  slope: 1,
-  intercept: 0,
-  description: '',
-  source: { kind: 'memory' },
-});
+const map = (values: number[]): Volume => testVolume([values.length, 1, 1], Int16Array.from(values));
 
 describe('majority vote', () => {
   it('a voxel is in when at least half of the maps hold one of the labels', async () => {

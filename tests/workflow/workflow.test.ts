@@ -16,6 +16,7 @@ import { labelStats } from '../../main/workflow/orchestrate-run.js';
 import { chooseDefaultSet } from '../../main/library/default-set.js';
 import { FIXTURES } from '../engine/fixture-helpers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { testVolume } from '../helpers/volumes.js';
 
 // The committed tiny checkpoint through the real importer: random weights, so these tests check the
 // workflow (grids, label values, volumes, progress, cancel, persistence), never segmentation quality.
@@ -408,21 +409,7 @@ describe('runTask', () => {
 });
 
 describe('splitting a structure of several values by where the set puts them', () => {
-  const line = (values: number[]): Volume => ({
-    dims: [values.length, 1, 1],
-    spacing: [1, 1, 1],
-    affine: [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-    data: Uint8Array.from(values),
-    slope: 1,
-    intercept: 0,
-    description: '',
-    source: { kind: 'memory' },
-  });
+  const line = (values: number[]): Volume => testVolume([values.length, 1, 1], Uint8Array.from(values));
 
   test('positions are fractions of each map grid, averaged over maps', async () => {
     const c = await labelCentroids([line([0, 37, 0, 0, 0, 0, 0, 0, 38, 0]), line([37, 0, 0, 0, 38])], [37, 38, 99]);

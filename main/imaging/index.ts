@@ -2,7 +2,16 @@
 export { readNifti, parseNifti, parseNiftiAsync } from './nifti/read.js';
 export { writeNifti, encodeNifti, NIFTI_INTENT } from './nifti/write.js';
 export type { NiftiEncodeOptions } from './nifti/write.js';
-export { scanDicomFolder, scanDicomFiles, importSeries, selectSeries, seriesSummaries, decodeSeries, decodeHeaders } from './dicom/index.js';
+export {
+  scanDicomFolder,
+  scanDicomFiles,
+  importSeries,
+  selectSeries,
+  seriesSummaries,
+  summariesWithVolumes,
+  decodeSeries,
+  decodeHeaders,
+} from './dicom/index.js';
 export {
   readDicomFile,
   importSegOnScan,

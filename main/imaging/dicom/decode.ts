@@ -30,7 +30,9 @@ export async function decodeHeaders(headers: PixelHeader[], reader: SeriesSummar
   const names = result.volumes.map((r) => r.name.replace(/\.nii$/, ''));
   let index = 0;
   if (pick !== undefined) {
-    index = /^\d+$/.test(pick) ? Number(pick) - 1 : names.indexOf(pick);
+    // A name first: a protocol-less series' name may be all digits ("5"), and the picker and batch pick by name.
+    index = names.indexOf(pick);
+    if (index < 0 && /^\d+$/.test(pick)) index = Number(pick) - 1;
     if (!(index >= 0 && index < names.length))
       throw new InputError(label, `volume ${pick} is not one of this series' ${names.length}: ${names.map((n, i) => `${i + 1} ${n}`).join(', ')}`, 'usage');
   }

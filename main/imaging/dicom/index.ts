@@ -5,7 +5,7 @@ import type { Volume } from '../volume.js';
 import { decodeSeries, type SeriesDecoder } from './decode.js';
 import { inflate, readFolderFiles, type DicomFileInput } from './files.js';
 import { readHeader } from './header.js';
-import { groupSeries, type DicomSeries } from './series.js';
+import { groupSeries, mayMakeSeveralVolumes, type DicomSeries } from './series.js';
 import { isSegHeader, readSeg, segReferencedSeries, type SegDocument } from './seg.js';
 import { segToLabelMap, type SegLabelMap } from './seg-labels.js';
 import type { DicomHeader } from './header.js';
@@ -79,6 +79,34 @@ export async function scanDicomFiles(
 
 export function seriesSummaries(scan: DicomScan): SeriesSummary[] {
   return scan.series.map((s) => s.summary);
+}
+
+/**
+ * The summaries with, for each series that makes several volumes, their names (`volumes`), so that a picker or a
+ * worklist can offer each. Only dcm2niix knows how it splits a series, so a series whose headers say it may split is
+ * converted once here and only the names are kept (the voxels are dropped: memory does not grow with the list).
+ * A series that cannot be converted is listed as one: opening it says why.
+ */
+export async function summariesWithVolumes(
+  scan: DicomScan,
+  decode: SeriesDecoder = decodeSeries,
+  signal?: AbortSignal,
+  progress?: Progress,
+): Promise<SeriesSummary[]> {
+  const out: SeriesSummary[] = [];
+  for (const s of scan.series) {
+    let names: string[] = [];
+    if (mayMakeSeveralVolumes(s)) {
+      progress?.('convert', null, `Looking for the volumes of ${s.summary.description || s.uid} (dcm2niix)`);
+      try {
+        names = (await decode(s, scan.label, signal)).source.volumes ?? [];
+      } catch (err) {
+        if (signal?.aborted) throw err;
+      }
+    }
+    out.push(names.length > 1 ? { ...s.summary, volumes: names } : s.summary);
+  }
+  return out;
 }
 
 /**

@@ -13,4 +13,10 @@ export interface SeriesSummary {
   /** Which reader will import it and why (dcm2niix for mosaic, enhanced, compressed). */
   reader: 'dicom-parser' | 'dcm2niix';
   readerReason: string;
+  /**
+   * The names of the volumes the series makes when it makes several (echoes, magnitude and phase, ADC beside the
+   * diffusion images), in the order `--volume N` counts them; absent for a series that makes one, and in the
+   * plain summaries (only dicom/index.ts summariesWithVolumes asks dcm2niix).
+   */
+  volumes?: string[];
 }

@@ -60,3 +60,15 @@ export function chooseReader(hs: DicomHeader[]): { reader: 'dicom-parser' | 'dcm
   }
   return { reader: 'dicom-parser', reason: 'classic single-frame series' };
 }
+
+/**
+ * Whether dcm2niix may make several volumes of the series, from what the headers show: files that differ in echo
+ * or in image type (magnitude and phase, a derived ADC or trace beside the diffusion images), or enhanced files,
+ * which keep those per frame where the header reader does not look. The native reader makes one volume; a mosaic
+ * or classic series whose files differ in neither is a single (3D or 4D) volume.
+ */
+export function mayMakeSeveralVolumes(series: DicomSeries): boolean {
+  if (series.summary.reader !== 'dcm2niix') return false;
+  const hs = series.headers;
+  return hs.some((h) => h.frames > 1) || new Set(hs.map((h) => h.echoNumber)).size > 1 || new Set(hs.map((h) => h.imageType.join('\\'))).size > 1;
+}

@@ -37,6 +37,11 @@ export type OpenResult = OpenedVolume | { kind: 'choose-series'; pendingId: stri
 export interface OpenOptions {
   /** Pick this series when the folder holds several. */
   seriesInstanceUid?: string;
+  /**
+   * Open this volume of a series that makes several (a name from the picker's `volumes`); without it such a
+   * series comes back as a choice, each volume offered.
+   */
+  volume?: string;
   /** Job id chosen by the caller so it can follow progress and cancel. */
   jobId?: string;
   role?: VolumeRole;

@@ -10,12 +10,12 @@ import {
   parseNiftiAsync,
   scanDicomFiles,
   segsBesideSeries,
-  seriesSummaries,
+  summariesWithVolumes,
   type DicomScan,
   type SeriesDecoder,
 } from '../imaging/index.js';
 import type { Volume } from '../imaging/volume.js';
-import type { Jobs, ProgressFn } from '../jobs/jobs.js';
+import type { Jobs } from '../jobs/jobs.js';
 import type { RecentFiles } from '../settings/recent-files.js';
 import type { RecentFile } from '../settings/recent-file.js';
 import { addSegVolumes, openSegsOnOpenVolumes } from './seg-overlays.js';
@@ -49,16 +49,20 @@ export class VolumeOpener {
   /** Opens a file or folder by path. Not part of the renderer's API: a renderer never names paths. */
   openPath(path: string, opts: OpenOptions = {}): Promise<OpenResult> {
     return this.o.jobs.run(opts.jobId, async (progress, signal) => {
-      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal, this.o.decode);
+      const opened = await openImagePath(path, opts.seriesInstanceUid, progress, signal, this.o.decode, opts.volume);
       const name = basename(path.replace(/[\\/]+$/, ''));
       if (opened.kind === 'segs') return this.segResult(opened.scan);
       if (opened.kind === 'scan') {
         const pendingId = this.addPending({ scan: opened.scan, path, name, remember: opts.remember !== false });
-        return { kind: 'choose-series', pendingId, folder: name, series: seriesSummaries(opened.scan) };
+        return { kind: 'choose-series', pendingId, folder: name, series: await summariesWithVolumes(opened.scan, this.o.decode, signal, progress) };
+      }
+      if (opened.scan && opts.volume === undefined) {
+        const choice = this.volumeChoice({ scan: opened.scan, path, name, remember: opts.remember !== false }, opened.volume);
+        if (choice) return choice;
       }
       const kind = opened.volume.source.kind === 'dicom' ? 'dicom' : 'nifti';
       const shown = displayName(name, opened.volume);
-      if (opts.remember !== false) await this.remember(kind, path, shown, opened.volume.source.seriesInstanceUid);
+      if (opts.remember !== false) await this.remember(kind, path, shown, opened.volume);
       return this.volumeResult(opened.volume, shown, opts.role, opened.scan);
     });
   }
@@ -81,16 +85,24 @@ export class VolumeOpener {
       const path = keep ? await this.cacheUpload(files) : label;
       const p: Pending = { scan, path, name: topFolder(files), remember: keep };
       if (scan.series.length > 1 && !opts.seriesInstanceUid) {
-        return { kind: 'choose-series', pendingId: this.addPending(p), folder: p.name, series: seriesSummaries(scan) };
+        return {
+          kind: 'choose-series',
+          pendingId: this.addPending(p),
+          folder: p.name,
+          series: await summariesWithVolumes(scan, this.o.decode, signal, progress),
+        };
       }
-      return this.importScan(p, opts.seriesInstanceUid, opts.role, progress, signal);
+      const volume = await importSeries(scan, opts.seriesInstanceUid, progress, this.o.decode, signal, opts.volume);
+      return (opts.volume === undefined && this.volumeChoice(p, volume)) || this.keepScan(p, volume, opts.role);
     });
   }
 
   async chooseSeries(pendingId: string, seriesUid: string, opts: OpenOptions = {}): Promise<OpenedVolume> {
     const p = this.pending.get(pendingId);
     if (!p) throw new InputError(undefined, 'that series choice has expired; open the folder again', 'not-found');
-    return this.o.jobs.run(opts.jobId, (progress, signal) => this.importScan(p, seriesUid, opts.role, progress, signal));
+    return this.o.jobs.run(opts.jobId, async (progress, signal) =>
+      this.keepScan(p, await importSeries(p.scan, seriesUid, progress, this.o.decode, signal, opts.volume), opts.role),
+    );
   }
 
   async recentFiles(): Promise<RecentFile[]> {
@@ -110,11 +122,30 @@ export class VolumeOpener {
   async openRecent(id: string, opts: OpenOptions = {}): Promise<OpenResult> {
     const entry = await this.o.recent.get(id);
     if (!entry) throw new InputError(undefined, 'that recent file is no longer in the list', 'not-found');
-    return this.openPath(entry.path, { ...opts, seriesInstanceUid: opts.seriesInstanceUid ?? entry.seriesInstanceUid });
+    return this.openPath(entry.path, {
+      ...opts,
+      seriesInstanceUid: opts.seriesInstanceUid ?? entry.seriesInstanceUid,
+      volume: opts.volume ?? entry.volume,
+    });
   }
 
-  private remember(kind: 'nifti' | 'dicom', path: string, name: string, seriesInstanceUid?: string) {
-    return this.o.recent.add({ kind, path, name, seriesInstanceUid }).catch(() => undefined);
+  private remember(kind: 'nifti' | 'dicom', path: string, name: string, v?: Volume) {
+    const names = v?.source.volumes ?? [];
+    const volume = names.length > 1 && v?.source.volumeIndex ? names[v.source.volumeIndex - 1] : undefined;
+    return this.o.recent
+      .add({ kind, path, name, seriesInstanceUid: v?.source.seriesInstanceUid, ...(volume !== undefined ? { volume } : {}) })
+      .catch(() => undefined);
+  }
+
+  /**
+   * A series that makes several volumes, opened without naming one: the picker offers each rather than the first
+   * alone (decoding that first one is how their names are known). Null for a series that makes one.
+   */
+  private volumeChoice(p: Pending, volume: Volume): OpenResult | null {
+    const names = volume.source.volumes ?? [];
+    const series = p.scan.series.find((s) => s.uid === volume.source.seriesInstanceUid);
+    if (names.length < 2 || !series) return null;
+    return { kind: 'choose-series', pendingId: this.addPending(p), folder: p.name, series: [{ ...series.summary, volumes: names }] };
   }
 
   private addPending(p: Pending): string {
@@ -142,19 +173,13 @@ export class VolumeOpener {
     return { kind: 'volume', volume: first, ...(rest.length ? { overlays: rest } : {}) };
   }
 
-  private async importScan(
-    p: Pending,
-    seriesUid: string | undefined,
-    role: VolumeRole | undefined,
-    progress: ProgressFn,
-    signal: AbortSignal,
-  ): Promise<OpenedVolume> {
-    const volume = await importSeries(p.scan, seriesUid, progress, this.o.decode, signal);
+  /** A series' volume imported from a pending scan, put into the session. */
+  private async keepScan(p: Pending, volume: Volume, role: VolumeRole | undefined): Promise<OpenedVolume> {
     // Uploaded files live on in the cache folder: point the volume there, so that exporting a SEG on it or
     // opening a SEG of it later can read the source files again.
     if (p.remember) volume.source.path = p.path;
     const name = displayName(p.name, volume);
-    if (p.remember) await this.remember('dicom', p.path, name, volume.source.seriesInstanceUid);
+    if (p.remember) await this.remember('dicom', p.path, name, volume);
     return this.volumeResult(volume, name, role ?? 'image', p.scan);
   }
 

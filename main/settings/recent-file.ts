@@ -6,4 +6,6 @@ export interface RecentFile {
   kind: 'nifti' | 'dicom';
   openedAt: string;
   seriesInstanceUid?: string;
+  /** Which volume of a series that makes several (its name), so that reopening it opens the same one. */
+  volume?: string;
 }

@@ -26,7 +26,8 @@ export class RecentFiles {
 
   async add(entry: Omit<RecentFile, 'id' | 'openedAt'>): Promise<RecentFile> {
     const id = createHash('sha256')
-      .update(`${entry.path}\0${entry.seriesInstanceUid ?? ''}`)
+      // The volume only when there is one to name: entries of other series keep the ids they had.
+      .update(`${entry.path}\0${entry.seriesInstanceUid ?? ''}${entry.volume !== undefined ? `\0${entry.volume}` : ''}`)
       .digest('hex')
       .slice(0, 16);
     const item: RecentFile = { ...entry, id, openedAt: new Date().toISOString() };

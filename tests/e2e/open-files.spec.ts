@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { startHost, type RunningHost } from './host.js';
 import { tileStats } from './pixels.js';
+import { twoEchoSeries } from '../helpers/two-echoes.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
 const SHARED = resolve(import.meta.dirname, '../../../shared/data/dicom');
@@ -81,6 +82,21 @@ test('a DICOM folder with two series: pick one, see it, find it in recent files'
   for (const t of await tileStats(page)) expect(t.lit / t.pixels, `${t.view} is blank`).toBeGreaterThan(0.03);
   await page.screenshot({ path: resolve(ARTIFACTS, 'dicom-enhanced-series6.png') });
   await expect(page.getByTestId('recent-files')).toContainText('In · #6');
+});
+
+test('a series that makes two volumes: each is offered, and the one picked is the one opened', async ({ page }) => {
+  test.skip(!existsSync(SHARED), 'shared DICOM data not present');
+  const dir = twoEchoSeries(join(mkdtempSync(join(tmpdir(), 'neuroverse-e2e-echoes-')), 'echoes'));
+  await page.goto(host.url);
+  await expect(page.getByTestId('open-folder')).toBeEnabled();
+  await page.getByTestId('folder-input').setInputFiles(dir);
+  const picker = page.getByTestId('series-picker');
+  await expect(picker).toContainText('holds 1 series (2 volumes)');
+  await expect(picker).toContainText('— e1 (1 of 2)');
+  await expect(picker).toContainText('— e2 (2 of 2)');
+  await picker.getByTestId('pick-series').nth(1).click();
+  await expect(page.getByText('256×256×8').first()).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByTestId('recent-files')).toContainText('volume 2 of 2');
 });
 
 test('a model checkpoint imported from the Run panel becomes selectable', async ({ page }) => {

@@ -2,9 +2,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { InputError } from '../common/errors.js';
-import { isNiftiName, scanDicomFiles } from '../imaging/index.js';
+import { volumeShortNames } from '../common/volume-names.js';
+import { isNiftiName, scanDicomFiles, summariesWithVolumes, type SeriesDecoder } from '../imaging/index.js';
 
-/** One scan of a worklist: a NIfTI file, or one DICOM series of a folder. */
+/** One scan of a worklist: a NIfTI file, or one DICOM series of a folder (one volume of it, when it makes several). */
 export interface BatchScan {
   /** Stable, file-system-safe id: the scan's place under the folder (its output folder's name). */
   id: string;
@@ -14,6 +15,8 @@ export interface BatchScan {
   /** The NIfTI file, or the folder holding the series. */
   path: string;
   seriesUid?: string;
+  /** Which volume of a series that makes several (its name, as `convert --volume` takes it). */
+  volume?: string;
   /** Size and modification time of every file it is read from: a changed input is another scan to the resume check. */
   fingerprint: string;
 }
@@ -23,13 +26,17 @@ export interface FindScansOptions {
   match?: RegExp;
   /** Folders not to look into (the batch's own output folder when it lies inside the input). */
   skip?: string[];
+  /** Where a series that may make several volumes is converted to learn their names (default: this thread). */
+  decode?: SeriesDecoder;
   signal?: AbortSignal;
 }
 
 /**
  * Every scan under a folder, recursively, in a stable order: each NIfTI file, and each image series of each folder
  * that holds DICOM files (a folder's own files are grouped by series; DICOM-SEGs and non-DICOM files are no scans).
- * Only headers are read here; the voxels are read when the scan's turn comes, so memory does not grow with the list.
+ * A series that makes several volumes (echoes, magnitude and phase, ADC beside the diffusion images) is one scan
+ * per volume. Only headers are read here, except that such a series is converted once to learn its volumes' names;
+ * the voxels are read when the scan's turn comes, so memory does not grow with the list.
  */
 export async function findScans(root: string, o: FindScansOptions = {}): Promise<BatchScan[]> {
   const info = await stat(root).catch((err: NodeJS.ErrnoException) => {
@@ -55,7 +62,7 @@ export async function findScans(root: string, o: FindScansOptions = {}): Promise
         scans.push({ id: safeId(rel.replace(/\.nii(\.gz)?$/i, '')), label: rel, kind: 'nifti', path: p, fingerprint: `${s.size}:${s.mtimeMs}` });
       } else others.push(p);
     }
-    if (others.length) scans.push(...(await dicomScans(root, dir, others)));
+    if (others.length) scans.push(...(await dicomScans(root, dir, others, o)));
     for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await visit(join(dir, e.name));
   };
   await visit(root);
@@ -63,7 +70,7 @@ export async function findScans(root: string, o: FindScansOptions = {}): Promise
 }
 
 /** The image series among one folder's own files; none when the folder holds no DICOM image. */
-async function dicomScans(root: string, dir: string, files: string[]): Promise<BatchScan[]> {
+async function dicomScans(root: string, dir: string, files: string[], o: FindScansOptions): Promise<BatchScan[]> {
   const read = await Promise.all(files.map(async (p) => ({ name: basename(p), path: p, data: new Uint8Array(await readFile(p)), st: await stat(p) })));
   const sizes = new Map(read.map((f) => [f.name, `${f.st.size}:${f.st.mtimeMs}`]));
   let scan;
@@ -78,22 +85,27 @@ async function dicomScans(root: string, dir: string, files: string[]): Promise<B
     throw err;
   }
   const relDir = relative(root, dir) || '.';
+  const summaries = await summariesWithVolumes(scan, o.decode, o.signal);
   // DICOM-SEGs are not among the series (scanDicomFiles keeps them apart): a segmentation is not a scan to segment.
-  return scan.series.map((s) => {
+  return scan.series.flatMap((s, k) => {
     const names = s.headers.map((h) => h.file.name).sort();
     const fingerprint = createHash('sha256')
       .update(names.map((n) => `${n}:${sizes.get(n) ?? ''}`).join('\n'))
       .digest('hex');
     const number = s.headers[0].seriesNumber;
     const what = `${number !== null ? `series ${number}` : 'series'}${s.headers[0].seriesDescription ? ` ${s.headers[0].seriesDescription}` : ''}`;
-    return {
-      id: safeId(`${relDir === '.' ? '' : `${relDir}${sep}`}${number !== null ? `s${number}-` : ''}${s.uid.slice(-12)}`),
-      label: `${relDir}${sep} (${what}, ${names.length} files)`,
-      kind: 'dicom' as const,
-      path: dir,
-      seriesUid: s.uid,
-      fingerprint,
-    };
+    const id = safeId(`${relDir === '.' ? '' : `${relDir}${sep}`}${number !== null ? `s${number}-` : ''}${s.uid.slice(-12)}`);
+    const common = { kind: 'dicom' as const, path: dir, seriesUid: s.uid, fingerprint };
+    const volumes = summaries[k].volumes ?? [];
+    if (volumes.length < 2) return [{ ...common, id, label: `${relDir}${sep} (${what}, ${names.length} files)` }];
+    // Each volume is a scan of its own: its folder and CSV rows say which by number and by what tells it apart ("e2").
+    const short = volumeShortNames(volumes);
+    return volumes.map((volume, i) => ({
+      ...common,
+      id: `${id}-v${i + 1}-${safeId(short[i])}`,
+      label: `${relDir}${sep} (${what}, ${names.length} files, volume ${i + 1} of ${volumes.length}: ${volume})`,
+      volume,
+    }));
   });
 }
 

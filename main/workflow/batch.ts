@@ -110,7 +110,8 @@ export async function runBatch(
     events.onScanStart?.(scan, i, scans.length);
     const t0 = performance.now();
     const key = createHash('sha256')
-      .update(`${scan.path}\0${scan.seriesUid ?? ''}\0${scan.fingerprint}\0${settingsKey}`)
+      // The volume only where there is one to name: the keys of other scans stay those of earlier batches.
+      .update(`${scan.path}\0${scan.seriesUid ?? ''}${scan.volume !== undefined ? `\0${scan.volume}` : ''}\0${scan.fingerprint}\0${settingsKey}`)
       .digest('hex');
     let result: ScanResult;
     const done = await readDone(join(out, scan.id), key);
@@ -122,7 +123,7 @@ export async function runBatch(
         const outcome = await orchestrateRun({ ...settings, target, targetName: scan.label }, services);
         const report = outcome.task === 'segment' ? reportOf(scan, target, outcome) : null;
         const rows = rowsOf(scan, outcome, report?.volumetry ?? null);
-        await writeScanFolder(out, scan, key, outcome, rows, report?.html ?? null);
+        await writeScanFolder(out, scan, target, key, outcome, rows, report?.html ?? null);
         result = { scan, status: 'ok', resumed: false, rows, seconds: (performance.now() - t0) / 1000, message: '' };
         runSeconds.push(result.seconds);
       } catch (err) {
@@ -147,9 +148,9 @@ export async function runBatch(
 }
 
 async function openScan(scan: BatchScan, decode: ReturnType<typeof lazyWorkerSeriesDecoder>, signal?: AbortSignal): Promise<Volume> {
-  const opened = await openImagePath(scan.path, scan.seriesUid, undefined, signal, decode);
+  const opened = await openImagePath(scan.path, scan.seriesUid, undefined, signal, decode, scan.volume);
   if (opened.kind === 'volume') return opened.volume;
-  if (opened.kind === 'scan') return importSeries(opened.scan, scan.seriesUid, undefined, decode, signal);
+  if (opened.kind === 'scan') return importSeries(opened.scan, scan.seriesUid, undefined, decode, signal, scan.volume);
   throw new InputError(scan.path, 'holds no image series (only DICOM-SEG files)');
 }
 
@@ -222,7 +223,15 @@ function reportOf(scan: BatchScan, target: Volume, o: RunOutcome): ScanReport {
   });
 }
 
-async function writeScanFolder(out: string, scan: BatchScan, key: string, o: RunOutcome, rows: BatchRow[], reportHtml: string | null): Promise<void> {
+async function writeScanFolder(
+  out: string,
+  scan: BatchScan,
+  target: Volume,
+  key: string,
+  o: RunOutcome,
+  rows: BatchRow[],
+  reportHtml: string | null,
+): Promise<void> {
   const tmp = join(out, `.${scan.id}.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   try {
@@ -237,6 +246,8 @@ async function writeScanFolder(out: string, scan: BatchScan, key: string, o: Run
     if (reportHtml !== null) await put('report.html', new TextEncoder().encode(reportHtml));
     const run = {
       scan: scan.label,
+      // What the files were read as: for a series that makes several volumes, which one ("[volume 2 of 2: …]").
+      image: target.description,
       method: o.method,
       align: o.align,
       contextSet: o.contextName,

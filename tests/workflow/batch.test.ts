@@ -7,6 +7,8 @@ import { readNifti } from '../../main/imaging/index.js';
 import { ROOT, neuroverse } from '../helpers/cli.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 import { tempDir } from '../helpers/tmp.js';
+import { twoEchoSeries } from '../helpers/two-echoes.js';
+import { findScans } from '../../main/workflow/batch-scans.js';
 import { FIXTURES } from '../engine/fixture-helpers.js';
 import { writePair } from '../library/fixtures.js';
 
@@ -152,5 +154,35 @@ describe('neuroverse batch', () => {
     expect(m.code, m.stderr).toBe(0);
     const sort = (t: string) => t.trim().split('\r\n').slice(1).sort();
     expect(sort(readFileSync(join(shared, 'volumes.csv'), 'utf8'))).toEqual(sort(readFileSync(join(out, 'volumes.csv'), 'utf8')));
+  }, 240_000);
+});
+
+// A series from which dcm2niix makes several volumes (two echoes here) is a scan per volume (issue 25, "real folders").
+describe.skipIf(!hasSharedData)('neuroverse batch over a series that makes two volumes', () => {
+  const folder = join(tmp, 'in-echoes');
+  const out = join(tmp, 'out-echoes');
+  const echoArgs = (o: string) => ['batch', folder, '--out', o, '--model', model, '--context', context, '--align', 'none', '--device', 'cpu'];
+
+  test('listed as two scans, each named by its volume', async () => {
+    twoEchoSeries(join(folder, 'dual'));
+    const scans = await findScans(folder);
+    expect(scans.map((s) => s.id)).toEqual([expect.stringMatching(/^dual__s5-[\w.]+-v1-e1$/), expect.stringMatching(/^dual__s5-[\w.]+-v2-e2$/)]);
+    expect(scans.map((s) => s.label)).toEqual([expect.stringMatching(/volume 1 of 2: .*_e1\)$/), expect.stringMatching(/volume 2 of 2: .*_e2\)$/)]);
+    expect(new Set(scans.map((s) => s.volume)).size).toBe(2);
+    expect(scans[0].seriesUid).toBe(scans[1].seriesUid);
+  }, 120_000);
+
+  test('a row and a folder per volume, each run on its own volume; a second run keeps both', async () => {
+    const r = neuroverse(echoArgs(out), env);
+    expect(r.code, r.stderr).toBe(0);
+    const [header, ...rows] = csvRows(out);
+    const ids = [...new Set(rows.map((row) => row[0]))];
+    expect(ids).toEqual([expect.stringMatching(/-v1-e1$/), expect.stringMatching(/-v2-e2$/)]);
+    for (const row of rows) expect(row[header.indexOf('status')]).toBe('ok');
+    // Each scan was run on its own volume (the second echo, not the first twice): run.json says what was read.
+    const image = ids.map((id) => JSON.parse(readFileSync(join(out, id, 'run.json'), 'utf8')).image as string);
+    expect(image).toEqual([expect.stringMatching(/\[volume 1 of 2: .*_e1\]$/), expect.stringMatching(/\[volume 2 of 2: .*_e2\]$/)]);
+    const again = neuroverse([...echoArgs(out), '--json'], env);
+    expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!).resumed).toBe(2);
   }, 240_000);
 });

@@ -244,17 +244,27 @@ export function fitBoostedTrees(x: Uint8Array, y: Uint8Array, width: number, opt
   };
 }
 
-/** Probability of class 1 for every quantised row. */
-export function predictBoostedTrees(model: BoostedTrees, x: Uint8Array): Float32Array {
+/**
+ * Probability of class 1 for every row of raw feature values (row-major, `model.width` per row), with the bin edges
+ * the model was fitted on. A split "bin ≤ b" is the same test as "value ≤ edges[b]" (edges strictly increase; the last
+ * bin is open), so a target's million-odd rows are never quantised: that took as long as the trees themselves.
+ */
+export function predictBoostedTrees(model: BoostedTrees, values: Float32Array, edges: BinEdges): Float32Array {
   const { width, roots, feature, split, left, right, value } = model;
-  const n = x.length / width;
+  const limit = new Float32Array(feature.length);
+  for (let k = 0; k < feature.length; k++) {
+    if (feature[k] < 0) continue;
+    const e = edges[feature[k]];
+    limit[k] = split[k] < e.length ? e[split[k]] : Infinity;
+  }
+  const n = values.length / width;
   const out = new Float32Array(n);
   for (let r = 0; r < n; r++) {
     let s = model.base;
     const base = r * width;
     for (let t = 0; t < roots.length; t++) {
       let k = roots[t];
-      while (feature[k] >= 0) k = x[base + feature[k]] <= split[k] ? left[k] : right[k];
+      while (feature[k] >= 0) k = values[base + feature[k]] <= limit[k] ? left[k] : right[k];
       s += value[k];
     }
     out[r] = 1 / (1 + Math.exp(-s));

@@ -26,15 +26,20 @@ export interface ClassifierOptions {
   edgeCapMm: number;
 }
 
+/**
+ * Chosen in leave-one-out on the dev gliomas and MS patients (docs/lesions.md): with three or fewer examples, small
+ * trees (depth 4, 60 of them at rate 0.1) fit the disease rather than the examples' particulars, and the mirror
+ * difference (a tumour is rarely symmetric) is the feature that separates tumour from the bright tissue any brain has.
+ */
 export const DEFAULT_CLASSIFIER: ClassifierOptions = {
-  boosting: DEFAULT_BOOSTING,
+  boosting: { ...DEFAULT_BOOSTING, trees: 60, maxDepth: 4, learningRate: 0.1 },
   samplesPerExample: 24_000,
   ringShare: 0.5,
   ringMm: 6,
   smoothMm: 1,
   thresholds: [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
   seed: 1,
-  mirror: false,
+  mirror: true,
   edgeCapMm: Infinity,
 };
 
@@ -72,7 +77,7 @@ export function segmentLesionsByClassifier(
   options: Partial<ClassifierOptions> = {},
   progress: LesionProgress = () => {},
 ): LesionSegmentation {
-  const o = { ...DEFAULT_CLASSIFIER, ...options, boosting: { ...DEFAULT_BOOSTING, ...options.boosting } };
+  const o = { ...DEFAULT_CLASSIFIER, ...options, boosting: { ...DEFAULT_CLASSIFIER.boosting, ...options.boosting } };
   if (examples.length === 0) throw new Error('the lesion classifier needs at least one example pair');
   const channels = target.channels.length;
   for (const e of examples)
@@ -123,7 +128,7 @@ export function segmentLesionsByClassifier(
       const tf = performance.now();
       const model = fitBoostedTrees(x, y, width, o.boosting, true);
       fitSeconds += (performance.now() - tf) / 1000;
-      const score = scoreMap(p.features, predictBoostedTrees(model, quantise(p.features.values, width, edges)), o.smoothMm);
+      const score = scoreMap(p.features, predictBoostedTrees(model, p.features.values, edges), o.smoothMm);
       scored.push({ score, dims: p.features.crop.dims, truth: p.truth, truthElsewhere: p.truthElsewhere, voxelMm3: p.voxelMm3 });
     });
     const chosen = chooseCleanup(scored, o.thresholds, sizes);
@@ -137,7 +142,7 @@ export function segmentLesionsByClassifier(
   const model = fitBoostedTrees(xAll, yAll, width, o.boosting, true);
   const tFit = performance.now();
   progress(0.92, 'classifying the target');
-  const score = scoreMap(targetFeatures, predictBoostedTrees(model, quantise(targetFeatures.values, width, edges)), o.smoothMm);
+  const score = scoreMap(targetFeatures, predictBoostedTrees(model, targetFeatures.values, edges), o.smoothMm);
   const mask = uncropMask(applyCleanup(score, targetFeatures.crop.dims, rule, voxelMm3(target.spacing)), target.dims, targetFeatures.crop);
   const tEnd = performance.now();
   return {

@@ -3,10 +3,7 @@ import { FUSION_IDS } from '../fusion/ids.js';
 import type { FusionId } from '../fusion/ids.js';
 import { LESION_METHODS, type LesionMethod } from '../lesion/ids.js';
 import type { AlignMode } from '../registration/types.js';
-
-/** The classical restorations, learned from the example pairs at run time (generation only; restoration/). */
-export const RESTORATION_METHODS = ['nlm', 'bias-field'] as const;
-export type RestorationMethod = (typeof RESTORATION_METHODS)[number];
+import { RESTORATION_METHODS, type RestorationMethod } from '../restoration/ids.js';
 
 /**
  * How a result is made: the in-context model; atlas fusion of the aligned labels (segmentation, fusion/methods.ts);

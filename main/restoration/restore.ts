@@ -4,10 +4,9 @@ import type { ExamplePair, ExampleScore, GuardVerdict } from './guard.js';
 import { estimateNoiseSigma } from './noise.js';
 import type { Dims3 } from './nlm.js';
 import type { RestorationRunner } from './runner.js';
+import type { RestorationMethod } from './ids.js';
 
-/** The classical restorations beside the model, each learned from the example pairs at run time. */
-export type RestorationMethod = 'nlm' | 'bias-field';
-export const RESTORATION_METHODS: readonly RestorationMethod[] = ['nlm', 'bias-field'];
+export type { RestorationMethod } from './ids.js';
 
 export interface RestorationResult {
   output: Float32Array;
@@ -19,17 +18,6 @@ export interface RestorationResult {
   examples: ExampleScore[];
   guard: GuardVerdict;
   seconds: { examples: number; target: number };
-}
-
-/**
- * Which restoration a task's name asks for ("denoise", "bias correction"), or null when it does not say.
- */
-export function methodFromTaskName(name: string | undefined): RestorationMethod | null {
-  if (!name) return null;
-  const n = name.toLowerCase();
-  if (/bias|inhomogen|non-?uniform|shading|n4/.test(n)) return 'bias-field';
-  if (/nois|denois|rician|nlm/.test(n)) return 'nlm';
-  return null;
 }
 
 /**

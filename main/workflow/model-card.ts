@@ -18,6 +18,17 @@ export interface CardLines {
   realScans: RealScanTable | null;
   /** The same heads at several context sizes (model and vote per size, with seconds); null when not measured. */
   realScansBySize: RealScanSizeTable | null;
+  /** Restoration on real heads with noise or a bias field added: each method's gain over its input; null when not measured. */
+  restoration: RestorationTable | null;
+}
+
+export interface RestorationTable {
+  note: string;
+  /**
+   * Per task (noise, bias) and method ("default (nlm)", the baseline, the model): mean PSNR (dB) and SSIM gained over
+   * the degraded input on the heads measured, and on how many of them the default returned its input (the guard).
+   */
+  rows: { task: string; method: string; heads: number; psnrGain: number; ssimGain: number; inputKept: number }[];
 }
 
 export interface RealScanSizeTable {
@@ -40,7 +51,7 @@ export interface RealScanTable {
  */
 export function cardLines(evaluation: ModelEvaluation | null | undefined): CardLines {
   if (!evaluation || typeof evaluation !== 'object')
-    return { evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null };
+    return { evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null, restoration: null };
   const summary = typeof evaluation.summary === 'string' && evaluation.summary.trim() ? evaluation.summary.trim() : null;
   const seg = evaluation.segmentation as { table?: unknown; contextSizes?: unknown } | undefined;
   const table = seg && typeof seg === 'object' && Array.isArray(seg.table) ? seg.table : [];
@@ -55,7 +66,29 @@ export function cardLines(evaluation: ModelEvaluation | null | undefined): CardL
     contextSize: sizes.length ? Math.max(...sizes) : null,
     realScans: realScanTable(evaluation.realScans),
     realScansBySize: realScanSizeTable(evaluation.realScansBySize),
+    restoration: restorationTable(evaluation.restoration),
   };
+}
+
+/** `evaluation.restoration` as scripts/eval/eval-restoration.ts writes it: `{ note, rows: [...] }`; malformed rows are left out. */
+function restorationTable(r: unknown): RestorationTable | null {
+  if (!r || typeof r !== 'object') return null;
+  const o = r as { note?: unknown; rows?: unknown };
+  if (!Array.isArray(o.rows)) return null;
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const rows = o.rows
+    .filter(
+      (x): x is RestorationTable['rows'][number] =>
+        typeof x?.task === 'string' &&
+        typeof x.method === 'string' &&
+        Number.isInteger(x.heads) &&
+        x.heads > 0 &&
+        num(x.psnrGain) &&
+        num(x.ssimGain) &&
+        Number.isInteger(x.inputKept),
+    )
+    .map(({ task, method, heads, psnrGain, ssimGain, inputKept }) => ({ task, method, heads, psnrGain, ssimGain, inputKept }));
+  return rows.length ? { note: typeof o.note === 'string' ? o.note : '', rows } : null;
 }
 
 /**

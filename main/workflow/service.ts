@@ -227,6 +227,9 @@ export class WorkflowService {
         : null,
       uncertainty,
       contextChoice: outcome.structures.some((s) => s.contextChoice) ? outcome.structures.map((s) => choiceInfo(s.name, s.contextChoice!)) : null,
+      restoration: outcome.restoration
+        ? { why: outcome.restoration.why, examples: outcome.restoration.guard.message, applied: outcome.restoration.applied }
+        : null,
       qc: outcome.qc.map((w) => ({ kind: w.kind, structure: w.structure, pairId: w.pair?.pairId ?? null, value: w.value, message: w.message })),
       seconds: outcome.seconds,
       runId: outcome.runId,

@@ -52,7 +52,12 @@ export interface RunTaskRequest {
   precision?: PrecisionRequest;
   /** How context pairs are brought onto the target; absent = the default for the task (pipeline/defaults.ts). */
   align?: AlignMode;
-  /** Segmentation: the in-context model or atlas fusion by majority vote; absent = the default. */
+  /**
+   * How the result is made (pipeline/defaults.ts); absent = the default. For a generation set whose task name asks
+   * for a restoration (denoise, bias) the default is that restoration, returned only when it brings its examples
+   * closer to their targets (the guard); naming it runs it even when it does not. Give no model with it: a model
+   * named means the model.
+   */
   method?: Method;
   /** Use only the N pairs of the set that fit this target best (ranked after affine alignment); absent = all. */
   autoContext?: number;
@@ -131,6 +136,12 @@ export interface RunTaskResult {
   qc: { kind: string; structure: string; pairId: number | null; value: number | null; message: string }[];
   /** With autoContext: per structure, every pair's score and which were used. Null otherwise. */
   contextChoice: ContextChoiceInfo[] | null;
+  /**
+   * Classical restoration runs: why this method (asked for, or the set's task name for the default), how its
+   * examples fared (the guard), and whether the result is the restoration or the input returned unchanged because
+   * the default made the examples worse. Null otherwise.
+   */
+  restoration: { why: string; examples: string; applied: boolean } | null;
   seconds: Record<string, number>;
   runId: number | null;
 }

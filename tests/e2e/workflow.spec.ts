@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readNifti, writeNifti } from '../../main/imaging/index.js';
 import { startHost, type RunningHost } from './host.js';
 import { tileStats, tiles } from './pixels.js';
 
@@ -188,4 +189,67 @@ test('library set from the sample, one-click run, brush correction, add to libra
   await expect(page.getByTestId('run-result')).toBeVisible();
   await expect(page.getByTestId('run-align-used')).toHaveText('affine');
   await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-9-worklist.png') });
+});
+
+test('a denoise set: the Run panel preselects the measured default restoration, and the run uses it', async ({ page }) => {
+  test.setTimeout(600_000);
+  // One (noisy, clean) example: the sample T1 with Rician noise (σ 5 % of its 99th percentile, fixed seed) → the T1.
+  const clean = join(ROOT, 'resources/sample/colin27_t1.nii.gz');
+  const noisy = join(work, 'colin27_t1_noisy.nii.gz');
+  const v = await readNifti(clean);
+  const values = Float32Array.from(v.data as ArrayLike<number>, (x) => x * v.slope + v.intercept);
+  const sigma = 0.05 * values.slice().sort()[Math.floor(0.99 * (values.length - 1))];
+  let seed = 7;
+  const uniform = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  await writeNifti(noisy, {
+    ...v,
+    data: values.map((x) => Math.hypot(x + sigma * gauss(), sigma * gauss())),
+    slope: 1,
+    intercept: 0,
+    source: { kind: 'memory' },
+  });
+
+  const denoiseHost = await startHost([], { dataDir: join(work, 'data-denoise'), env: { NEUROVERSE_MODELS: '' } });
+  try {
+    await page.goto(denoiseHost.url);
+    await expect(page.getByTestId('overlay-row')).toHaveCount(1);
+    await page.getByTestId('library-new-name').fill('denoise · colin27');
+    await page.getByTestId('library-kind').selectOption('generate');
+    await page.getByTestId('library-task').fill('denoise');
+    await page.getByTestId('library-scanner').fill('MNI colin27');
+    await page.getByTestId('library-source-files').click();
+    await page.getByTestId('library-image-file').setInputFiles(noisy);
+    await page.getByTestId('library-label-file').setInputFiles(clean);
+    await expect(page.getByTestId('library-grid-ok')).toBeVisible();
+    await page.getByTestId('library-add-files').click();
+    await expect(page.getByTestId('library-pair-count')).toHaveText(['1']);
+
+    // The set's default by the CLI's rule (its task name): non-local means, no alignment; the model and the other
+    // restoration offered beside it; the measured table from the model's card.
+    await page.getByTestId('run-set').selectOption('denoise · colin27');
+    await expect(page.getByTestId('run-method')).toHaveValue('nlm');
+    await expect(page.getByTestId('run-method').locator('option')).toHaveText(['non-local means (default)', 'bias-field correction', 'model']);
+    await expect(page.getByTestId('run-align')).toHaveValue('none');
+    await expect(page.getByTestId('run-model-card-restoration')).toContainText('Restoration on real heads: gain over the input');
+    await expect(page.getByTestId('run-model-card-restoration')).toContainText(/noise\s*default \(nlm\)\s*\d+\s*\+\d\.\d\d/);
+    await page.getByTestId('run-model').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-10-denoise-default.png') });
+    await page.getByTestId('run-button').click();
+    await expect(page.getByTestId('run-result')).toBeVisible({ timeout: 500_000 });
+    await expect(page.getByTestId('run-error')).toHaveCount(0);
+    await expect(page.getByTestId('run-method-used')).toHaveText('non-local means');
+    // Chosen as the default (not named: the guard may refuse it), and applied: it brought the example closer.
+    await expect(page.getByTestId('run-restoration')).toContainText(
+      'Restored by non-local means (the task\'s name ("denoise")); examples: non-local means brought every',
+    );
+    await expect(page.getByTestId('run-qc')).toHaveCount(0);
+    // The restored image joins the view beside the T1 and the AAL atlas.
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { neuroverseViewer: { volumes(): unknown[] } }).neuroverseViewer.volumes().length))
+      .toBe(3);
+    await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-11-denoise-result.png') });
+  } finally {
+    await denoiseHost.stop();
+  }
 });

@@ -63,3 +63,21 @@ describe('evaluation card: the real-scan table', () => {
     expect(bad({ 'model|affine': { dice: { a: [1, 1] } } }, [0, 2])).toBeNull();
   });
 });
+
+describe('evaluation card: the restoration table', () => {
+  test('gains over the input per task and method, as the evaluation script writes them', () => {
+    const rows = [
+      { task: 'noise', method: 'default (nlm)', heads: 3, psnrGain: 4.43, ssimGain: 0.0594, inputKept: 0 },
+      { task: 'bias', method: 'default (bias-field)', heads: 2, psnrGain: 0, ssimGain: 0, inputKept: 2 },
+    ];
+    expect(cardLines({ restoration: { note: 'loo', rows } }).restoration).toEqual({ note: 'loo', rows });
+  });
+
+  test('malformed rows are left out; none left, no table', () => {
+    const good = { task: 'noise', method: 'model', heads: 1, psnrGain: -21.7, ssimGain: -0.91, inputKept: 0 };
+    const lines = cardLines({ restoration: { rows: [good, { ...good, heads: 0 }, { ...good, psnrGain: 'x' }, { task: 'noise' }, null] } });
+    expect(lines.restoration).toEqual({ note: '', rows: [good] });
+    expect(cardLines({ restoration: { rows: [{ ...good, method: 3 }] } }).restoration).toBeNull();
+    expect(cardLines({ restoration: 'measured' }).restoration).toBeNull();
+  });
+});

@@ -94,8 +94,17 @@ describe('model lookup', () => {
       contextSize: 8,
       realScans: null,
       realScansBySize: null,
+      restoration: null,
     });
-    expect(cardLines(null)).toEqual({ evaluated: false, summary: null, rows: [], contextSize: null, realScans: null, realScansBySize: null });
+    expect(cardLines(null)).toEqual({
+      evaluated: false,
+      summary: null,
+      rows: [],
+      contextSize: null,
+      realScans: null,
+      realScansBySize: null,
+      restoration: null,
+    });
     // A card is a file on disk: malformed rows and fields are left out, never shown as "undefined".
     const odd = {
       summary: 3,
@@ -108,6 +117,7 @@ describe('model lookup', () => {
       contextSize: null,
       realScans: null,
       realScansBySize: null,
+      restoration: null,
     });
   });
 });

@@ -6,7 +6,8 @@
  *
  * At a voxel x, each atlas i contributes the label at x + sᵢ, where sᵢ is the offset within the search window
  * whose patch best matches the target's patch at x (least sum of squared differences). With dᵢ the patch of
- * absolute differences at that offset, M(i, j) = (Σ dᵢ·dⱼ)^β: atlases that err together are counted once.
+ * absolute differences at that offset, M(i, j) = (Σ dᵢ·dⱼ / (|patch| − 1))^β: atlases that err together are
+ * counted once.
  * The weights w = (M + αI)⁻¹1, normalised to sum to one, give the probability p = Σ wᵢ·labelᵢ(x + sᵢ).
  */
 
@@ -15,7 +16,10 @@ export interface JlfParams {
   patchRadius: number;
   /** Search half-width in voxels (3: a 7×7×7 window); 0: no search. */
   searchRadius: number;
-  /** Ridge added to M's diagonal (keeps the system solvable when atlases match perfectly). */
+  /**
+   * Ridge added to M's diagonal, on the scale of the mean error product over a patch: it keeps the system solvable
+   * when atlases match perfectly and pulls the weights towards equal ones where all atlases match about as well.
+   */
   alpha: number;
   /** Power of the error correlation: larger β lets the best-matching atlases dominate. */
   beta: number;
@@ -118,13 +122,18 @@ export function jlfWeights(diffs: ArrayLike<number>[], alpha: number, beta: numb
 
 function jlfWeightsInto(diffs: ArrayLike<number>[], alpha: number, beta: number, m: Float64Array, w: Float64Array): void {
   const n = diffs.length;
+  // The mean product over the patch (over |patch| − 1, as in the authors' own implementation in ANTs), not the sum:
+  // α then has the scale it was published with, whatever the patch size. Over the sum, α = 0.1 was 124^β times
+  // weaker for 5³ patches (15 376× at β = 2), next to no ridge (docs/alignment.md: the dev heads' mean Dice 0.848
+  // over the sum, 0.8625 over the mean).
+  const per = 1 / Math.max((diffs[0]?.length ?? 0) - 1, 1);
   for (let i = 0; i < n; i++) {
     for (let j = i; j < n; j++) {
       const a = diffs[i];
       const b = diffs[j];
       let s = 0;
       for (let q = 0; q < a.length; q++) s += a[q] * b[q];
-      const v = Math.pow(s, beta);
+      const v = Math.pow(s * per, beta);
       m[i * n + j] = v;
       m[j * n + i] = v;
     }

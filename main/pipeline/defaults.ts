@@ -32,7 +32,7 @@ export function isLesionMethod(m: Method | undefined): m is LesionMethod {
 /**
  * Defaults, chosen by held-out Dice on the five real dev heads whose cold one-click with four pairs stays within a
  * minute on a 2-core machine (issue 24; docs/alignment.md has the table): joint label fusion after affine
- * alignment (0.848 mean Dice of 4 against majority vote's 0.736 at the same alignment). Restoration tasks by
+ * alignment (0.862 mean Dice of 4 against majority vote's 0.736 at the same alignment). Restoration tasks by
  * held-out PSNR on the same heads with noise or a bias field added (docs/restoration.md): the classical
  * restoration, which the bundled model does not reach; other generation tasks run the model, aligned affinely.
  */

@@ -104,6 +104,16 @@ describe('joint label fusion', () => {
     for (const x of same) expect(x).toBeCloseTo(0.25, 10);
   });
 
+  it('α acts on the per-voxel error products, so the same errors weigh the same in a 3³ and a 5³ patch', () => {
+    // Errors of 0.3 to 0.5 per voxel (z-scored intensities): M is then of the order of α, where the ridge matters.
+    const errs = (size: number) => [0.3, 0.5, 0.4].map((e) => new Float64Array(size).fill(e));
+    const small = jlfWeights(errs(27), 0.1, 2);
+    const large = jlfWeights(errs(125), 0.1, 2);
+    for (let k = 0; k < 3; k++) expect(large[k]).toBeCloseTo(small[k], 1);
+    // And the ridge is felt: without it the best atlas takes more of the weight.
+    expect(jlfWeights(errs(125), 1e-9, 2)[0]).toBeGreaterThan(large[0] + 0.05);
+  });
+
   it('computes nothing where every atlas agrees, and keeps their label there', () => {
     const truth = cube(10, 21);
     const tex = texture(4);

@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../main/common/errors.js';
 import type { Volume } from '../../main/imaging/volume.js';
-import { demographicsOf, loadNormTables, normPercentile, PUBLISHED_NORMS, volumetry, volumetryCsv, type NormTable } from '../../main/export/volumetry/index.js';
+import {
+  checkNormTable,
+  demographicsOf,
+  loadNormTables,
+  normPercentile,
+  PUBLISHED_NORMS,
+  volumetry,
+  volumetryCsv,
+  type NormTable,
+} from '../../main/export/volumetry/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('neuroverse-volumetry-');
@@ -102,12 +111,61 @@ describe('volumetry of a labelled phantom', () => {
     expect(r.rows.find((x) => x.value === 53)!.name).toBe('Right-Hippocampus');
   });
 
-  test('a bundled table is empty until published numbers are carried: every row says why there is no norm', () => {
-    expect(PUBLISHED_NORMS).toHaveLength(0);
-    const { mask } = phantom();
-    const r = volumetry(mask, { demographics: { age: 60, sex: 'F', source: 'test' } });
-    expect(r.rows.find((x) => x.value === 17)!.norm).toEqual({ kind: 'none', reason: 'no norm available for left Hippocampus' });
-    expect(r.normsNote).toMatch(/Nobis/);
+  test('the bundled table (Coupé et al. 2017, % of ICV) gives the hippocampus rows a percentile and names its source and caveat', () => {
+    const { mask, voxelMm3 } = phantom();
+    // Left hippocampus 1000 voxels; an ICV that puts it at 0.265 %, the female median at 60 in bounds_female.csv.
+    const leftMl = voxelMm3;
+    const r = volumetry(mask, { icv: { volumeMl: (leftMl / 0.265) * 100, method: 'given' }, demographics: { age: 60, sex: 'F', source: 'test' } });
+    const left = r.rows.find((x) => x.value === 17)!.norm;
+    expect(left).toMatchObject({ kind: 'percentile', table: 'coupe2017-hippocampus-left-F' });
+    if (left.kind === 'percentile') expect(left.percentile).toBeCloseTo(50, 6);
+    // The thalamus has no table; the note cites the source and says the percentile is indicative.
+    expect(r.rows.find((x) => x.value === 10)!.norm).toEqual({ kind: 'none', reason: 'no norm available for left Thalamus' });
+    expect(r.normsNote).toMatch(/^Norms: Coupé P, .*doi:10\.1002\/hbm\.23743/);
+    expect(r.normsNote).toMatch(/indicative/);
+  });
+});
+
+describe('the bundled hippocampus table at its edges', () => {
+  const F = (age: number) => ({ age, sex: 'F' as const, source: 'test' });
+  const pct = (x: number) => ({ ml: 4, pctIcv: x });
+  test('the tables are well formed: six of them, ages 0–90, lower bound ≤ median ≤ upper bound', () => {
+    expect(PUBLISHED_NORMS).toHaveLength(6);
+    PUBLISHED_NORMS.forEach((t, i) => checkNormTable(t, 'bundled', i));
+    for (const t of PUBLISHED_NORMS) expect([t.rows[0].age, t.rows.at(-1)!.age, t.rows.length]).toEqual([0, 90, 91]);
+  });
+  test('an age inside gives a percentile, between the published points in age and in volume', () => {
+    // Female left at 60: 0.224 / 0.265 / 0.301 (2.5th / 50th / 97.5th); halfway between the lower bound and the median
+    // is halfway between their percentiles. At 61.5 the median is halfway between 61's (0.265) and 62's (0.264).
+    const p = (age: number, x: number) => {
+      const r = normPercentile(PUBLISHED_NORMS, 'Hippocampus', 'left', F(age), pct(x));
+      if (r.kind !== 'percentile') throw new Error(JSON.stringify(r));
+      return r.percentile;
+    };
+    expect(p(60, (0.224 + 0.265) / 2)).toBeCloseTo(26.25, 6);
+    expect(p(60, 0.265)).toBeCloseTo(50, 6);
+    expect(p(61.5, 0.2645)).toBeCloseTo(50, 6);
+    expect(normPercentile(PUBLISHED_NORMS, 'Hippocampus', 'left', F(60), pct(0.2))).toMatchObject({ kind: 'percentile', percentile: 2.5, bound: 'below' });
+    // The table's last age still has a norm; both sides together have tables of their own.
+    expect(normPercentile(PUBLISHED_NORMS, 'Hippocampus', 'right', F(90), pct(0.25)).kind).toBe('percentile');
+    expect(normPercentile(PUBLISHED_NORMS, 'hippocampus', 'total', { ...F(70), sex: 'M' }, pct(0.5))).toMatchObject({
+      kind: 'percentile',
+      table: 'coupe2017-hippocampus-total-M',
+    });
+  });
+  test('an age outside, an unknown sex, no ICV: no norm, with the reason', () => {
+    expect(normPercentile(PUBLISHED_NORMS, 'Hippocampus', 'left', F(91), pct(0.25))).toEqual({
+      kind: 'none',
+      reason: "no norm available: age 91 outside the table's 0–90 years",
+    });
+    expect(normPercentile(PUBLISHED_NORMS, 'Hippocampus', 'left', { age: 60, source: 'test' }, pct(0.25))).toEqual({
+      kind: 'none',
+      reason: 'no norm available: sex unknown',
+    });
+    expect(normPercentile(PUBLISHED_NORMS, 'Hippocampus', 'left', F(60), { ml: 4, pctIcv: null })).toEqual({
+      kind: 'none',
+      reason: 'no norm available: the table is in % of intracranial volume, which was not estimated',
+    });
   });
 });
 

@@ -38,7 +38,8 @@ export const reportCommand: CliCommand = {
   --icv-align MODE   affine (default) or deformable registration of the ICV atlases
   --icv ML           the intracranial volume when it is known
   --age, --sex       for the norms, instead of the DICOM header's PatientAge/PatientBirthDate and PatientSex
-  --norms FILE       normative tables (JSON, docs/volumetry.md): none is bundled, so without it every row says "no norm"
+  --norms FILE       normative tables (JSON, docs/volumetry.md) instead of the bundled one (hippocampus in % ICV by
+                     age 0–90 and sex, Coupé et al. 2017); percentiles need an ICV, age and sex
   --force            replace existing output files`,
   async run(argv, io) {
     const args = parseArgs(argv, {

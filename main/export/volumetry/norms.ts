@@ -1,20 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../common/errors.js';
+import { COUPE_2017_HIPPOCAMPUS } from './norms-coupe2017.js';
 import type { Demographics, NormResult, NormTable, Side } from './types.js';
 
 /**
- * Published normative tables carried as facts. Empty on purpose: the one table asked for, the hippocampal
- * nomograms of Nobis et al. (2019), "Hippocampal volume across age: Nomograms derived from over 19,700 people
- * in UK Biobank", NeuroImage: Clinical 23:101904, doi:10.1016/j.nicl.2019.101904 (FSL FIRST volumes, ages
- * 45–80, per sex and hemisphere), gives its percentiles as figures and supplementary tables whose numbers
- * could not be obtained while this was written; numbers that cannot be checked against the paper are not
- * invented here. Tables in the NormTable form can be given per run (`loadNormTables`, `--norms FILE`), and
- * every row without one says "no norm available" and why.
+ * Published normative tables carried as facts (numbers, with their source; no code). One is bundled: hippocampal
+ * volume in % of the intracranial cavity by sex, side and year of age 0–90 (Coupé et al. 2017, the bounds its
+ * authors publish with AssemblyNet; see norms-coupe2017.ts for the file, commit and caveats). The UK Biobank
+ * nomograms of Nobis et al. (2019, NeuroImage: Clinical 23:101904; FSL FIRST, mL, ages 45–80) would match a
+ * clinician's expectation better, but their numbers are in the paper's figures and supplement only, which could not
+ * be read here; the UK Biobank tables that Janahi et al. (eLife 2022) put in their repository are for the top and
+ * bottom 30 % of a polygenic score, not for everyone. More tables in the NormTable form come per run with
+ * `--norms FILE` (they replace these).
  */
-export const PUBLISHED_NORMS: readonly NormTable[] = [];
+export const PUBLISHED_NORMS: readonly NormTable[] = COUPE_2017_HIPPOCAMPUS;
 
-export const NO_BUNDLED_NORMS_NOTE =
-  'No published normative table is bundled: the UK Biobank hippocampal nomograms (Nobis et al., NeuroImage: Clinical 2019;23:101904) were not available as numbers; give a table with --norms to get percentiles.';
+/** Said once under the table when no normative table is in use (`--norms` with an empty list). */
+export const NO_BUNDLED_NORMS_NOTE = 'No normative table in use: give tables with --norms to get percentiles.';
 
 /** Percentile of `value` among people of the patient's age and sex, or why there is none. */
 export function normPercentile(

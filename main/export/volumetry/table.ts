@@ -3,7 +3,7 @@ import type { Volume } from '../../imaging/volume.js';
 import { voxelVolumeMm3 } from '../../imaging/volume.js';
 import { asegName, parseStructureName } from './labels.js';
 import { NO_BUNDLED_NORMS_NOTE, normPercentile, PUBLISHED_NORMS } from './norms.js';
-import type { Demographics, IcvEstimate, NormTable, VolumetryPair, VolumetryResult, VolumetryRow } from './types.js';
+import type { Demographics, IcvEstimate, NormResult, NormTable, VolumetryPair, VolumetryResult, VolumetryRow } from './types.js';
 
 export const ASYMMETRY_FORMULA = 'asymmetry index = |L − R| / ((L + R) / 2) × 100 %';
 
@@ -90,8 +90,19 @@ export function volumetry(mask: Volume, o: VolumetryOptions = {}): VolumetryResu
     rows,
     pairs,
     asymmetryFormula: ASYMMETRY_FORMULA,
-    normsNote: norms.length ? `Norms: ${[...new Set(norms.map((t) => t.source))].join('; ')}` : NO_BUNDLED_NORMS_NOTE,
+    normsNote: normsNote(norms, [...rows.map((x) => x.norm), ...pairs.map((p) => p.norm)]),
   };
+}
+
+/**
+ * The tables' sources, and the caveats of those that gave a percentile here: a table measured with another tool
+ * (another segmentation, another ICV) compares with this app's volumes only roughly, and the report says so.
+ */
+function normsNote(norms: readonly NormTable[], results: NormResult[]): string {
+  if (!norms.length) return NO_BUNDLED_NORMS_NOTE;
+  const used = new Set(results.flatMap((n) => (n.kind === 'percentile' ? [n.table] : [])));
+  const notes = [...new Set(norms.flatMap((t) => (used.has(t.id) && t.note ? [t.note] : [])))];
+  return [`Norms: ${[...new Set(norms.map((t) => t.source))].join('; ')}.`, ...notes].join(' ');
 }
 
 /** The volumetry columns of a worklist CSV row (batch adds scan, status and message). */

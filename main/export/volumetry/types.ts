@@ -87,6 +87,6 @@ export interface VolumetryResult {
   rows: VolumetryRow[];
   pairs: VolumetryPair[];
   asymmetryFormula: string;
-  /** Why some norms are missing, once for the whole table (e.g. no published table bundled). */
+  /** The normative tables in use (sources) and the caveats of those that gave a percentile, once for the whole table. */
   normsNote: string;
 }

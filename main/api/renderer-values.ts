@@ -4,7 +4,8 @@
  * main/common (scripts/check-layers.mjs), so what it may use is listed here.
  */
 export { cardLines, type CardLines } from '../workflow/model-card.js';
-export { chooseAlign, chooseMethod, DEFAULTS, isFusion, isRestoration, SECONDS_PER_PAIR, type Method } from '../pipeline/defaults.js';
+export { chooseAlign, chooseMethod, DEFAULTS, isFusion, isLesionMethod, isRestoration, SECONDS_PER_PAIR, type Method } from '../pipeline/defaults.js';
+export { LESION_METHODS } from '../lesion/ids.js';
 export { methodFromTaskName, RESTORATION_METHODS, RESTORATION_NAMES } from '../restoration/ids.js';
 export type { AlignMode } from '../registration/types.js';
 export { taskWord } from '../library/task-word.js';

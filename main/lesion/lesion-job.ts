@@ -15,7 +15,8 @@ export async function runLesionJob(job: LesionJob, progress: (fraction: number |
   const t0 = performance.now();
   const channels = job.target.images.length;
   progress(0, 'reading the target and examples');
-  const target = await readLesionCase({ images: job.target.images }, channels);
+  // A target already in memory (the app's open volume, a DICOM series) comes with the job: it may have no file.
+  const target = await readLesionCase({ images: job.target.images, first: job.target.first }, channels);
   const examples = [];
   for (const e of job.examples) {
     if (!e.label) throw new Error('every lesion example needs its mask');

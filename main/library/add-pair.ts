@@ -2,7 +2,7 @@ import { InputError } from '../common/errors.js';
 import type { Task } from '../common/task.js';
 import type { Volume } from '../imaging/index.js';
 import { gridMismatch, isSingleFrame } from '../imaging/grid.js';
-import { ensureScanner, ensureSet, ensureTask, getSet, insertPair, setById, setIdOf, taskFromRow } from './context-sets.js';
+import { checkLesionAgrees, ensureScanner, ensureSet, ensureTask, getSet, insertPair, setById, setIdOf, taskFromRow } from './context-sets.js';
 import { checkName, normaliseLabels } from './names.js';
 import { now, type LibraryStore, type Row } from './store.js';
 import type { PairInfo, ScannerSpec, TaskSpec } from './types.js';
@@ -38,6 +38,9 @@ export async function addPair(store: LibraryStore, input: AddPairInput): Promise
       'conflict',
     );
   }
+  // Also before reading the volumes: a pair for the other kind of label is refused for that, whatever its label holds.
+  const knownTask = store.db.prepare('SELECT * FROM tasks WHERE name = ?').get(taskName) as Row | undefined;
+  if (knownTask && typeof input.task !== 'string') checkLesionAgrees(taskFromRow(knownTask), input.task);
   const image = await loadVolume(input.image);
   const label = await loadVolume(input.label);
   for (const v of [image, label]) {

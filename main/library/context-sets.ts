@@ -46,7 +46,7 @@ export function setIdOf(store: LibraryStore, name: string): number {
 export function setById(store: LibraryStore, id: number): ContextSetInfo {
   const s = store.db
     .prepare(
-      `SELECT s.*, t.id AS t_id, t.name AS t_name, t.kind AS t_kind, t.structure AS t_structure, t.labels_json AS t_labels_json,
+      `SELECT s.*, t.id AS t_id, t.name AS t_name, t.kind AS t_kind, t.structure AS t_structure, t.labels_json AS t_labels_json, t.lesion AS t_lesion,
               c.id AS c_id, c.name AS c_name, c.manufacturer AS c_manufacturer, c.model AS c_model, c.field_strength AS c_field_strength,
               c.sequence AS c_sequence, c.institution AS c_institution, c.description AS c_description
        FROM context_sets s JOIN tasks t ON t.id = s.task_id JOIN scanners c ON c.id = s.scanner_id WHERE s.id = ?`,
@@ -86,6 +86,7 @@ export function taskFromRow(r: Row): TaskInfo {
     kind: taskOfWord(r.kind)!,
     structure: (r.structure as string) ?? null,
     labels: JSON.parse((r.labels_json as string) ?? '[]'),
+    lesion: r.lesion === 1,
   };
 }
 
@@ -112,6 +113,8 @@ function prefixed(row: Row, prefix: string): Row {
 
 /** Finds or creates the task; an existing one must agree with the spec's kind and labels. */
 export function ensureTask(store: LibraryStore, spec: TaskSpec): number {
+  // Specs arrive over the API too: a lesion flag that is not a boolean would read as anatomy.
+  if (spec.lesion !== undefined && typeof spec.lesion !== 'boolean') throw new InputError(undefined, `task "${spec.name}": lesion must be true or false`);
   const row = store.db.prepare('SELECT * FROM tasks WHERE name = ?').get(spec.name) as Row | undefined;
   if (row) {
     const t = taskFromRow(row);
@@ -124,19 +127,37 @@ export function ensureTask(store: LibraryStore, spec: TaskSpec): number {
         'conflict',
       );
     }
+    checkLesionAgrees(t, spec);
     return t.id;
   }
   const kind = spec.kind ?? 'segment';
   if (kind !== 'segment' && kind !== 'generate') throw new InputError(undefined, `task kind must be segment or generate (got "${kind}")`);
   const labels = normaliseLabels(spec.labels ?? []);
   if (kind === 'generate' && labels.length) throw new InputError(undefined, `generation task "${spec.name}" cannot have label values`);
+  if (kind === 'generate' && spec.lesion) throw new InputError(undefined, `generation task "${spec.name}" cannot mark a lesion: lesions are segmented`);
+  const lesion = spec.lesion === true;
   const id = Number(
     store.db
-      .prepare('INSERT INTO tasks (name, kind, structure, labels_json, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(spec.name, taskWord(kind), spec.structure ?? null, JSON.stringify(labels), now()).lastInsertRowid,
+      .prepare('INSERT INTO tasks (name, kind, structure, labels_json, lesion, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(spec.name, taskWord(kind), spec.structure ?? null, JSON.stringify(labels), lesion ? 1 : 0, now()).lastInsertRowid,
   );
-  store.audit('create-task', { task: spec.name, kind: taskWord(kind), labels });
+  store.audit('create-task', { task: spec.name, kind: taskWord(kind), labels, ...(lesion ? { lesion } : {}) });
   return id;
+}
+
+/** An existing task's label marks a lesion or anatomy once and for all: a spec that says otherwise is refused. */
+export function checkLesionAgrees(t: TaskInfo, spec: TaskSpec): void {
+  if (spec.lesion !== undefined && spec.lesion !== t.lesion)
+    throw new InputError(
+      undefined,
+      `task "${spec.name}" marks ${markWords(t.lesion)}, not ${markWords(spec.lesion)}: give the other kind of label a task of its own`,
+      'conflict',
+    );
+}
+
+/** What a task's label marks, in messages. */
+export function markWords(lesion: boolean): string {
+  return lesion ? 'a lesion (varies in place, number and size)' : 'anatomy (the same structure in every head)';
 }
 
 export function ensureScanner(store: LibraryStore, spec: ScannerSpec): number {

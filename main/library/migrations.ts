@@ -127,6 +127,13 @@ export const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'a task says whether its label marks a lesion (somewhere else in every head) or anatomy; existing tasks are anatomy',
+    up(db) {
+      db.exec('ALTER TABLE tasks ADD COLUMN lesion INTEGER NOT NULL DEFAULT 0 CHECK (lesion IN (0, 1))');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

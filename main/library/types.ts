@@ -10,6 +10,12 @@ export interface TaskSpec {
   structure?: string;
   /** Label values of that structure in the label maps; empty = any non-zero voxel. */
   labels?: number[];
+  /**
+   * The label marks a lesion (a tumour, a plaque: somewhere else in every patient, in a different number and size),
+   * not anatomy: its sets run as lesion runs (learned from the examples' voxels, no alignment). Segmentation only;
+   * absent = anatomy for a new task, whatever the task is for an existing one.
+   */
+  lesion?: boolean;
 }
 
 export interface TaskInfo {
@@ -18,6 +24,8 @@ export interface TaskInfo {
   kind: Task;
   structure: string | null;
   labels: number[];
+  /** Its label marks a lesion (TaskSpec.lesion), not anatomy. */
+  lesion: boolean;
 }
 
 export interface ScannerSpec {

@@ -23,7 +23,7 @@ import { runPipeline, type PipelineResult } from '../pipeline/run.js';
 import { ALIGN_MODES, type AlignMode, type PairFiles, type RegistrationCache, type RegistrationJobs } from '../registration/index.js';
 
 // What front ends show of the defaults (usage texts, the Run panel) comes from here, not from the pipeline.
-export { DEFAULTS, isFusion, MODEL_ALIGN, METHODS, type Method } from '../pipeline/defaults.js';
+export { DEFAULTS, isFusion, isLesionMethod, MODEL_ALIGN, METHODS, type Method } from '../pipeline/defaults.js';
 export { FUSION_NAMES } from '../fusion/ids.js';
 export { ALIGN_MODES, type AlignMode } from '../registration/index.js';
 import type { SegProvenance } from '../export/types.js';
@@ -193,7 +193,16 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     ctx.task === 'generate' && req.method === undefined && req.model === undefined
       ? await restorationFor(ctx.sets[0]?.task.name, ctx.structures[0]?.pairs ?? [])
       : null;
-  const lesion = req.lesion === true || isLesionMethod(req.method);
+  // A set whose task marks a lesion runs as a lesion run without being told (`run --context-set NAME`, the Run panel).
+  const lesion = req.lesion === true || isLesionMethod(req.method) || ctx.lesion;
+  if (ctx.lesion && req.model)
+    throw new InputError(
+      undefined,
+      `context set "${ctx.name}" marks a lesion: a model does not apply (the lesion methods are fitted on the pairs at run time)`,
+      'usage',
+    );
+  if (ctx.lesion && req.method !== undefined && !isLesionMethod(req.method))
+    throw new InputError(undefined, `context set "${ctx.name}" marks a lesion: its runs use the method classifier or threshold (got "${req.method}")`, 'usage');
   const method = chooseMethod(ctx.task, { method: req.method, modelNamed: req.model !== undefined, restoration: restorationAsked?.method, lesion });
   if (lesion && ctx.task !== 'segment') throw new InputError(undefined, 'a lesion run segments: it applies to segmentation only', 'usage');
   if (isRestoration(method) && ctx.task !== 'generate')
@@ -405,6 +414,8 @@ interface ResolvedRunContext {
   sets: ContextSetInfo[];
   structures: { name: string; labels: number[]; pairs: RunPair[] }[];
   checkPairsFirst: boolean;
+  /** The sets' task marks a lesion (library TaskInfo.lesion); files given by hand say so with `lesion`. */
+  lesion: boolean;
   /** 0–1: how well a pair's scanner matches the target's DICOM header (its set's scanner). */
   headerMatch(p: RunPair): number;
 }
@@ -422,6 +433,7 @@ async function resolveContext(req: RunRequest, services: RunServices): Promise<R
       sets: [],
       structures: structuresOf(task, req.structures, { name: 'the labels', labels: [] }).map((s) => ({ ...s, pairs })),
       checkPairsFirst: true,
+      lesion: false,
       headerMatch: () => 0,
     };
   }
@@ -438,6 +450,15 @@ async function resolveContext(req: RunRequest, services: RunServices): Promise<R
     // Each structure's labels must occur in every set it pools (resolveContextSet checks the stored maps).
     const parts: ResolvedContextSet[] = names.map((name) => resolveContextSet(library, name, task === 'segment' ? s.labels : undefined));
     for (const r of parts) {
+      // Said before the task rule that also refuses it: what is wrong is mixing the two ways of finding a label.
+      if (r.set.task.lesion !== base.set.task.lesion) {
+        const [les, anat] = r.set.task.lesion ? [r.set, base.set] : [base.set, r.set];
+        throw new InputError(
+          undefined,
+          `set "${les.name}" marks a lesion and set "${anat.name}" anatomy: a lesion is learned from the examples' voxels, anatomy by aligning them, so they cannot be pooled`,
+          'usage',
+        );
+      }
       if (r.set.task.name !== base.set.task.name)
         throw new InputError(
           undefined,
@@ -465,6 +486,7 @@ async function resolveContext(req: RunRequest, services: RunServices): Promise<R
     structures: resolved,
     // Stored pairs were checked when they were added (same grid) and their labels just now.
     checkPairsFirst: false,
+    lesion: base.set.task.lesion,
     headerMatch: (p) => {
       const set = p.setName ? sets.get(p.setName) : undefined;
       return set ? scannerMatch(set.scanner, dicom).score : 0;

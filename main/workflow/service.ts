@@ -230,6 +230,14 @@ export class WorkflowService {
       restoration: outcome.restoration
         ? { why: outcome.restoration.why, examples: outcome.restoration.guard.message, applied: outcome.restoration.applied }
         : null,
+      lesion: first.lesion
+        ? {
+            count: first.lesion.stats.count,
+            totalMl: first.lesion.stats.totalMl,
+            lesions: first.lesion.stats.lesions.map((l) => ({ index: l.index, volumeMl: l.volumeMl })),
+            exampleDice: first.lesion.exampleDice,
+          }
+        : null,
       qc: outcome.qc.map((w) => ({ kind: w.kind, structure: w.structure, pairId: w.pair?.pairId ?? null, value: w.value, message: w.message })),
       seconds: outcome.seconds,
       runId: outcome.runId,

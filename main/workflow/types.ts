@@ -142,6 +142,12 @@ export interface RunTaskResult {
    * the default made the examples worse. Null otherwise.
    */
   restoration: { why: string; examples: string; applied: boolean } | null;
+  /**
+   * Lesion runs (a set whose task marks a lesion, or a lesion method): the lesion count, each lesion's volume (largest
+   * first; 26-connected components, export/lesion-stats.ts) and the total; `exampleDice` is how the rule learned from
+   * the set's pairs scored on them. Null otherwise.
+   */
+  lesion: { count: number; totalMl: number; lesions: { index: number; volumeMl: number }[]; exampleDice: number | null } | null;
   seconds: Record<string, number>;
   runId: number | null;
 }

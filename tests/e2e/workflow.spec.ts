@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readNifti, writeNifti } from '../../main/imaging/index.js';
+import { testVolume } from '../helpers/volumes.js';
+import { DIMS, syntheticCase } from '../lesion/synthetic.js';
 import { startHost, type RunningHost } from './host.js';
 import { tileStats, tiles } from './pixels.js';
 
@@ -251,5 +253,60 @@ test('a denoise set: the Run panel preselects the measured default restoration, 
     await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-11-denoise-result.png') });
   } finally {
     await denoiseHost.stop();
+  }
+});
+
+test('a lesion set made in the Library panel runs with the lesion default and counts the lesions', async ({ page }) => {
+  test.setTimeout(600_000);
+  // The synthetic lesion case (tests/lesion/synthetic.ts): two examples with a bright blob each, and a target with one
+  // elsewhere, in other intensity units.
+  const file = (name: string) => join(work, `lesion-${name}.nii.gz`);
+  const examples = [syntheticCase([{ at: [12, 14, 12], radius: 5 }], 1), syntheticCase([{ at: [26, 25, 19], radius: 4 }], 2, { scale: 3, offset: 40 })];
+  for (const [i, c] of examples.entries()) {
+    await writeNifti(file(`${i}-flair`), testVolume(DIMS, c.image.channels[0]));
+    await writeNifti(file(`${i}-mask`), testVolume(DIMS, c.label), { intent: 'label' });
+  }
+  const target = syntheticCase([{ at: [15, 27, 18], radius: 5 }], 3, { scale: 0.5, offset: 0 });
+  await writeNifti(file('target'), testVolume(DIMS, target.image.channels[0]));
+
+  const lesionHost = await startHost([], { dataDir: join(work, 'data-lesion'), env: { NEUROVERSE_MODELS: '' } });
+  try {
+    await page.goto(lesionHost.url);
+    await expect(page.getByTestId('overlay-row')).toHaveCount(1);
+    await page.getByTestId('file-input').setInputFiles(file('target'));
+    await expect(page.getByText(DIMS.join('×')).first()).toBeVisible();
+
+    await page.getByTestId('library-new-name').fill('glioma · synthetic');
+    await page.getByTestId('library-task').fill('tumour');
+    await page.getByTestId('library-labels').fill('1');
+    await page.getByTestId('library-lesion').check();
+    await page.getByTestId('library-scanner').fill('synthetic');
+    await page.getByTestId('library-source-files').click();
+    for (const i of [0, 1]) {
+      await page.getByTestId('library-image-file').setInputFiles(file(`${i}-flair`));
+      await page.getByTestId('library-label-file').setInputFiles(file(`${i}-mask`));
+      await expect(page.getByTestId('library-grid-ok')).toBeVisible();
+      await page.getByTestId('library-add-files').click();
+      await expect(page.getByTestId('library-pair-count')).toHaveText([String(i + 1)]);
+    }
+    await expect(page.getByTestId('library-set-lesion')).toHaveText(['lesion']);
+
+    // The lesion methods, the classifier preselected; no alignment to choose.
+    await page.getByTestId('run-set').selectOption('glioma · synthetic');
+    await expect(page.getByTestId('run-method')).toHaveValue('classifier');
+    await expect(page.getByTestId('run-method').locator('option')).toHaveText(['classifier (default)', 'threshold (baseline)']);
+    await expect(page.getByTestId('run-align')).toHaveCount(0);
+    await expect(page.getByTestId('run-lesion-note')).toBeVisible();
+    await page.getByTestId('run-button').click();
+    await expect(page.getByTestId('run-result')).toBeVisible({ timeout: 300_000 });
+    await expect(page.getByTestId('run-error')).toHaveCount(0);
+    await expect(page.getByTestId('run-lesion-count')).toContainText(/^1 lesion, total \d+\.\d\d mL/);
+    await expect(page.getByTestId('run-lesion')).toHaveCount(1);
+    await expect(page.getByTestId('run-method-used')).toHaveText('classifier');
+    await expect(page.getByTestId('run-align-used')).toHaveText('none');
+    await expect(page.getByTestId('run-qc')).toHaveCount(0);
+    await page.screenshot({ path: resolve(ARTIFACTS, 'workflow-12-lesion-result.png') });
+  } finally {
+    await lesionHost.stop();
   }
 });

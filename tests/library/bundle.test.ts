@@ -276,3 +276,37 @@ describe('bundles', () => {
     });
   });
 });
+
+describe('lesion tasks in bundles', () => {
+  const dir = tempDir('nv-lib-bundle-lesion-');
+
+  test('a lesion set keeps its flag through export and import; a library whose task of that name marks anatomy refuses it', async () => {
+    const a = await Library.open(join(dir, 'a'));
+    const b = await Library.open(join(dir, 'b'));
+    const c = await Library.open(join(dir, 'c'));
+    try {
+      const p = await writePair(dir, 31);
+      const q = await writePair(dir, 32);
+      await a.addPair({ set: 'glioma', task: { name: 'tumour', lesion: true }, scanner: 's', image: { path: p.image }, label: { path: p.label } });
+      await a.addPair({ set: 'hippo', task: { name: 'hippocampus' }, scanner: 's', image: { path: q.image }, label: { path: q.label } });
+      const file = join(dir, 'all.zip');
+      await exportBundle(a, file);
+      await importBundle(b, file);
+      expect(b.listSets().map((s) => [s.name, s.task.lesion])).toEqual([
+        ['glioma', true],
+        ['hippo', false],
+      ]);
+      await exportBundle(b, join(dir, 'again.zip'));
+      expect(readFileSync(join(dir, 'again.zip')).equals(readFileSync(file))).toBe(true);
+
+      await c.addPair({ set: 'other', task: { name: 'tumour' }, scanner: 's', image: { path: q.image }, label: { path: q.label } });
+      const before = snapshot(c);
+      await expect(importBundle(c, file)).rejects.toThrow(
+        /task "tumour" here marks anatomy \(the same structure in every head\), the bundle's a lesion \(varies in place, number and size\); rename one first \(nothing imported\)/,
+      );
+      expect(snapshot(c)).toEqual(before);
+    } finally {
+      for (const lib of [a, b, c]) lib.close();
+    }
+  });
+});

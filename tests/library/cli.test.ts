@@ -93,4 +93,42 @@ describe('neuroverse library (CLI)', () => {
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'hip-again.zip')).equals(readFileSync(bundle))).toBe(true);
   });
+
+  test('add-pair --lesion makes a lesion task, listed and carried by bundles; contradicting it is refused', async () => {
+    const p = await writePair(inputs, 21);
+    const q = await writePair(inputs, 22);
+    let r = neuroverse(['library', 'add-pair', '--set', 'glioma-3T', '--task', 'tumour', '--lesion', '--scanner', 'Prisma', p.image, p.label], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // A later pair of the task need not say it again.
+    r = neuroverse(['library', 'add-pair', '--set', 'glioma-3T', '--task', 'tumour', '--scanner', 'Prisma', q.image, q.label], env);
+    expect(r.code).toBe(0);
+    r = neuroverse(['library', 'list', '--json'], env);
+    const sets = JSON.parse(r.stdout).sets as Array<{ name: string; task: { lesion: boolean }; pairs: unknown[] }>;
+    expect(sets.map((s) => [s.name, s.task.lesion, s.pairs.length])).toEqual([
+      ['glioma-3T', true, 2],
+      ['hip-3T', false, 1],
+    ]);
+    expect(neuroverse(['library', 'list'], env).stdout).toMatch(/set "glioma-3T" {2}task tumour \(segmentation, lesion\)/);
+    r = neuroverse(['library', 'add-pair', '--set', 'hip-3T', '--task', 'hippocampus', '--lesion', '--scanner', 'Prisma', q.image, q.label], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'neuroverse library: task "hippocampus" marks anatomy (the same structure in every head), not a lesion (varies in place, number and size): give the other kind of label a task of its own',
+    );
+    r = neuroverse(
+      ['library', 'add-pair', '--set', 'denoise', '--task', 'denoise', '--kind', 'generation', '--lesion', '--scanner', 'Prisma', q.image, q.image],
+      env,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/generation task "denoise" cannot mark a lesion/);
+
+    const bundle = join(dir, 'glioma.zip');
+    expect(neuroverse(['library', 'export', bundle, '--set', 'glioma-3T'], env).code).toBe(0);
+    const libC = { ...env, NEUROVERSE_LIBRARY: join(dir, 'libC') };
+    expect(neuroverse(['library', 'import', bundle], libC).code).toBe(0);
+    expect(JSON.parse(neuroverse(['library', 'list', '--json'], libC).stdout).sets[0]).toMatchObject({
+      name: 'glioma-3T',
+      task: { name: 'tumour', lesion: true },
+    });
+  });
 });

@@ -71,6 +71,27 @@ describe('schema migrations', () => {
     db.close();
   });
 
+  test('a library from before lesion tasks (schema 2) opens with its tasks as anatomy and takes lesion tasks after', async () => {
+    const libDir = join(dir, 'v2-lib');
+    mkdirSync(libDir);
+    const v2 = openDatabase(join(libDir, DB_FILE), MIGRATIONS.slice(0, 2));
+    expect(schemaVersion(v2)).toBe(2);
+    v2.prepare("INSERT INTO tasks (name, kind, labels_json, created_at) VALUES ('hippo', 'segmentation', '[17]', 'then')").run();
+    v2.close();
+    const lib = await Library.open(libDir);
+    try {
+      expect(schemaVersion(lib.db)).toBe(LATEST_VERSION);
+      expect(lib.listTasks()).toMatchObject([{ name: 'hippo', labels: [17], lesion: false }]);
+      const p = await writePair(dir, 41);
+      await lib.addPair({ set: 'tumour', task: { name: 'tumour', lesion: true }, scanner: 's', image: { path: p.image }, label: { path: p.label } });
+      expect(lib.requireSet('tumour').task).toMatchObject({ name: 'tumour', kind: 'segment', lesion: true });
+      // The column refuses anything but 0 and 1, as the CHECK on kind does for its words.
+      expect(() => lib.db.prepare("UPDATE tasks SET lesion = 2 WHERE name = 'hippo'").run()).toThrow(/CHECK/);
+    } finally {
+      lib.close();
+    }
+  });
+
   test('a library from a newer app and a file that is not SQLite are refused with InputError', () => {
     const newer = join(dir, 'newer.db');
     const raw = new Database(newer);

@@ -10,9 +10,11 @@ import { cliProgress } from '../progress.js';
 const USAGE = `usage: neuroverse library <command> [--library DIR] ...
 
   add-pair --set NAME --task NAME --scanner NAME [--label V ...] [--kind segmentation|generation]
-           [--structure TEXT] <image> <label>
+           [--structure TEXT] [--lesion] <image> <label>
                          add an image/label (or input/output) pair; the set, task and scanner are
-                         created on first use (the scanner from the image's DICOM header when it has one)
+                         created on first use (the scanner from the image's DICOM header when it has one);
+                         --lesion: the label marks a lesion or tumour (somewhere else in every patient), so
+                         runs on the set learn it from the pairs' voxels instead of aligning them (docs/lesions.md)
   list [--json]          context sets, their pairs and each volume's sha256
   remove-pair <pair-id>  move a pair to the trash (its files stay until the trash is emptied)
   trash list [--json] | trash restore <pair-id> | trash empty
@@ -26,7 +28,7 @@ const USAGE = `usage: neuroverse library <command> [--library DIR] ...
   <image>, <label> are NIfTI files (.nii, .nii.gz) or DICOM folders; the label must be on the
   image's grid (same dims and voxel-to-world transform within 0.001 mm) or it is refused.`;
 
-const SPEC = { value: ['library', 'set', 'task', 'scanner', 'label', 'kind', 'structure'], boolean: ['json', 'force'] };
+const SPEC = { value: ['library', 'set', 'task', 'scanner', 'label', 'kind', 'structure'], boolean: ['json', 'force', 'lesion'] };
 
 export const libraryCommand: CliCommand = {
   name: 'library',
@@ -114,7 +116,8 @@ async function addPair(lib: Library, args: ReturnType<typeof parseArgs>, pos: st
   });
   const pair = await lib.addPair({
     set,
-    task: { name: task, kind, structure: flag(args, 'structure'), labels: labels.length ? labels : undefined },
+    // Without --lesion an existing task stays what it is; a new one marks anatomy.
+    task: { name: task, kind, structure: flag(args, 'structure'), labels: labels.length ? labels : undefined, lesion: hasFlag(args, 'lesion') || undefined },
     scanner,
     image: { path: image },
     label: { path: label },
@@ -139,7 +142,7 @@ function list(lib: Library, json: boolean, io: CliIo): number {
 }
 
 function describeSet(s: ContextSetInfo): string {
-  const task = `${s.task.name} (${taskWord(s.task.kind)}${s.task.labels.length ? `, labels ${s.task.labels.join(',')}` : ''})`;
+  const task = `${s.task.name} (${taskWord(s.task.kind)}${s.task.lesion ? ', lesion' : ''}${s.task.labels.length ? `, labels ${s.task.labels.join(',')}` : ''})`;
   const lines = [`set "${s.name}"  task ${task}  scanner ${s.scanner.name}  ${s.pairs.length} pair(s)`];
   for (const p of s.pairs) {
     lines.push(`  #${p.position} pair ${p.id}  ${p.image.dims.join('×')}  added ${p.addedAt} by ${p.addedBy}`);

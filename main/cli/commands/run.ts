@@ -8,7 +8,7 @@ import { RUN_BOOLEANS, RUN_FLAGS, runFlags } from '../run-flags.js';
 import { cliRunServices } from '../run-services.js';
 import { lesionStatsCsv } from '../../export/lesion-stats.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { DEFAULTS, FUSION_NAMES, isFusion, METHODS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
+import { DEFAULTS, FUSION_NAMES, isFusion, isLesionMethod, METHODS, MODEL_ALIGN, orchestrateRun, type RunOutcome } from '../../workflow/orchestrate-run.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
@@ -61,7 +61,8 @@ export const runCommand: CliCommand = {
 
   Lesions and tumours (docs/lesions.md): a label that sits somewhere else in every patient
   --lesion             learn the lesion from the pairs at run time: --method ${DEFAULTS.lesion.method} by default (or threshold),
-                       no alignment, no anatomy checks; an empty mask is a valid answer; prints lesion count and volumes
+                       no alignment, no anatomy checks; an empty mask is a valid answer; prints lesion count and volumes.
+                       A context set whose task marks a lesion (library add-pair --lesion) runs so without it
   --context IMG[+IMG2...],LABEL  with --lesion, a pair's further channels on its image's grid (e.g. FLAIR+T1c)
   --target-channel IMG the target's further channel(s), in the pairs' order (repeat for more)
   --lesion-csv FILE    also write the lesions (one line each: voxels, mL, centre) and the total as CSV`,
@@ -74,7 +75,8 @@ export const runCommand: CliCommand = {
     if (!out) throw new InputError(undefined, '--out is required', 'usage');
     const { settings, library, workers } = runFlags(args);
     const lesionCsv = flag(args, 'lesion-csv');
-    if (lesionCsv !== undefined && !settings.lesion && !(settings.method === 'classifier' || settings.method === 'threshold'))
+    // A context set may mark a lesion itself: known once the run has resolved it.
+    if (lesionCsv !== undefined && settings.context.kind === 'files' && !settings.lesion && !isLesionMethod(settings.method))
       throw new InputError(undefined, '--lesion-csv applies to --lesion runs', 'usage');
     // --doubt is the word everywhere (docs/development.md); --uncertainty is its old spelling, kept for one release.
     const doubtOut = flag(args, 'doubt') ?? flag(args, 'uncertainty');
@@ -98,6 +100,8 @@ export const runCommand: CliCommand = {
         await writeNifti(doubtOut, outcome.doubt);
       }
       const lesionDetails = outcome.structures[0].lesion;
+      if (lesionCsv !== undefined && !lesionDetails)
+        throw new InputError(undefined, '--lesion-csv applies to lesion runs (--lesion, or a context set that marks a lesion)', 'usage');
       if (lesionCsv !== undefined && lesionDetails)
         await writeFileAtomic(lesionCsv, new TextEncoder().encode(lesionStatsCsv(lesionDetails.stats)), { overwrite: true });
       const write = (performance.now() - t) / 1000;

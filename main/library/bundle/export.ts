@@ -28,7 +28,13 @@ export function buildManifest(lib: Library, sets: ContextSetInfo[]): BundleManif
   const volumes = new Map<string, BundleManifest['volumes'][number]>();
   const outSets: BundleManifest['sets'] = [];
   for (const s of [...sets].sort(byName)) {
-    tasks.set(s.task.name, { name: s.task.name, kind: taskWord(s.task.kind), structure: s.task.structure, labels: s.task.labels });
+    tasks.set(s.task.name, {
+      name: s.task.name,
+      kind: taskWord(s.task.kind),
+      structure: s.task.structure,
+      labels: s.task.labels,
+      ...(s.task.lesion ? { lesion: true as const } : {}),
+    });
     const { id: _id, ...scanner } = s.scanner;
     scanners.set(s.scanner.name, scanner);
     for (const p of s.pairs) {

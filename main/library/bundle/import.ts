@@ -3,7 +3,7 @@ import { open, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../common/errors.js';
 import { gridMismatch, isSingleFrame } from '../../imaging/grid.js';
-import { ensureScanner, ensureSet, ensureTask, insertPair } from '../context-sets.js';
+import { ensureScanner, ensureSet, ensureTask, insertPair, markWords } from '../context-sets.js';
 import type { Library } from '../library.js';
 import { taskOfWord, taskWord } from '../task-word.js';
 import { assertFilesPresent, insertVolume, unlinkIfUnreferenced, volumeMeta, volumeValues } from '../volume-rows.js';
@@ -173,7 +173,13 @@ export async function importBundle(lib: Library, file: string, options: ImportOp
         const t = tasks.get(s.task)!;
         const sc = scanners.get(s.scanner)!;
         const created = !lib.getSet(s.name);
-        const taskId = ensureTask(lib, { name: t.name, kind: taskOfWord(t.kind), structure: t.structure ?? undefined, labels: t.labels });
+        const taskId = ensureTask(lib, {
+          name: t.name,
+          kind: taskOfWord(t.kind),
+          structure: t.structure ?? undefined,
+          labels: t.labels,
+          lesion: t.lesion === true,
+        });
         const scannerId = ensureScanner(lib, { ...nullsToUndefined(sc), name: sc.name });
         const setId = ensureSet(lib, s.name, taskId, scannerId, t.name, sc.name, s.description);
         let added = 0;
@@ -220,6 +226,12 @@ function checkConflicts(lib: Library, m: BundleManifest, file: string): void {
         'conflict',
       );
     }
+    if (have && have.lesion !== (t.lesion === true))
+      throw new InputError(
+        file,
+        `task "${t.name}" here marks ${markWords(have.lesion)}, the bundle's ${markWords(t.lesion === true)}; rename one first (nothing imported)`,
+        'conflict',
+      );
   }
   for (const s of m.sets) {
     const have = lib.getSet(s.name);

@@ -17,8 +17,11 @@ export const VOLUME_ENTRY_RE = /^volumes\/([0-9a-f]{64})\.nii(\.gz)?$/;
 export interface BundleManifest {
   format: typeof BUNDLE_FORMAT;
   version: number;
-  /** `kind` in the library's stored word (task-word.ts), as bundles written by every version carry it. */
-  tasks: Array<{ name: string; kind: TaskWord; structure: string | null; labels: number[] }>;
+  /**
+   * `kind` in the library's stored word (task-word.ts), as bundles written by every version carry it. `lesion` only
+   * where true: bundles from before lesion tasks read as anatomy, and re-export to the same bytes.
+   */
+  tasks: Array<{ name: string; kind: TaskWord; structure: string | null; labels: number[]; lesion?: true }>;
   scanners: Array<Omit<ScannerInfo, 'id'>>;
   sets: Array<{
     name: string;
@@ -64,6 +67,7 @@ export function decodeManifest(bytes: Uint8Array, where: string): BundleManifest
     if (!taskOfWord(t.kind)) bad(`task "${t.name}" kind must be segmentation or generation`);
     optStr(t.structure, `task "${t.name}" structure`);
     if (!nums(t.labels, `task "${t.name}" labels`).every(Number.isInteger)) bad(`task "${t.name}" labels must be integers`);
+    if (t.lesion !== undefined && (t.lesion !== true || taskOfWord(t.kind) !== 'segment')) bad(`task "${t.name}" lesion must be true (segmentation) or absent`);
     tasks.add(t.name);
   }
   unique(

@@ -14,15 +14,20 @@ export interface DefaultSetChoice {
  * The set a run without a named context uses: among the sets of the task that have pairs and whose label
  * maps hold every wanted label value, a set whose scanner matches the target's DICOM header (model, then
  * manufacturer), else a user's own set (first by name), else the bundled starter set. A user's set wins
- * over the starter because it was made on the user's scanner and protocol; the starter is synthetic.
+ * over the starter because it was made on the user's scanner and protocol; the starter is synthetic. A lesion set
+ * (its label marks a lesion, not anatomy) is chosen only for a lesion run, and an anatomy set only for the others:
+ * a tumour set cannot answer "the hippocampus", nor an atlas set "the tumour".
  */
 export function chooseDefaultSet(
   sets: ContextSetInfo[],
-  opts: { task?: Task; labels?: readonly number[]; dicom?: Record<string, unknown>; starter?: string | null },
+  opts: { task?: Task; lesion?: boolean; labels?: readonly number[]; dicom?: Record<string, unknown>; starter?: string | null },
 ): DefaultSetChoice | null {
   const task = opts.task ?? 'segment';
   const wanted = opts.labels ?? [];
-  const fits = sets.filter((s) => s.task.kind === task && s.pairs.length > 0 && holds(s, wanted)).sort((a, b) => a.name.localeCompare(b.name));
+  const lesion = opts.lesion ?? false;
+  const fits = sets
+    .filter((s) => s.task.kind === task && s.task.lesion === lesion && s.pairs.length > 0 && holds(s, wanted))
+    .sort((a, b) => a.name.localeCompare(b.name));
   const isStarter = (s: ContextSetInfo) => s.name === opts.starter;
   const dicom = opts.dicom ?? {};
   if (dicom.manufacturer) {
@@ -35,7 +40,7 @@ export function chooseDefaultSet(
   if (own)
     return {
       set: own,
-      reason: `your own ${task === 'segment' ? 'segmentation' : 'generation'} set${wanted.length ? ` holding label(s) ${wanted.join(', ')}` : ''}`,
+      reason: `your own ${lesion ? 'lesion' : task === 'segment' ? 'segmentation' : 'generation'} set${wanted.length ? ` holding label(s) ${wanted.join(', ')}` : ''}`,
       starter: false,
     };
   const starter = fits.find(isStarter);

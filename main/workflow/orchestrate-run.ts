@@ -527,11 +527,12 @@ function pooledPairs(parts: ResolvedContextSet[], pooled: boolean): RunPair[] {
 /** The set a run without a named context uses (library/default-set.ts): the scanner's, the user's own, else the starter. */
 function suggestedSet(req: RunRequest, library: Library, starter: string | null): DefaultSetChoice {
   const labels = [...new Set((req.structures ?? []).flatMap((s) => s.labels))];
-  const choice = chooseDefaultSet(library.listSets(), { task: req.task, labels, dicom: req.target.source.dicom, starter });
+  const lesion = req.lesion === true || isLesionMethod(req.method);
+  const choice = chooseDefaultSet(library.listSets(), { task: req.task, lesion, labels, dicom: req.target.source.dicom, starter });
   if (!choice)
     throw new InputError(
       undefined,
-      `no context given and no context set in the library ${labels.length ? `holds label(s) ${labels.join(', ')}` : 'has pairs'}: name a context set or give context pairs`,
+      `no context given and no ${lesion ? 'lesion ' : ''}context set in the library ${labels.length ? `holds label(s) ${labels.join(', ')}` : 'has pairs'}: name a context set or give context pairs`,
       'empty-set',
     );
   return choice;
@@ -541,7 +542,10 @@ function suggestedSet(req: RunRequest, library: Library, starter: string | null)
 export function suggestContextSetFor(library: Library, target: Volume, task?: Task, starter: string | null = null): { setName: string | null; reason: string } {
   const sets = library.listSets().filter((s) => s.pairs.length > 0);
   const kind = task ?? (sets.some((s) => s.task.kind === 'segment') ? 'segment' : 'generate');
-  const choice = chooseDefaultSet(sets, { task: kind, dicom: target.source.dicom, starter });
+  // Anatomy first; a library of lesion sets only still gets one preselected.
+  const choice =
+    chooseDefaultSet(sets, { task: kind, dicom: target.source.dicom, starter }) ??
+    chooseDefaultSet(sets, { task: kind, lesion: true, dicom: target.source.dicom, starter });
   return choice
     ? { setName: choice.set.name, reason: choice.reason }
     : { setName: null, reason: 'the library has no context set with pairs yet: add a pair in the Library panel' };

@@ -120,6 +120,13 @@ describe('the set a run without a named context uses', () => {
       // Only the starter holds the thalamus: it is used, and said to be the starter.
       expect(pick([10, 49])).toMatchObject({ set: { name: starter }, starter: true });
       expect(pick([9999])).toBeNull();
+      // A lesion set (first by name) answers only lesion runs; anatomy runs never land on it.
+      const p4 = await writePair(tmp, 14, { values: [1] });
+      await lib.addPair({ set: '0 tumour', task: { name: 'tumour', lesion: true }, scanner: 'one', image: { path: p4.image }, label: { path: p4.label } });
+      const withLesion = lib.listSets();
+      expect(chooseDefaultSet(withLesion, { starter })?.set.name).toBe('A mine');
+      expect(chooseDefaultSet(withLesion, { lesion: true, starter })).toMatchObject({ set: { name: '0 tumour' }, reason: 'your own lesion set' });
+      expect(chooseDefaultSet(withLesion, { lesion: true, labels: [17], starter })).toBeNull();
     } finally {
       lib.close();
     }

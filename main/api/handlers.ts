@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { encodeNifti } from '../imaging/index.js';
 import { Jobs } from '../jobs/jobs.js';
 import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
-import { LibraryService, libraryDirFor } from '../library/service.js';
+import { LibraryService, libraryDirFor } from '../library/library-service.js';
 import { starterSource } from '../library/starter.js';
 import { VolumeOpener } from '../session/volume-opener.js';
 import { VolumeStore } from '../session/volume-store.js';

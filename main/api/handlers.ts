@@ -13,7 +13,7 @@ import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
 import { ExportService } from '../export/service.js';
 import { checkPairGrid } from '../library/pair-grid-check.js';
-import { PacsService } from '../pacs/service.js';
+import { PacsService } from '../pacs/pacs-service.js';
 import type { AppInfo, ApiEvent, HostMode, OpenOptions, OpenResult, VolumeInfo, WorkstationApi } from './types.js';
 
 export interface WorkstationOptions {

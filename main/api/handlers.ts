@@ -11,7 +11,7 @@ import { providerAvailability } from '../engine/index.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
 import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
-import { ExportService } from '../export/service.js';
+import { ExportService } from '../export/export-service.js';
 import { checkPairGrid } from '../library/pair-grid-check.js';
 import { PacsService } from '../pacs/pacs-service.js';
 import type { AppInfo, ApiEvent, HostMode, OpenOptions, OpenResult, VolumeInfo, WorkstationApi } from './types.js';

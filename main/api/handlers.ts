@@ -6,7 +6,7 @@ import { LibraryService, libraryDirFor } from '../library/library-service.js';
 import { starterSource } from '../library/starter.js';
 import { VolumeOpener } from '../session/volume-opener.js';
 import { VolumeStore } from '../session/volume-store.js';
-import { WorkflowService } from '../workflow/service.js';
+import { WorkflowService } from '../workflow/workflow-service.js';
 import { providerAvailability } from '../engine/index.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
 import { RecentFiles } from '../settings/recent-files.js';

@@ -2,18 +2,18 @@ import { join } from 'node:path';
 import { encodeNifti } from '../imaging/index.js';
 import { Jobs } from '../jobs/jobs.js';
 import { lazyWorkerSeriesDecoder } from '../compute/dicom-decode.js';
-import { LibraryService, libraryDirFor } from '../library/service.js';
+import { LibraryService, libraryDirFor } from '../library/library-service.js';
 import { starterSource } from '../library/starter.js';
 import { VolumeOpener } from '../session/volume-opener.js';
 import { VolumeStore } from '../session/volume-store.js';
-import { WorkflowService } from '../workflow/service.js';
+import { WorkflowService } from '../workflow/workflow-service.js';
 import { providerAvailability } from '../engine/index.js';
 import { defaultDataDir, resourcesDir, sampleFiles } from '../settings/paths.js';
 import { RecentFiles } from '../settings/recent-files.js';
 import { InputError } from './errors.js';
-import { ExportService } from '../export/service.js';
+import { ExportService } from '../export/export-service.js';
 import { checkPairGrid } from '../library/pair-grid-check.js';
-import { PacsService } from '../pacs/service.js';
+import { PacsService } from '../pacs/pacs-service.js';
 import type { AppInfo, ApiEvent, HostMode, OpenOptions, OpenResult, VolumeInfo, WorkstationApi } from './types.js';
 
 export interface WorkstationOptions {

@@ -11,7 +11,7 @@ export { gridMismatch, GRID_TOLERANCE_MM } from '../imaging/grid.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export { openDatabase, schemaVersion } from './db.js';
 export * from './types.js';
-export { LibraryService, libraryDirFor } from './service.js';
+export { LibraryService, libraryDirFor } from './library-service.js';
 export { midSliceThumbnail } from './thumbnail.js';
 export {
   ensureStarterSet,

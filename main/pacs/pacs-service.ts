@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { InputError } from '../common/errors.js';
-import type { ExportService } from '../export/service.js';
+import type { ExportService } from '../export/export-service.js';
 import type { SegmentSpec } from '../export/seg/index.js';
 import { isDicomUid } from '../imaging/dicom/uid.js';
 import { scanDicomFolder } from '../imaging/index.js';

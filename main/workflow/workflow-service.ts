@@ -15,7 +15,7 @@ import { registrationCacheDir } from '../settings/paths.js';
 import { parseNifti, readNifti, spatialDims, type Volume } from '../imaging/index.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import type { SegProvenance } from '../export/types.js';
-import type { LibraryService } from '../library/service.js';
+import type { LibraryService } from '../library/library-service.js';
 import type { PairInfo } from '../library/types.js';
 import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
 import { findModels, modelPlaces, type FoundModel } from './models.js';

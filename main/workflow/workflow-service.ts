@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { CancelledError, InputError } from '../common/errors.js';
+import { CancelledError } from '../common/errors.js';
 import type { FileBlob } from '../common/file-blob.js';
 import type { Task } from '../common/task.js';
 import type { VolumeStore } from '../session/volume-store.js';
@@ -10,16 +10,16 @@ import { inProcessRunner, workerRunner } from '../pipeline/model-runner.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
 import { RegistrationCache, registrationPool, type RegistrationJobs } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
-import { parseNifti, readNifti, spatialDims, type Volume } from '../imaging/index.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import type { SegProvenance } from '../export/types.js';
 import type { LibraryService } from '../library/library-service.js';
 import type { PairInfo } from '../library/types.js';
-import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
+import { addCorrectedPair, updateLabelVolume, type CorrectionServices } from './corrections.js';
 import { importModel } from './import-model.js';
 import { findModels, modelPlaces, type FoundModel } from './models.js';
-import { labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
+import { orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
 import { progressText } from './progress-text.js';
+import type { ResultOrigin } from './result-origin.js';
 import { starterSetName } from '../library/starter.js';
 import { restorationPool } from '../restoration/pool.js';
 import type { RestorationJobs } from '../restoration/runner.js';
@@ -29,20 +29,11 @@ import type {
   ModelInfo,
   RunTaskRequest,
   RunTaskResult,
-  StructureRequest,
   UpdatedLabelVolume,
   WorklistRequest,
   WorklistResult,
 } from './types.js';
 import { runWorklist } from './worklist.js';
-
-interface ResultOrigin {
-  setName: string;
-  targetVolumeId: string;
-  structures: StructureRequest[];
-  /** What its DICOM-SEG and the audit log say of how it was made. */
-  provenance: SegProvenance;
-}
 
 export interface WorkflowOptions {
   dataDir: string;
@@ -196,87 +187,16 @@ export class WorkflowService {
     });
   }
 
-  /**
-   * A corrected label map (NIfTI bytes, e.g. the viewer's drawing layer) for an open label volume: it must
-   * have the same voxel grid; it is opened as a new label volume with the original's geometry, so that
-   * it can be stored as a pair with the target it was drawn on.
-   */
   updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): UpdatedLabelVolume {
-    const original = this.o.volumes.get(volumeId);
-    const originalInfo = this.o.volumes.info(volumeId);
-    if (!(nifti instanceof Uint8Array) || nifti.byteLength === 0) throw new InputError(undefined, 'the corrected label map arrived without bytes', 'usage');
-    const edited = parseNifti(nifti, name ?? 'corrected label map');
-    const a = spatialDims(original);
-    const b = spatialDims(edited);
-    if (a.some((d, k) => d !== b[k]) || (edited.dims[3] ?? 1) !== 1) {
-      throw new InputError(name, `corrected label map is ${edited.dims.join('×')}, but ${originalInfo.name} is ${a.join('×')}`);
-    }
-    const data = new Uint8Array(edited.data.length);
-    for (let i = 0; i < data.length; i++) {
-      const v = Math.round(edited.data[i] * edited.slope + edited.intercept);
-      data[i] = v > 0 && v < 256 ? v : 0;
-    }
-    const volume: Volume = {
-      dims: a,
-      spacing: original.spacing.slice(0, 3),
-      affine: original.affine.map((r) => [...r]),
-      data,
-      slope: 1,
-      intercept: 0,
-      description: `${original.description} (corrected)`.slice(0, 79),
-      source: { kind: 'memory' },
-      xformCodes: original.xformCodes,
-    };
-    const origin = this.results.get(volumeId);
-    const info = this.o.volumes.add(volume, `${originalInfo.name.replace(/ \(corrected\)$/, '')} (corrected)`, 'label');
-    if (origin) this.results.set(info.id, { ...origin, provenance: { ...origin.provenance, type: 'SEMIAUTOMATIC' } });
-    return {
-      volumeId: info.id,
-      labels: labelStats(
-        volume,
-        origin?.structures.map((s) => s.name),
-      ),
-    };
+    return updateLabelVolume(this.corrections(), volumeId, nifti, name);
   }
 
-  /**
-   * Stores the target and a corrected result as a new pair of the set that produced it (or `setName`).
-   * The result's values 1..n (one per structure, as the drawing layer holds them) are mapped back to the
-   * set's vocabulary (corrected-labels.ts): structures run apart stay apart, and a structure run on several
-   * values (left and right hippocampus as one) is split by where the set's label maps put each value.
-   * The target must be the volume the result was computed on.
-   */
-  async addCorrectedPair(correctedVolumeId: string, setName?: string): Promise<PairInfo> {
-    const origin = this.results.get(correctedVolumeId);
-    if (!origin) throw new InputError(undefined, 'that volume is not the result of a run in this session', 'not-found');
-    const library = await this.o.library.library();
-    const set = library.requireSet(setName ?? origin.setName);
-    const mask = this.o.volumes.get(correctedVolumeId);
-    const values = savedLabelValues(origin.structures, set.task.labels);
-    // Where a structure stands for several values, the set's own label maps say where each one lies.
-    const splits = splittableValues(origin.structures, set.task.labels);
-    const wanted = [...new Set(splits.flatMap((v) => v ?? []))];
-    async function* labelMaps() {
-      for (const p of set.pairs) yield await readNifti(p.label.path);
-    }
-    const centroids = wanted.length ? await labelCentroids(labelMaps(), wanted) : new Map();
-    const out = remapCorrected(
-      mask,
-      values,
-      splits.map((v) => (v && v.every((x) => centroids.has(x)) ? v.map((x) => ({ value: x, at: centroids.get(x)! })) : null)),
-    );
-    const remapped = this.o.volumes.add(
-      { ...mask, data: out, description: `${mask.description}`.slice(0, 79) },
-      `${this.o.volumes.info(correctedVolumeId).name} · ${set.name}`,
-      'label',
-    );
-    return this.o.library.addPair({
-      set: set.name,
-      task: set.task.name,
-      scanner: set.scanner.name,
-      imageVolumeId: origin.targetVolumeId,
-      labelVolumeId: remapped.id,
-    });
+  addCorrectedPair(correctedVolumeId: string, setName?: string): Promise<PairInfo> {
+    return addCorrectedPair(this.corrections(), correctedVolumeId, setName);
+  }
+
+  private corrections(): CorrectionServices {
+    return { volumes: this.o.volumes, library: this.o.library, origins: this.results };
   }
 
   /** Registration workers, started on the first aligned run; idle workers do not keep the app alive. */

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { CancelledError } from '../common/errors.js';
 import type { FileBlob } from '../common/file-blob.js';
 import type { Task } from '../common/task.js';
@@ -17,22 +16,14 @@ import type { PairInfo } from '../library/types.js';
 import { addCorrectedPair, updateLabelVolume, type CorrectionServices } from './corrections.js';
 import { importModel } from './import-model.js';
 import { findModels, modelPlaces, type FoundModel } from './models.js';
-import { orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
+import { orchestrateRun, suggestContextSetFor } from './orchestrate-run.js';
 import { progressText } from './progress-text.js';
 import type { ResultOrigin } from './result-origin.js';
+import { runTaskResult } from './run-task-result.js';
 import { starterSetName } from '../library/starter.js';
 import { restorationPool } from '../restoration/pool.js';
 import type { RestorationJobs } from '../restoration/runner.js';
-import type {
-  ContextChoiceInfo,
-  ContextSetSuggestion,
-  ModelInfo,
-  RunTaskRequest,
-  RunTaskResult,
-  UpdatedLabelVolume,
-  WorklistRequest,
-  WorklistResult,
-} from './types.js';
+import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume, WorklistRequest, WorklistResult } from './types.js';
 import { runWorklist } from './worklist.js';
 
 export interface WorkflowOptions {
@@ -48,7 +39,9 @@ export interface WorkflowOptions {
 /**
  * The one-click workflow behind the API: pick a model and a context set, run every requested structure
  * on the open target with one shared target encoding, put the (multi-label) result into the session,
- * and record the run in the library. The API handlers are one-line calls into this class.
+ * and record the run in the library. The API handlers are one-line calls into this class. It holds what lives
+ * between calls (the open model, the workers, the run queue, where each result came from); the worklist, model
+ * import and corrections are their own modules (worklist.ts, import-model.ts, corrections.ts), handed those.
  */
 export class WorkflowService {
   /**
@@ -148,35 +141,7 @@ export class WorkflowService {
       structures: outcome.structures.map((s) => ({ name: s.name, labels: s.labels })),
       provenance: outcome.provenance,
     });
-    const first = outcome.structures[0];
-    return {
-      volumeId: info.id,
-      task: outcome.task,
-      contextSet: setName,
-      model: outcome.model?.id ?? null,
-      method: outcome.method,
-      align: outcome.align,
-      alignment: outcome.alignment,
-      contextSize: first.contextSize,
-      miniContext: first.miniContext,
-      miniContexts: outcome.miniContexts,
-      provider: outcome.choice?.provider ?? null,
-      providerReason: outcome.choice?.reason ?? null,
-      providerAttempts: outcome.choice?.attempts ?? null,
-      precision: outcome.choice?.precision ?? null,
-      structures: outcome.labelStats,
-      baseline: outcome.structures.some((s) => s.baseline)
-        ? outcome.structures.flatMap((s) => (s.baseline ? [{ name: s.name, voteMl: s.baseline.voteMl, agreement: s.baseline.agreement }] : []))
-        : null,
-      uncertainty,
-      contextChoice: outcome.structures.some((s) => s.contextChoice) ? outcome.structures.map((s) => choiceInfo(s.name, s.contextChoice!)) : null,
-      restoration: outcome.restoration
-        ? { why: outcome.restoration.why, examples: outcome.restoration.guard.message, applied: outcome.restoration.applied }
-        : null,
-      qc: outcome.qc.map((w) => ({ kind: w.kind, structure: w.structure, pairId: w.pair?.pairId ?? null, value: w.value, message: w.message })),
-      seconds: outcome.seconds,
-      runId: outcome.runId,
-    };
+    return runTaskResult(outcome, info.id, uncertainty);
   }
 
   runWorklist(req: WorklistRequest, progress: ProgressFn, signal: AbortSignal): Promise<WorklistResult> {
@@ -225,22 +190,4 @@ export class WorkflowService {
     this.engine = null;
     await e?.engine.close();
   }
-}
-
-/** The app's ranking rows: the user knows a pair by its position in the set and the file it was added from. */
-function choiceInfo(structure: string, choice: NonNullable<RunStructure['contextChoice']>): ContextChoiceInfo {
-  return {
-    structure,
-    n: choice.n,
-    from: choice.from,
-    pairs: choice.rows.map((c) => ({
-      pairId: c.pair.pairId!,
-      position: c.pair.position!,
-      name: `${c.pair.name}${c.pair.imageSource ? ` · ${basename(c.pair.imageSource)}` : ''}`,
-      similarity: c.similarity,
-      headerMatch: c.headerMatch,
-      rank: c.rank,
-      chosen: c.chosen,
-    })),
-  };
 }

@@ -1,50 +1,30 @@
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { CancelledError, InputError } from '../common/errors.js';
+import { CancelledError } from '../common/errors.js';
 import type { FileBlob } from '../common/file-blob.js';
 import type { Task } from '../common/task.js';
 import type { VolumeStore } from '../session/volume-store.js';
-import { importCheckpoint, InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';
+import { InferenceEngine, parseDevice, parsePrecision } from '../engine/index.js';
 import type { DeviceRequest, PrecisionRequest } from '../engine/index.js';
 import type { ComputePool } from '../compute/pool.js';
 import { inProcessRunner, workerRunner } from '../pipeline/model-runner.js';
 import type { ModelRunner } from '../pipeline/model-runner.js';
 import { RegistrationCache, registrationPool, type RegistrationJobs } from '../registration/index.js';
 import { registrationCacheDir } from '../settings/paths.js';
-import { parseNifti, readNifti, spatialDims, type Volume } from '../imaging/index.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import type { SegProvenance } from '../export/types.js';
 import type { LibraryService } from '../library/library-service.js';
 import type { PairInfo } from '../library/types.js';
-import { labelCentroids, remapCorrected, savedLabelValues, splittableValues } from './corrected-labels.js';
+import { addCorrectedPair, updateLabelVolume, type CorrectionServices } from './corrections.js';
+import { importModel } from './import-model.js';
 import { findModels, modelPlaces, type FoundModel } from './models.js';
-import { labelStats, orchestrateRun, suggestContextSetFor, type RunStructure } from './orchestrate-run.js';
+import { orchestrateRun, suggestContextSetFor } from './orchestrate-run.js';
 import { progressText } from './progress-text.js';
+import type { ResultOrigin } from './result-origin.js';
+import { runTaskResult } from './run-task-result.js';
 import { starterSetName } from '../library/starter.js';
 import { restorationPool } from '../restoration/pool.js';
 import type { RestorationJobs } from '../restoration/runner.js';
-import type {
-  ContextChoiceInfo,
-  ContextSetSuggestion,
-  ModelInfo,
-  RunTaskRequest,
-  RunTaskResult,
-  StructureRequest,
-  UpdatedLabelVolume,
-  WorklistRequest,
-  WorklistResult,
-  WorklistRow,
-} from './types.js';
-import { csvText, type BatchRow } from './batch.js';
-
-interface ResultOrigin {
-  setName: string;
-  targetVolumeId: string;
-  structures: StructureRequest[];
-  /** What its DICOM-SEG and the audit log say of how it was made. */
-  provenance: SegProvenance;
-}
+import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume, WorklistRequest, WorklistResult } from './types.js';
+import { runWorklist } from './worklist.js';
 
 export interface WorkflowOptions {
   dataDir: string;
@@ -59,7 +39,9 @@ export interface WorkflowOptions {
 /**
  * The one-click workflow behind the API: pick a model and a context set, run every requested structure
  * on the open target with one shared target encoding, put the (multi-label) result into the session,
- * and record the run in the library. The API handlers are one-line calls into this class.
+ * and record the run in the library. The API handlers are one-line calls into this class. It holds what lives
+ * between calls (the open model, the workers, the run queue, where each result came from); the worklist, model
+ * import and corrections are their own modules (worklist.ts, import-model.ts, corrections.ts), handed those.
  */
 export class WorkflowService {
   /**
@@ -79,54 +61,8 @@ export class WorkflowService {
     return (await this.models()).map(({ dir: _dir, ...info }) => info);
   }
 
-  /**
-   * Installs a checkpoint (official Lightning .ckpt or our safetensors) as a model package in
-   * <dataDir>/models, converted in-process: users never need Python. The package is built in a hidden
-   * folder and renamed into place, so a failed import leaves no half-installed model.
-   */
-  async importModel(file: FileBlob, progress?: ProgressFn, precision: 'fp32' | 'int8' = 'fp32'): Promise<ModelInfo> {
-    // The options arrive over a transport: checked here, not trusted from the type.
-    if (precision !== 'fp32' && precision !== 'int8') throw new InputError(file.name, `precision must be fp32 or int8 (got "${String(precision)}")`, 'usage');
-    const ext = /\.(ckpt|pt|pth|safetensors)$/i.exec(file.name)?.[0];
-    if (!ext) throw new InputError(file.name, 'not a model checkpoint (expected .ckpt, .pt, .pth or .safetensors)');
-    const id =
-      file.name
-        .slice(0, -ext.length)
-        .replace(/[^A-Za-z0-9._-]+/g, '_')
-        .replace(/^[._]+/, '') || 'model';
-    const root = join(this.o.dataDir, 'models');
-    const final = join(root, id);
-    if (
-      await stat(final).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      throw new InputError(file.name, `a model named "${id}" is already installed (${final}); rename the file to install it beside`);
-    }
-    await mkdir(root, { recursive: true });
-    const work = await mkdtemp(join(root, '.import-'));
-    try {
-      const source = join(work, `checkpoint${ext}`);
-      await writeFile(source, file.data);
-      progress?.(
-        'import-model',
-        null,
-        `Converting ${file.name} to ONNX graphs${precision === 'int8' ? ' (and an int8 variant, calibrated on the bundled sample)' : ''}`,
-      );
-      await importCheckpoint(source, join(work, 'package'), { name: id, precision }).catch((err) => {
-        // Errors name the temporary copy; the user knows the file by its own name.
-        if (err instanceof InputError) throw new InputError(file.name, err.problem, err.code);
-        throw err;
-      });
-      await rename(join(work, 'package'), final);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-    const found = (await this.models()).find((m) => m.dir === final);
-    if (!found) throw new InputError(file.name, 'was converted but the package cannot be read back');
-    const { dir: _dir, ...info } = found;
-    return info;
+  importModel(file: FileBlob, progress?: ProgressFn, precision: 'fp32' | 'int8' = 'fp32'): Promise<ModelInfo> {
+    return importModel({ dataDir: this.o.dataDir, models: () => this.models() }, file, progress, precision);
   }
 
   private models(): Promise<FoundModel[]> {
@@ -205,167 +141,27 @@ export class WorkflowService {
       structures: outcome.structures.map((s) => ({ name: s.name, labels: s.labels })),
       provenance: outcome.provenance,
     });
-    const first = outcome.structures[0];
-    return {
-      volumeId: info.id,
-      task: outcome.task,
-      contextSet: setName,
-      model: outcome.model?.id ?? null,
-      method: outcome.method,
-      align: outcome.align,
-      alignment: outcome.alignment,
-      contextSize: first.contextSize,
-      miniContext: first.miniContext,
-      miniContexts: outcome.miniContexts,
-      provider: outcome.choice?.provider ?? null,
-      providerReason: outcome.choice?.reason ?? null,
-      providerAttempts: outcome.choice?.attempts ?? null,
-      precision: outcome.choice?.precision ?? null,
-      structures: outcome.labelStats,
-      baseline: outcome.structures.some((s) => s.baseline)
-        ? outcome.structures.flatMap((s) => (s.baseline ? [{ name: s.name, voteMl: s.baseline.voteMl, agreement: s.baseline.agreement }] : []))
-        : null,
-      uncertainty,
-      contextChoice: outcome.structures.some((s) => s.contextChoice) ? outcome.structures.map((s) => choiceInfo(s.name, s.contextChoice!)) : null,
-      restoration: outcome.restoration
-        ? { why: outcome.restoration.why, examples: outcome.restoration.guard.message, applied: outcome.restoration.applied }
-        : null,
-      lesion: first.lesion
-        ? {
-            count: first.lesion.stats.count,
-            totalMl: first.lesion.stats.totalMl,
-            lesions: first.lesion.stats.lesions.map((l) => ({ index: l.index, volumeMl: l.volumeMl })),
-            exampleDice: first.lesion.exampleDice,
-          }
-        : null,
-      qc: outcome.qc.map((w) => ({ kind: w.kind, structure: w.structure, pairId: w.pair?.pairId ?? null, value: w.value, message: w.message })),
-      seconds: outcome.seconds,
-      runId: outcome.runId,
-    };
+    return runTaskResult(outcome, info.id, uncertainty);
   }
 
-  /**
-   * The open scans one after the other with the same settings (the CLI's batch for what the app has open): each
-   * scan is one run of the queue, a scan that fails is a row with its reason and the others go on, and the rows
-   * come back with the CSV the batch would write. Cancelling stops the worklist at the scan it is on.
-   */
-  async runWorklist(req: WorklistRequest, progress: ProgressFn, signal: AbortSignal): Promise<WorklistResult> {
-    if (!Array.isArray(req?.targetVolumeIds) || req.targetVolumeIds.length === 0)
-      throw new InputError(undefined, 'choose at least one open scan for the worklist', 'usage');
-    const { targetVolumeIds, jobId: _jobId, ...settings } = req;
-    const rows: WorklistRow[] = [];
-    const seconds: number[] = [];
-    for (let i = 0; i < targetVolumeIds.length; i++) {
-      const id = targetVolumeIds[i];
-      // A scan closed while it waited is that scan's failure, not the worklist's.
-      const scan = this.o.volumes.list().find((v) => v.id === id)?.name ?? `volume ${id}`;
-      const t0 = performance.now();
-      const left = seconds.length ? (seconds.reduce((a, b) => a + b, 0) / seconds.length) * (targetVolumeIds.length - i) : null;
-      const prefix = `scan ${i + 1} of ${targetVolumeIds.length} (${scan})`;
-      const eta = left === null ? '' : `; about ${Math.max(1, Math.round(left / 60))} min left`;
-      progress('worklist', i / targetVolumeIds.length, `${prefix}${eta}`);
-      try {
-        const result = await this.runTask(
-          { ...settings, targetVolumeId: id },
-          (stage, fraction, message) => {
-            progress(stage, (i + (fraction ?? 0)) / targetVolumeIds.length, `${prefix}: ${message}${eta}`);
-          },
-          signal,
-        );
-        rows.push({ targetVolumeId: id, scan, status: 'ok', message: result.qc.map((w) => `warning: ${w.message}`).join('; '), result });
-        seconds.push((performance.now() - t0) / 1000);
-      } catch (err) {
-        if (err instanceof CancelledError || signal.aborted) throw err;
-        const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-        rows.push({ targetVolumeId: id, scan, status: 'error', message: message.includes(scan) ? message : `${scan}: ${message}`, result: null });
-      }
-    }
-    // The CSV names each structure's label values in the set, as the batch's does (the result holds them as 1..n).
-    const labelsOf = (row: WorklistRow) => (row.result ? (this.results.get(row.result.volumeId)?.structures ?? []) : []);
-    return { rows, csv: csvText(rows.flatMap((row) => worklistCsvRows(row, labelsOf(row)))) };
-  }
-
-  /**
-   * A corrected label map (NIfTI bytes, e.g. the viewer's drawing layer) for an open label volume: it must
-   * have the same voxel grid; it is opened as a new label volume with the original's geometry, so that
-   * it can be stored as a pair with the target it was drawn on.
-   */
-  updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): UpdatedLabelVolume {
-    const original = this.o.volumes.get(volumeId);
-    const originalInfo = this.o.volumes.info(volumeId);
-    if (!(nifti instanceof Uint8Array) || nifti.byteLength === 0) throw new InputError(undefined, 'the corrected label map arrived without bytes', 'usage');
-    const edited = parseNifti(nifti, name ?? 'corrected label map');
-    const a = spatialDims(original);
-    const b = spatialDims(edited);
-    if (a.some((d, k) => d !== b[k]) || (edited.dims[3] ?? 1) !== 1) {
-      throw new InputError(name, `corrected label map is ${edited.dims.join('×')}, but ${originalInfo.name} is ${a.join('×')}`);
-    }
-    const data = new Uint8Array(edited.data.length);
-    for (let i = 0; i < data.length; i++) {
-      const v = Math.round(edited.data[i] * edited.slope + edited.intercept);
-      data[i] = v > 0 && v < 256 ? v : 0;
-    }
-    const volume: Volume = {
-      dims: a,
-      spacing: original.spacing.slice(0, 3),
-      affine: original.affine.map((r) => [...r]),
-      data,
-      slope: 1,
-      intercept: 0,
-      description: `${original.description} (corrected)`.slice(0, 79),
-      source: { kind: 'memory' },
-      xformCodes: original.xformCodes,
-    };
-    const origin = this.results.get(volumeId);
-    const info = this.o.volumes.add(volume, `${originalInfo.name.replace(/ \(corrected\)$/, '')} (corrected)`, 'label');
-    if (origin) this.results.set(info.id, { ...origin, provenance: { ...origin.provenance, type: 'SEMIAUTOMATIC' } });
-    return {
-      volumeId: info.id,
-      labels: labelStats(
-        volume,
-        origin?.structures.map((s) => s.name),
-      ),
-    };
-  }
-
-  /**
-   * Stores the target and a corrected result as a new pair of the set that produced it (or `setName`).
-   * The result's values 1..n (one per structure, as the drawing layer holds them) are mapped back to the
-   * set's vocabulary (corrected-labels.ts): structures run apart stay apart, and a structure run on several
-   * values (left and right hippocampus as one) is split by where the set's label maps put each value.
-   * The target must be the volume the result was computed on.
-   */
-  async addCorrectedPair(correctedVolumeId: string, setName?: string): Promise<PairInfo> {
-    const origin = this.results.get(correctedVolumeId);
-    if (!origin) throw new InputError(undefined, 'that volume is not the result of a run in this session', 'not-found');
-    const library = await this.o.library.library();
-    const set = library.requireSet(setName ?? origin.setName);
-    const mask = this.o.volumes.get(correctedVolumeId);
-    const values = savedLabelValues(origin.structures, set.task.labels);
-    // Where a structure stands for several values, the set's own label maps say where each one lies.
-    const splits = splittableValues(origin.structures, set.task.labels);
-    const wanted = [...new Set(splits.flatMap((v) => v ?? []))];
-    async function* labelMaps() {
-      for (const p of set.pairs) yield await readNifti(p.label.path);
-    }
-    const centroids = wanted.length ? await labelCentroids(labelMaps(), wanted) : new Map();
-    const out = remapCorrected(
-      mask,
-      values,
-      splits.map((v) => (v && v.every((x) => centroids.has(x)) ? v.map((x) => ({ value: x, at: centroids.get(x)! })) : null)),
-    );
-    const remapped = this.o.volumes.add(
-      { ...mask, data: out, description: `${mask.description}`.slice(0, 79) },
-      `${this.o.volumes.info(correctedVolumeId).name} · ${set.name}`,
-      'label',
-    );
-    return this.o.library.addPair({
-      set: set.name,
-      task: set.task.name,
-      scanner: set.scanner.name,
-      imageVolumeId: origin.targetVolumeId,
-      labelVolumeId: remapped.id,
+  runWorklist(req: WorklistRequest, progress: ProgressFn, signal: AbortSignal): Promise<WorklistResult> {
+    return runWorklist(req, progress, signal, {
+      volumes: this.o.volumes,
+      runTask: (r, p, s) => this.runTask(r, p, s),
+      structuresOf: (id) => this.results.get(id)?.structures ?? [],
     });
+  }
+
+  updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): UpdatedLabelVolume {
+    return updateLabelVolume(this.corrections(), volumeId, nifti, name);
+  }
+
+  addCorrectedPair(correctedVolumeId: string, setName?: string): Promise<PairInfo> {
+    return addCorrectedPair(this.corrections(), correctedVolumeId, setName);
+  }
+
+  private corrections(): CorrectionServices {
+    return { volumes: this.o.volumes, library: this.o.library, origins: this.results };
   }
 
   /** Registration workers, started on the first aligned run; idle workers do not keep the app alive. */
@@ -394,59 +190,4 @@ export class WorkflowService {
     this.engine = null;
     await e?.engine.close();
   }
-}
-
-/** The app's ranking rows: the user knows a pair by its position in the set and the file it was added from. */
-function choiceInfo(structure: string, choice: NonNullable<RunStructure['contextChoice']>): ContextChoiceInfo {
-  return {
-    structure,
-    n: choice.n,
-    from: choice.from,
-    pairs: choice.rows.map((c) => ({
-      pairId: c.pair.pairId!,
-      position: c.pair.position!,
-      name: `${c.pair.name}${c.pair.imageSource ? ` · ${basename(c.pair.imageSource)}` : ''}`,
-      similarity: c.similarity,
-      headerMatch: c.headerMatch,
-      rank: c.rank,
-      chosen: c.chosen,
-    })),
-  };
-}
-
-/** A worklist row as the batch's CSV lines: one per structure of an ok run, one for a scan that failed. */
-function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): BatchRow[] {
-  const r = row.result;
-  // The app's worklist has no volumetry yet (no ICV, sides only by name): those columns stay empty.
-  const none = { side: '', asymmetry_index: null, pct_icv: null, percentile: null, norm: '' };
-  if (!r)
-    return [
-      {
-        scan: row.scan,
-        structure: '',
-        labels: '',
-        volume_ml: null,
-        ...none,
-        doubtful_ml: null,
-        method: '',
-        align: '',
-        context_set: '',
-        status: 'error',
-        message: row.message,
-      },
-    ];
-  const common = { scan: row.scan, method: r.method, align: r.align, context_set: r.contextSet, status: 'ok' as const };
-  if (r.task !== 'segment') return [{ ...common, ...none, structure: 'restored image', labels: '', volume_ml: null, doubtful_ml: null, message: row.message }];
-  return r.structures.map((s) => ({
-    ...common,
-    structure: s.name,
-    labels: (structures[s.label - 1]?.labels ?? []).join('+'),
-    volume_ml: s.ml,
-    ...none,
-    doubtful_ml: r.uncertainty?.structures.find((d) => d.name === s.name)?.doubtfulMl ?? null,
-    message: r.qc
-      .filter((w) => w.structure === s.name)
-      .map((w) => `warning: ${w.message}`)
-      .join('; '),
-  }));
 }

@@ -2,6 +2,7 @@ import { reorientToRas, type Volume } from '../imaging/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { assertSameGrid } from './nifti-export.js';
 import { encodePngRgb } from './png.js';
+import type { LesionStats } from './lesion-stats.js';
 import type { ReportContextSet, ReportModel, SegProvenance, VolumeStats } from './types.js';
 import { provenanceText } from './seg/provenance.js';
 import type { NormResult, VolumetryResult } from './volumetry/types.js';
@@ -27,6 +28,23 @@ export interface ReportInput {
   provenance?: SegProvenance;
   /** Versions of what made it ("Neuroverse Workstation": "0.1.0", "elastix": "..."). */
   versions?: Record<string, string>;
+  /** A lesion run's lesions (count, each one's volume and centre): what a reader follows over time. */
+  lesions?: LesionStats;
+}
+
+/** Lesions shown one per row, largest first; the rest are summed in one line (a page, not a spreadsheet). */
+const LESION_ROWS = 20;
+
+function lesionTable(l: LesionStats): string {
+  const shown = l.lesions.slice(0, LESION_ROWS);
+  const rest = l.lesions.slice(LESION_ROWS);
+  const rows = shown
+    .map((x) => `<tr><td>${x.index}</td><td>${x.volumeMl.toFixed(3)}</td><td>${x.centreVoxel.join(', ')}</td></tr>`)
+    .concat(rest.length ? [`<tr><td>${rest.length} smaller</td><td>${rest.reduce((a, x) => a + x.volumeMl, 0).toFixed(3)}</td><td></td></tr>`] : [])
+    .join('\n');
+  return `<h2>Lesions</h2>
+<p>${l.count} lesion${l.count === 1 ? '' : 's'}, ${l.totalMl.toFixed(3)} mL in all (${l.connectivity}-connected components of the mask).</p>
+${l.count ? `<table><thead><tr><th>lesion</th><th>volume (mL)</th><th>centre (voxel i, j, k)</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>` : ''}`;
 }
 
 export interface ReportIdentifiers {
@@ -264,6 +282,7 @@ ${how}${versions}
 ${warnings}
 <h2>Structure volumes</h2>
 ${r.volumetry ? volumetryTable(r.volumetry, colourOf) : plainTable}
+${r.lesions ? lesionTable(r.lesions) : ''}
 <h2>Key slices</h2>
 ${figures}
 ${r.notes?.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../common/errors.js';
 import type { Volume } from '../imaging/volume.js';
 import { appVersion } from '../settings/version.js';
+import { lesionStats } from './lesion-stats.js';
 import { buildReportHtml, type ReportIdentifiers } from './report.js';
 import { volumeStats } from './stats.js';
 import type { SegProvenance } from './types.js';
@@ -18,6 +19,8 @@ export interface RunSummary {
   uncertainMl?: number | null;
   qc?: { kind: string; message: string; pair?: string }[];
   provenance?: SegProvenance;
+  /** The run segmented lesions (a tumour, plaques): the report counts them and gives each one's volume. */
+  lesion?: boolean;
 }
 
 /** A run's JSON report from a file, checked for the fields a report uses (it is a file from disk). */
@@ -42,6 +45,7 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
     uncertainMl: typeof o.uncertainMl === 'number' ? o.uncertainMl : null,
     qc,
     provenance: p && typeof p === 'object' && typeof p.type === 'string' ? p : undefined,
+    lesion: !!o.lesion && typeof o.lesion === 'object',
   };
 }
 
@@ -100,6 +104,8 @@ export function scanReport(r: ScanReportInput): ScanReport {
     provenance: p,
     versions: { 'Neuroverse Workstation': appVersion() },
     notes: p ? undefined : ['No run report was given: how the segmentation was made is not known to this report.'],
+    // Counted on the mask given, not taken from the run: a corrected mask is reported as it stands.
+    lesions: r.run?.lesion ? lesionStats(r.mask) : undefined,
   });
   return { html, volumetry: v, csv: volumetryCsv(v, { scan: r.targetName }), warnings };
 }

@@ -26,7 +26,7 @@ export function chooseDefaultSet(
   const wanted = opts.labels ?? [];
   const lesion = opts.lesion ?? false;
   const fits = sets
-    .filter((s) => s.task.kind === task && s.task.lesion === lesion && s.pairs.length > 0 && holds(s, wanted))
+    .filter((s) => s.task.kind === task && (s.task.lesion === true) === lesion && s.pairs.length > 0 && holds(s, wanted))
     .sort((a, b) => a.name.localeCompare(b.name));
   const isStarter = (s: ContextSetInfo) => s.name === opts.starter;
   const dicom = opts.dicom ?? {};

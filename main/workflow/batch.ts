@@ -30,6 +30,8 @@ export interface BatchRow {
   percentile: number | null;
   norm: string;
   doubtful_ml: number | null;
+  /** Lesion runs: how many lesions (26-connected components, export/lesion-stats.ts); empty for anatomy. */
+  lesion_count: number | null;
   method: string;
   align: string;
   context_set: string;
@@ -48,6 +50,7 @@ export const CSV_COLUMNS: (keyof BatchRow)[] = [
   'percentile',
   'norm',
   'doubtful_ml',
+  'lesion_count',
   'method',
   'align',
   'context_set',
@@ -159,7 +162,7 @@ function rowsOf(scan: BatchScan, o: RunOutcome, v: VolumetryResult | null): Batc
   const common = { scan: scan.id, method: o.method, align: o.align, context_set: o.contextName, status: 'ok' as const, message: '' };
   const none = { side: '', asymmetry_index: null, pct_icv: null, percentile: null, norm: '' };
   if (o.task !== 'segment' || !v)
-    return [{ ...common, ...none, structure: o.sets[0]?.task.name ?? 'restored image', labels: '', volume_ml: null, doubtful_ml: null }];
+    return [{ ...common, ...none, structure: o.sets[0]?.task.name ?? 'restored image', labels: '', volume_ml: null, doubtful_ml: null, lesion_count: null }];
   return o.structures.map((s, k) => {
     const row = v.rows.find((r) => r.value === k + 1);
     const pair = row?.side ? v.pairs.find((p) => p.structure === row.structure) : undefined;
@@ -174,6 +177,7 @@ function rowsOf(scan: BatchScan, o: RunOutcome, v: VolumetryResult | null): Batc
       percentile: row?.norm.kind === 'percentile' ? row.norm.percentile : null,
       norm: row ? (row.norm.kind === 'percentile' ? row.norm.source : row.norm.reason) : '',
       doubtful_ml: s.doubtfulMl,
+      lesion_count: s.lesion?.stats.count ?? null,
       message: o.qc
         .filter((w) => w.structure === s.name)
         .map((w) => `warning: ${w.message}`)
@@ -194,6 +198,7 @@ function errorRow(scan: BatchScan, message: string, settings: BatchSettings): Ba
     percentile: null,
     norm: '',
     doubtful_ml: null,
+    lesion_count: null,
     method: settings.method ?? '',
     align: settings.align ?? '',
     context_set: '',
@@ -219,6 +224,7 @@ function reportOf(scan: BatchScan, target: Volume, o: RunOutcome): ScanReport {
       uncertainMl: o.structures.reduce((n, s) => n + (s.doubtfulMl ?? 0), 0) || null,
       qc: o.qc.map((w) => ({ kind: w.kind, message: w.message })),
       provenance: o.provenance,
+      lesion: o.structures.some((s) => s.lesion),
     },
   });
 }

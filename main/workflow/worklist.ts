@@ -68,6 +68,7 @@ function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): Batc
         volume_ml: null,
         ...none,
         doubtful_ml: null,
+        lesion_count: null,
         method: '',
         align: '',
         context_set: '',
@@ -76,7 +77,8 @@ function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): Batc
       },
     ];
   const common = { scan: row.scan, method: r.method, align: r.align, context_set: r.contextSet, status: 'ok' as const };
-  if (r.task !== 'segment') return [{ ...common, ...none, structure: 'restored image', labels: '', volume_ml: null, doubtful_ml: null, message: row.message }];
+  if (r.task !== 'segment')
+    return [{ ...common, ...none, structure: 'restored image', labels: '', volume_ml: null, doubtful_ml: null, lesion_count: null, message: row.message }];
   return r.structures.map((s) => ({
     ...common,
     structure: s.name,
@@ -84,6 +86,8 @@ function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): Batc
     volume_ml: s.ml,
     ...none,
     doubtful_ml: r.uncertainty?.structures.find((d) => d.name === s.name)?.doubtfulMl ?? null,
+    // A lesion run has one structure: the lesions' count is the run's.
+    lesion_count: r.lesion?.count ?? null,
     message: r.qc
       .filter((w) => w.structure === s.name)
       .map((w) => `warning: ${w.message}`)

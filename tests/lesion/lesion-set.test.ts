@@ -1,3 +1,4 @@
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { createWorkstation, type Workstation } from '../../main/api/handlers.js';
@@ -68,5 +69,25 @@ describe('a lesion context set', () => {
     expect(pooled.stderr).toContain(
       `set "${SET}" marks a lesion and set "hippo" anatomy: a lesion is learned from the examples' voxels, anatomy by aligning them, so they cannot be pooled`,
     );
+  });
+
+  test('`neuroverse batch` on a lesion set gives each scan its lesion count in volumes.csv', () => {
+    const scans = join(dataDir, 'scans');
+    mkdirSync(scans, { recursive: true });
+    copyFileSync(targetFile, join(scans, 'patient.nii.gz'));
+    const out = join(dataDir, 'batch-out');
+    const r = neuroverse(['batch', scans, '--out', out, '--context-set', SET], env);
+    expect(r.code, r.stderr).toBe(0);
+    const [header, ...rows] = readFileSync(join(out, 'volumes.csv'), 'utf8').trim().split(/\r?\n/);
+    const col = header.split(',');
+    expect(rows).toHaveLength(1);
+    const row = rows[0].split(',');
+    expect(row[col.indexOf('status')]).toBe('ok');
+    expect(row[col.indexOf('method')]).toBe('classifier');
+    expect(row[col.indexOf('lesion_count')]).toBe('1');
+    // The scan's one-page report counts the lesions on its mask, with each one's volume.
+    const html = readFileSync(join(out, row[col.indexOf('scan')], 'report.html'), 'utf8');
+    expect(html).toContain('<h2>Lesions</h2>');
+    expect(html).toMatch(/<p>1 lesion, \d+\.\d{3} mL in all \(26-connected components of the mask\)\.<\/p>/);
   });
 });

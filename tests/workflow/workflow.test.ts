@@ -493,7 +493,9 @@ describe('worklist (the app side of neuroverse batch)', () => {
     const single = await ws.api.runTask({ targetVolumeId: copy.id, ...settings });
     expect(Array.from(ws.volumes.get(r.rows[2].result!.volumeId).data)).toEqual(Array.from(ws.volumes.get(single.volumeId).data));
     const lines = r.csv.trim().split('\r\n');
-    expect(lines[0]).toBe('scan,structure,labels,volume_ml,side,asymmetry_index,pct_icv,percentile,norm,doubtful_ml,lesion_count,method,align,context_set,status,message');
+    expect(lines[0]).toBe(
+      'scan,structure,labels,volume_ml,side,asymmetry_index,pct_icv,percentile,norm,doubtful_ml,lesion_count,method,align,context_set,status,message',
+    );
     expect(lines.filter((l) => l.includes(',ok,'))).toHaveLength(2);
     expect(lines.find((l) => l.startsWith('colin27 ×1.05'))).toContain(`hippocampus,37+38,${r.rows[2].result!.structures[0].ml}`);
     // Progress names the scan and rises over the whole list.

@@ -27,6 +27,12 @@ export default mergeConfig(
         'tests/imaging/dicom-reference.test.ts',
         'tests/library/crash.test.ts',
         'tests/library/db-size.test.ts',
+        // Registration-heavy too: the ICV atlases are registered onto a real head.
+        'tests/pipeline/icv.test.ts',
+        // Whole CLI runs (the starter install and run, the lesion methods); the units under them stay in.
+        'tests/workflow/starter-run.test.ts',
+        'tests/lesion/cli-lesion.test.ts',
+        'tests/lesion/lesion-set.test.ts',
       ],
     },
   }),

@@ -10,6 +10,11 @@ export default mergeConfig(
   base,
   defineConfig({
     test: {
+      // The quick loop is mostly single-threaded JavaScript and child tools waiting on each other: two files at a
+      // time use both cores (npm test keeps one at a time, where ONNX Runtime's own threads need them).
+      fileParallelism: true,
+      maxWorkers: 2,
+      minWorkers: 1,
       exclude: [
         'tests/e2e/**',
         'node_modules/**',

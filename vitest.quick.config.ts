@@ -14,7 +14,6 @@ export default mergeConfig(
       // time use both cores (npm test keeps one at a time, where ONNX Runtime's own threads need them).
       fileParallelism: true,
       maxWorkers: 2,
-      minWorkers: 1,
       exclude: [
         'tests/e2e/**',
         'node_modules/**',

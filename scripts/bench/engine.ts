@@ -26,6 +26,7 @@ import {
   weightsFromGraphs,
 } from '../../main/engine/index.js';
 import type { Grid, GridPair, PairSource } from '../../main/engine/index.js';
+import { noiseVolume } from './noise.js';
 
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,14 +36,7 @@ function arg(name: string, fallback?: string): string {
 }
 
 function synthetic(grid: Grid, seed: number): Float32Array {
-  const n = grid[0] * grid[1] * grid[2];
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32;
-  }
-  return a;
+  return noiseVolume(grid[0] * grid[1] * grid[2], seed);
 }
 
 function pair(grid: Grid, i: number, labelSeed = 100 + i): GridPair {

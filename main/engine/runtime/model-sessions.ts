@@ -25,7 +25,7 @@ export class ModelSessions {
     pkg: LoadedModelPackage,
     device: DeviceRequest,
     precision: PrecisionRequest = 'auto',
-    opts: { earlier?: ProviderAttempt[]; facts?: MachineFacts } = {},
+    opts: { earlier?: ProviderAttempt[]; facts?: MachineFacts; profilePrefix?: string } = {},
   ): Promise<ModelSessions> {
     if (precision === 'int8' && !pkg.int8Graphs) {
       throw new InputError(pkg.dir, '--precision int8: this package has no int8 variant (neuroverse model import ... --precision int8 makes one)', 'usage');
@@ -44,7 +44,7 @@ export class ModelSessions {
     try {
       const r = await firstThatOpens(
         chain.try.filter((p) => !failed.has(p)),
-        (p) => ModelSessions.open(pkg, p, precision),
+        (p) => ModelSessions.open(pkg, p, precision, opts.profilePrefix),
         [...earlier.filter((a) => a.outcome !== 'used'), ...chain.attempts.filter((a) => !earlier.some((e) => e.provider === a.provider))],
       );
       r.value.choice.attempts = r.attempts;
@@ -62,8 +62,11 @@ export class ModelSessions {
     return new InputError(pkg.dir, `--device ${flag}: ${reason}`, device === 'cuda' ? 'no-cuda' : 'no-device');
   }
 
-  /** int8 graphs run on the CPU only (QLinearConv); GPU providers get the fp32 graphs. */
-  private static async open(pkg: LoadedModelPackage, provider: Provider, request: PrecisionRequest): Promise<ModelSessions> {
+  /**
+   * int8 graphs run on the CPU only (QLinearConv); GPU providers get the fp32 graphs. `profilePrefix`: ONNX
+   * Runtime's own per-node profile (benchmarks only), one JSON file per graph, written at `endProfiling`.
+   */
+  private static async open(pkg: LoadedModelPackage, provider: Provider, request: PrecisionRequest, profilePrefix?: string): Promise<ModelSessions> {
     const [precision, precisionReason]: [Precision, string] =
       provider !== 'cpu'
         ? ['fp32', `fp32 on ${PROVIDER_LABEL[provider]}`]
@@ -72,11 +75,17 @@ export class ModelSessions {
           : pkg.int8Graphs
             ? ['int8', 'int8 variant of the package (CPU)']
             : ['fp32', 'the package has no int8 variant'];
-    const opts = sessionOptions(provider);
     const graphs = precision === 'int8' ? pkg.int8Graphs! : pkg.graphs;
     const sessions: ort.InferenceSession[] = [];
     try {
-      for (const g of [graphs.targetEncoder, graphs.contextBranch, graphs.targetDecoder]) sessions.push(await ort.InferenceSession.create(g, opts));
+      for (const [role, g] of [
+        ['targetEncoder', graphs.targetEncoder],
+        ['contextBranch', graphs.contextBranch],
+        ['targetDecoder', graphs.targetDecoder],
+      ] as const) {
+        const profiling = profilePrefix ? { enableProfiling: true, profileFilePrefix: `${profilePrefix}-${role}` } : {};
+        sessions.push(await ort.InferenceSession.create(g, { ...sessionOptions(provider), ...profiling }));
+      }
     } catch (err) {
       // A provider that took one graph and refused the next must not keep the first one's device memory.
       await Promise.all(sessions.map((s) => s.release()));

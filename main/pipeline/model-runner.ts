@@ -11,7 +11,7 @@ import type { DeviceRequest, PrecisionRequest } from '../engine/runtime/device.j
 import type { ContextProgress } from '../engine/runtime/inference.js';
 import { runTaskOnEngine } from '../engine/run-task.js';
 import type { TaskRunResult } from '../engine/run-task.js';
-import { readNifti } from '../imaging/nifti/read.js';
+import { readNiftiInWorker } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 
@@ -58,9 +58,11 @@ function lazyPairs(pairs: ModelPairFiles[]): LazyContextPair[] {
     return {
       imageFile: p.imageFile,
       labelFile: p.labelFile,
-      // Both files are inflated at once on libuv's thread pool (the pair is held whole either way).
+      // Both files are inflated at once on libuv's thread pool (the pair is held whole either way), while the
+      // engine works on the pair before (run-task's readAhead). Read blocking: the model runs off the UI's thread
+      // (in its worker; in process only for tests and parity checks, whose engine blocks its thread anyway).
       load: async () => {
-        const [i, l] = await Promise.all([readNifti(image), readNifti(label)]);
+        const [i, l] = await Promise.all([readNiftiInWorker(image), readNiftiInWorker(label)]);
         return { image: i, label: l };
       },
       identity: ids[0] && ids[1] ? { image: ids[0], label: ids[1] } : undefined,

@@ -7,6 +7,7 @@ import type { LazyContextPair } from '../../main/engine/index.js';
 import { answerTable } from '../../main/engine/processing/answer-table.js';
 import { foregroundBox, foregroundBoxWhere } from '../../main/engine/processing/foreground-box.js';
 import { runTaskOnEngine } from '../../main/engine/run-task.js';
+import { readAhead } from '../../main/util/read-ahead.js';
 import type { Volume, VoxelArray } from '../../main/imaging/volume.js';
 import { testVolume } from '../helpers/volumes.js';
 import { FIXTURES } from './fixture-helpers.js';
@@ -75,5 +76,29 @@ describe('preprocessing reads and scans each volume once', () => {
       );
     }
     expect(answerTable(new Float32Array(4), () => true)).toBeNull();
+  });
+});
+
+describe('readAhead', () => {
+  it('gives every load in order, starts the first at once and the next only when the one before has come, and reports a failure in its turn', async () => {
+    const started: number[] = [];
+    const load = (i: number) => {
+      started.push(i);
+      return i === 2 ? Promise.reject(new Error('bad 2')) : Promise.resolve(i * 10);
+    };
+    const reads = readAhead([0, 1, 2, 3], load);
+    expect(started).toEqual([0]);
+    const got: number[] = [];
+    await expect(
+      (async () => {
+        for await (const { item, value } of reads) {
+          got.push(value);
+          expect(started).toEqual([...Array(Math.min(item + 2, 4)).keys()]);
+        }
+      })(),
+    ).rejects.toThrow('bad 2');
+    expect(got).toEqual([0, 10]);
+    // Stopping early leaves the load started ahead unreported (no unhandled rejection).
+    for await (const _ of readAhead([0, 2], load)) break;
   });
 });

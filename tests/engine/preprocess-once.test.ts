@@ -6,6 +6,8 @@ import { InferenceEngine, importCheckpoint } from '../../main/engine/index.js';
 import type { LazyContextPair } from '../../main/engine/index.js';
 import { answerTable } from '../../main/engine/processing/answer-table.js';
 import { foregroundBox, foregroundBoxWhere } from '../../main/engine/processing/foreground-box.js';
+import { volumeQuantiles } from '../../main/engine/processing/intensity.js';
+import { checkContextPair } from '../../main/engine/processing/pair-checks.js';
 import { runTaskOnEngine } from '../../main/engine/run-task.js';
 import { readAhead } from '../../main/util/read-ahead.js';
 import type { Volume, VoxelArray } from '../../main/imaging/volume.js';
@@ -76,6 +78,38 @@ describe('preprocessing reads and scans each volume once', () => {
       );
     }
     expect(answerTable(new Float32Array(4), () => true)).toBeNull();
+  });
+
+  it('runs of zero voxels read a word at a time give the same boxes, quantiles and label checks, on any row length and byte offset', () => {
+    for (const dims of [DIMS, [13, 7, 5], [3, 3, 3]]) {
+      const n = dims[0] * dims[1] * dims[2];
+      for (const Ctor of [Uint8Array, Int8Array, Uint16Array, Int16Array] as (new (n: number) => VoxelArray)[]) {
+        // Byte offsets 0 (the word path) and one element (not on a word boundary: the voxel path), with the
+        // voxel before the volume non-zero, so a word read across the start would be seen.
+        for (const shift of [0, 1]) {
+          const whole = new Ctor(n + shift);
+          whole[0] = 9;
+          const data = whole.subarray(shift) as VoxelArray;
+          // A ball of values in a volume of zeros: zero words, mixed words, and a last voxel that no word holds.
+          for (let z = 0, o = 0; z < dims[2]; z++)
+            for (let y = 0; y < dims[1]; y++)
+              for (let x = 0; x < dims[0]; x++, o++)
+                data[o] = (x - dims[0] / 2) ** 2 + (y - dims[1] / 2) ** 2 + (z - dims[2] / 2) ** 2 < (dims[0] / 3) ** 2 ? 1 + ((x + y + z) % 60) : 0;
+          data[n - 1] = 61;
+          const asFloat = Float32Array.from(data);
+          for (const test of [(s: number) => s >= 30, (s: number) => s <= 0]) {
+            expect(foregroundBoxWhere(data, dims, test)).toEqual(foregroundBoxWhere(asFloat, dims, test));
+          }
+          const qs = [0, 0.02, 0.5, 0.98, 1];
+          expect(volumeQuantiles(testVolume(dims, data), qs)).toEqual(volumeQuantiles(testVolume(dims, asFloat), qs));
+          // The one voxel of label 61 is the last, outside every whole word; then none at all.
+          const pair = { image: testVolume(dims, asFloat), label: testVolume(dims, data) };
+          expect(() => checkContextPair(pair, 'segment', [61], 0)).not.toThrow();
+          data[n - 1] = 0;
+          expect(() => checkContextPair(pair, 'segment', [61], 0)).toThrow(/none of the label values 61/);
+        }
+      }
+    }
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import type { VoxelBox } from '../../imaging/voxel-box.js';
 import { answerTable } from './answer-table.js';
+import { zeroWords } from './zero-words.js';
 
 export type { VoxelBox };
 
@@ -21,7 +22,8 @@ export function foregroundBox(values: ArrayLike<number>, dims: readonly number[]
 /**
  * `foregroundBox` of the voxels `isForeground` accepts, asked of the values as stored. One pass, no mask: 8- and
  * 16-bit voxels (most scans) are looked up in a table of its answers for every possible value, so the test runs
- * 256 or 65536 times instead of once per voxel (a 256³ head: ~40 ms instead of ~250).
+ * 256 or 65536 times instead of once per voxel (a 256³ head: ~40 ms instead of ~250), and runs of zero voxels are
+ * skipped a word at a time (zero-words.ts).
  */
 export function foregroundBoxWhere(
   values: ArrayLike<number>,
@@ -35,12 +37,31 @@ export function foregroundBoxWhere(
   const cy = new Uint32Array(ny);
   const cz = new Uint32Array(nz);
   const table = answerTable(values, isForeground);
+  // Zero words skipped whole where zero is background (the air around most heads).
+  const zw = table && table.answers[table.offset] === 0 ? zeroWords(values) : null;
   let o = 0;
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
       // Counted per row: y and z take one addition per row instead of one per voxel.
       let row = 0;
-      if (table) {
+      if (zw) {
+        const { answers, offset } = table!;
+        const { words, shift, per } = zw;
+        const mask = per - 1;
+        for (let x = 0; x < nx;) {
+          if ((o & mask) === 0 && x + per <= nx && words[o >> shift] === 0) {
+            x += per;
+            o += per;
+            continue;
+          }
+          if (answers[values[o] + offset] === 1) {
+            cx[x]++;
+            row++;
+          }
+          x++;
+          o++;
+        }
+      } else if (table) {
         const { answers, offset } = table;
         for (let x = 0; x < nx; x++, o++) {
           if (answers[values[o] + offset] === 1) {

@@ -5,6 +5,7 @@ import { spatialDims } from '../../imaging/volume.js';
 import type { Task } from '../../common/task.js';
 import { labelMembership } from '../../imaging/labels.js';
 import { answerTable } from './answer-table.js';
+import { zeroWords } from './zero-words.js';
 
 /**
  * Cheap checks of one context pair, before any resampling: the label shares its image's grid and axis
@@ -48,6 +49,19 @@ function hasStructure(v: Volume, labels: number[] | undefined): boolean {
   const n = nx * ny * nz;
   const d = v.data;
   const table = answerTable(d, (x) => member(x) === 1);
+  // Zero words skipped whole where zero is not the structure (the background of a label map).
+  const zw = table && table.answers[table.offset] === 0 ? zeroWords(d) : null;
+  if (table && zw) {
+    const { answers, offset } = table;
+    const { words, shift, per } = zw;
+    const full = Math.min(words.length, n >> shift);
+    for (let k = 0; k < full; k++) {
+      if (words[k] === 0) continue;
+      for (let i = k * per; i < k * per + per; i++) if (answers[d[i] + offset] === 1) return true;
+    }
+    for (let i = full * per; i < n; i++) if (answers[d[i] + offset] === 1) return true;
+    return false;
+  }
   if (table) {
     const { answers, offset } = table;
     for (let i = 0; i < n; i++) if (answers[d[i] + offset] === 1) return true;

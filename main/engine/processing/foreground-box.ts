@@ -44,23 +44,27 @@ export function foregroundBoxWhere(
     for (let y = 0; y < ny; y++) {
       // Counted per row: y and z take one addition per row instead of one per voxel.
       let row = 0;
-      if (zw) {
+      if (zw && (o & (zw.per - 1)) === 0) {
+        // A row that starts on a word boundary: its whole words, then the voxels after the last.
         const { answers, offset } = table!;
         const { words, shift, per } = zw;
-        const mask = per - 1;
-        for (let x = 0; x < nx;) {
-          if ((o & mask) === 0 && x + per <= nx && words[o >> shift] === 0) {
-            x += per;
-            o += per;
-            continue;
+        const whole = nx >> shift;
+        for (let k = 0, w = o >> shift; k < whole; k++, w++) {
+          if (words[w] === 0) continue;
+          for (let x = k * per, i = o + x; x < k * per + per; x++, i++) {
+            if (answers[values[i] + offset] === 1) {
+              cx[x]++;
+              row++;
+            }
           }
-          if (answers[values[o] + offset] === 1) {
+        }
+        for (let x = whole * per; x < nx; x++) {
+          if (answers[values[o + x] + offset] === 1) {
             cx[x]++;
             row++;
           }
-          x++;
-          o++;
         }
+        o += nx;
       } else if (table) {
         const { answers, offset } = table;
         for (let x = 0; x < nx; x++, o++) {

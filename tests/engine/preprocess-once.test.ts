@@ -60,6 +60,14 @@ describe('preprocessing reads and scans each volume once', () => {
     expect(Buffer.from(checked.structures[0].volume.data.buffer).equals(Buffer.from(inMemory.structures[0].volume.data.buffer))).toBe(true);
   });
 
+  it('a pair is refused when its label map lacks the structure, and kept when the structure is a single voxel', async () => {
+    const lazy = (l: Volume): LazyContextPair => ({ imageFile: 'img.nii.gz', labelFile: 'lab.nii.gz', load: async () => ({ image: head(1), label: l }) });
+    const run = (l: Volume) =>
+      runTaskOnEngine(engine, { target: head(7), structures: [{ task: 'segment', labels: [17], pairs: [lazy(l)] }], checkPairsFirst: true });
+    await expect(run(vol(Int16Array, () => 2))).rejects.toThrow(/lab\.nii\.gz: none of the label values 17 occurs/);
+    await expect(run(vol(Int16Array, (x, y, z) => (x === 29 && y === 0 && z === 27 ? 17 : 0)))).resolves.toBeDefined();
+  });
+
   it('a per-value table gives the same answers as the test itself, and the same foreground box', () => {
     for (const Ctor of [Uint8Array, Int8Array, Uint16Array, Int16Array] as (new (n: number) => VoxelArray)[]) {
       const v = vol(Ctor, (x, y, z) => ((x * 31 + y * 17 + z * 5) % 200) - (Ctor === Int8Array || Ctor === Int16Array ? 90 : 0));

@@ -7,18 +7,21 @@ import { labelMembership } from '../../imaging/labels.js';
 import { answerTable } from './answer-table.js';
 import { zeroWords } from './zero-words.js';
 
+type PairVolumes = { image: Volume; label: Volume; imageFile?: string; labelFile?: string };
+
 /**
  * Cheap checks of one context pair, before any resampling: the label shares its image's grid and axis
  * order, and (segmentation) the chosen label values occur. Every method (model, atlas vote) runs them.
  * Looser than imaging/grid.ts on purpose: the label is read through its image's layout, so only the voxel
  * counts and axis order must agree here; the library applies the full affine tolerance when a pair is stored.
  */
-export function checkContextPair(
-  p: { image: Volume; label: Volume; imageFile?: string; labelFile?: string },
-  task: Task,
-  labels: number[] | undefined,
-  i: number,
-): void {
+export function checkContextPair(p: PairVolumes, task: Task, labels: number[] | undefined, i: number): void {
+  checkPairGrid(p, i);
+  checkStructureOccurs(p, task, labels, i);
+}
+
+/** The first part of checkContextPair: the label shares its image's grid and axis order. */
+export function checkPairGrid(p: PairVolumes, i: number): void {
   const imgDims = spatialDims(p.image);
   const labDims = spatialDims(p.label);
   const labelFile = p.labelFile ?? `context label ${i + 1}`;
@@ -37,6 +40,14 @@ export function checkContextPair(
       `label voxel axes are stored ${lo}, its image's ${io}${p.imageFile ? ` (${p.imageFile})` : ''}: resample the label onto the image first`,
     );
   }
+}
+
+/**
+ * The second part of checkContextPair: (segmentation) a voxel of the chosen label values occurs. A scan of the
+ * label map up to the first such voxel; a caller that has already met one (a sample of the map) may skip it.
+ */
+export function checkStructureOccurs(p: PairVolumes, task: Task, labels: number[] | undefined, i: number): void {
+  const labelFile = p.labelFile ?? `context label ${i + 1}`;
   if (task === 'segment' && !hasStructure(p.label, labels)) {
     throw new InputError(labelFile, labels?.length ? `none of the label values ${labels.join(', ')} occurs in this label map` : 'label map is empty');
   }

@@ -108,6 +108,13 @@ describe('preprocessing reads and scans each volume once', () => {
           for (const test of [(s: number) => s >= 30, (s: number) => s <= 0]) {
             expect(foregroundBoxWhere(data, dims, test)).toEqual(foregroundBoxWhere(asFloat, dims, test));
           }
+          // One foreground voxel at each position of a row in turn: the box is that voxel, whichever word lane holds it.
+          for (let x = 0; x < dims[0]; x++) {
+            const one = new Ctor(n + shift).subarray(shift) as VoxelArray;
+            const at = x + dims[0] * (dims[1] - 1) + dims[0] * dims[1] * (dims[2] >> 1);
+            one[at] = 50;
+            expect(foregroundBoxWhere(one, dims, (s) => s >= 30)).toEqual({ lo: [x, dims[1] - 1, dims[2] >> 1], hi: [x, dims[1] - 1, dims[2] >> 1] });
+          }
           const qs = [0, 0.02, 0.5, 0.98, 1];
           expect(volumeQuantiles(testVolume(dims, data), qs)).toEqual(volumeQuantiles(testVolume(dims, asFloat), qs));
           // The one voxel of label 61 is the last, outside every whole word; then none at all.

@@ -88,45 +88,101 @@ export function resampleFrom(
   const out = new Float32Array(dx * dy * dz);
   const [tx, ty, tz] = [0, 1, 2].map((a) => sampleTaps(dstDims[a], srcDims[a], scale[a], offset[a], layout.steps[a], mode));
   const tabulated = valueTable(src, value);
-  const table = tabulated?.table;
-  const shift = tabulated?.offset ?? 0;
-  const at = (i: number) => (table ? table[src[i] + shift] : value(src[i]));
   let o = 0;
   for (let k = 0; k < dz; k++) {
-    for (let j = 0; j < dy; j++) {
+    for (let j = 0; j < dy; j++, o += dx) {
       if (!tz.inside[k] || !ty.inside[j]) {
         out.fill(fill, o, o + dx);
-        o += dx;
         continue;
       }
-      const fy = ty.f[j];
-      const fz = tz.f[k];
-      // The four rows (y0|y1, z0|z1) the taps of this output row read from.
-      const r00 = layout.start + ty.a0[j] + tz.a0[k];
-      const r10 = layout.start + ty.a1[j] + tz.a0[k];
-      const r01 = layout.start + ty.a0[j] + tz.a1[k];
-      const r11 = layout.start + ty.a1[j] + tz.a1[k];
-      for (let i = 0; i < dx; i++, o++) {
-        if (!tx.inside[i]) {
-          out[o] = fill;
-          continue;
-        }
-        const x0 = tx.a0[i];
-        const x1 = tx.a1[i];
-        const fx = tx.f[i];
-        if (mode === 'nearest') {
-          out[o] = at(r00 + x0);
-          continue;
-        }
-        const c00 = at(r00 + x0) * (1 - fx) + at(r00 + x1) * fx;
-        const c10 = at(r10 + x0) * (1 - fx) + at(r10 + x1) * fx;
-        const c01 = at(r01 + x0) * (1 - fx) + at(r01 + x1) * fx;
-        const c11 = at(r11 + x0) * (1 - fx) + at(r11 + x1) * fx;
-        out[o] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
-      }
+      // The four source rows (y0|y1, z0|z1) this output row reads from.
+      const rows: Rows = {
+        r00: layout.start + ty.a0[j] + tz.a0[k],
+        r10: layout.start + ty.a1[j] + tz.a0[k],
+        r01: layout.start + ty.a0[j] + tz.a1[k],
+        r11: layout.start + ty.a1[j] + tz.a1[k],
+        fy: ty.f[j],
+        fz: tz.f[k],
+      };
+      if (tabulated) tabulatedRow(out, o, tx, rows, mode, fill, src, tabulated.table, tabulated.offset);
+      else valuedRow(out, o, tx, rows, mode, fill, src, value);
     }
   }
   return out;
+}
+
+type Taps = ReturnType<typeof sampleTaps>;
+interface Rows {
+  r00: number;
+  r10: number;
+  r01: number;
+  r11: number;
+  fy: number;
+  fz: number;
+}
+
+// The same loop twice, reading voxels through a table or through `value`: one loop with a choice per read kept
+// V8 from inlining the read, and each read then allocated its number (~9 scavenges per 64³ resampling).
+
+function tabulatedRow(
+  out: Float32Array,
+  o: number,
+  tx: Taps,
+  { r00, r10, r01, r11, fy, fz }: Rows,
+  mode: 'linear' | 'nearest',
+  fill: number,
+  src: ArrayLike<number>,
+  table: Float64Array,
+  shift: number,
+): void {
+  for (let i = 0; i < tx.inside.length; i++, o++) {
+    if (!tx.inside[i]) {
+      out[o] = fill;
+      continue;
+    }
+    const x0 = tx.a0[i];
+    const x1 = tx.a1[i];
+    const fx = tx.f[i];
+    if (mode === 'nearest') {
+      out[o] = table[src[r00 + x0] + shift];
+      continue;
+    }
+    const c00 = table[src[r00 + x0] + shift] * (1 - fx) + table[src[r00 + x1] + shift] * fx;
+    const c10 = table[src[r10 + x0] + shift] * (1 - fx) + table[src[r10 + x1] + shift] * fx;
+    const c01 = table[src[r01 + x0] + shift] * (1 - fx) + table[src[r01 + x1] + shift] * fx;
+    const c11 = table[src[r11 + x0] + shift] * (1 - fx) + table[src[r11 + x1] + shift] * fx;
+    out[o] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
+  }
+}
+
+function valuedRow(
+  out: Float32Array,
+  o: number,
+  tx: Taps,
+  { r00, r10, r01, r11, fy, fz }: Rows,
+  mode: 'linear' | 'nearest',
+  fill: number,
+  src: ArrayLike<number>,
+  value: (stored: number) => number,
+): void {
+  for (let i = 0; i < tx.inside.length; i++, o++) {
+    if (!tx.inside[i]) {
+      out[o] = fill;
+      continue;
+    }
+    const x0 = tx.a0[i];
+    const x1 = tx.a1[i];
+    const fx = tx.f[i];
+    if (mode === 'nearest') {
+      out[o] = value(src[r00 + x0]);
+      continue;
+    }
+    const c00 = value(src[r00 + x0]) * (1 - fx) + value(src[r00 + x1]) * fx;
+    const c10 = value(src[r10 + x0]) * (1 - fx) + value(src[r10 + x1]) * fx;
+    const c01 = value(src[r01 + x0]) * (1 - fx) + value(src[r01 + x1]) * fx;
+    const c11 = value(src[r11 + x0]) * (1 - fx) + value(src[r11 + x1]) * fx;
+    out[o] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
+  }
 }
 
 /**

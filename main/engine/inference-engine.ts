@@ -18,7 +18,7 @@ import type { GridFit, SourceLayout } from './processing/grid-fit.js';
 import { labelMembership } from '../imaging/labels.js';
 import { percentileNormalizer } from './processing/intensity.js';
 import { LruCache } from '../util/lru-cache.js';
-import { checkContextPair } from './processing/pair-checks.js';
+import { checkContextPair, checkPairGrid, checkStructureOccurs } from './processing/pair-checks.js';
 import { runWithFallback } from './runtime/provider-fallback.js';
 import type { ProviderAttempt } from './runtime/provider-types.js';
 import type { DeviceRequest, PrecisionRequest, ProviderChoice } from './runtime/device.js';
@@ -226,7 +226,7 @@ export class InferenceEngine {
     onTarget?: PreparedTarget,
     identity?: LazyContextPair['identity'],
   ): GridPair {
-    this.checkPair(p, s, i);
+    checkPairGrid(p, i);
     const norm = this.normalizer(p.image, identity?.image);
     const img = this.oriented(p.image, onTarget?.axes);
     const fit = onTarget ? onTarget.fit : this.fitOf(p.image, norm, img);
@@ -236,6 +236,9 @@ export class InferenceEngine {
       s.task === 'segment'
         ? sample(p.label, img, fit, 'nearest', labelMembership(p.label, s.labels))
         : sample(p.label, img, fit, 'linear', this.normalizer(p.label, identity?.label));
+    // A structure voxel met by the (nearest) samples proves that the structure occurs: the whole label map is
+    // scanned only when none was met, to refuse the pair or to find a structure smaller than the grid's spacing.
+    if (s.task !== 'segment' || !label.includes(1)) checkStructureOccurs(p, s.task, s.labels, i);
     return { image, label };
   }
 

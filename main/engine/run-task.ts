@@ -4,6 +4,7 @@ import type { Volume } from '../imaging/volume.js';
 import type { InferenceEngine, LazyContextPair, PhaseSeconds, RunResult, StructureInput } from './inference-engine.js';
 import type { VoxelBox } from './processing/foreground-box.js';
 import type { ContextProgress } from './runtime/inference.js';
+import { readAhead } from '../util/read-ahead.js';
 
 /**
  * One "click": a target, one or more structures with their context pairs, on an open engine. Shared by
@@ -46,24 +47,19 @@ export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Pr
     if (s.pairs.length === 0) throw new InputError(undefined, 'a structure needs at least one context pair', 'usage');
   }
   const t = performance.now();
-  if (run.checkPairsFirst) {
-    for (const s of run.structures) {
-      for (let i = 0; i < s.pairs.length; i++) {
-        if (run.signal?.aborted) break;
-        const p = s.pairs[i];
-        if (!isLazy(p)) {
-          engine.checkPair(p, s, i);
-          continue;
-        }
-        const loaded = { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile };
-        // Pairs placed by their own image (not on the target's grid) are prepared while their volumes are in
-        // memory: the run would otherwise read every file a second time.
-        if (run.pairsOnTargetGrid) engine.checkPair(loaded, s, i);
-        else await engine.checkAndPreparePair(p, loaded, s, i);
-      }
-    }
-  }
+  // The pairs' files are read one ahead (readAhead), the first while the target is prepared here: reading is
+  // inflating on libuv's thread pool, so on two cores it overlaps this thread's checks and resampling.
+  const pairs = run.checkPairsFirst ? run.structures.flatMap((s) => s.pairs.map((p, i) => ({ s, p, i }))) : [];
+  const reads = readAhead(pairs, async ({ p }) => (isLazy(p) ? { ...(await p.load()), imageFile: p.imageFile, labelFile: p.labelFile } : p));
   const prepared = engine.prepareTarget(run.target, run.targetFile, run.frame);
+  for await (const { item, value: loaded } of reads) {
+    if (run.signal?.aborted) break;
+    const { s, p, i } = item;
+    // Pairs placed by their own image (not on the target's grid) are prepared while their volumes are in
+    // memory: the run would otherwise read every file a second time.
+    if (!isLazy(p) || run.pairsOnTargetGrid) engine.checkPair(loaded, s, i);
+    else await engine.checkAndPreparePair(p, loaded, s, i);
+  }
   const prepare = (performance.now() - t) / 1000;
   const result = await engine.run(prepared, run.structures, {
     miniContext: run.miniContext ?? 'auto',

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { ComputePool } from '../compute/pool.js';
 import { workerScript } from '../compute/worker-script.js';
 import { InferenceEngine } from '../engine/inference-engine.js';
-import type { LazyContextPair } from '../engine/inference-engine.js';
+import type { LazyContextPair, StructureInput } from '../engine/inference-engine.js';
 import type { Manifest } from '../engine/package/manifest.js';
 import type { Task } from '../common/task.js';
 import { readManifest } from '../engine/package/load-package.js';
@@ -11,7 +11,7 @@ import type { DeviceRequest, PrecisionRequest } from '../engine/runtime/device.j
 import type { ContextProgress } from '../engine/runtime/inference.js';
 import { runTaskOnEngine } from '../engine/run-task.js';
 import type { TaskRunResult } from '../engine/run-task.js';
-import { readNifti } from '../imaging/nifti/read.js';
+import { readNiftiInWorker } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 
@@ -58,9 +58,11 @@ function lazyPairs(pairs: ModelPairFiles[]): LazyContextPair[] {
     return {
       imageFile: p.imageFile,
       labelFile: p.labelFile,
-      // Both files are inflated at once on libuv's thread pool (the pair is held whole either way).
+      // Both files are inflated at once on libuv's thread pool (the pair is held whole either way), while the
+      // engine works on the pair before (run-task's readAhead). Read blocking: the model runs off the UI's thread
+      // (in its worker; in process only for tests and parity checks, whose engine blocks its thread anyway).
       load: async () => {
-        const [i, l] = await Promise.all([readNifti(image), readNifti(label)]);
+        const [i, l] = await Promise.all([readNiftiInWorker(image), readNiftiInWorker(label)]);
         return { image: i, label: l };
       },
       identity: ids[0] && ids[1] ? { image: ids[0], label: ids[1] } : undefined,
@@ -78,11 +80,21 @@ function fileIdentity(file: string): string | undefined {
   }
 }
 
-function onEngine(engine: InferenceEngine, job: ModelJob, signal?: AbortSignal, onProgress?: (p: ModelProgress) => void): Promise<TaskRunResult> {
+function lazyStructures(job: ModelJob): StructureInput[] {
+  return job.structures.map((s) => ({ task: s.task, labels: s.labels, pairs: lazyPairs(s.pairs) }));
+}
+
+function onEngine(
+  engine: InferenceEngine,
+  job: ModelJob,
+  signal?: AbortSignal,
+  onProgress?: (p: ModelProgress) => void,
+  structures = lazyStructures(job),
+): Promise<TaskRunResult> {
   return runTaskOnEngine(engine, {
     target: job.target,
     targetFile: job.targetFile,
-    structures: job.structures.map((s) => ({ task: s.task, labels: s.labels, pairs: lazyPairs(s.pairs) })),
+    structures,
     miniContext: job.miniContext,
     memoryBudgetBytes: job.memoryBudgetBytes,
     checkPairsFirst: job.checkPairsFirst,
@@ -91,6 +103,24 @@ function onEngine(engine: InferenceEngine, job: ModelJob, signal?: AbortSignal, 
     signal,
     onProgress,
   });
+}
+
+/**
+ * A lazy pair whose read starts now; its first `load` hands over that read, later ones read again (nothing is
+ * kept, so memory stays flat in the number of pairs).
+ */
+function readStarted(p: LazyContextPair): LazyContextPair {
+  let started: ReturnType<LazyContextPair['load']> | undefined = p.load();
+  // Unreported if nobody takes it (the engine failed to open).
+  started.catch(() => {});
+  return {
+    ...p,
+    load: () => {
+      const read = started ?? p.load();
+      started = undefined;
+      return read;
+    },
+  };
 }
 
 /** The model in this thread, on an engine the caller opened. */
@@ -145,12 +175,19 @@ export async function inferJob(
   signal: AbortSignal,
 ): Promise<{ value: TaskRunResult; transfer: ArrayBuffer[] }> {
   const key = `${payload.modelDir}\u0000${payload.device}\u0000${payload.precision}`;
+  const structures = lazyStructures(payload.job);
   if (open?.key !== key) {
+    // Opening the engine holds this thread (ONNX Runtime builds its sessions): the first pair the run checks
+    // first is inflated on the thread pool meanwhile.
+    if (payload.job.checkPairsFirst) {
+      const first = structures[0]?.pairs[0];
+      if (first && 'load' in first) structures[0].pairs[0] = readStarted(first);
+    }
     await open?.engine.release();
     open = { key, engine: await InferenceEngine.open(payload.modelDir, payload.device, payload.precision) };
   }
   signal.throwIfAborted();
-  const result = await onEngine(open.engine, payload.job, signal, progress);
+  const result = await onEngine(open.engine, payload.job, signal, progress, structures);
   const transfer = result.structures.map((s) => s.volume.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
   return { value: result, transfer: [...new Set(transfer)] };
 }

@@ -11,6 +11,8 @@
  * The weights w = (M + αI)⁻¹1, normalised to sum to one, give the probability p = Σ wᵢ·labelᵢ(x + sᵢ).
  */
 
+import type { IntensityMatch } from './match-intensities.js';
+
 export interface JlfParams {
   /** Patch half-width in voxels (2: 5×5×5 patches). */
   patchRadius: number;
@@ -29,13 +31,18 @@ export interface JlfParams {
    * atlas says the same and that is the answer.
    */
   regionRadius: number;
+  /**
+   * How each pair's image is brought onto the target's intensities before the patches are compared, from the
+   * medians under the pair's own labels (match-intensities.ts); done where the pairs are read (jlf-job.ts).
+   */
+  match: IntensityMatch;
 }
 
 /**
  * Published defaults (Wang et al. 2013): patch radius 2, search radius 3, α = 0.1, β = 2; and the region grown by
  * 2 voxels (measured on the dev heads, affine: +0.018 mean Dice of 4 over the disagreement alone, docs/alignment.md).
  */
-export const JLF_DEFAULTS: JlfParams = { patchRadius: 2, searchRadius: 3, alpha: 0.1, beta: 2, regionRadius: 2 };
+export const JLF_DEFAULTS: JlfParams = { patchRadius: 2, searchRadius: 3, alpha: 0.1, beta: 2, regionRadius: 2, match: 'none' };
 
 export interface JlfCrops {
   /** Size of every crop, x fastest. */

@@ -44,6 +44,24 @@ export interface JlfParams {
  */
 export const JLF_DEFAULTS: JlfParams = { patchRadius: 2, searchRadius: 3, alpha: 0.1, beta: 2, regionRadius: 2, match: 'none' };
 
+/**
+ * Aseg labels of the deep grey nuclei whose border with the white matter has next to no contrast on T1: thalamus
+ * (10, 49) and putamen (12, 51), the two measured (docs/alignment.md, "Starter library: rendered borders and the
+ * search"). Pallidum and caudate were not measured and keep the defaults.
+ */
+const LOW_CONTRAST_NUCLEI = new Set([10, 49, 12, 51]);
+
+/**
+ * The settings for pairs rendered from label maps (the starter set): a search of one voxel, not three, for the
+ * low-contrast nuclei. A rendered head draws an edge where its label map changes; the target has none there, and a
+ * wide search then follows texture and shrinks the nucleus (thalamus 0.80 → 0.84, putamen 0.69 → 0.74 Dice on the
+ * dev heads with a radius of 1). Where the edge is real (ventricles, hippocampus) the wide search gains, and stays.
+ */
+export function jlfSyntheticParams(labels?: readonly number[]): JlfParams {
+  const nuclei = labels !== undefined && labels.length > 0 && labels.every((l) => LOW_CONTRAST_NUCLEI.has(l));
+  return nuclei ? { ...JLF_DEFAULTS, searchRadius: 1 } : JLF_DEFAULTS;
+}
+
 export interface JlfCrops {
   /** Size of every crop, x fastest. */
   dims: [number, number, number];

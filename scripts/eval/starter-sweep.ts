@@ -7,14 +7,15 @@
  * (target, structure, set) with Dice and the volumes of result and truth:
  *   node dist-scripts/eval/starter-sweep.js --targets 01,02 --sets '[{},{"match":"shift"}]'
  *        [--starter resources/starter-library] [--work .tmp/starter-sweep] [--rows docs/results/starter-sweep.jsonl]
- * Each set is merged over JLF_DEFAULTS; the vote of the same chosen pairs is scored beside it.
+ * Each set is merged over JLF_DEFAULTS ({"synthetic": true}: the settings a run on the starter set uses); the vote of
+ * the same chosen pairs is scored beside it.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { JLF_DEFAULTS } from '../../main/fusion/jlf.js';
 import type { JlfParams } from '../../main/fusion/jlf.js';
-import { jointFusion } from '../../main/fusion/methods.js';
+import { FUSION_METHODS, jointFusion } from '../../main/fusion/methods.js';
 import { majorityVotes } from '../../main/fusion/vote.js';
 import { readNifti } from '../../main/imaging/index.js';
 import { readStarterManifest, STARTER_CONTEXT_SIZE } from '../../main/library/starter.js';
@@ -34,7 +35,7 @@ async function main() {
   const data = resolve(arg('data', join(root, '..', 'shared', 'data', 'freesurfer-dev')));
   const starter = resolve(arg('starter', join(root, 'resources', 'starter-library')));
   const targets = arg('targets', '01,02,03,04,05').split(',');
-  const sets = JSON.parse(arg('sets', '[{}]')) as Partial<JlfParams>[];
+  const sets = JSON.parse(arg('sets', '[{}]')) as (Partial<JlfParams> & { synthetic?: boolean })[];
   const work = resolve(arg('work', join(root, '.tmp', 'starter-sweep')));
   const rowsFile = resolve(arg('rows', join(root, 'docs', 'results', 'starter-sweep.jsonl')));
   const n = Number(arg('n', String(STARTER_CONTEXT_SIZE)));
@@ -90,7 +91,8 @@ async function main() {
         const rows: object[] = [{ ...base, set: 'vote', structure: FOUR[k], chosen: names, ...score(vote.mask) }];
         for (const set of sets) {
           const t1 = performance.now();
-          const [fused] = await jointFusion(input, { ...JLF_DEFAULTS, ...set });
+          // {"synthetic": true}: what a run on the starter set fuses with (the jlf method with its synthetic-pair settings).
+          const [fused] = set.synthetic ? await FUSION_METHODS.jlf.fuse({ ...input, synthetic: true }) : await jointFusion(input, { ...JLF_DEFAULTS, ...set });
           const seconds = Math.round((performance.now() - t1) / 100) / 10;
           rows.push({ ...base, set: JSON.stringify(set), structure: FOUR[k], chosen: names, ...score(fused.mask), computed: fused.computed, seconds });
         }

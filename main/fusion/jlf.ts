@@ -54,7 +54,7 @@ const LOW_CONTRAST_NUCLEI = new Set([10, 49, 12, 51]);
 /**
  * The settings for pairs rendered from label maps (the starter set): a search of one voxel, not three, for the
  * low-contrast nuclei. A rendered head draws an edge where its label map changes; the target has none there, and a
- * wide search then follows texture and shrinks the nucleus (thalamus 0.80 → 0.84, putamen 0.69 → 0.74 Dice on the
+ * wide search then follows texture and shrinks the nucleus (thalamus 0.79 → 0.83, putamen 0.69 → 0.76 Dice on the
  * dev heads with a radius of 1). Where the edge is real (ventricles, hippocampus) the wide search gains, and stays.
  */
 export function jlfSyntheticParams(labels?: readonly number[]): JlfParams {

@@ -9,6 +9,7 @@ import { spatialDims } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { jointLabelFusion } from './jlf.js';
 import type { JlfParams } from './jlf.js';
+import { matchIntensities } from './match-intensities.js';
 
 /** One structure's joint label fusion as a compute job: the crop of the target, the aligned pairs as files. */
 export interface JlfJob {
@@ -33,6 +34,8 @@ export interface JlfJobResult {
   /** Fused probability inside `box` (agreed voxels 0 or 1). */
   probability: Float32Array;
   computed: number;
+  /** Per pair: labels whose medians matched its intensities to the target's (0: left unchanged). */
+  matched: number[];
   seconds: { read: number; fuse: number };
 }
 
@@ -46,6 +49,7 @@ export const jlfJob: JobHandler<FusionJobs['joint-label-fusion']> = async (job, 
   const atlases: { image: Float32Array; label: Uint8Array }[] = [];
   // Where most maps have any label (the brain for a whole-head label map): the z-scoring mask.
   const anyLabel = new Uint16Array(cdims[0] * cdims[1] * cdims[2]);
+  const matched: number[] = [];
   for (const p of job.pairs) {
     signal.throwIfAborted();
     const label = await readNifti(p.labelFile);
@@ -53,24 +57,34 @@ export const jlfJob: JobHandler<FusionJobs['joint-label-fusion']> = async (job, 
     const member = labelMembership(label, job.labels);
     const any = labelMembership(label, undefined);
     const l = new Uint8Array(anyLabel.length);
+    // The whole label map's values in the crop, for matching intensities tissue by tissue.
+    const tissue = job.params.match !== 'none' ? new Int32Array(anyLabel.length) : null;
     forCrop(job.box, job.dims, (o, i) => {
       const v = label.data[i];
       l[o] = member(v);
       anyLabel[o] += any(v);
+      if (tissue) tissue[o] = v;
     });
     const imageVol = await readNifti(p.imageFile);
     checkGrid(imageVol, job.dims, p.name);
     const values = realValues(imageVol);
     const img = new Float32Array(anyLabel.length);
     forCrop(job.box, job.dims, (o, i) => (img[o] = values[i]));
-    atlases.push({ image: img, label: l });
+    const m = tissue ? matchIntensities(job.target, img, tissue, cdims, job.params.match) : { image: img, labels: 0 };
+    matched.push(m.labels);
+    atlases.push({ image: m.image, label: l });
   }
   const normalizeMask = new Uint8Array(anyLabel.length);
   for (let i = 0; i < anyLabel.length; i++) normalizeMask[i] = 2 * anyLabel[i] > job.pairs.length ? 1 : 0;
   const t1 = performance.now();
   const core = { lo: job.core.lo.map((l, k) => l - job.box.lo[k]), hi: job.core.hi.map((h, k) => h - job.box.lo[k]) };
   const r = jointLabelFusion({ dims: cdims, target: job.target, atlases, normalizeMask, core }, job.params, signal);
-  const value: JlfJobResult = { probability: r.probability, computed: r.computed, seconds: { read: (t1 - t0) / 1000, fuse: (performance.now() - t1) / 1000 } };
+  const value: JlfJobResult = {
+    probability: r.probability,
+    computed: r.computed,
+    matched,
+    seconds: { read: (t1 - t0) / 1000, fuse: (performance.now() - t1) / 1000 },
+  };
   return { value, transfer: [r.probability.buffer as ArrayBuffer] };
 };
 

@@ -11,6 +11,8 @@
  * The weights w = (M + αI)⁻¹1, normalised to sum to one, give the probability p = Σ wᵢ·labelᵢ(x + sᵢ).
  */
 
+import type { IntensityMatch } from './match-intensities.js';
+
 export interface JlfParams {
   /** Patch half-width in voxels (2: 5×5×5 patches). */
   patchRadius: number;
@@ -29,13 +31,36 @@ export interface JlfParams {
    * atlas says the same and that is the answer.
    */
   regionRadius: number;
+  /**
+   * How each pair's image is brought onto the target's intensities before the patches are compared, from the
+   * medians under the pair's own labels (match-intensities.ts); done where the pairs are read (jlf-job.ts).
+   */
+  match: IntensityMatch;
 }
 
 /**
  * Published defaults (Wang et al. 2013): patch radius 2, search radius 3, α = 0.1, β = 2; and the region grown by
  * 2 voxels (measured on the dev heads, affine: +0.018 mean Dice of 4 over the disagreement alone, docs/alignment.md).
  */
-export const JLF_DEFAULTS: JlfParams = { patchRadius: 2, searchRadius: 3, alpha: 0.1, beta: 2, regionRadius: 2 };
+export const JLF_DEFAULTS: JlfParams = { patchRadius: 2, searchRadius: 3, alpha: 0.1, beta: 2, regionRadius: 2, match: 'none' };
+
+/**
+ * Aseg labels of the deep grey nuclei whose border with the white matter has next to no contrast on T1: thalamus
+ * (10, 49) and putamen (12, 51), the two measured (docs/alignment.md, "Starter library: rendered borders and the
+ * search"). Pallidum and caudate were not measured and keep the defaults.
+ */
+const LOW_CONTRAST_NUCLEI = new Set([10, 49, 12, 51]);
+
+/**
+ * The settings for pairs rendered from label maps (the starter set): a search of one voxel, not three, for the
+ * low-contrast nuclei. A rendered head draws an edge where its label map changes; the target has none there, and a
+ * wide search then follows texture and shrinks the nucleus (thalamus 0.79 → 0.83, putamen 0.69 → 0.76 Dice on the
+ * dev heads with a radius of 1). Where the edge is real (ventricles, hippocampus) the wide search gains, and stays.
+ */
+export function jlfSyntheticParams(labels?: readonly number[]): JlfParams {
+  const nuclei = labels !== undefined && labels.length > 0 && labels.every((l) => LOW_CONTRAST_NUCLEI.has(l));
+  return nuclei ? { ...JLF_DEFAULTS, searchRadius: 1 } : JLF_DEFAULTS;
+}
 
 export interface JlfCrops {
   /** Size of every crop, x fastest. */

@@ -4,7 +4,7 @@ import { realValues } from '../engine/processing/intensity.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
-import { JLF_DEFAULTS, jlfMargin } from './jlf.js';
+import { JLF_DEFAULTS, jlfMargin, jlfSyntheticParams } from './jlf.js';
 import type { JlfParams } from './jlf.js';
 import { forCrop } from './jlf-job.js';
 import type { FusionJobs, JlfJob } from './jlf-job.js';
@@ -30,6 +30,11 @@ export interface FusionInput {
    * they are read for the checks; where all maps agree it is already the answer).
    */
   structures: { labels?: readonly number[]; vote: VoteResult }[];
+  /**
+   * The pairs' images were rendered from their label maps (the bundled starter set), not scanned: their edges
+   * are the label maps' own and they lack the scanner's texture, so a method may fuse them with other settings.
+   */
+  synthetic?: boolean;
   signal?: AbortSignal;
 }
 
@@ -80,7 +85,7 @@ const jlf: FusionMethod<'jlf'> = {
     family: { CodeValue: 'ATLAS-JLF', CodingSchemeDesignator: PRIVATE_SCHEME, CodeMeaning: 'Atlas label fusion by joint label fusion' },
   },
   description: 'joint label fusion of registered context labels (Wang et al. 2013, with a local search)',
-  fuse: (input) => jointFusion(input, JLF_DEFAULTS),
+  fuse: (input) => (input.synthetic ? jointFusion(input, JLF_DEFAULTS, jlfSyntheticParams) : jointFusion(input, JLF_DEFAULTS)),
 };
 
 /** Every fusion method, by id: a new method is one entry here (and its own module in this folder). */

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError } from '../common/errors.js';
 import type { Library } from './library.js';
 
@@ -23,6 +23,8 @@ export interface StarterInstall {
   set: string;
   /** Pairs added by this call (0 when it was installed before, or the user removed it). */
   added: number;
+  /** Pairs of an earlier version of the set that this call moved to the trash (replaced by the new ones). */
+  replaced?: number;
   /** Why nothing was added, where nothing was. */
   skipped?: 'installed-before' | 'no-starter' | 'name-taken';
 }
@@ -64,6 +66,9 @@ export function readStarterManifest(dir: string): StarterManifest | null {
  * Recorded in the audit log (one row per manifest version): a set the user renamed, emptied or trashed
  * is not put back, and a user's set of the same name is never touched. Pairs already present are
  * skipped, so an install cut short (crash, two processes) completes on the next open.
+ * A new version (the pairs re-rendered) replaces the earlier version's pairs still in the set, which go to the
+ * trash; the user's own pairs in it stay. Where an earlier version was installed and none of its pairs are left
+ * (the user emptied or removed the set), the new version is not added either.
  */
 export async function ensureStarterSet(library: Library, dir: string): Promise<StarterInstall> {
   const m = readStarterManifest(dir);
@@ -74,6 +79,20 @@ export async function ensureStarterSet(library: Library, dir: string): Promise<S
   if (done) return { set: m.set, added: 0, skipped: 'installed-before' };
   const existing = library.getSet(m.set);
   if (existing && (existing.task.name !== m.task || existing.scanner.name !== m.scanner)) return { set: m.set, added: 0, skipped: 'name-taken' };
+  const earlier = library.db
+    .prepare('SELECT 1 FROM audit_log WHERE action = ? AND json_extract(detail_json, ?) = ? AND json_extract(detail_json, ?) < ? LIMIT 1')
+    .get(STARTER_AUDIT_ACTION, '$.set', m.set, '$.version', m.version);
+  let replaced = 0;
+  if (earlier) {
+    // The bundled pairs were added from the app's starter folder; the user's own have other sources.
+    const bundled = (existing?.pairs ?? []).filter((p) => p.imageSource !== null && basename(dirname(p.imageSource)) === basename(dir));
+    if (bundled.length === 0) {
+      library.transaction(() => library.audit(STARTER_AUDIT_ACTION, { set: m.set, version: m.version, pairs: m.pairs.length, added: 0, licence: m.licence }));
+      return { set: m.set, added: 0, skipped: 'installed-before' };
+    }
+    for (const p of bundled) library.removePair(p.id);
+    replaced = bundled.length;
+  }
   let added = 0;
   for (const p of m.pairs) {
     try {
@@ -92,8 +111,10 @@ export async function ensureStarterSet(library: Library, dir: string): Promise<S
       throw err;
     }
   }
-  library.transaction(() => library.audit(STARTER_AUDIT_ACTION, { set: m.set, version: m.version, pairs: m.pairs.length, added, licence: m.licence }));
-  return { set: m.set, added };
+  library.transaction(() =>
+    library.audit(STARTER_AUDIT_ACTION, { set: m.set, version: m.version, pairs: m.pairs.length, added, replaced, licence: m.licence }),
+  );
+  return { set: m.set, added, ...(replaced ? { replaced } : {}) };
 }
 
 /** The starter set's name from the bundled manifest, or null where the app ships none. */

@@ -65,6 +65,8 @@ export interface PipelineRun {
   autoContext?: { n: number; headerMatch?: (p: PairFiles) => number };
   /** How messages name a pair (the library's "pair 3"); default the image's file name. */
   pairName?: (p: PairFiles) => string;
+  /** The pairs' images were rendered from their label maps (the bundled starter set): fusion uses the settings measured for such pairs. */
+  syntheticPairs?: boolean;
   onProgress?: (p: PipelineProgress) => void;
   /**
    * Classical restoration (methods nlm, bias-field): its compute workers (restoration/pool.ts; in this thread
@@ -431,6 +433,7 @@ async function fuseGroups(
         return { imageFile: a.imageFile, labelFile: a.labelFile, name: run.pairName?.(p) ?? basename(p.imageFile) };
       }),
       structures: members.map((k) => ({ labels: run.structures[k].labels, vote: votes[k]! })),
+      synthetic: run.syntheticPairs,
       signal: run.signal,
     });
     members.forEach((k, j) => (out[k] = fused[j]));

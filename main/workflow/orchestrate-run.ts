@@ -256,6 +256,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     targetChannels: req.targetChannels,
     autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => ctx.headerMatch(p as RunPair) },
     pairName: (p) => (p as RunPair).name,
+    syntheticPairs: ctx.starter,
     onProgress: (p) => {
       if (p.stage === 'mini-context') miniContexts = Math.max(miniContexts, p.miniContexts);
       services.onProgress?.(

@@ -8,7 +8,9 @@ MPRAGE-like head with skull, plus that label map reduced to the FreeSurfer aseg 
 Why rendered and not real scans: the app may only ship data whose licence allows it; the dev heads
 (freesurfer-dev) are never shipped nor used as pairs. What carries over from them is a fact: the typical
 T1 intensity of each aseg structure relative to white matter (medians measured on their aseg labels, the
-table BRAIN_T1 below, WM = 1). The extra-cerebral labels are unnamed in the source's table; their tissue
+table BRAIN_T1 below, WM = 1), and how it changes near the borders between the deep structures (the table
+starter_border_profiles.json beside this script, written by measure_border_profiles.py: mean intensity by depth
+inside a structure next to each neighbour; numbers, not voxels). The extra-cerebral labels are unnamed in the source's table; their tissue
 was read from where they lie (layering from the brain outwards on rays, distance to the head surface,
 position) and given textbook MPRAGE contrast: scalp fat bright, skull and eyes dark, muscle grey.
 
@@ -70,7 +72,45 @@ SET = {
 }
 
 
-def render(labels, affine, seed):
+def load_profiles(path):
+    """The border profiles measured on the dev heads (measure_border_profiles.py), or None where absent."""
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        doc = json.load(f)
+    return {int(L): {int(M): {int(d): v for d, v in row.items()} for M, row in nb.items()} for L, nb in doc['profiles'].items()}, int(doc['depth'])
+
+
+def with_border_profiles(base, lab, profiles):
+    """Each tissue's intensity near a neighbouring tissue from the measured profiles (depth in mm inside it, its
+    nearest other label), instead of one grey level up to a sharp step: e.g. the capsules between the deep grey
+    nuclei are darker than the rest of the white matter and the thalamus has next to no edge against them. One
+    mm beyond the table the intensity is halfway to the tissue's own, so no new step is drawn there."""
+    table, depth_max = profiles
+    out = base.copy()
+    for L, neighbours in table.items():
+        m = lab == L
+        if not m.any():
+            continue
+        idx = np.nonzero(m)
+        sl = tuple(slice(max(0, int(i.min()) - 2), int(i.max()) + 3) for i in idx)
+        mm = m[sl]
+        din, ind = ndi.distance_transform_edt(mm, return_indices=True)
+        nb = lab[sl][tuple(ind)]
+        depth = np.rint(din).astype(np.int32)
+        view = out[sl]
+        own = base[sl]
+        for M, row in neighbours.items():
+            near = mm & (nb == M)
+            for d, v in row.items():
+                view[near & (depth == d)] = v
+            if depth_max in row:
+                s = near & (depth == depth_max + 1)
+                view[s] = 0.5 * (row[depth_max] + own[s])
+    return out
+
+
+def render(labels, affine, seed, profiles=None):
     rng = np.random.default_rng(seed)
     lab = labels.astype(np.int32)
     lut = np.zeros(lab.max() + 1, np.float32)
@@ -84,7 +124,10 @@ def render(labels, affine, seed):
         lut[v] = 0.70
     # Per-subject contrast: a few % of tissue-wise jitter, as between real scans.
     jitter = 1 + rng.normal(0, 0.02, lut.size).astype(np.float32)
-    img = lut[lab] * jitter[lab] * WM
+    base = lut[lab]
+    if profiles:
+        base = with_border_profiles(base, lab, profiles)
+    img = base * jitter[lab] * WM
     # Texture inside tissues (the dev heads' within-structure sd is ~3-5 % of WM), smooth at ~1 mm.
     img += ndi.gaussian_filter(rng.normal(0, 0.03 * WM, img.shape).astype(np.float32), 0.8) * (lab > 0)
     # Partial volume at boundaries: the scanner's point spread at 1 mm.
@@ -115,7 +158,9 @@ def main():
     ap.add_argument('--out', default='resources/starter-library')
     # 17-20 stay out: the shared data keeps them for held-out checks of models trained on the rest.
     ap.add_argument('--ids', default=','.join(DEFAULT_IDS))
+    ap.add_argument('--profiles', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'starter_border_profiles.json'))
     a = ap.parse_args()
+    profiles = load_profiles(a.profiles)
     os.makedirs(a.out, exist_ok=True)
     pairs = []
     for k in a.ids.split(','):
@@ -126,7 +171,7 @@ def main():
         lab = lab[box]
         aff = im.affine.copy()
         aff[:3, 3] = im.affine[:3, :3] @ np.array([s.start for s in box]) + im.affine[:3, 3]
-        img = render(lab, aff, seed=int(k) * 7919)
+        img = render(lab, aff, seed=int(k) * 7919, profiles=profiles)
         seg = np.where(np.isin(lab, ASEG_KEEP), lab, 0).astype(np.uint8)
         base = f'starter_{k}'
         for data, name, intent in ((img, f'{base}_t1.nii.gz', None), (seg, f'{base}_aseg.nii.gz', 'label')):
@@ -148,7 +193,7 @@ def main():
         print(f'{base}: {seg.shape}', file=sys.stderr)
     manifest = {
         'format': 'neuroverse-starter-library',
-        'version': 1,
+        'version': 2,  # 2: border profiles (measure_border_profiles.py); an install of 1 is replaced (library/starter.ts)
         'set': SET['name'],
         'task': SET['task'],
         'taskKind': 'segment',

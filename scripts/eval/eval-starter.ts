@@ -17,6 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../main/settings/paths.js';
+import { readNifti } from '../../main/imaging/index.js';
 import { dice } from './dev-heads.js';
 
 const run = promisify(execFile);
@@ -35,6 +36,9 @@ interface Row {
   target: string;
   structure: string;
   dice: number;
+  /** Volume of the result and of the target's own aseg structure, mL. */
+  ml: number;
+  truthMl: number;
   cold: boolean;
   seconds: number;
   alignSeconds: number;
@@ -81,12 +85,18 @@ async function main() {
           const seconds = (performance.now() - t0) / 1000;
           const r = JSON.parse(stdout.trim().split('\n').pop()!);
           const d = await dice(out, join(data, `sub-${t}_aseg.nii.gz`), LABELS[structure]);
+          const [ml, truthMl] = await Promise.all([
+            volumeMl(out, () => true),
+            volumeMl(join(data, `sub-${t}_aseg.nii.gz`), (v) => LABELS[structure].includes(v)),
+          ]);
           const row: Row = {
             config: config.name,
             args: config.args,
             target: `sub-${t}`,
             structure,
             dice: Math.round(d * 1000) / 1000,
+            ml,
+            truthMl,
             cold: k === 0 && !config.warm,
             seconds: Math.round(seconds * 10) / 10,
             alignSeconds: r.seconds.align,
@@ -127,6 +137,17 @@ async function main() {
       `| ${config} | ${per.join(' | ')} | ${mean(rs.map((r) => r.dice)).toFixed(3)} | ${mean(rs.filter((r) => r.cold).map((r) => r.seconds)).toFixed(0)} | ${mean(rs.filter((r) => !r.cold).map((r) => r.seconds)).toFixed(0)} |`,
     );
   }
+}
+
+/** Volume (mL) of the voxels whose value `keep` accepts (non-zero ones only). */
+async function volumeMl(file: string, keep: (v: number) => boolean): Promise<number> {
+  const v = await readNifti(file);
+  let n = 0;
+  for (let i = 0; i < v.data.length; i++) {
+    const x = v.data[i] * v.slope + v.intercept;
+    if (x !== 0 && keep(x)) n++;
+  }
+  return Math.round(n * v.spacing.slice(0, 3).reduce((a, b) => a * b, 1)) / 1000;
 }
 
 main().catch((err) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JLF_DEFAULTS, jlfWeights, jointLabelFusion, regionVoxels } from '../../main/fusion/jlf.js';
+import { JLF_DEFAULTS, jlfSyntheticParams, jlfWeights, jointLabelFusion, regionVoxels } from '../../main/fusion/jlf.js';
 
 const N = 32;
 const dims: [number, number, number] = [N, N, N];
@@ -151,5 +151,11 @@ describe('joint label fusion', () => {
     expect(withSearch.computed).toBeGreaterThan(0);
     expect(dice(withSearch.probability, truth)).toBeGreaterThan(0.99);
     expect(dice(without.probability, truth)).toBeLessThan(dice(withSearch.probability, truth) - 0.02);
+  });
+
+  it('rendered pairs: a one-voxel search for the thalamus and putamen, the defaults for any structure that is not only those', () => {
+    for (const labels of [[10, 49], [12, 51], [10], [12, 51, 10, 49]]) expect(jlfSyntheticParams(labels)).toEqual({ ...JLF_DEFAULTS, searchRadius: 1 });
+    for (const labels of [[17, 53], [4, 43], [12, 51, 17], [13, 52], []]) expect(jlfSyntheticParams(labels)).toEqual(JLF_DEFAULTS);
+    expect(jlfSyntheticParams(undefined)).toEqual(JLF_DEFAULTS);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ASEG_STRUCTURES, asegName, asegStructure, structuresIn } from '../../main/common/aseg-names.js';
@@ -68,6 +68,64 @@ describe('the bundled starter library', () => {
       const set = lib.requireSet(m.set);
       expect(set.pairs).toHaveLength(1);
       expect(set.task.name).toBe('my hippocampus');
+    } finally {
+      lib.close();
+    }
+  });
+});
+
+describe('a new version of the starter set', () => {
+  /** A starter folder (named as the app's) of version `version` whose pairs are drawn with `seeds`. */
+  async function starterVersion(root: string, version: number, seeds: number[]): Promise<string> {
+    const dir = join(root, `v${version}`, 'starter-library');
+    mkdirSync(dir, { recursive: true });
+    const pairs = [];
+    for (const seed of seeds) {
+      await writePair(dir, seed, { values: [17, 53] });
+      pairs.push({ image: `img-${seed}.nii.gz`, label: `lab-${seed}.nii.gz` });
+    }
+    const m = {
+      format: 'neuroverse-starter-library',
+      version,
+      set: 'Tiny (starter)',
+      task: 'tiny',
+      taskKind: 'segment',
+      structure: 'aseg',
+      scanner: 'synthetic',
+      labels: [17, 53],
+      licence: 'test',
+      pairs,
+    };
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    return dir;
+  }
+
+  test("replaces the earlier version's pairs (to the trash) and keeps the user's own pair in the set", async () => {
+    const root = join(tmp, 'upgrade');
+    const lib = await Library.open(join(root, 'lib'));
+    try {
+      const v1 = await starterVersion(root, 1, [21, 22]);
+      expect(await ensureStarterSet(lib, v1)).toMatchObject({ added: 2 });
+      const mine = await writePair(root, 23, { values: [17, 53] });
+      await lib.addPair({ set: 'Tiny (starter)', task: 'tiny', scanner: 'synthetic', image: { path: mine.image }, label: { path: mine.label } });
+      const v2 = await starterVersion(root, 2, [31, 32]);
+      expect(await ensureStarterSet(lib, v2)).toMatchObject({ added: 2, replaced: 2 });
+      const sources = lib.requireSet('Tiny (starter)').pairs.map((p) => p.imageSource);
+      expect(sources.sort()).toEqual([mine.image, join(v2, 'img-31.nii.gz'), join(v2, 'img-32.nii.gz')].sort());
+      expect(await ensureStarterSet(lib, v2)).toMatchObject({ added: 0, skipped: 'installed-before' });
+    } finally {
+      lib.close();
+    }
+  });
+
+  test('is not added where the user removed every pair of the earlier one', async () => {
+    const root = join(tmp, 'upgrade-emptied');
+    const lib = await Library.open(join(root, 'lib'));
+    try {
+      await ensureStarterSet(lib, await starterVersion(root, 1, [41]));
+      for (const p of lib.requireSet('Tiny (starter)').pairs) lib.removePair(p.id);
+      expect(await ensureStarterSet(lib, await starterVersion(root, 2, [42]))).toMatchObject({ added: 0, skipped: 'installed-before' });
+      expect(lib.requireSet('Tiny (starter)').pairs).toHaveLength(0);
     } finally {
       lib.close();
     }

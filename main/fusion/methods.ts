@@ -4,6 +4,8 @@ import { realValues } from '../engine/processing/intensity.js';
 import type { Volume } from '../imaging/volume.js';
 import { spatialDims } from '../imaging/volume.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
+import { intensityTrimFor, trimByIntensity } from './intensity-trim.js';
+import type { IntensityTrimParams } from './intensity-trim.js';
 import { JLF_DEFAULTS, jlfMargin, jlfSyntheticParams } from './jlf.js';
 import type { JlfParams } from './jlf.js';
 import { forCrop } from './jlf-job.js';
@@ -84,7 +86,8 @@ const jlf: FusionMethod<'jlf'> = {
     name: 'Neuroverse joint label fusion',
     family: { CodeValue: 'ATLAS-JLF', CodingSchemeDesignator: PRIVATE_SCHEME, CodeMeaning: 'Atlas label fusion by joint label fusion' },
   },
-  description: 'joint label fusion of registered context labels (Wang et al. 2013, with a local search)',
+  description:
+    'joint label fusion of registered context labels (Wang et al. 2013, with a local search; the hippocampus’s edge trimmed by the target’s intensity)',
   fuse: (input) => (input.synthetic ? jointFusion(input, JLF_DEFAULTS, jlfSyntheticParams) : jointFusion(input, JLF_DEFAULTS)),
 };
 
@@ -118,9 +121,15 @@ function fusionPool(): ComputePool<FusionJobs> {
  * Joint label fusion of each structure in compute workers, on the crop of the atlases' union box plus what the
  * patches and the search need; outside the crop every map says "not the structure", as the vote does. A
  * structure is split in two along x where its maps disagree least (between the two hippocampi, say), so both
- * workers share it and neither crop spans the empty middle.
+ * workers share it and neither crop spans the empty middle. Then the edge of the structures `trim` names is trimmed
+ * by the target's intensity (intensity-trim.ts; default: the hippocampus).
  */
-export async function jointFusion(input: FusionInput, params: JlfParams, structureParams?: (labels?: readonly number[]) => JlfParams): Promise<FusionOutput[]> {
+export async function jointFusion(
+  input: FusionInput,
+  params: JlfParams,
+  structureParams?: (labels?: readonly number[]) => JlfParams,
+  trim: (labels?: readonly number[]) => IntensityTrimParams | null = intensityTrimFor,
+): Promise<FusionOutput[]> {
   const dims = spatialDims(input.target);
   const values = realValues(input.target);
   return Promise.all(
@@ -156,6 +165,8 @@ export async function jointFusion(input: FusionInput, params: JlfParams, structu
             });
           }),
       );
+      const t = trim(s.labels);
+      if (t) trimByIntensity(values, mask, doubt, dims, v.box, t);
       return { mask, doubt, dims: v.dims, box: v.box, computed };
     }),
   );

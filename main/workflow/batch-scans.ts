@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { InputError } from '../common/errors.js';
@@ -45,16 +45,34 @@ export async function findScans(root: string, o: FindScansOptions = {}): Promise
   if (!info.isDirectory()) throw new InputError(root, 'is not a folder: give the folder that holds the scans');
   const scans: BatchScan[] = [];
   const skip = new Set((o.skip ?? []).map((p) => p.replace(/[\\/]+$/, '')));
+  // Folders already listed, by their real path: a symbolic link back up the tree is not followed round for ever.
+  const seen = new Set<string>();
   const visit = async (dir: string): Promise<void> => {
     o.signal?.throwIfAborted();
     if (skip.has(dir)) return;
+    const real = await realpath(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     const others: string[] = [];
+    const folders: string[] = [];
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = join(dir, e.name);
-      if (e.isDirectory()) continue;
-      if (!e.isFile()) continue;
+      // A worklist folder is often links to where the scans lie (a PACS export, a study share): what a link points at
+      // counts; a broken link is no scan.
+      const kind = e.isSymbolicLink()
+        ? await stat(p).then(
+            (t) => (t.isDirectory() ? 'dir' : t.isFile() ? 'file' : null),
+            () => null,
+          )
+        : e.isDirectory()
+          ? 'dir'
+          : e.isFile()
+            ? 'file'
+            : null;
+      if (kind === 'dir') folders.push(p);
+      if (kind !== 'file') continue;
       if (isNiftiName(e.name)) {
         const rel = relative(root, p);
         if (o.match && !o.match.test(rel)) continue;
@@ -63,7 +81,7 @@ export async function findScans(root: string, o: FindScansOptions = {}): Promise
       } else others.push(p);
     }
     if (others.length) scans.push(...(await dicomScans(root, dir, others, o)));
-    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await visit(join(dir, e.name));
+    for (const f of folders) await visit(f);
   };
   await visit(root);
   return scans;

@@ -17,14 +17,7 @@ import type { ParameterMap } from './parameters.js';
 import type { PlainVolume } from './types.js';
 import type { RegisterJob, RegisterResult, TransformJob } from './registration-jobs.js';
 import { gzipAsync } from '../util/gzip.js';
-
-type Elastix = typeof import('@itk-wasm/elastix');
-let elastixModule: Promise<Elastix> | null = null;
-/** The Node entry of @itk-wasm/elastix (its pipelines are read from node_modules, never downloaded). */
-function elastix(): Promise<Elastix> {
-  elastixModule ??= import('@itk-wasm/elastix');
-  return elastixModule;
-}
+import { defaultParameterMap, registerWithElastix, transformix } from './elastix-pipelines.js';
 
 /**
  * Labels are resampled at full resolution only inside their coarse box plus a margin (B-spline resampling
@@ -78,7 +71,7 @@ export async function registerPair(job: RegisterJob, progress: (p: StepProgress)
   const whole: VoxelBox = { lo: [0, 0, 0], hi: targetDims.map((d) => d - 1) as [number, number, number] };
   let coarseBox: VoxelBox | null = null;
   if (job.kind === 'label') {
-    const coarse = await transform(
+    const coarse = await transformix(
       itkImage(itkGeometry(label.affine, spatialDims(label)), labelValues, 'label'),
       withInterpolation(maps, 'nearest'),
       coarseTarget,
@@ -118,7 +111,7 @@ async function warpInto(
     box.lo,
     box.lo.map((l, c) => box.hi[c] - l + 1),
   );
-  const warped = await transform(itkImage(itkGeometry(source.affine, spatialDims(source)), values), withInterpolation(maps, kind), sub);
+  const warped = await transformix(itkImage(itkGeometry(source.affine, spatialDims(source)), values), withInterpolation(maps, kind), sub);
   return paste(warped.data!, box, dims);
 }
 
@@ -132,8 +125,7 @@ async function registerImages(fixed: Grid, moving: Grid, mode: RegisterJob['mode
   const f = itkImage(itkGeometry(fixed.affine, spatialDims(fixed), ff), blockMean(fixed.values, spatialDims(fixed), ff), 'fixed');
   const m = itkImage(itkGeometry(moving.affine, spatialDims(moving), fm), blockMean(moving.values, spatialDims(moving), fm), 'moving');
   try {
-    const r = await (await elastix()).elastixNode(await registrationMaps(mode), { fixed: f as never, moving: m as never });
-    return r.transformParameterObject as unknown as ParameterMap[];
+    return await registerWithElastix(await registrationMaps(mode), { fixed: f, moving: m });
   } catch (err) {
     if (err instanceof TypeError || err instanceof RangeError) throw err; // ours, not elastix's
     throw new InputError(movingFile, `registration failed (${elastixProblem(err)}): is it the same kind of scan?`);
@@ -155,7 +147,7 @@ async function registerDeformableRegion(
   movingFile: string,
 ): Promise<ParameterMap[]> {
   const margin = DEFORMABLE.cropMarginMm ?? 0;
-  const warped = await transform(
+  const warped = await transformix(
     itkImage(itkGeometry(label.affine, spatialDims(label)), labelValues, 'label'),
     withInterpolation(affine, 'nearest'),
     coarseTarget,
@@ -179,18 +171,16 @@ async function registerDeformableRegion(
   const sameGrid =
     spatialDims(moving).every((d, k) => d === labelDims[k]) && moving.affine.every((r, i) => r.every((x, j) => Math.abs(x - label.affine[i][j]) < 1e-4));
   const m = sameGrid && movingBox ? coarseCrop(moving, fm, movingBox, margin, 'moving') : coarseWhole(moving, fm, 'moving');
-  const { defaultParameterMapNode } = await elastix();
-  const { parameterMap } = await defaultParameterMapNode('bspline', { numberOfResolutions: DEFORMABLE.resolutions, finalGridSpacing: BSPLINE_GRID_MM });
+  const parameterMap = await defaultParameterMap('bspline', { numberOfResolutions: DEFORMABLE.resolutions, finalGridSpacing: BSPLINE_GRID_MM });
   const map: ParameterMap = {
-    ...(parameterMap as ParameterMap),
+    ...parameterMap,
     ...OVERRIDES.all,
     ...OVERRIDES.bspline,
     MaximumNumberOfIterations: [String(DEFORMABLE.iterations)],
     NumberOfSpatialSamples: [String(DEFORMABLE.samples)],
   };
   try {
-    const r = await (await elastix()).elastixNode([map], { fixed: f as never, moving: m as never, initialTransformParameterObject: affine as never });
-    const out = r.transformParameterObject as unknown as ParameterMap[];
+    const out = await registerWithElastix([map], { fixed: f, moving: m, initialTransformParameterObject: affine });
     // elastix returns the new stage alone; the chain applies the affine stages first.
     return out.length === 1 ? [...affine, ...out] : out;
   } catch (err) {
@@ -259,24 +249,12 @@ export async function registerOnly(job: TransformJob, progress: (p: StepProgress
 }
 
 async function registrationMaps(mode: RegisterJob['mode']): Promise<ParameterMap[]> {
-  const { defaultParameterMapNode } = await elastix();
   const maps: ParameterMap[] = [];
   for (const stage of stagesOf(mode)) {
-    const { parameterMap } = await defaultParameterMapNode(stage, { numberOfResolutions: RESOLUTIONS, finalGridSpacing: BSPLINE_GRID_MM });
-    maps.push({ ...(parameterMap as ParameterMap), ...OVERRIDES.all, ...OVERRIDES[stage] });
+    const parameterMap = await defaultParameterMap(stage, { numberOfResolutions: RESOLUTIONS, finalGridSpacing: BSPLINE_GRID_MM });
+    maps.push({ ...parameterMap, ...OVERRIDES.all, ...OVERRIDES[stage] });
   }
   return maps;
-}
-
-async function transform(moving: ItkImageLike, maps: ParameterMap[], out: ItkGeometry): Promise<ItkImageLike> {
-  const { transformixNode } = await elastix();
-  const r = await transformixNode(moving as never, maps as never, {
-    outputOrigin: out.origin,
-    outputSpacing: out.spacing,
-    outputSize: out.size,
-    outputDirection: [...out.direction],
-  });
-  return r.result as unknown as ItkImageLike;
 }
 
 function isBlank(v: Float32Array): boolean {

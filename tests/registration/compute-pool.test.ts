@@ -61,6 +61,24 @@ describe('compute pool', () => {
     }
   });
 
+  it('releaseIdle ends the idle workers only: a running job finishes, later jobs start fresh workers', async () => {
+    const pool = new ComputePool<TestJobs>(script, 2);
+    try {
+      await Promise.all([pool.run('echo', 1), pool.run('echo', 2)]);
+      expect(pool.workers).toBe(2);
+      await pool.releaseIdle();
+      expect(pool.workers).toBe(0);
+      const running = pool.run('sleep', 200);
+      await pool.run('echo', 'started');
+      await pool.releaseIdle();
+      expect(pool.workers).toBe(1);
+      expect(await running).toBe(200);
+      expect(await pool.run('echo', 'again')).toBe('again');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a worker that dies fails only its own job; the pool recovers', async () => {
     const pool = new ComputePool<TestJobs>(script, 1);
     try {

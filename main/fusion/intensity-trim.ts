@@ -1,5 +1,6 @@
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { DOUBT_SCALE } from './vote.js';
+import { dilateCube } from './dilate.js';
 
 /**
  * Intensity trim of a fused structure's edge: the classical intensity-based refinement after label fusion (Ledig et
@@ -77,9 +78,9 @@ export function trimByIntensity(
         m[o] = mask[i] ? 1 : 0;
       }
   const outside = m.map((v) => 1 - v);
-  const ring = dilate(m, cd, params.band);
-  const deep = dilate(outside, cd, params.band); // 1 where within `band` of the outside: not deep inside
-  const edge1 = dilate(outside, cd, 1);
+  const ring = dilateCube(m, cd, params.band);
+  const deep = dilateCube(outside, cd, params.band); // 1 where within `band` of the outside: not deep inside
+  const edge1 = dilateCube(outside, cd, 1);
 
   // The structure's intensity: voxels of the mask that the fusion is sure of (doubt 0) and that are not on its edge.
   const inside: number[] = [];
@@ -129,23 +130,4 @@ export function trimByIntensity(
 function medianOf(xs: number[]): number {
   const s = Float64Array.from(xs).sort();
   return s[Math.floor(s.length / 2)];
-}
-
-/** Dilation by a (2r+1)³ cube, separable; r = 0 copies. */
-function dilate(src: Uint8Array, dims: readonly number[], r: number): Uint8Array {
-  let a = src.slice();
-  const strides = [1, dims[0], dims[0] * dims[1]];
-  for (let axis = 0; axis < 3 && r > 0; axis++) {
-    const b = new Uint8Array(a.length);
-    const len = dims[axis];
-    const st = strides[axis];
-    for (let i = 0; i < a.length; i++) {
-      if (!a[i]) continue;
-      const c = Math.floor(i / st) % len;
-      const base = i - c * st;
-      for (let t = Math.max(0, c - r); t <= Math.min(len - 1, c + r); t++) b[base + t * st] = 1;
-    }
-    a = b;
-  }
-  return a;
 }

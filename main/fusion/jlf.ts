@@ -12,6 +12,7 @@
  */
 
 import type { IntensityMatch } from './match-intensities.js';
+import { dilateCube } from './dilate.js';
 
 export interface JlfParams {
   /** Patch half-width in voxels (2: 5×5×5 patches). */
@@ -225,10 +226,10 @@ export function regionVoxels(
       anyIn[i] = count[i] > 0 ? 1 : 0;
       allIn[i] = count[i] === n ? 1 : 0;
     }
-    anyIn = boxFilterMax(anyIn, dims, radius);
+    anyIn = dilateCube(anyIn, dims, radius);
     // Erosion of "all in" is 1 − dilation of "not all in".
     for (let i = 0; i < allIn.length; i++) allIn[i] = 1 - allIn[i];
-    allIn = boxFilterMax(allIn, dims, radius);
+    allIn = dilateCube(allIn, dims, radius);
     for (let i = 0; i < allIn.length; i++) allIn[i] = 1 - allIn[i];
   }
   const out: number[] = [];
@@ -242,29 +243,6 @@ export function regionVoxels(
         if (todo) out.push(i);
       }
   return Int32Array.from(out);
-}
-
-/** Maximum over a (2r+1)³ cube, separable. */
-function boxFilterMax(src: Uint8Array, dims: readonly number[], r: number): Uint8Array {
-  const [nx, ny, nz] = dims;
-  let a = src;
-  const strides = [1, nx, nx * ny];
-  for (let axis = 0; axis < 3; axis++) {
-    const b = new Uint8Array(a.length);
-    const len = dims[axis];
-    const st = strides[axis];
-    for (let i = 0; i < a.length; i++) {
-      if (!a[i]) continue;
-      const c = Math.floor(i / st) % len;
-      const lo = Math.max(0, c - r);
-      const hi = Math.min(len - 1, c + r);
-      const base = i - c * st;
-      for (let t = lo; t <= hi; t++) b[base + t * st] = 1;
-    }
-    a = b;
-  }
-  void nz;
-  return a;
 }
 
 /** Intensities minus their mean, over their standard deviation, both taken inside `mask` (else everywhere). */

@@ -14,6 +14,7 @@ import { InputError } from './errors.js';
 import { ExportService } from '../export/export-service.js';
 import { checkPairGrid } from '../library/pair-grid-check.js';
 import { PacsService } from '../pacs/pacs-service.js';
+import type { IcvAtlasSet } from '../pipeline/icv.js';
 import type { AppInfo, ApiEvent, HostMode, OpenOptions, OpenResult, VolumeInfo, WorkstationApi } from './types.js';
 
 export interface WorkstationOptions {
@@ -31,6 +32,8 @@ export interface WorkstationOptions {
   pickPath?: () => Promise<string | null>;
   /** Run the model on the serving thread instead of a compute worker (benchmarks of the difference only). */
   modelInProcess?: boolean;
+  /** Atlases (a T1 head and its intracranial mask) for reports' and worklists' ICV; default the bundled starter heads. */
+  icvAtlases?: IcvAtlasSet;
 }
 
 /** The services behind the API, also used directly by the CLI and the launcher (path-based opening). */
@@ -55,7 +58,15 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const openPath = (path: string, opts?: OpenOptions) => opener.openPath(path, opts);
   // The bundled starter set goes into the library on its first open, so a fresh install can run at once.
   const library = new LibraryService(options.libraryDir ?? libraryDirFor(dataDir), volumes, options.starter === false ? undefined : starterSource(resources));
-  const workflow = new WorkflowService({ dataDir, resources, volumes, library, modelInProcess: options.modelInProcess });
+  // Without the starter (tests of an empty library, sites that ship their own sets) there are no ICV atlases either.
+  const workflow = new WorkflowService({
+    dataDir,
+    resources,
+    volumes,
+    library,
+    modelInProcess: options.modelInProcess,
+    icvAtlases: options.icvAtlases ?? (options.starter === false ? { atlases: [] } : undefined),
+  });
   const exports = new ExportService(volumes, {
     provenance: (maskId) => workflow.provenanceOf(maskId),
     audit: async (action, detail) => (await library.library()).audit(action, detail),
@@ -140,7 +151,7 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
     exportSeg: (targetId, maskId, segments) => exports.seg(targetId, maskId, segments),
     exportSr: (targetId, maskId, segments) => exports.sr(targetId, maskId, segments),
     volumeStats: async (maskId, names) => exports.stats(maskId, names),
-    runReport: async (targetId, maskId, request) => exports.report(targetId, maskId, request),
+    runReport: (targetId, maskId, request) => workflow.report(targetId, maskId, request),
     pacsConfig: () => pacs.config(),
     pacsSaveNode: (node, options) => pacs.saveNode(node, options),
     pacsRemoveNode: (name) => pacs.removeNode(name),

@@ -2,11 +2,10 @@ import { InputError } from '../common/errors.js';
 import { encodeNifti, scanDicomFolder, type Volume } from '../imaging/index.js';
 import type { VolumeStore } from '../session/volume-store.js';
 import { maskVolume, assertSameGrid } from './nifti-export.js';
-import { buildReportHtml } from './report.js';
 import { buildSeg, pickReferenceSeries, segUnavailableReason, type SegmentSpec } from './seg/index.js';
 import { buildSr, type SegReference } from './sr/build.js';
 import { statsCsv, volumeStats } from './stats.js';
-import type { ExportAvailability, ReportRequest, SegExport, SegProvenance, SrExport, StatsResult } from './types.js';
+import type { ExportAvailability, SegExport, SegProvenance, SrExport, StatsResult } from './types.js';
 
 export type { ExportAvailability, ReportRequest, StatsResult } from './types.js';
 
@@ -130,20 +129,5 @@ export class ExportService {
   stats(maskId: string, names?: Record<number, string>): StatsResult {
     const s = volumeStats(this.volumes.get(maskId), names);
     return { ...s, csv: statsCsv(s) };
-  }
-
-  report(targetId: string, maskId: string, request: ReportRequest): Uint8Array {
-    const { target, mask } = this.pair(targetId, maskId);
-    const html = buildReportHtml({
-      target,
-      targetName: this.volumes.info(targetId).name,
-      mask,
-      stats: volumeStats(mask, request.names),
-      model: request.model,
-      contextSet: request.contextSet,
-      createdAt: new Date().toISOString(),
-      notes: request.notes,
-    });
-    return new TextEncoder().encode(html);
   }
 }

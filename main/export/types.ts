@@ -48,11 +48,15 @@ export interface ReportContextSet {
   pairs: string[];
 }
 
+/** The app's report of a result (workflow/result-report.ts); how the result was made comes from its run. */
 export interface ReportRequest {
-  model: ReportModel;
-  contextSet: ReportContextSet;
+  /** For masks no run of this session made: the values to report and their names (default: every value, aseg names). */
   names?: Record<number, string>;
-  notes?: string[];
+  /** For the norms, instead of the DICOM header's PatientAge/PatientBirthDate and PatientSex. */
+  age?: number;
+  sex?: string;
+  /** Estimate the intracranial volume (% ICV, percentiles); default true. Lesion results are never normed. */
+  icv?: boolean;
 }
 
 /**

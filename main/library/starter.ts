@@ -121,3 +121,29 @@ export async function ensureStarterSet(library: Library, dir: string): Promise<S
 export function starterSetName(resources: string): string | null {
   return readStarterManifest(starterDir(resources))?.set ?? null;
 }
+
+/**
+ * The bundled starter heads as intracranial-volume atlases (pipeline/icv.ts): their label maps come from whole-head
+ * label maps whose extra-cerebral labels were dropped, so they are non-zero exactly inside the skull (brain and the
+ * CSF around it). Empty where the app ships no starter or NEUROVERSE_STARTER=off.
+ */
+export function starterIcvAtlases(
+  resources: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { atlases: { imageFile: string; labelFile: string }[]; scale: number; name: string } {
+  const dir = starterSource(resources, env);
+  const m = dir ? readStarterManifest(dir) : null;
+  return {
+    atlases: m ? m.pairs.map((p) => ({ imageFile: join(dir!, p.image), labelFile: join(dir!, p.label) })) : [],
+    scale: STARTER_ICV_SCALE,
+    name: `the bundled starter heads, calibrated to FreeSurfer brain masks on five real heads (docs/volumetry.md)`,
+  };
+}
+
+/**
+ * The starter heads' voted intracranial volume times this is FreeSurfer's brain-mask volume on the five real dev
+ * heads (mean ratio 1.226; leave-one-out mean |error| 9 %, docs/volumetry.md, scripts/eval/icv-dev-heads.ts).
+ * Affinely registered, the synthetic heads come out small: their rendered scalp and soft tissue are thicker
+ * relative to the skull than on real scans, and a whole-head affine registration matches the head's outline.
+ */
+export const STARTER_ICV_SCALE = 1.23;

@@ -8,12 +8,20 @@ import type { RegistrationCache } from '../registration/cache.js';
 import type { AlignMode, PairFiles } from '../registration/types.js';
 import type { RegistrationJobs } from '../registration/registration-jobs.js';
 
-export interface IcvOptions {
+/** Atlas heads for the intracranial volume, and how their voted volume maps onto a reference definition of it. */
+export interface IcvAtlasSet {
+  /** A T1 image (`imageFile`) and its intracranial mask (`labelFile`, non-zero inside) per atlas. */
+  atlases: PairFiles[];
+  /** Multiplies the voted volume (and each atlas's): the set's calibration against a reference ICV; 1 = none. */
+  scale?: number;
+  /** What the atlases are and where their calibration comes from, for the report's method line. */
+  name?: string;
+}
+
+export interface IcvOptions extends IcvAtlasSet {
   pool: ComputePool<RegistrationJobs>;
   cache: RegistrationCache;
   target: Volume;
-  /** Atlas heads: a T1 image (`imageFile`) and its intracranial mask (`labelFile`, non-zero inside). */
-  atlases: PairFiles[];
   /** Affine by default: a head's outline is what matters, and it registers in a few seconds per atlas. */
   align?: Exclude<AlignMode, 'none'>;
   signal?: AbortSignal;
@@ -46,10 +54,13 @@ export async function estimateIcv(o: IcvOptions): Promise<IcvResult> {
     signal: o.signal,
     onProgress: o.onProgress,
   });
+  // Each worker's WebAssembly heap is hundreds of MB; a batch of scans must not carry them from one scan to the next.
+  await o.pool.releaseIdle();
   const n = voxelCount(spatialDims(o.target));
   const votes = new Uint8Array(n);
   const perAtlasMl: number[] = [];
-  const mm3 = voxelVolumeMm3(o.target.affine);
+  // A calibrated set's scale applies to every volume it gives, so its spread warning compares like with like.
+  const mm3 = voxelVolumeMm3(o.target.affine) * (o.scale ?? 1);
   for (const p of aligned.pairs) {
     const warped = await readNifti(p.labelFile);
     const d = warped.data;
@@ -73,9 +84,24 @@ export async function estimateIcv(o: IcvOptions): Promise<IcvResult> {
   const k = aligned.pairs.length;
   return {
     volumeMl: (count * mm3) / 1000,
-    method: `majority vote of ${k} atlas intracranial mask${k === 1 ? '' : 's'} registered to the scan (${mode}, elastix)`,
+    method: `majority vote of ${k} atlas intracranial mask${k === 1 ? '' : 's'} registered to the scan (${mode}, elastix)${
+      o.scale !== undefined && o.scale !== 1 ? ` × ${o.scale}` : ''
+    }${o.name ? `; ${o.name}` : ''}`,
     perAtlasMl,
     mask,
     alignSeconds: aligned.seconds,
   };
+}
+
+/** Atlases that disagree this much mean at least one registration or mask is off: say so rather than average it away. */
+export const ICV_SPREAD_WARNING = 0.3;
+
+/** What a report should say of an estimate: a warning where its atlases disagree by more than ICV_SPREAD_WARNING. */
+export function icvWarnings(r: IcvEstimate): string[] {
+  const per = r.perAtlasMl ?? [];
+  if (per.length < 2) return [];
+  const spread = (Math.max(...per) - Math.min(...per)) / r.volumeMl;
+  return spread > ICV_SPREAD_WARNING
+    ? [`the intracranial atlases disagree (${per.map((x) => x.toFixed(0)).join(', ')} mL): the intracranial volume is uncertain`]
+    : [];
 }

@@ -9,8 +9,12 @@ import type { VolumetryResult } from '../export/volumetry/types.js';
 import { encodeNifti, importSeries, openImagePath, type Volume } from '../imaging/index.js';
 import { gzipAsync } from '../util/gzip.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { csvRecords } from '../util/csv.js';
+import type { IcvAtlasSet } from '../pipeline/icv.js';
 import type { BatchScan } from './batch-scans.js';
 import { orchestrateRun, type RunOutcome, type RunRequest, type RunServices } from './orchestrate-run.js';
+import { scanIcv, type ScanIcv } from './scan-icv.js';
+import { demographicsFor, type GivenDemographics } from './demographics-table.js';
 
 /** The settings every scan of a batch is run with (a RunRequest without its target). */
 export type BatchSettings = Omit<RunRequest, 'target' | 'targetName' | 'record'>;
@@ -68,6 +72,13 @@ export interface ScanResult {
   message: string;
 }
 
+/** What the volumetry of each scan needs beyond the run: atlases for the intracranial volume (none: no % ICV). */
+export interface BatchVolumetry {
+  icv: IcvAtlasSet;
+  /** Age and sex per scan given by the user (demographics-table.ts), for the norms. */
+  demographics?: ReadonlyMap<string, GivenDemographics>;
+}
+
 export interface BatchEvents {
   onScanStart?(scan: BatchScan, index: number, total: number): void;
   onScanDone?(result: ScanResult, index: number, total: number, secondsLeft: number | null): void;
@@ -100,11 +111,15 @@ export async function runBatch(
   contextKey: string,
   services: RunServices,
   events: BatchEvents = {},
+  volumetry: BatchVolumetry = { icv: { atlases: [] } },
 ): Promise<ScanResult[]> {
   await mkdir(out, { recursive: true });
   await removeLeftovers(out);
   const decode = lazyWorkerSeriesDecoder();
-  const settingsKey = JSON.stringify({ ...settings, contextKey });
+  // The ICV atlases only where there are some, so that batches without them keep the keys they were written with.
+  const icvKey = volumetry.icv.atlases.length ? { icvAtlases: volumetry.icv.atlases, icvScale: volumetry.icv.scale ?? 1 } : {};
+  const demographics = volumetry.demographics ?? new Map<string, GivenDemographics>();
+  const settingsKey = JSON.stringify({ ...settings, contextKey, ...icvKey });
   const results: ScanResult[] = [];
   const runSeconds: number[] = [];
   for (let i = 0; i < scans.length; i++) {
@@ -112,9 +127,12 @@ export async function runBatch(
     const scan = scans[i];
     events.onScanStart?.(scan, i, scans.length);
     const t0 = performance.now();
+    const given = demographicsFor(demographics, scan);
     const key = createHash('sha256')
       // The volume only where there is one to name: the keys of other scans stay those of earlier batches.
       .update(`${scan.path}\0${scan.seriesUid ?? ''}${scan.volume !== undefined ? `\0${scan.volume}` : ''}\0${scan.fingerprint}\0${settingsKey}`)
+      // What the user gave for this scan's norms, only where given (so other batches keep their keys).
+      .update(given ? `\0${JSON.stringify(given)}` : '')
       .digest('hex');
     let result: ScanResult;
     const done = await readDone(join(out, scan.id), key);
@@ -124,9 +142,12 @@ export async function runBatch(
       try {
         const target = await openScan(scan, decode, services.signal);
         const outcome = await orchestrateRun({ ...settings, target, targetName: scan.label }, services);
-        const report = outcome.task === 'segment' ? reportOf(scan, target, outcome) : null;
-        const rows = rowsOf(scan, outcome, report?.volumetry ?? null);
-        await writeScanFolder(out, scan, target, key, outcome, rows, report?.html ?? null);
+        // Lesions are counted, not compared with norms: no ICV for them (nor for restored images).
+        const anatomy = outcome.task === 'segment' && !outcome.structures.some((s) => s.lesion);
+        const icv = anatomy ? await scanIcv(target, volumetry.icv, services) : null;
+        const report = outcome.task === 'segment' ? reportOf(scan, target, outcome, icv, given) : null;
+        const rows = rowsOf(scan, outcome, report?.volumetry ?? null, icv?.warnings ?? []);
+        await writeScanFolder(out, scan, target, key, outcome, rows, report?.html ?? null, icv);
         result = { scan, status: 'ok', resumed: false, rows, seconds: (performance.now() - t0) / 1000, message: '' };
         runSeconds.push(result.seconds);
       } catch (err) {
@@ -158,32 +179,37 @@ async function openScan(scan: BatchScan, decode: ReturnType<typeof lazyWorkerSer
 }
 
 /** The scan's CSV rows: one per structure, with its volumetry (sides, asymmetry, % ICV, norm) from the report. */
-function rowsOf(scan: BatchScan, o: RunOutcome, v: VolumetryResult | null): BatchRow[] {
+function rowsOf(scan: BatchScan, o: RunOutcome, v: VolumetryResult | null, scanWarnings: string[]): BatchRow[] {
   const common = { scan: scan.id, method: o.method, align: o.align, context_set: o.contextName, status: 'ok' as const, message: '' };
   const none = { side: '', asymmetry_index: null, pct_icv: null, percentile: null, norm: '' };
   if (o.task !== 'segment' || !v)
     return [{ ...common, ...none, structure: o.sets[0]?.task.name ?? 'restored image', labels: '', volume_ml: null, doubtful_ml: null, lesion_count: null }];
   return o.structures.map((s, k) => {
-    const row = v.rows.find((r) => r.value === k + 1);
-    const pair = row?.side ? v.pairs.find((p) => p.structure === row.structure) : undefined;
     return {
       ...common,
       structure: s.name,
       labels: s.labels.join('+'),
       volume_ml: o.labelStats.find((x) => x.label === k + 1)?.ml ?? 0,
-      side: row?.side ?? '',
-      asymmetry_index: pair?.asymmetryIndex ?? null,
-      pct_icv: row?.pctIcv ?? null,
-      percentile: row?.norm.kind === 'percentile' ? row.norm.percentile : null,
-      norm: row ? (row.norm.kind === 'percentile' ? row.norm.source : row.norm.reason) : '',
+      ...volumetryColumns(v, k + 1),
       doubtful_ml: s.doubtfulMl,
       lesion_count: s.lesion?.stats.count ?? null,
-      message: o.qc
-        .filter((w) => w.structure === s.name)
-        .map((w) => `warning: ${w.message}`)
-        .join('; '),
+      // The scan's own warnings (an uncertain ICV) bear on every row's % ICV and percentile.
+      message: [...o.qc.filter((w) => w.structure === s.name).map((w) => w.message), ...scanWarnings].map((m) => `warning: ${m}`).join('; '),
     };
   });
+}
+
+/** The volumetry columns of the CSV row of mask value `value` (side, asymmetry, % ICV, percentile or why none). */
+export function volumetryColumns(v: VolumetryResult, value: number): Pick<BatchRow, 'side' | 'asymmetry_index' | 'pct_icv' | 'percentile' | 'norm'> {
+  const row = v.rows.find((r) => r.value === value);
+  const pair = row?.side ? v.pairs.find((p) => p.structure === row.structure) : undefined;
+  return {
+    side: row?.side ?? '',
+    asymmetry_index: pair?.asymmetryIndex ?? null,
+    pct_icv: row?.pctIcv ?? null,
+    percentile: row?.norm.kind === 'percentile' ? row.norm.percentile : null,
+    norm: row ? (row.norm.kind === 'percentile' ? row.norm.source : row.norm.reason) : '',
+  };
 }
 
 function errorRow(scan: BatchScan, message: string, settings: BatchSettings): BatchRow {
@@ -209,8 +235,11 @@ function errorRow(scan: BatchScan, message: string, settings: BatchSettings): Ba
 
 /** The scan's outputs in a hidden folder first, done.json last, then renamed into place. */
 /** The one-page report of a scan (export/scan-report.ts): volumetry, key slices, doubt, QC and provenance. */
-function reportOf(scan: BatchScan, target: Volume, o: RunOutcome): ScanReport {
+function reportOf(scan: BatchScan, target: Volume, o: RunOutcome, icv: ScanIcv | null, given: GivenDemographics | undefined): ScanReport {
   return scanReport({
+    given,
+    icv: icv?.icv ?? null,
+    warnings: icv?.warnings,
     target,
     targetName: scan.label,
     mask: o.result,
@@ -237,6 +266,7 @@ async function writeScanFolder(
   o: RunOutcome,
   rows: BatchRow[],
   reportHtml: string | null,
+  icv: ScanIcv | null,
 ): Promise<void> {
   const tmp = join(out, `.${scan.id}.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
@@ -260,6 +290,7 @@ async function writeScanFolder(
       provenance: o.provenance,
       seconds: o.seconds,
       qc: o.qc.map((w) => w.message),
+      ...(icv?.icv ? { icv: { ...icv.icv, seconds: icv.seconds } } : {}),
     };
     await put('run.json', new TextEncoder().encode(JSON.stringify(run, null, 2)));
     const done: DoneRecord = { key, scan: scan.label, files: [...files], rows, finishedAt: new Date().toISOString() };
@@ -330,7 +361,7 @@ export async function mergeShardCsvs(out: string, target: string): Promise<{ fil
   const lines: string[] = [];
   for (const f of files) {
     const text = await readFile(join(out, f), 'utf8');
-    const [first, ...rest] = splitCsvLines(text);
+    const [first, ...rest] = csvRecords(text);
     if (first !== header) throw new InputError(join(out, f), `is not a batch CSV of this version (header "${(first ?? '').slice(0, 60)}")`);
     lines.push(...rest);
   }
@@ -338,26 +369,6 @@ export async function mergeShardCsvs(out: string, target: string): Promise<{ fil
   lines.sort((a, b) => a.split(',', 1)[0].localeCompare(b.split(',', 1)[0]));
   await writeFileAtomic(join(out, target), new TextEncoder().encode([header, ...lines].join('\r\n') + '\r\n'), { overwrite: true });
   return { files, rows: lines.length };
-}
-
-/** CSV records (a quoted field may hold a line break). */
-function splitCsvLines(text: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') quoted = !quoted;
-    if (!quoted && (ch === '\n' || ch === '\r')) {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      if (cur) out.push(cur);
-      cur = '';
-      continue;
-    }
-    cur += ch;
-  }
-  if (cur) out.push(cur);
-  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { RunSummary } from '../export/scan-report.js';
 import type { SegProvenance } from '../export/types.js';
 import type { StructureRequest } from './types.js';
 
@@ -8,4 +9,6 @@ export interface ResultOrigin {
   structures: StructureRequest[];
   /** What its DICOM-SEG and the audit log say of how it was made. */
   provenance: SegProvenance;
+  /** The run's method, alignment, doubt and QC warnings, for its report (export/scan-report.ts). */
+  run?: RunSummary;
 }

@@ -1,5 +1,6 @@
 /** Plain data of the one-click workflow (models, runs, corrected masks); JSON-safe for the API. */
 import type { Task } from '../common/task.js';
+import type { VolumetryResult } from '../export/volumetry/types.js';
 import type { Method } from '../pipeline/defaults.js';
 import type { AlignMode } from '../registration/types.js';
 import type { DeviceRequest, PrecisionRequest, ProviderAttempt } from '../engine/runtime/provider-types.js';
@@ -155,6 +156,8 @@ export interface RunTaskResult {
 /** A worklist: the open scans to run, each with the same settings (those of RunTaskRequest but its target). */
 export interface WorklistRequest extends Omit<RunTaskRequest, 'targetVolumeId' | 'pairIds'> {
   targetVolumeIds: string[];
+  /** Estimate each scan's intracranial volume for % ICV and percentiles (default true; a few registrations per scan). */
+  icv?: boolean;
 }
 
 export interface WorklistRow {
@@ -165,6 +168,8 @@ export interface WorklistRow {
   /** Why it failed (one line, naming the scan), or the QC warnings of an ok run. */
   message: string;
   result: RunTaskResult | null;
+  /** Segmentations: the result's volumetry on its scan (sides, asymmetry, % ICV, percentiles) and its warnings. */
+  volumetry: { volumetry: VolumetryResult; warnings: string[] } | null;
 }
 
 export interface WorklistResult {

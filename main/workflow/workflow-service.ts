@@ -20,7 +20,10 @@ import { orchestrateRun, suggestContextSetFor } from './orchestrate-run.js';
 import { progressText } from './progress-text.js';
 import type { ResultOrigin } from './result-origin.js';
 import { runTaskResult } from './run-task-result.js';
-import { starterSetName } from '../library/starter.js';
+import { starterIcvAtlases, starterSetName } from '../library/starter.js';
+import type { ReportRequest } from '../export/types.js';
+import type { IcvAtlasSet } from '../pipeline/icv.js';
+import { resultReport, resultVolumetry, type ResultReportServices } from './result-report.js';
 import { restorationPool } from '../restoration/pool.js';
 import type { RestorationJobs } from '../restoration/runner.js';
 import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume, WorklistRequest, WorklistResult } from './types.js';
@@ -34,6 +37,8 @@ export interface WorkflowOptions {
   env?: NodeJS.ProcessEnv;
   /** The model on this thread instead of a compute worker (scripts/bench/host-latency.ts measures the difference). */
   modelInProcess?: boolean;
+  /** Atlases for the intracranial volume of reports and worklists (default: the bundled starter heads). */
+  icvAtlases?: IcvAtlasSet;
 }
 
 /**
@@ -83,12 +88,10 @@ export class WorkflowService {
    * running job), and two runs on two CPU cores would only slow each other down.
    */
   runTask(req: RunTaskRequest, progress: ProgressFn, signal: AbortSignal): Promise<RunTaskResult> {
-    const turn = this.queue.then(() => {
+    return this.queued(() => {
       if (signal.aborted) throw new CancelledError('run');
       return this.runNow(req, progress, signal);
     });
-    this.queue = turn.catch(() => undefined);
-    return turn;
   }
 
   private async runNow(req: RunTaskRequest, progress: ProgressFn, signal: AbortSignal): Promise<RunTaskResult> {
@@ -140,6 +143,15 @@ export class WorkflowService {
       targetVolumeId: req.targetVolumeId,
       structures: outcome.structures.map((s) => ({ name: s.name, labels: s.labels })),
       provenance: outcome.provenance,
+      run: {
+        method: outcome.method,
+        align: outcome.align,
+        model: outcome.model?.dir ?? null,
+        contextSize: outcome.structures[0]?.contextSize,
+        uncertainMl: outcome.structures.reduce((n, s) => n + (s.doubtfulMl ?? 0), 0) || null,
+        qc: outcome.qc.map((w) => ({ kind: w.kind, message: w.message })),
+        lesion: outcome.structures.some((s) => s.lesion),
+      },
     });
     return runTaskResult(outcome, info.id, uncertainty);
   }
@@ -149,7 +161,32 @@ export class WorkflowService {
       volumes: this.o.volumes,
       runTask: (r, p, s) => this.runTask(r, p, s),
       structuresOf: (id) => this.results.get(id)?.structures ?? [],
+      // In the run queue: its ICV registrations share the workers with the runs.
+      volumetryOf: (targetId, maskId) => this.queued(() => resultVolumetry(this.reporting(signal), targetId, maskId, { icv: req.icv })),
     });
+  }
+
+  /** The one-page report of an open result (workflow/result-report.ts); its ICV registrations wait for the run queue. */
+  report(targetId: string, maskId: string, request: ReportRequest): Promise<Uint8Array> {
+    return this.queued(() => resultReport(this.reporting(), targetId, maskId, request ?? {}));
+  }
+
+  private reporting(signal?: AbortSignal): ResultReportServices {
+    return {
+      volumes: this.o.volumes,
+      origins: this.results,
+      icvAtlases: this.o.icvAtlases ?? starterIcvAtlases(this.o.resources, this.o.env ?? process.env),
+      pool: () => this.pool(),
+      cache: new RegistrationCache(registrationCacheDir(this.o.dataDir)),
+      signal,
+    };
+  }
+
+  /** Work that uses the registration workers, after the runs already queued. */
+  private queued<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.queue.then(work);
+    this.queue = turn.catch(() => undefined);
+    return turn;
   }
 
   updateLabelVolume(volumeId: string, nifti: Uint8Array, name?: string): UpdatedLabelVolume {

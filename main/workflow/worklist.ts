@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { CancelledError, InputError } from '../common/errors.js';
 import type { ProgressFn } from '../jobs/jobs.js';
 import type { VolumeStore } from '../session/volume-store.js';
-import { csvText, type BatchRow } from './batch.js';
+import type { VolumetryResult } from '../export/volumetry/types.js';
+import { csvText, volumetryColumns, type BatchRow } from './batch.js';
 import type { RunTaskRequest, RunTaskResult, StructureRequest, WorklistRequest, WorklistResult, WorklistRow } from './types.js';
 
 /** What a worklist needs of the app: the open scans, the app's run queue, and what each result was run on. */
@@ -11,6 +12,8 @@ export interface WorklistServices {
   runTask(req: RunTaskRequest, progress: ProgressFn, signal: AbortSignal): Promise<RunTaskResult>;
   /** The structures (with the set's label values) a result of runTask was run on; none for a volume it did not make. */
   structuresOf(resultVolumeId: string): StructureRequest[];
+  /** A result's volumetry on its scan (workflow/result-report.ts): sides, asymmetry, % ICV, percentiles. */
+  volumetryOf(targetVolumeId: string, resultVolumeId: string): Promise<{ volumetry: VolumetryResult; warnings: string[] }>;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface WorklistServices {
 export async function runWorklist(req: WorklistRequest, progress: ProgressFn, signal: AbortSignal, services: WorklistServices): Promise<WorklistResult> {
   if (!Array.isArray(req?.targetVolumeIds) || req.targetVolumeIds.length === 0)
     throw new InputError(undefined, 'choose at least one open scan for the worklist', 'usage');
-  const { targetVolumeIds, jobId: _jobId, ...settings } = req;
+  const { targetVolumeIds, jobId: _jobId, icv: _icv, ...settings } = req;
   const rows: WorklistRow[] = [];
   const seconds: number[] = [];
   for (let i = 0; i < targetVolumeIds.length; i++) {
@@ -41,12 +44,26 @@ export async function runWorklist(req: WorklistRequest, progress: ProgressFn, si
         },
         signal,
       );
-      rows.push({ targetVolumeId: id, scan, status: 'ok', message: result.qc.map((w) => `warning: ${w.message}`).join('; '), result });
+      // Segmentations get the batch's volumetry; its ICV is a few registrations more, shown as their own step.
+      let volumetry: WorklistRow['volumetry'] = null;
+      if (result.task === 'segment') {
+        progress('worklist', (i + 0.99) / targetVolumeIds.length, `${prefix}: volumetry (intracranial volume)${eta}`);
+        volumetry = await services.volumetryOf(id, result.volumeId);
+      }
+      const warnings = [...result.qc.map((w) => w.message), ...(volumetry?.warnings ?? [])];
+      rows.push({ targetVolumeId: id, scan, status: 'ok', message: warnings.map((w) => `warning: ${w}`).join('; '), result, volumetry });
       seconds.push((performance.now() - t0) / 1000);
     } catch (err) {
       if (err instanceof CancelledError || signal.aborted) throw err;
       const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-      rows.push({ targetVolumeId: id, scan, status: 'error', message: message.includes(scan) ? message : `${scan}: ${message}`, result: null });
+      rows.push({
+        targetVolumeId: id,
+        scan,
+        status: 'error',
+        message: message.includes(scan) ? message : `${scan}: ${message}`,
+        result: null,
+        volumetry: null,
+      });
     }
   }
   // The CSV names each structure's label values in the set, as the batch's does (the result holds them as 1..n).
@@ -57,7 +74,6 @@ export async function runWorklist(req: WorklistRequest, progress: ProgressFn, si
 /** A worklist row as the batch's CSV lines: one per structure of an ok run, one for a scan that failed. */
 function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): BatchRow[] {
   const r = row.result;
-  // The app's worklist has no volumetry yet (no ICV, sides only by name): those columns stay empty.
   const none = { side: '', asymmetry_index: null, pct_icv: null, percentile: null, norm: '' };
   if (!r)
     return [
@@ -79,18 +95,17 @@ function worklistCsvRows(row: WorklistRow, structures: StructureRequest[]): Batc
   const common = { scan: row.scan, method: r.method, align: r.align, context_set: r.contextSet, status: 'ok' as const };
   if (r.task !== 'segment')
     return [{ ...common, ...none, structure: 'restored image', labels: '', volume_ml: null, doubtful_ml: null, lesion_count: null, message: row.message }];
+  const v = row.volumetry?.volumetry;
+  const scanWarnings = row.volumetry?.warnings ?? [];
   return r.structures.map((s) => ({
     ...common,
     structure: s.name,
     labels: (structures[s.label - 1]?.labels ?? []).join('+'),
     volume_ml: s.ml,
-    ...none,
+    ...(v ? volumetryColumns(v, s.label) : none),
     doubtful_ml: r.uncertainty?.structures.find((d) => d.name === s.name)?.doubtfulMl ?? null,
     // A lesion run has one structure: the lesions' count is the run's.
     lesion_count: r.lesion?.count ?? null,
-    message: r.qc
-      .filter((w) => w.structure === s.name)
-      .map((w) => `warning: ${w.message}`)
-      .join('; '),
+    message: [...r.qc.filter((w) => w.structure === s.name).map((w) => w.message), ...scanWarnings].map((m) => `warning: ${m}`).join('; '),
   }));
 }

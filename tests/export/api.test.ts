@@ -5,7 +5,9 @@ import { createWorkstation } from '../../main/api/handlers.js';
 import { InputError } from '../../main/api/errors.js';
 import { dispatch } from '../../main/api/methods.js';
 import type { SrExport } from '../../main/api/types.js';
-import { importSeries, parseNifti, scanDicomFolder, writeNifti } from '../../main/imaging/index.js';
+import { importSeries, parseNifti, readNifti, scanDicomFolder, writeNifti } from '../../main/imaging/index.js';
+import { voxelVolumeMm3 } from '../../main/imaging/volume.js';
+import { sampleFiles } from '../../main/settings/paths.js';
 import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { twoStructureMask } from './masks.js';
@@ -30,12 +32,41 @@ describe('export and PACS through the API', () => {
     expect(stats.structures.length).toBeGreaterThan(100);
     expect(stats.structures[0].name).toBe('Precentral_L');
     expect(stats.csv.split('\r\n')[1]).toMatch(/^Precentral_L,1,\d+,\d+\.\d{4}$/);
-    const report = new TextDecoder().decode(
-      await ws.api.runReport(t1.id, aal.id, { model: { name: 'Neuroverse3D' }, contextSet: { name: 'AAL demo', pairs: [] }, names: { 1: 'Precentral_L' } }),
-    );
+    const report = new TextDecoder().decode(await ws.api.runReport(t1.id, aal.id, { names: { 1: 'Precentral_L' }, icv: false }));
     expect(report).toContain('Precentral_L');
     expect(report.match(/data:image\/png;base64/g)).toHaveLength(3);
+    // A mask opened from a file: the report says it does not know how it was made.
+    expect(report).toContain('how the segmentation was made is not known');
+    expect(report).toContain('Intracranial volume (ICV): not estimated');
   }, 60_000);
+
+  test('the app report estimates the intracranial volume on the scan and gives a percentile for age and sex given', async () => {
+    // One atlas: the sample head itself with its skull-stripped brain as the "intracranial" mask, so the estimate
+    // must come back as that mask's volume (the registration of a head onto itself is the identity).
+    const { t1: head, brain } = sampleFiles();
+    const ws = createWorkstation({
+      mode: 'headless',
+      version: 'test',
+      dataDir: join(dir, 'data4'),
+      icvAtlases: { atlases: [{ imageFile: head, labelFile: brain }] },
+    });
+    const [t1, aal] = await ws.api.openSample();
+    const b = await readNifti(brain);
+    let inside = 0;
+    for (let i = 0; i < b.data.length; i++) if (b.data[i] !== 0) inside++;
+    const brainMl = (inside * voxelVolumeMm3(b.affine)) / 1000;
+    // AAL 37/38 are the left and right hippocampus: the bundled norm (% ICV by age and sex) applies to them.
+    const names = { 37: 'Left-Hippocampus', 38: 'Right-Hippocampus' };
+    const html = new TextDecoder().decode(await ws.api.runReport(t1.id, aal.id, { names, age: 45, sex: 'F' }));
+    const icv = /Intracranial volume \(ICV\): (\d+) mL \(majority vote of 1 atlas/.exec(html);
+    expect(icv, html.slice(0, 3000)).not.toBeNull();
+    expect(Math.abs(Number(icv![1]) - brainMl) / brainMl).toBeLessThan(0.02);
+    expect(html).toContain('Percentiles for age 45, sex F (age given by the user; sex given by the user)');
+    // Each hippocampus and their total get a percentile cell from the Coupé et al. 2017 table.
+    expect(html.match(/<td class="[a-z]*" title="Coupé P[^"]*">[<>&a-z;]*\d+<\/td>/g)).toHaveLength(3);
+    const noIcv = new TextDecoder().decode(await ws.api.runReport(t1.id, aal.id, { names, age: 45, sex: 'F', icv: false }));
+    expect(noIcv).toContain('Intracranial volume (ICV): not estimated');
+  }, 180_000);
 
   test.skipIf(!hasSharedData)(
     'a DICOM target exports a valid SEG, and an SR that references it, through the API',

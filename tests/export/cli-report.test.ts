@@ -123,7 +123,7 @@ describe('per-scan report', () => {
       expect(j.pdf).toBe(pdf);
       expect(readFileSync(pdf).subarray(0, 5).toString('latin1')).toBe('%PDF-');
     }
-    const again = neuroverse(['report', '--target', target, '--mask', mask, '--out', out]);
+    const again = neuroverse(['report', '--target', target, '--mask', mask, '--out', out, '--icv', '20']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/report\.html.*already exists/);
   }, 60_000);
@@ -131,7 +131,9 @@ describe('per-scan report', () => {
   test('without Chromium the HTML is written and a warning says why there is no PDF', () => {
     const out = join(dir, 'nopdf.html');
     const pdf = join(dir, 'nopdf.pdf');
-    const r = neuroverse(['report', '--target', target, '--mask', mask, '--out', out, '--pdf', pdf], { NEUROVERSE_BROWSER: join(dir, 'no-browser') });
+    const r = neuroverse(['report', '--target', target, '--mask', mask, '--out', out, '--pdf', pdf, '--no-icv'], {
+      NEUROVERSE_BROWSER: join(dir, 'no-browser'),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(existsSync(pdf)).toBe(false);
@@ -142,7 +144,7 @@ describe('per-scan report', () => {
     const p = phantom();
     const small = join(dir, 'small.nii.gz');
     await writeNifti(small, { ...p.mask, dims: [40, 40, 29], data: p.mask.data.subarray(0, 40 * 40 * 29) }, { intent: 'label' });
-    const r = neuroverse(['report', '--target', target, '--mask', small, '--out', join(dir, 'x.html')]);
+    const r = neuroverse(['report', '--target', target, '--mask', small, '--out', join(dir, 'x.html'), '--no-icv']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/small\.nii\.gz.*grid/);
   });

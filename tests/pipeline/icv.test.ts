@@ -41,6 +41,11 @@ describe('intracranial volume by atlas mask fusion', () => {
     expect(r.mask.length).toBe(head.image.data.length);
     expect(dice(headMask(head.image).data, r.mask)).toBeGreaterThan(0.97);
     expect((r.mask.reduce((s, v) => s + v, 0) * 8) / 1000).toBeCloseTo(r.volumeMl, 9);
+    // A calibrated set (the bundled starter heads): every volume it gives is scaled, and the method says by what.
+    const c = await estimateIcv({ pool, cache: new RegistrationCache(join(tmp, 'cache')), target: head.image, atlases, scale: 1.25, name: 'test set' });
+    expect(c.volumeMl).toBeCloseTo(r.volumeMl * 1.25, 9);
+    c.perAtlasMl!.forEach((ml, k) => expect(ml).toBeCloseTo(r.perAtlasMl![k] * 1.25, 9));
+    expect(c.method).toBe('majority vote of 3 atlas intracranial masks registered to the scan (affine, elastix) × 1.25; test set');
   }, 120_000);
 
   it('no atlas: an error, not a volume of 0', async () => {

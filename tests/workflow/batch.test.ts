@@ -9,6 +9,8 @@ import { dicomDir, hasSharedData } from '../helpers/shared-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { twoEchoSeries } from '../helpers/two-echoes.js';
 import { findScans } from '../../main/workflow/batch-scans.js';
+import { voxelVolumeMm3 } from '../../main/imaging/volume.js';
+import { sampleFiles } from '../../main/settings/paths.js';
 import { FIXTURES } from '../engine/fixture-helpers.js';
 import { writePair } from '../library/fixtures.js';
 
@@ -55,6 +57,8 @@ const args = (out: string) => [
   'none',
   '--device',
   'cpu',
+  // The intracranial volume has its own test below (registering the bundled heads onto 16³ images says nothing).
+  '--no-icv',
 ];
 
 function csvRows(out: string): string[][] {
@@ -161,7 +165,7 @@ describe('neuroverse batch', () => {
 describe.skipIf(!hasSharedData)('neuroverse batch over a series that makes two volumes', () => {
   const folder = join(tmp, 'in-echoes');
   const out = join(tmp, 'out-echoes');
-  const echoArgs = (o: string) => ['batch', folder, '--out', o, '--model', model, '--context', context, '--align', 'none', '--device', 'cpu'];
+  const echoArgs = (o: string) => ['batch', folder, '--out', o, '--model', model, '--context', context, '--align', 'none', '--device', 'cpu', '--no-icv'];
 
   test('listed as two scans, each named by its volume', async () => {
     twoEchoSeries(join(folder, 'dual'));
@@ -184,5 +188,45 @@ describe.skipIf(!hasSharedData)('neuroverse batch over a series that makes two v
     expect(image).toEqual([expect.stringMatching(/\[volume 1 of 2: .*_e1\]$/), expect.stringMatching(/\[volume 2 of 2: .*_e2\]$/)]);
     const again = neuroverse([...echoArgs(out), '--json'], env);
     expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!).resumed).toBe(2);
+  }, 240_000);
+});
+
+// Volumetry per scan (issue 25 part 2): the intracranial volume estimated on each scan fills pct_icv.
+describe("neuroverse batch estimates each scan's intracranial volume", () => {
+  test('pct_icv is the volume over the atlas-estimated ICV; run.json says how the ICV was obtained', async () => {
+    // One atlas: the sample head with its skull-stripped brain as the intracranial mask, and the same head as the
+    // scan, so the estimate must be that mask's volume (a head registered onto itself).
+    const { t1, brain } = sampleFiles();
+    const folder = join(tmp, 'in-icv');
+    mkdirSync(folder, { recursive: true });
+    cpSync(t1, join(folder, 'colin_T1.nii.gz'));
+    const out = join(tmp, 'out-icv');
+    const icvArgs = ['batch', folder, '--out', out, '--model', model, '--context', context, '--align', 'none', '--device', 'cpu'];
+    const both = neuroverse([...icvArgs, '--icv-atlas', `${t1},${brain}`, '--no-icv'], env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--icv-atlas or --no-icv, not both/);
+    // Age and sex from the user's table (a NIfTI file has no header to give them).
+    const table = join(tmp, 'demographics.csv');
+    writeFileSync(table, 'scan,age,sex\r\ncolin_T1.nii.gz,45,F\r\n');
+    const r = neuroverse([...icvArgs, '--icv-atlas', `${t1},${brain}`, '--demographics', table], env);
+    expect(r.code, r.stderr).toBe(0);
+    const b = await readNifti(brain);
+    let inside = 0;
+    for (let i = 0; i < b.data.length; i++) if (b.data[i] !== 0) inside++;
+    const brainMl = (inside * voxelVolumeMm3(b.affine)) / 1000;
+    const run = JSON.parse(readFileSync(join(out, 'colin_T1', 'run.json'), 'utf8'));
+    expect(run.icv.method).toMatch(/majority vote of 1 atlas intracranial mask registered to the scan \(affine, elastix\)/);
+    expect(Math.abs(run.icv.volumeMl - brainMl) / brainMl).toBeLessThan(0.02);
+    const [header, ...rows] = csvRows(out);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      const ml = Number(row[header.indexOf('volume_ml')]);
+      const pct = Number(row[header.indexOf('pct_icv')]);
+      expect(row[header.indexOf('pct_icv')]).not.toBe('');
+      expect(pct).toBeCloseTo((ml / run.icv.volumeMl) * 100, 4);
+    }
+    const html = readFileSync(join(out, 'colin_T1', 'report.html'), 'utf8');
+    expect(html).toMatch(/Intracranial volume \(ICV\): \d+ mL \(majority vote of 1 atlas/);
+    expect(html).toContain('Percentiles for age 45, sex F (age given by the user; sex given by the user)');
   }, 240_000);
 });

@@ -3,7 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { InputError } from '../../common/errors.js';
 import { contextKey, mergeShardCsvs, runBatch } from '../../workflow/batch.js';
 import { findScans } from '../../workflow/batch-scans.js';
+import { readDemographicsTable } from '../../workflow/demographics-table.js';
+import { starterIcvAtlases } from '../../library/starter.js';
+import { resourcesDir } from '../../settings/paths.js';
 import { flag, hasFlag, parseArgs } from '../args.js';
+import { icvAtlasFlags } from '../icv-flags.js';
 import type { CliCommand } from '../command.js';
 import { RUN_BOOLEANS, RUN_FLAGS, runFlags } from '../run-flags.js';
 import { cliRunServices } from '../run-services.js';
@@ -13,7 +17,7 @@ export const batchCommand: CliCommand = {
   summary: 'run every scan under a folder (NIfTI files, DICOM series) and write masks, reports and one volumes.csv',
   usage: `usage: neuroverse batch <folder> --out <dir> [--context-set NAME ... | --context IMG,LABEL ...] [--label V ...]
                         [--match REGEX] [--shard K/N] [--method M] [--align A] [--model DIR] [--device D] [--precision P]
-                        [--auto-context N] [--workers N] [--json]
+                        [--auto-context N] [--workers N] [--icv-atlas IMG,MASK ... | --no-icv] [--demographics CSV] [--json]
        neuroverse batch --merge <dir>
 
   <folder>             every NIfTI file and every DICOM series under it (recursively) is a scan
@@ -23,6 +27,11 @@ export const batchCommand: CliCommand = {
   --shard K/N          only every N-th scan from the K-th (1-based), for one job of N on a shared folder; writes
                        volumes.shard-K-of-N.csv (docs/batch.md has recipes for GNU parallel and job arrays)
   --merge DIR          merge the shards' CSVs of DIR into DIR/volumes.csv
+  --icv-atlas I,M      an atlas head (T1 image I) and its intracranial mask M (repeat) for each scan's intracranial
+                       volume (pct_icv, percentiles); default: the bundled starter heads, registered affinely
+  --no-icv             no intracranial volume (saves the atlases' registrations: pct_icv and percentile stay empty)
+  --demographics CSV   age and sex per scan for the norms (columns scan, age, sex; scan = the scan's id, file or
+                       folder name); they win over the DICOM header's
   (other options)      as for neuroverse run; with no --context/--context-set each scan uses the library's set
                        that fits it (its scanner), as the app's Run button does
 
@@ -31,7 +40,10 @@ Resumable: a scan whose outputs are complete for the same inputs and settings is
 half-written output (each scan's folder is renamed into place when complete).`,
   async run(argv, io) {
     const t0 = performance.now();
-    const args = parseArgs(argv, { value: [...RUN_FLAGS, 'out', 'match', 'shard', 'merge'], boolean: ['json', ...RUN_BOOLEANS] });
+    const args = parseArgs(argv, {
+      value: [...RUN_FLAGS, 'out', 'match', 'shard', 'merge', 'icv-atlas', 'demographics'],
+      boolean: ['json', 'no-icv', ...RUN_BOOLEANS],
+    });
     const mergeDir = flag(args, 'merge');
     if (mergeDir !== undefined) {
       const r = await mergeShardCsvs(mergeDir, 'volumes.csv');
@@ -51,6 +63,11 @@ half-written output (each scan's folder is renamed into place when complete).`,
       throw new InputError(undefined, `--match is not a regular expression: ${(err as Error).message}`, 'usage');
     }
     const shard = parseShard(flag(args, 'shard'));
+    const given = icvAtlasFlags(args);
+    if (given.length && hasFlag(args, 'no-icv')) throw new InputError(undefined, 'give --icv-atlas or --no-icv, not both', 'usage');
+    const icv = hasFlag(args, 'no-icv') ? { atlases: [] } : given.length ? { atlases: given } : starterIcvAtlases(resourcesDir());
+    const demographicsFile = flag(args, 'demographics');
+    const demographics = demographicsFile === undefined ? undefined : await readDemographicsTable(demographicsFile);
 
     const { progress, services } = cliRunServices(io, { library, workers });
     try {
@@ -62,15 +79,24 @@ half-written output (each scan's folder is renamed into place when complete).`,
       const key = await contextKey(settings.context, services);
       if (!hasFlag(args, 'json'))
         io.out(`${scans.length} scan${scans.length === 1 ? '' : 's'} under ${folder}${shard ? ` (shard ${shard.index}/${shard.count} of ${all.length})` : ''}`);
-      const results = await runBatch(scans, out, csvName, settings, key, services, {
-        onScanDone: (r, i, total, left) => {
-          progress.done();
-          const what = r.status === 'error' ? `error: ${r.message}` : r.resumed ? 'done before, kept' : `ok (${r.seconds.toFixed(0)} s)`;
-          const eta = left === null || i + 1 === total ? '' : `; about ${formatSeconds(left)} left`;
-          if (!hasFlag(args, 'json')) io.out(`[${i + 1}/${total}] ${r.scan.label}: ${what}${eta}`);
-          else io.err(`[${i + 1}/${total}] ${r.scan.id}: ${r.status}${eta}`);
+      const results = await runBatch(
+        scans,
+        out,
+        csvName,
+        settings,
+        key,
+        services,
+        {
+          onScanDone: (r, i, total, left) => {
+            progress.done();
+            const what = r.status === 'error' ? `error: ${r.message}` : r.resumed ? 'done before, kept' : `ok (${r.seconds.toFixed(0)} s)`;
+            const eta = left === null || i + 1 === total ? '' : `; about ${formatSeconds(left)} left`;
+            if (!hasFlag(args, 'json')) io.out(`[${i + 1}/${total}] ${r.scan.label}: ${what}${eta}`);
+            else io.err(`[${i + 1}/${total}] ${r.scan.id}: ${r.status}${eta}`);
+          },
         },
-      });
+        { icv, demographics },
+      );
       const failed = results.filter((r) => r.status === 'error');
       const summary = {
         out: resolve(out),

@@ -6,12 +6,14 @@ import type { IcvEstimate } from '../../export/volumetry/types.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { assertSameGrid } from '../../export/nifti-export.js';
 import { readNifti } from '../../imaging/index.js';
-import { estimateIcv } from '../../pipeline/icv.js';
 import { RegistrationCache, registrationPool } from '../../registration/index.js';
-import { defaultDataDir, registrationCacheDir } from '../../settings/paths.js';
+import { starterIcvAtlases } from '../../library/starter.js';
+import { defaultDataDir, registrationCacheDir, resourcesDir } from '../../settings/paths.js';
 import { flag, flagAll, hasFlag, parseArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
+import { icvAtlasFlags } from '../icv-flags.js';
 import { openVolumeForCli } from '../open-volume.js';
+import { scanIcv } from '../../workflow/scan-icv.js';
 import { parseSegment } from './export-seg.js';
 
 export const reportCommand: CliCommand = {
@@ -20,7 +22,7 @@ export const reportCommand: CliCommand = {
   usage: `usage: neuroverse report --target <img|dicom-folder> --mask <m.nii[.gz]> --out <report.html>
                          [--pdf <report.pdf>] [--csv <volumes.csv>] [--run <run.json>]
                          [--label V ... | --segment NAME=VALUE ...] [--series UID]
-                         [--icv-atlas <image>,<icv-mask> ... [--icv-align affine|deformable] | --icv ML]
+                         [--icv-atlas <image>,<icv-mask> ... [--icv-align affine|deformable] | --icv ML | --no-icv]
                          [--age YEARS] [--sex M|F] [--norms <tables.json>] [--force] [--json]
 
   --target PATH      the scan (NIfTI file or DICOM folder) the mask was made on
@@ -34,9 +36,11 @@ export const reportCommand: CliCommand = {
   --label V          report only these mask values (repeat); names from the FreeSurfer aseg table
   --segment N=V      report value V under the name N (repeat; "Left-..."/"Right-..." names give the side)
   --icv-atlas I,M    an atlas head (T1 image I) and its intracranial mask M (repeat): the intracranial volume
-                     is the majority vote of the masks registered to the target
+                     is the majority vote of the masks registered to the target; default: the bundled starter heads
+                     (docs/volumetry.md says how well they agree with FreeSurfer on real heads)
   --icv-align MODE   affine (default) or deformable registration of the ICV atlases
   --icv ML           the intracranial volume when it is known
+  --no-icv           no intracranial volume: no % ICV and no percentiles
   --age, --sex       for the norms, instead of the DICOM header's PatientAge/PatientBirthDate and PatientSex
   --norms FILE       normative tables (JSON, docs/volumetry.md) instead of the bundled one (hippocampus in % ICV by
                      age 0–90 and sex, Coupé et al. 2017); percentiles need an ICV, age and sex
@@ -44,7 +48,7 @@ export const reportCommand: CliCommand = {
   async run(argv, io) {
     const args = parseArgs(argv, {
       value: ['target', 'mask', 'out', 'pdf', 'csv', 'run', 'label', 'segment', 'series', 'icv-atlas', 'icv-align', 'icv', 'age', 'sex', 'norms'],
-      boolean: ['force', 'json'],
+      boolean: ['force', 'json', 'no-icv'],
     });
     if (args.positional.length) throw new InputError(undefined, `unexpected argument ${args.positional[0]}`, 'usage');
     const targetPath = flag(args, 'target');
@@ -59,13 +63,12 @@ export const reportCommand: CliCommand = {
     });
     const segments = flagAll(args, 'segment').map(parseSegment);
     if (labels.length && segments.length) throw new InputError(undefined, 'give --label or --segment, not both', 'usage');
-    const atlases = flagAll(args, 'icv-atlas').map((a) => {
-      const [imageFile, labelFile, ...rest] = a.split(',');
-      if (!imageFile || !labelFile || rest.length) throw new InputError(undefined, `--icv-atlas ${a}: expected <image>,<intracranial mask>`, 'usage');
-      return { imageFile, labelFile };
-    });
+    const given = icvAtlasFlags(args);
     const icvGiven = flag(args, 'icv');
-    if (icvGiven !== undefined && atlases.length) throw new InputError(undefined, 'give --icv or --icv-atlas, not both', 'usage');
+    const noIcv = hasFlag(args, 'no-icv');
+    if ([icvGiven !== undefined, given.length > 0, noIcv].filter(Boolean).length > 1)
+      throw new InputError(undefined, 'give one of --icv, --icv-atlas and --no-icv', 'usage');
+    const icvSet = icvGiven !== undefined || noIcv ? { atlases: [] } : given.length ? { atlases: given } : starterIcvAtlases(resourcesDir());
     const icvAlign = flag(args, 'icv-align') ?? 'affine';
     if (icvAlign !== 'affine' && icvAlign !== 'deformable') throw new InputError(undefined, `--icv-align ${icvAlign}: expected affine or deformable`, 'usage');
     const ageText = flag(args, 'age');
@@ -85,15 +88,12 @@ export const reportCommand: CliCommand = {
       const ml = Number(icvGiven);
       if (!(ml > 0)) throw new InputError(undefined, `--icv ${icvGiven}: expected a volume in mL`, 'usage');
       icv = { volumeMl: ml, method: 'given by the user' };
-    } else if (atlases.length) {
+    } else if (icvSet.atlases.length) {
       const pool = registrationPool();
       try {
-        const r = await estimateIcv({ pool, cache: new RegistrationCache(registrationCacheDir(defaultDataDir())), target, atlases, align: icvAlign });
-        icv = { volumeMl: r.volumeMl, method: r.method, perAtlasMl: r.perAtlasMl };
-        const spread = r.perAtlasMl && r.perAtlasMl.length > 1 ? (Math.max(...r.perAtlasMl) - Math.min(...r.perAtlasMl)) / r.volumeMl : 0;
-        // Atlases that disagree this much mean at least one registration or mask is off: say so rather than average it away.
-        if (spread > 0.3)
-          warnings.push(`the intracranial atlases disagree (${r.perAtlasMl!.map((x) => x.toFixed(0)).join(', ')} mL): the intracranial volume is uncertain`);
+        const r = await scanIcv(target, icvSet, { pool: () => pool, cache: new RegistrationCache(registrationCacheDir(defaultDataDir())) }, icvAlign);
+        icv = r.icv;
+        warnings.push(...r.warnings);
       } finally {
         await pool.close();
       }

@@ -16,6 +16,8 @@ export interface IcvAtlasSet {
   scale?: number;
   /** What the atlases are and where their calibration comes from, for the report's method line. */
   name?: string;
+  /** How many of the atlases a scan uses (default all): more cost a registration each and agree no better. */
+  use?: number;
 }
 
 export interface IcvOptions extends IcvAtlasSet {

@@ -117,7 +117,9 @@ export async function runBatch(
   await removeLeftovers(out);
   const decode = lazyWorkerSeriesDecoder();
   // The ICV atlases only where there are some, so that batches without them keep the keys they were written with.
-  const icvKey = volumetry.icv.atlases.length ? { icvAtlases: volumetry.icv.atlases, icvScale: volumetry.icv.scale ?? 1 } : {};
+  const icvKey = volumetry.icv.atlases.length
+    ? { icv: { atlases: volumetry.icv.atlases, scale: volumetry.icv.scale ?? 1, use: volumetry.icv.use ?? null } }
+    : {};
   const demographics = volumetry.demographics ?? new Map<string, GivenDemographics>();
   const settingsKey = JSON.stringify({ ...settings, contextKey, ...icvKey });
   const results: ScanResult[] = [];
@@ -144,7 +146,7 @@ export async function runBatch(
         const outcome = await orchestrateRun({ ...settings, target, targetName: scan.label }, services);
         // Lesions are counted, not compared with norms: no ICV for them (nor for restored images).
         const anatomy = outcome.task === 'segment' && !outcome.structures.some((s) => s.lesion);
-        const icv = anatomy ? await scanIcv(target, volumetry.icv, services) : null;
+        const icv = anatomy ? await scanIcv(target, volumetry.icv, services, 'affine', registeredImages(outcome)) : null;
         const report = outcome.task === 'segment' ? reportOf(scan, target, outcome, icv, given) : null;
         const rows = rowsOf(scan, outcome, report?.volumetry ?? null, icv?.warnings ?? []);
         await writeScanFolder(out, scan, target, key, outcome, rows, report?.html ?? null, icv);
@@ -176,6 +178,11 @@ async function openScan(scan: BatchScan, decode: ReturnType<typeof lazyWorkerSer
   if (opened.kind === 'volume') return opened.volume;
   if (opened.kind === 'scan') return importSeries(opened.scan, scan.seriesUid, undefined, decode, signal, scan.volume);
   throw new InputError(scan.path, 'holds no image series (only DICOM-SEG files)');
+}
+
+/** The images of the context pairs a run registered to its scan: ICV atlases among them cost no registration. */
+export function registeredImages(o: RunOutcome): string[] {
+  return o.align === 'none' ? [] : o.structures.flatMap((s) => s.pairs.flatMap((p) => (p.imageSha256 ? [p.imageSha256] : [])));
 }
 
 /** The scan's CSV rows: one per structure, with its volumetry (sides, asymmetry, % ICV, norm) from the report. */

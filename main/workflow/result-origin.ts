@@ -11,4 +11,6 @@ export interface ResultOrigin {
   provenance: SegProvenance;
   /** The run's method, alignment, doubt and QC warnings, for its report (export/scan-report.ts). */
   run?: RunSummary;
+  /** SHA-256 of the pair images the run registered to its scan (workflow/batch.ts registeredImages). */
+  registeredImages?: string[];
 }

@@ -42,7 +42,7 @@ export async function resultVolumetry(
   const target = s.volumes.get(targetId);
   const mask = s.volumes.get(maskId);
   const origin = s.origins.get(maskId);
-  const icv = wantsIcv(origin, o.icv) ? await scanIcv(target, s.icvAtlases, s) : null;
+  const icv = wantsIcv(origin, o.icv) ? await scanIcv(target, s.icvAtlases, s, 'affine', origin?.registeredImages) : null;
   const v = volumetry(mask, {
     names: namesOf(origin),
     icv: icv?.icv ?? null,
@@ -63,7 +63,7 @@ export async function resultReport(s: ResultReportServices, targetId: string, ma
   if (info.role !== 'label') throw new InputError(undefined, `${info.name} is not a label mask: a report is of a segmentation`, 'usage');
   assertSameGrid(target, mask, 'mask', info.name);
   const origin = s.origins.get(maskId);
-  const icv = wantsIcv(origin, req.icv) ? await scanIcv(target, s.icvAtlases, s) : null;
+  const icv = wantsIcv(origin, req.icv) ? await scanIcv(target, s.icvAtlases, s, 'affine', origin?.registeredImages) : null;
   const run: RunSummary | undefined = origin?.run ? { ...origin.run, provenance: origin.provenance } : undefined;
   const report = scanReport({
     target,

@@ -28,6 +28,7 @@ import { restorationPool } from '../restoration/pool.js';
 import type { RestorationJobs } from '../restoration/runner.js';
 import type { ContextSetSuggestion, ModelInfo, RunTaskRequest, RunTaskResult, UpdatedLabelVolume, WorklistRequest, WorklistResult } from './types.js';
 import { runWorklist } from './worklist.js';
+import { registeredImages } from './batch.js';
 
 export interface WorkflowOptions {
   dataDir: string;
@@ -152,6 +153,7 @@ export class WorkflowService {
         qc: outcome.qc.map((w) => ({ kind: w.kind, message: w.message })),
         lesion: outcome.structures.some((s) => s.lesion),
       },
+      registeredImages: registeredImages(outcome),
     });
     return runTaskResult(outcome, info.id, uncertainty);
   }

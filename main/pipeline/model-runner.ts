@@ -10,6 +10,7 @@ import { readManifest } from '../engine/package/load-package.js';
 import type { DeviceRequest, PrecisionRequest } from '../engine/runtime/device.js';
 import type { ContextProgress } from '../engine/runtime/inference.js';
 import { runTaskOnEngine } from '../engine/run-task.js';
+import { runTilesOnEngine } from '../engine/run-tiles.js';
 import type { TaskRunResult } from '../engine/run-task.js';
 import { readNiftiInWorker } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
@@ -33,6 +34,12 @@ export interface ModelJob {
   checkPairsFirst?: boolean;
   pairsOnTargetGrid?: boolean;
   frame?: { box: VoxelBox; marginMm: number };
+  /**
+   * Generation in tiles near the native resolution over this box of the target (the head), each tile's context
+   * the same tile of every pair (which must be on the target's grid); outside the box the input is kept
+   * (engine/run-tiles.ts). One structure, task generate.
+   */
+  tiles?: { box: VoxelBox; overlap?: number; voxelMm?: number };
 }
 
 export type ModelProgress = { structure: number; structures: number } & ContextProgress;
@@ -91,6 +98,21 @@ function onEngine(
   onProgress?: (p: ModelProgress) => void,
   structures = lazyStructures(job),
 ): Promise<TaskRunResult> {
+  if (job.tiles) {
+    if (structures.length !== 1 || structures[0].task !== 'generate') throw new Error('tiled runs restore one generation task');
+    return runTilesOnEngine(engine, {
+      target: job.target,
+      targetFile: job.targetFile,
+      pairs: structures[0].pairs as LazyContextPair[],
+      box: job.tiles.box,
+      overlap: job.tiles.overlap,
+      voxelMm: job.tiles.voxelMm,
+      miniContext: job.miniContext,
+      memoryBudgetBytes: job.memoryBudgetBytes,
+      signal,
+      onProgress,
+    });
+  }
   return runTaskOnEngine(engine, {
     target: job.target,
     targetFile: job.targetFile,

@@ -10,6 +10,9 @@ import { accumulateTile, axisStarts, tileCount, tileLayout, tilesOf } from '../.
 import type { VoxelBox } from '../../main/engine/processing/foreground-box.js';
 import { runTilesOnEngine } from '../../main/engine/run-tiles.js';
 import { volumeOnGrid, type Volume } from '../../main/imaging/volume.js';
+import { writeNifti } from '../../main/imaging/index.js';
+import { inProcessRunner } from '../../main/pipeline/model-runner.js';
+import { runPipeline } from '../../main/pipeline/run.js';
 import { FIXTURES } from './fixture-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nv-tiles-test-'));
@@ -183,5 +186,54 @@ describe('generation in tiles with the tiny model', () => {
     const err = await runTilesOnEngine(engine, { target: head(0), pairs, box: BOX }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(/pair-0-image: context pair 1 \(30×36×30\) is not on the target's grid \(40×36×30\).*--align affine/);
+  });
+});
+
+describe('the guard of generation in tiles', () => {
+  it('restores each example from the others and scores it against its own target', async () => {
+    // Examples whose "restored" image is their input: the input is already perfect there, so a model that
+    // changes anything makes every example worse.
+    const pairs = pairsOf([
+      [head(1), head(1)],
+      [head(2), head(2)],
+      [head(3), head(3)],
+    ]);
+    const r = await runTilesOnEngine(engine, { target: head(0), pairs, box: BOX, miniContext: 2 });
+    expect(r.tiled.guardTiles).toBe(2);
+    expect(r.tiled.examples.map((e) => e.pair)).toEqual([0, 1, 2]);
+    for (const e of r.tiled.examples) {
+      expect(e.inputPsnr).toBe(Infinity);
+      expect(Number.isFinite(e.outputPsnr)).toBe(true);
+    }
+    const none = await runTilesOnEngine(engine, { target: head(0), pairs, box: BOX, miniContext: 2, guardTiles: 0 });
+    expect(none.tiled.examples).toEqual([]);
+    // The guard does not change the answer.
+    expect(Buffer.from(none.structures[0].volume.data.buffer).equals(Buffer.from(r.structures[0].volume.data.buffer))).toBe(true);
+  });
+
+  it('a model run that makes its examples worse says so (QC warning restoration-harms) and still writes its result', async () => {
+    const dir = mkdtempSync(join(tmp, 'pipe-'));
+    const files = await Promise.all(
+      [1, 2].map(async (s) => {
+        const f = join(dir, `ex-${s}.nii`);
+        await writeNifti(f, head(s));
+        return { imageFile: f, labelFile: f };
+      }),
+    );
+    const target = head(0);
+    const r = await runPipeline({
+      target,
+      structures: [{ task: 'generate', pairs: files }],
+      align: 'none',
+      method: 'model',
+      model: inProcessRunner(engine),
+      miniContext: 1,
+    });
+    expect(r.restoration?.method).toBe('model');
+    expect(r.restoration?.examples.map((e) => e.name)).toEqual(['ex-1.nii', 'ex-2.nii']);
+    expect(r.restoration?.guard.passed).toBe(false);
+    expect(r.qc.map((w) => w.kind)).toEqual(['restoration-harms']);
+    expect(r.qc[0].message).toMatch(/the model made 2 of 2 examples worse than their input.*the result is written/);
+    expect(r.structures[0].volume.dims).toEqual(DIMS);
   });
 });

@@ -166,11 +166,6 @@ export async function runTilesOnEngine(engine: InferenceEngine, run: TiledRun): 
   }
 }
 
-/**
- * Reads one pair once and writes every tile of it (input and restored image, normalised, on the model grid) to
- * `file`, tile after tile: each tile's APSP then reads one block per pair, so memory holds one pair while cutting
- * and one mini-context of tiles while running, whatever the number of pairs and tiles. Returns the open file.
- */
 interface CutPair {
   fd: number;
   /** Real values at normalised 0 and 1 of the input image and of the restored one ("label"). */
@@ -180,6 +175,12 @@ interface CutPair {
   head: Uint32Array;
 }
 
+/**
+ * Reads one pair once and writes every tile of it (input and restored image, normalised, on the model grid) to
+ * `file`, tile after tile: each tile's APSP then reads one block per pair, so memory holds one pair while cutting
+ * and one mini-context of tiles while running, whatever the number of pairs and tiles. Returns the open file, the
+ * pair's normalisation ranges and how much head each tile holds.
+ */
 async function cutPairTiles(engine: InferenceEngine, p: LazyContextPair, i: number, target: Volume, layout: TileLayout, file: string): Promise<CutPair> {
   const { image, label } = await p.load();
   checkPairGrid({ image, label, imageFile: p.imageFile, labelFile: p.labelFile }, i);

@@ -13,10 +13,7 @@ import { DOUBT_SCALE, majorityVotes } from '../fusion/vote.js';
 import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
-import { spatialDims, volumeOnGrid } from '../imaging/volume.js';
-import { realValues } from '../engine/processing/intensity.js';
-import { headAndNoise } from '../restoration/denoise.js';
-import { maskBox } from '../restoration/head-mask.js';
+import { volumeOnGrid } from '../imaging/volume.js';
 import { verdictOf } from '../restoration/denoise.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs, type AlignedSet } from '../registration/align.js';
@@ -178,7 +175,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         miniContext: run.miniContext,
         memoryBudgetBytes: run.memoryBudgetBytes,
         checkPairsFirst: run.checkPairsFirst,
-        tiles: task === 'generate' ? generationTiles(run.target) : undefined,
+        // A model generation run restores in tiles over the head (model-runner.ts finds it, off this thread).
+        tiles: task === 'generate' ? {} : undefined,
       },
       {
         signal: run.signal,
@@ -279,7 +277,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         memoryBudgetBytes: run.memoryBudgetBytes,
         pairsOnTargetGrid: true,
         frame: box ? { box, marginMm: rule.marginMm } : undefined,
-        tiles: task === 'generate' ? generationTiles(run.target) : undefined,
+        // A model generation run restores in tiles over the head (model-runner.ts finds it, off this thread).
+        tiles: task === 'generate' ? {} : undefined,
       },
       {
         signal: run.signal,
@@ -523,18 +522,6 @@ function agreement(model: ArrayLike<number>, vote: Uint8Array): { voxels: number
     if (x && y) ab++;
   }
   return { voxels: b, agreement: a + b === 0 ? 1 : Math.round(((2 * ab) / (a + b)) * 1000) / 1000 };
-}
-
-/**
- * Where a model run of a generation task restores: tiles near the native resolution over the head's box (the
- * head found as the classical restorations find it, restoration/denoise.ts), the input kept outside it. The
- * whole volume when no head is found.
- */
-function generationTiles(target: Volume): { box: VoxelBox } {
-  const dims = spatialDims(target) as [number, number, number];
-  const found = maskBox(headAndNoise(realValues(target), dims).mask, dims);
-  if (!found) return { box: { lo: [0, 0, 0], hi: [dims[0] - 1, dims[1] - 1, dims[2] - 1] } };
-  return { box: { lo: [found[0], found[1], found[2]], hi: [found[3] - 1, found[4] - 1, found[5] - 1] } };
 }
 
 /** The engine's progress (structure 1-based within its call) as the run's: structure index and overall fraction. */

@@ -76,6 +76,18 @@ describe('tile layout and blending', () => {
     expect(tileCount(l)).toBe([...tilesOf(l)].length);
   });
 
+  it('a small grid over a large head gets coarser voxels rather than an unbounded number of tiles', () => {
+    const big: VoxelBox = { lo: [10, 10, 10], hi: [169, 209, 179] };
+    const fine = tileLayout([181, 217, 181], [1, 1, 1], [32, 32, 32], big, { voxelMm: 1 });
+    expect(tileCount(fine)).toBeGreaterThan(128);
+    const capped = tileLayout([181, 217, 181], [1, 1, 1], [32, 32, 32], big);
+    expect(tileCount(capped)).toBeLessThanOrEqual(128);
+    expect(capped.modelVoxelMm).toBeGreaterThan(1);
+    expect(capped.modelVoxelMm).toBeLessThan(2);
+    // A 64³ grid over the same head stays at the native 1 mm.
+    expect(tileLayout([181, 217, 181], [1, 1, 1], [64, 64, 64], big).modelVoxelMm).toBe(1);
+  });
+
   it('raw blending weights sum to one where neighbours overlap by the ramp, and tiles that return their input give the input back', () => {
     // 1 mm voxels, a box of 40 along x and z: windows 0, 12, 24 overlapping by exactly the ramp (4).
     const dims = [48, 20, 44];

@@ -35,22 +35,43 @@ export interface Tile {
 }
 
 /**
+ * At most this many tiles by default: a run costs one model call per tile, so a model with a small grid (the
+ * 32³ test fixture: 576 tiles of 1 mm over a head) gets somewhat coarser voxels instead of an unbounded run.
+ * The bundled 64³ model needs 80–100 tiles of 1 mm for a 256³ head with skull, an official 128³ one about 20.
+ */
+export const MAX_TILES = 128;
+
+/**
  * Tiles of `grid` over `box` (voxel indices of a volume of `dims` and `spacing`, in the order the model sees
  * them), overlapping by at least `overlap` model voxels, model voxels of `voxelMm` mm (default: the finest native
- * spacing, so no detail is averaged away along any axis).
+ * spacing, so no detail is averaged away along any axis, coarsened only as far as `maxTiles` requires).
  */
 export function tileLayout(
   dims: readonly number[],
   spacing: readonly number[],
   grid: readonly [number, number, number],
   box: VoxelBox,
-  opts: { overlap?: number; voxelMm?: number } = {},
+  opts: { overlap?: number; voxelMm?: number; maxTiles?: number } = {},
 ): TileLayout {
   const s = [0, 1, 2].map((a) => Math.abs(spacing[a] ?? 1) || 1);
-  const v = opts.voxelMm ?? Math.min(...s);
+  let layout = layoutAt(dims, s, grid, box, opts.voxelMm ?? Math.min(...s), opts.overlap);
+  if (opts.voxelMm !== undefined) return layout;
+  const most = Math.max(1, opts.maxTiles ?? MAX_TILES);
+  while (tileCount(layout) > most) layout = layoutAt(dims, s, grid, box, layout.modelVoxelMm * 1.05, opts.overlap);
+  return layout;
+}
+
+function layoutAt(
+  dims: readonly number[],
+  s: readonly number[],
+  grid: readonly [number, number, number],
+  box: VoxelBox,
+  v: number,
+  overlapAsked: number | undefined,
+): TileLayout {
   if (!(v > 0)) throw new Error(`tile voxel size must be positive (got ${v})`);
   const minEdge = Math.min(...grid);
-  const overlap = Math.max(0, Math.min(opts.overlap ?? Math.round(minEdge / 4), Math.floor(minEdge / 2)));
+  const overlap = Math.max(0, Math.min(overlapAsked ?? Math.round(minEdge / 4), Math.floor(minEdge / 2)));
   const scale = [0, 1, 2].map((a) => v / s[a]) as [number, number, number];
   const lattice = [0, 0, 0] as [number, number, number];
   const origin = [0, 0, 0] as [number, number, number];

@@ -174,7 +174,7 @@ export class InferenceEngine {
   }
 
   /** `key` names the file `v` was read from (an identity): its quantiles are then computed once per engine. */
-  normalizer(v: Volume, key?: string): (stored: number) => number {
+  private normalizer(v: Volume, key?: string): (stored: number) => number {
     const known = key ? this.normalizers.get(key) : undefined;
     if (known) return known;
     const { lower, upper } = this.manifest.normalization;

@@ -40,7 +40,7 @@ export interface PreparedTarget {
  * A volume as the model sees it: dims and spacing in the model's voxel-axis order, and where each voxel of
  * that order is stored (no copy of the volume is made to reorient it).
  */
-interface Oriented {
+export interface Oriented {
   dims: number[];
   spacing: number[];
   layout: SourceLayout;
@@ -188,7 +188,7 @@ export class InferenceEngine {
    * e.g. LIA for ours): convolutions are not orientation-invariant, so a RAS scan must not reach a model
    * trained on LIA arrays as stored. Without an orientation the arrays go in as stored (official checkpoint).
    */
-  private oriented(geometry: Volume, axes?: AxisMapping): Oriented {
+  oriented(geometry: Volume, axes?: AxisMapping): Oriented {
     const dims = spatialDims(geometry);
     const spacing = geometry.spacing.slice(0, 3);
     const code = this.manifest.orientation;
@@ -310,6 +310,25 @@ export class InferenceEngine {
     return r.value;
   }
 
+  /**
+   * `job` on the current sessions, under the same provider fallback as `run` (a GPU that fails at its first
+   * call is left for the next provider and the job runs again): for callers that drive the graphs themselves
+   * (tiled generation, run-tiles.ts).
+   */
+  async withSessions<T>(job: (s: ModelSessions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const host = {
+      choice: this.sessions.choice,
+      reopen: async (earlier: ProviderAttempt[]) => {
+        await this.sessions.release();
+        this.sessions = await ModelSessions.create(this.pkg, 'auto', this.precision, { earlier });
+        host.choice = this.sessions.choice;
+      },
+    };
+    const r = await runWithFallback(host, this.device === 'auto', this.provenOnce, () => job(this.sessions), signal);
+    this.provenOnce = r.proven;
+    return r.value;
+  }
+
   private async runOnce(target: PreparedTarget, structures: StructureInput[], opts: RunOptions): Promise<RunResult> {
     let t = performance.now();
     const lap = () => {
@@ -386,12 +405,12 @@ export class InferenceEngine {
 }
 
 /** A volume's first frame on the model grid, read through its layout, each voxel read mapped by `value`. */
-function sample(v: Volume, o: Oriented, fit: GridFit, mode: 'linear' | 'nearest', value: (stored: number) => number): Float32Array {
+export function sample(v: Volume, o: Oriented, fit: GridFit, mode: 'linear' | 'nearest', value: (stored: number) => number): Float32Array {
   return resampleFrom(v.data, o.dims, o.layout, fit.grid, fit.scale, fit.offset, mode, 0, value);
 }
 
 /** A box of voxel indices as stored, in the voxel order `axes` gives (the model's orientation). */
-function orientBox(box: VoxelBox, dims: readonly number[], axes?: AxisMapping): VoxelBox {
+export function orientBox(box: VoxelBox, dims: readonly number[], axes?: AxisMapping): VoxelBox {
   if (!axes) return box;
   const lo = [0, 0, 0] as [number, number, number];
   const hi = [0, 0, 0] as [number, number, number];

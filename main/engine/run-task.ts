@@ -33,6 +33,26 @@ export interface TaskRun {
 /** The engine's result with the task's own clock: pair reads and the first target preparation included. */
 export interface TaskRunResult extends RunResult {
   seconds: PhaseSeconds;
+  /** Generation in tiles (run-tiles.ts): how it was tiled and how the examples fared. */
+  tiled?: TiledDetails;
+}
+
+/** How the model did on one example (its index among the pairs), left out of its own context: PSNR of input and output. */
+export interface TileExampleScore {
+  pair: number;
+  inputPsnr: number;
+  outputPsnr: number;
+}
+
+export interface TiledDetails {
+  tiles: number;
+  /** Model voxel edge (mm) and minimum overlap of neighbouring tiles (model voxels). */
+  voxelMm: number;
+  overlap: number;
+  /** Tiles per example the guard restored (0: no guard, fewer than two pairs). */
+  guardTiles: number;
+  /** The guard's scores, one per example. */
+  examples: TileExampleScore[];
 }
 
 export async function runTaskOnEngine(engine: InferenceEngine, run: TaskRun): Promise<TaskRunResult> {

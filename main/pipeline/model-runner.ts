@@ -10,9 +10,14 @@ import { readManifest } from '../engine/package/load-package.js';
 import type { DeviceRequest, PrecisionRequest } from '../engine/runtime/device.js';
 import type { ContextProgress } from '../engine/runtime/inference.js';
 import { runTaskOnEngine } from '../engine/run-task.js';
+import { runTilesOnEngine } from '../engine/run-tiles.js';
 import type { TaskRunResult } from '../engine/run-task.js';
 import { readNiftiInWorker } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
+import { spatialDims } from '../imaging/volume.js';
+import { realValues } from '../engine/processing/intensity.js';
+import { headAndNoise } from '../restoration/denoise.js';
+import { maskBox } from '../restoration/head-mask.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 
 /** One context pair: the files errors name (the user's), and where to read it from (e.g. the registration cache). */
@@ -33,6 +38,12 @@ export interface ModelJob {
   checkPairsFirst?: boolean;
   pairsOnTargetGrid?: boolean;
   frame?: { box: VoxelBox; marginMm: number };
+  /**
+   * Generation in tiles near the native resolution over a box of the target (default: the head's box, found
+   * where the job runs), each tile's context the same tile of every pair (which must be on the target's grid);
+   * outside the box the input is kept (engine/run-tiles.ts). One structure, task generate.
+   */
+  tiles?: { box?: VoxelBox; overlap?: number; voxelMm?: number };
 }
 
 export type ModelProgress = { structure: number; structures: number } & ContextProgress;
@@ -91,6 +102,21 @@ function onEngine(
   onProgress?: (p: ModelProgress) => void,
   structures = lazyStructures(job),
 ): Promise<TaskRunResult> {
+  if (job.tiles) {
+    if (structures.length !== 1 || structures[0].task !== 'generate') throw new Error('tiled runs restore one generation task');
+    return runTilesOnEngine(engine, {
+      target: job.target,
+      targetFile: job.targetFile,
+      pairs: structures[0].pairs as LazyContextPair[],
+      box: job.tiles.box ?? headBox(job.target),
+      overlap: job.tiles.overlap,
+      voxelMm: job.tiles.voxelMm,
+      miniContext: job.miniContext,
+      memoryBudgetBytes: job.memoryBudgetBytes,
+      signal,
+      onProgress,
+    });
+  }
   return runTaskOnEngine(engine, {
     target: job.target,
     targetFile: job.targetFile,
@@ -103,6 +129,18 @@ function onEngine(
     signal,
     onProgress,
   });
+}
+
+/**
+ * The head's bounding box, the head found as the classical restorations find it (restoration/denoise.ts): a model
+ * generation run restores there and keeps the input outside, as they do. The whole volume when no head is found.
+ * Found here, in the model's worker, so a 256³ head's few seconds of mask do not hold the thread that serves the UI.
+ */
+function headBox(target: Volume): VoxelBox {
+  const dims = spatialDims(target) as [number, number, number];
+  const found = maskBox(headAndNoise(realValues(target), dims).mask, dims);
+  if (!found) return { lo: [0, 0, 0], hi: [dims[0] - 1, dims[1] - 1, dims[2] - 1] };
+  return { lo: [found[0], found[1], found[2]], hi: [found[3] - 1, found[4] - 1, found[5] - 1] };
 }
 
 /**

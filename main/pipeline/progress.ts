@@ -26,6 +26,9 @@ export type PipelineProgress =
       miniContexts: number;
       pairsDone: number;
       pairsTotal: number;
+      /** Tiled generation: the tile (1-based) of how many; the counts above are that tile's. */
+      tile?: number;
+      tiles?: number;
     }
   /** Classical restoration (restoration/): learning from the examples, then restoring the target. */
   | { stage: 'restore'; fraction: number | null; step: 'examples' | 'target'; detail: string }

@@ -15,7 +15,8 @@ import type { PipelineResult, PipelineRun } from './run.js';
 
 /** What a classical restoration run chose and how its examples fared, for the report and the Run panel. */
 export interface RestorationOutcome {
-  method: RestorationMethod;
+  /** The classical method, or the model (generation in tiles, with the same guard). */
+  method: RestorationMethod | 'model';
   why: string;
   settings: Record<string, number | boolean | string>;
   examples: ExampleScore[];

@@ -14,6 +14,7 @@ import type { VoteResult } from '../fusion/vote.js';
 import { readNifti } from '../imaging/nifti/read.js';
 import type { Volume } from '../imaging/volume.js';
 import { volumeOnGrid } from '../imaging/volume.js';
+import { verdictOf } from '../restoration/denoise.js';
 import type { VoxelBox } from '../imaging/voxel-box.js';
 import { alignPairs, type AlignedSet } from '../registration/align.js';
 import type { RegistrationCache } from '../registration/cache.js';
@@ -174,6 +175,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         miniContext: run.miniContext,
         memoryBudgetBytes: run.memoryBudgetBytes,
         checkPairsFirst: run.checkPairsFirst,
+        // A model generation run restores in tiles over the head (model-runner.ts finds it, off this thread).
+        tiles: task === 'generate' ? {} : undefined,
       },
       {
         signal: run.signal,
@@ -187,8 +190,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       alignment: null,
       seconds: { ...seconds, ...r.seconds },
       choice: r.choice,
-      qc: [],
-      restoration: null,
+      ...tiledGuard(run, r),
     };
   }
 
@@ -275,6 +277,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         memoryBudgetBytes: run.memoryBudgetBytes,
         pairsOnTargetGrid: true,
         frame: box ? { box, marginMm: rule.marginMm } : undefined,
+        // A model generation run restores in tiles over the head (model-runner.ts finds it, off this thread).
+        tiles: task === 'generate' ? {} : undefined,
       },
       {
         signal: run.signal,
@@ -317,9 +321,45 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     alignment,
     seconds: { ...seconds, ...r.seconds, vote: seconds.vote },
     choice: r.choice,
-    qc,
-    restoration: null,
+    ...tiledGuard(run, r, qc),
   };
+}
+
+/**
+ * A model generation run in tiles reports as a restoration does: its settings and the guard (each example
+ * restored from the others, engine/run-tiles.ts). A model that makes its examples worse keeps its result (it was
+ * asked for, or the task has no classical restoration) with the QC warning restoration-harms.
+ */
+function tiledGuard(run: PipelineRun, r: TaskRunResult, qc: QcWarning[] = []): { qc: QcWarning[]; restoration: RestorationOutcome | null } {
+  const t = r.tiled;
+  if (!t) return { qc, restoration: null };
+  const pairs = run.structures[0].pairs;
+  const examples = t.examples.map((e) => ({
+    name: run.pairName?.(pairs[e.pair]) ?? basename(pairs[e.pair].imageFile),
+    inputPsnr: round2(e.inputPsnr),
+    outputPsnr: round2(e.outputPsnr),
+  }));
+  const guard = examples.length
+    ? verdictOf(examples, 'the model')
+    : { passed: true, message: 'not checked (the guard restores each example from the others: it needs two pairs or more)' };
+  const harms = guard.passed
+    ? []
+    : [{ kind: 'restoration-harms' as const, structure: 0, message: `${guard.message}; the result is written, but do not trust it` }];
+  return {
+    qc: [...qc, ...harms],
+    restoration: {
+      method: 'model',
+      why: `${t.tiles} tiles of ${t.voxelMm.toFixed(2)} mm`,
+      settings: { tiles: t.tiles, voxelMm: Math.round(t.voxelMm * 1000) / 1000, overlap: t.overlap, guardTiles: t.guardTiles },
+      examples,
+      guard,
+      applied: true,
+    },
+  };
+}
+
+function round2(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 100) / 100 : x;
 }
 
 /**
@@ -487,9 +527,11 @@ function agreement(model: ArrayLike<number>, vote: Uint8Array): { voxels: number
 /** The engine's progress (structure 1-based within its call) as the run's: structure index and overall fraction. */
 function inferProgress(p: ModelProgress, first: number, structures: number): PipelineProgress {
   const structure = first + p.structure - 1;
+  const done = p.tile && p.tiles ? (p.tile - 1 + p.pairsDone / p.pairsTotal) / p.tiles : p.pairsDone / p.pairsTotal;
   return {
     stage: 'mini-context',
-    fraction: (structure + p.pairsDone / p.pairsTotal) / structures,
+    ...(p.tile && p.tiles ? { tile: p.tile, tiles: p.tiles } : {}),
+    fraction: (structure + done) / structures,
     structure,
     miniContext: p.miniContext,
     miniContexts: p.miniContexts,

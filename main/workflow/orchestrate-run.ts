@@ -171,7 +171,7 @@ export interface RunOutcome {
   alignment: PipelineResult['alignment'];
   /** Mini-contexts of the longest structure (0 without the model). */
   miniContexts: number;
-  /** Classical restoration: what it chose from the examples and how they fared (the guard). */
+  /** Classical restoration, or the model's generation in tiles: what it chose and how the examples fared (the guard). */
   restoration: RestorationOutcome | null;
   seconds: Record<string, number>;
   runId: number | null;

@@ -21,7 +21,7 @@ export function progressText(p: RunProgress): string {
     case 'lesion':
       return `${named(p)}${p.step}`;
     case 'mini-context':
-      return `${named(p)}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`;
+      return `${named(p)}${p.tile ? `tile ${p.tile}/${p.tiles}: ` : ''}mini-context ${p.miniContext}/${p.miniContexts} (${p.pairsDone}/${p.pairsTotal} pairs)`;
     case 'restore':
       return p.detail;
   }

@@ -140,7 +140,8 @@ export interface RunTaskResult {
   /**
    * Classical restoration runs: why this method (asked for, or the set's task name for the default), how its
    * examples fared (the guard), and whether the result is the restoration or the input returned unchanged because
-   * the default made the examples worse. Null otherwise.
+   * the default made the examples worse. The model's generation in tiles too: why = its tiles and voxel size, its
+   * guard on the examples, always applied. Null otherwise.
    */
   restoration: { why: string; examples: string; applied: boolean } | null;
   /**

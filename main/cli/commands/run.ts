@@ -192,7 +192,7 @@ function cliReport(o: RunOutcome, out: string, device: string, seconds: Record<s
       : null,
     /** The context set used and why (named, or the one that fits when none was named). */
     contextSet: o.sets.length ? { name: o.contextName, reason: o.contextReason, starter: o.starter } : null,
-    /** Classical restoration: what it chose from the examples, each example's PSNR before and after (the guard). */
+    /** Classical restoration, or the model's generation in tiles: what it chose, each example's PSNR before and after (the guard). */
     restoration: o.restoration,
   };
 }
@@ -200,7 +200,7 @@ function cliReport(o: RunOutcome, out: string, device: string, seconds: Record<s
 function printSummary(io: CliIo, o: RunOutcome, report: ReturnType<typeof cliReport>, out: string, doubtOut: string | undefined): void {
   const s = o.structures[0];
   const how = o.choice
-    ? `${o.model?.dir}, mini-context ${s.miniContext}, ${o.choice.provider} ${o.choice.precision}: ${o.choice.reason}`
+    ? `${o.model?.dir}, mini-context ${s.miniContext}, ${o.choice.provider} ${o.choice.precision}: ${o.choice.reason}${o.restoration ? `; ${o.restoration.why}; examples: ${o.restoration.guard.message}` : ''}`
     : o.restoration
       ? `${o.restoration.method} (${o.restoration.why}; ${Object.entries(o.restoration.settings)
           .map(([k, v]) => `${k} ${v}`)

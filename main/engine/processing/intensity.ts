@@ -239,6 +239,11 @@ function kthValues(values: ArrayLike<number>, ranks: number[], min: number, max:
  */
 export function percentileNormalizer(v: Volume, lower: number, upper: number): (stored: number) => number {
   const [lo, hi] = volumeQuantiles(v, [lower, upper]);
+  return rangeNormalizer(v, lo, hi);
+}
+
+/** `percentileNormalizer` with its quantiles given: stored value → real value clipped to [lo, hi] → [0, 1]. */
+export function rangeNormalizer(v: Pick<Volume, 'slope' | 'intercept'>, lo: number, hi: number): (stored: number) => number {
   const { slope, icpt } = scaling(v);
   const range = hi - lo;
   if (!(range > 1e-12)) return () => 0;

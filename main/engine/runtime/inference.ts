@@ -43,6 +43,9 @@ export interface ContextProgress {
   miniContexts: number;
   pairsDone: number;
   pairsTotal: number;
+  /** Tiled generation (run-tiles.ts): which tile (1-based) of how many; the counts above are that tile's. */
+  tile?: number;
+  tiles?: number;
 }
 
 export interface ContextOptions {

@@ -363,9 +363,12 @@ export function fitPeakField(data: Float32Array, dims: Dims3, mask: Uint8Array, 
     y[j] = p.at - ref;
   });
   // Tukey's biweight on the residuals: blocks whose peak is another tissue or a partial-volume mix drop out.
-  const w = Float64Array.from(used, (p) => p.n);
-  let coef = leastSquares(basis, y, m, w);
-  for (let round = 0; round < 5; round++) {
+  // It starts from no field (the peaks' median), not from a plain fit: blocks of another tissue that fall in
+  // the window (scalp, muscle) sit together at the head's rim, where a plain fit would bend to them.
+  const w = new Float64Array(used.length);
+  let coef = new Array<number>(m).fill(0);
+  coef[0] = median(Array.from(y));
+  for (let round = 0; round < 6; round++) {
     const res = used.map((_, j) => {
       let f = 0;
       for (let t = 0; t < m; t++) f += basis[j * m + t] * coef[t];

@@ -6,23 +6,46 @@ import { type ExamplePair, type ExampleScore, type GuardVerdict } from './guard.
 import type { Dims3 } from './nlm.js';
 
 /**
- * Intensity non-uniformity (bias field) correction in the spirit of N4 (Tustison et al. 2010; N3, Sled et al.
- * 1998), written by hand (no maintained JavaScript port of N4 exists). Like N4 it works on log intensities
- * inside the head, alternates sharpening the intensity histogram (Wiener deconvolution of a Gaussian blur)
- * with fitting a smooth field to what the sharpening moved, and accumulates the field over iterations.
- * Simplified: the smooth field is a low-order polynomial in x, y, z (degree chosen from the examples) rather
- * than N4's multi-resolution B-spline lattice, fitted to a regular subsample of the head's voxels, with one
- * resolution level.
+ * Intensity non-uniformity (bias field) correction, written by hand (no maintained JavaScript port of N4
+ * exists). The field is a low-order polynomial of log intensity in x, y, z, estimated one of two ways (which
+ * one, and its degree, chosen from the examples):
+ * - `peaks`: the field is what moves one tissue's intensity across the head. The head is cut into blocks; in
+ *   each, the peak of the local log-intensity histogram (one tissue, nearly flat inside a block); the blocks
+ *   whose peak belongs to the tissue most blocks peak at (white matter in a T1) give the field at their centre,
+ *   and a robust (Tukey-weighted) fit smooths them. Edges, CSF, skull and partial volume never enter: they are
+ *   not a block's peak. This is how FreeSurfer's mri_normalize and most segmentation-based corrections anchor
+ *   the field; it does not fit anatomy where there is little bias to remove.
+ * - `n3`: N3/N4's iteration (Sled et al. 1998; Tustison et al. 2010) on a regular subsample of the head:
+ *   sharpen the histogram of the corrected log intensities (Wiener deconvolution of a Gaussian blur), fit the
+ *   field to what the sharpening moved, accumulate. Simplified against N4: one polynomial, one resolution, no
+ *   mask weighting, so with little bias it partly fits anatomy.
  */
+export type FieldFit = 'peaks' | 'n3';
+
 export interface BiasOptions {
   /** Polynomial degree of the log-field. */
   degree: number;
+  /** How the field is estimated (default `n3`). */
+  fit?: FieldFit;
   iterations?: number;
   /** Gaussian blur of the log-histogram assumed by the sharpening (FWHM, log units; N4's default 0.15). */
   fwhm?: number;
 }
 
-export const DEGREES = [2, 3, 4];
+/** A fitted log-field: polynomial coefficients and, for `peaks`, the box (in [-1, 1] coordinates) it was measured in. */
+export interface LogField {
+  coef: number[];
+  degree: number;
+  /** Outside this box the field is held at its value on the box's face: a polynomial fitted inside diverges outside. */
+  box?: { lo: [number, number, number]; hi: [number, number, number] };
+}
+
+/** The candidates tried on the examples (`peaks` first: on a tie it wins). */
+export const CANDIDATES: readonly { fit: FieldFit; degree: number }[] = [
+  { fit: 'peaks', degree: 2 },
+  { fit: 'peaks', degree: 3 },
+  { fit: 'n3', degree: 2 },
+];
 const SAMPLES = 40_000;
 
 interface Samples {
@@ -204,14 +227,16 @@ function dft(re: Float64Array, im: Float64Array | null, inverse: boolean): [Floa
   return [outR, outI];
 }
 
-function leastSquares(basis: Float64Array, y: Float64Array, m: number): number[] {
+function leastSquares(basis: Float64Array, y: Float64Array, m: number, weights?: Float64Array): number[] {
   const n = y.length;
   const A = new Float64Array(m * m);
   const b = new Float64Array(m);
   for (let i = 0; i < n; i++) {
+    const w = weights ? weights[i] : 1;
+    if (w === 0) continue;
     const row = i * m;
     for (let a = 0; a < m; a++) {
-      const fa = basis[row + a];
+      const fa = w * basis[row + a];
       b[a] += fa * y[i];
       for (let c = a; c < m; c++) A[a * m + c] += fa * basis[row + c];
     }
@@ -241,16 +266,171 @@ function leastSquares(basis: Float64Array, y: Float64Array, m: number): number[]
   return x;
 }
 
-/** The multiplicative field exp(poly) on the whole grid. */
-export function fieldOnGrid(coef: number[], degree: number, dims: Dims3): Float32Array {
+/**
+ * The `peaks` field (see the top of this file). Block edge: a sixteenth of the grid's shortest side, 4–16
+ * voxels (16 mm on a 1 mm head: the field moves a block's peak by well under a bin). Log-histogram bins of
+ * 0.005 summed over five (±1.25 %), a block's peak counting when at least a fortieth of a full block sits in
+ * it; the reference tissue is the mode of the accepted blocks' peaks (0.01 bins), a block belongs to it when
+ * its peak lies within ±0.15 (the field's range; another tissue's peak is further: grey matter sits ~0.35
+ * below white matter in a T1).
+ */
+export function fitPeakField(data: Float32Array, dims: Dims3, mask: Uint8Array, degree: number): LogField {
   const [nx, ny, nz] = dims;
+  const K = Math.max(4, Math.min(16, Math.round(Math.min(nx, ny, nz) / 16)));
+  const [bx, by, bz] = [Math.ceil(nx / K), Math.ceil(ny / K), Math.ceil(nz / K)];
+  const floor = 0.1 * percentile(data, 0.99);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    if (mask[i] === 0 || !(data[i] > floor)) continue;
+    if (data[i] < lo) lo = data[i];
+    if (data[i] > hi) hi = data[i];
+  }
+  if (!(hi > lo)) return { coef: new Array<number>(monomials(degree).length).fill(0), degree };
+  lo = Math.log(lo);
+  const nb = Math.floor((Math.log(hi) - lo) / PEAK_BIN) + 1;
+  const nBlocks = bx * by * bz;
+  const count = new Float64Array(nBlocks);
+  const centre = new Float64Array(3 * nBlocks);
+  // One histogram row per block that has head voxels: indices into `hist`.
+  const row = new Int32Array(nBlocks).fill(-1);
+  for (let z = 0, i = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++, i++) {
+        if (mask[i] === 0 || !(data[i] > floor)) continue;
+        const b = Math.floor(x / K) + bx * (Math.floor(y / K) + by * Math.floor(z / K));
+        count[b]++;
+        centre[3 * b] += x;
+        centre[3 * b + 1] += y;
+        centre[3 * b + 2] += z;
+      }
+  let rows = 0;
+  for (let b = 0; b < nBlocks; b++) if (count[b] > 0) row[b] = rows++;
+  const hist = new Float32Array(rows * nb);
+  for (let z = 0, i = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++, i++) {
+        if (mask[i] === 0 || !(data[i] > floor)) continue;
+        const b = Math.floor(x / K) + bx * (Math.floor(y / K) + by * Math.floor(z / K));
+        hist[row[b] * nb + Math.min(nb - 1, Math.floor((Math.log(data[i]) - lo) / PEAK_BIN))]++;
+      }
+  const minCount = Math.max(8, K ** 3 / 40);
+  const peak: { b: number; at: number; n: number }[] = [];
+  for (let b = 0; b < nBlocks; b++) {
+    if (row[b] < 0) continue;
+    const h = hist.subarray(row[b] * nb, row[b] * nb + nb);
+    let best = -1;
+    let bestN = 0;
+    let run = 0;
+    for (let k = 0; k < nb + 2; k++) {
+      run += k < nb ? h[k] : 0;
+      if (k >= 5) run -= h[k - 5];
+      if (run > bestN) {
+        bestN = run;
+        best = k - 2;
+      }
+    }
+    if (bestN >= minCount) peak.push({ b, at: lo + (best + 0.5) * PEAK_BIN, n: bestN });
+  }
+  const terms = monomials(degree);
+  if (peak.length < 3 * terms.length) return { coef: new Array<number>(terms.length).fill(0), degree };
+  // The reference tissue: where most blocks (by voxels in their peak) peak.
+  const modes = new Float64Array(Math.floor((Math.log(hi) - lo) / 0.01) + 3);
+  for (const p of peak) modes[Math.floor((p.at - lo) / 0.01)] += p.n;
+  let ref = 0;
+  let refN = -1;
+  for (let k = 0; k < modes.length; k++) {
+    const s = (modes[k - 2] ?? 0) + (modes[k - 1] ?? 0) + modes[k] + (modes[k + 1] ?? 0) + (modes[k + 2] ?? 0);
+    if (s > refN) {
+      refN = s;
+      ref = lo + (k + 0.5) * 0.01;
+    }
+  }
+  const used = peak.filter((p) => Math.abs(p.at - ref) < PEAK_WINDOW);
+  if (used.length < 3 * terms.length) return { coef: new Array<number>(terms.length).fill(0), degree };
+  const m = terms.length;
+  const basis = new Float64Array(used.length * m);
+  const y = new Float64Array(used.length);
+  const boxLo: [number, number, number] = [Infinity, Infinity, Infinity];
+  const boxHi: [number, number, number] = [-Infinity, -Infinity, -Infinity];
+  used.forEach((p, j) => {
+    const c = [0, 1, 2].map((a) => norm(centre[3 * p.b + a] / count[p.b], dims[a]));
+    for (let a = 0; a < 3; a++) {
+      boxLo[a] = Math.min(boxLo[a], c[a]);
+      boxHi[a] = Math.max(boxHi[a], c[a]);
+    }
+    terms.forEach(([ea, eb, ec], t) => (basis[j * m + t] = c[0] ** ea * c[1] ** eb * c[2] ** ec));
+    y[j] = p.at - ref;
+  });
+  // Tukey's biweight on the residuals: blocks whose peak is another tissue or a partial-volume mix drop out.
+  // It starts from no field (the peaks' median), not from a plain fit: blocks of another tissue that fall in
+  // the window (scalp, muscle) sit together at the head's rim, where a plain fit would bend to them.
+  const w = new Float64Array(used.length);
+  let coef = new Array<number>(m).fill(0);
+  coef[0] = median(Array.from(y));
+  for (let round = 0; round < 6; round++) {
+    const res = used.map((_, j) => {
+      let f = 0;
+      for (let t = 0; t < m; t++) f += basis[j * m + t] * coef[t];
+      return y[j] - f;
+    });
+    const scale = 1.4826 * median(res.map(Math.abs)) + 2e-3;
+    res.forEach((r, j) => (w[j] = used[j].n * Math.max(0, 1 - (r / (4.685 * scale)) ** 2) ** 2));
+    coef = leastSquares(basis, y, m, w);
+  }
+  const field: LogField = { coef, degree, box: { lo: boxLo, hi: boxHi } };
+  // The field carries no overall scale: the corrected head keeps its mean log intensity (its units).
+  coef[0] -= meanOverHead(field, dims, mask, data, floor);
+  return field;
+}
+
+const PEAK_BIN = 0.005;
+const PEAK_WINDOW = 0.15;
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : 0;
+}
+
+/** Mean of the log-field over the head's voxels above `floor`, on a regular subsample. */
+function meanOverHead(field: LogField, dims: Dims3, mask: Uint8Array, data: Float32Array, floor: number): number {
+  const [nx, ny, nz] = dims;
+  const step = Math.max(1, Math.round(Math.cbrt(mask.length / 2e5)));
+  let s = 0;
+  let n = 0;
+  for (let z = 0; z < nz; z += step)
+    for (let y = 0; y < ny; y += step)
+      for (let x = 0; x < nx; x += step) {
+        const i = x + nx * (y + ny * z);
+        if (mask[i] === 0 || !(data[i] > floor)) continue;
+        s += logFieldAt(field, norm(x, nx), norm(y, ny), norm(z, nz));
+        n++;
+      }
+  return n ? s / n : 0;
+}
+
+function clampTo(v: number, field: LogField, axis: number): number {
+  return field.box ? Math.min(field.box.hi[axis], Math.max(field.box.lo[axis], v)) : v;
+}
+
+function logFieldAt(field: LogField, x: number, y: number, z: number): number {
+  const [cx, cy, cz] = [clampTo(x, field, 0), clampTo(y, field, 1), clampTo(z, field, 2)];
+  let v = 0;
+  monomials(field.degree).forEach(([a, b, c], t) => (v += field.coef[t] * cx ** a * cy ** b * cz ** c));
+  return v;
+}
+
+/** The multiplicative field exp(poly) on the whole grid. */
+export function fieldOnGrid(field: LogField, dims: Dims3): Float32Array {
+  const [nx, ny, nz] = dims;
+  const { coef, degree } = field;
   const terms = monomials(degree);
   const out = new Float32Array(nx * ny * nz);
-  const xs = Array.from({ length: nx }, (_, x) => norm(x, nx));
+  const xs = Array.from({ length: nx }, (_, x) => clampTo(norm(x, nx), field, 0));
   for (let z = 0; z < nz; z++) {
-    const zn = norm(z, nz);
+    const zn = clampTo(norm(z, nz), field, 2);
     for (let y = 0; y < ny; y++) {
-      const yn = norm(y, ny);
+      const yn = clampTo(norm(y, ny), field, 1);
       // Per row, the polynomial in x alone: its coefficients from the y and z powers.
       const cx = new Float64Array(degree + 1);
       terms.forEach(([a, b, c], t) => (cx[a] += coef[t] * yn ** b * zn ** c));
@@ -265,11 +445,16 @@ export function fieldOnGrid(coef: number[], degree: number, dims: Dims3): Float3
   return out;
 }
 
+/** The log-field of one image, estimated inside its head mask. */
+export function estimateField(data: Float32Array, dims: Dims3, mask: Uint8Array, opts: BiasOptions): LogField {
+  if (opts.fit === 'peaks') return fitPeakField(data, dims, mask, opts.degree);
+  return { coef: fitLogField(sampleHead(data, dims, mask), opts), degree: opts.degree };
+}
+
 /** Corrects one image: its head, the field fitted there, the image divided by the field (same grid and units). */
 export function correctBias(data: Float32Array, dims: Dims3, opts: BiasOptions, mask?: Uint8Array): { output: Float32Array; field: Float32Array } {
   const head = mask ?? headAndNoise(data, dims).mask;
-  const coef = fitLogField(sampleHead(data, dims, head), opts);
-  const field = fieldOnGrid(coef, opts.degree, dims);
+  const field = fieldOnGrid(estimateField(data, dims, head, opts), dims);
   const output = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) output[i] = data[i] / field[i];
   return { output, field };
@@ -277,27 +462,30 @@ export function correctBias(data: Float32Array, dims: Dims3, opts: BiasOptions, 
 
 export interface BiasResult {
   output: Float32Array;
+  fit: FieldFit;
   degree: number;
-  candidates: { degree: number; gainDb: number }[];
+  candidates: { fit: FieldFit; degree: number; gainDb: number }[];
   examples: ExampleScore[];
   guard: GuardVerdict;
   seconds: { examples: number; target: number };
 }
 
 /**
- * Bias correction whose field order is chosen from the example (biased, corrected) pairs: each degree is run
- * on every example's input and scored against its target inside its head; the best is applied to the target.
+ * Bias correction whose estimator and field order are chosen from the example (biased, corrected) pairs: each
+ * candidate is run on every example's input and scored against its target inside its head; the one with the
+ * best mean gain is applied to the target.
  */
 export async function correctBiasInContext(
   target: Float32Array,
   dims: Dims3,
   examples: readonly ExamplePair[],
-  opts: { degree?: number; signal?: AbortSignal; onProgress?: (fraction: number | null, message: string) => void } = {},
+  opts: { degree?: number; fit?: FieldFit; signal?: AbortSignal; onProgress?: (fraction: number | null, message: string) => void } = {},
 ): Promise<BiasResult> {
   const t0 = performance.now();
   if (examples.length === 0) throw new InputError(undefined, 'bias correction chooses its field from examples: give at least one pair', 'usage');
-  const degrees = opts.degree ? [opts.degree] : DEGREES;
-  const perDegree = degrees.map(() => [] as ExampleScore[]);
+  const candidates = CANDIDATES.filter((c) => (!opts.degree || c.degree === opts.degree) && (!opts.fit || c.fit === opts.fit));
+  if (candidates.length === 0) candidates.push({ fit: opts.fit ?? 'peaks', degree: opts.degree ?? 2 });
+  const perCandidate = candidates.map(() => [] as ExampleScore[]);
   for (let e = 0; e < examples.length; e++) {
     opts.signal?.throwIfAborted();
     opts.onProgress?.(e / (examples.length + 1), `bias field of example ${examples[e].name}`);
@@ -305,27 +493,26 @@ export async function correctBiasInContext(
     const { mask } = headAndNoise(ex.input, ex.dims);
     const piece = { example: 0, input: ex.input, target: ex.target, score: mask, peak: 0 };
     for (let i = 0; i < mask.length; i++) if (mask[i] && ex.target[i] > piece.peak) piece.peak = ex.target[i];
-    const samples = sampleHead(ex.input, ex.dims, mask);
-    degrees.forEach((degree, d) => {
-      const coef = fitLogField(samples, { degree });
-      const field = fieldOnGrid(coef, degree, ex.dims);
+    candidates.forEach((c, k) => {
+      const field = fieldOnGrid(estimateField(ex.input, ex.dims, mask, c), ex.dims);
       const out = new Float32Array(ex.input.length);
       for (let i = 0; i < out.length; i++) out[i] = ex.input[i] / field[i];
-      perDegree[d].push(scoreOne(examples[e].name, piece, out));
+      perCandidate[k].push(scoreOne(examples[e].name, piece, out));
     });
   }
-  const gains = perDegree.map((s) => s.reduce((a, x) => a + x.outputPsnr - x.inputPsnr, 0) / s.length);
+  const gains = perCandidate.map((s) => s.reduce((a, x) => a + x.outputPsnr - x.inputPsnr, 0) / s.length);
   const bestIdx = gains.indexOf(Math.max(...gains));
-  const degree = degrees[bestIdx];
+  const best = candidates[bestIdx];
   const t1 = performance.now();
-  opts.onProgress?.(examples.length / (examples.length + 1), `correcting the target's bias field (degree ${degree})`);
-  const { output } = correctBias(target, dims, { degree });
+  opts.onProgress?.(examples.length / (examples.length + 1), `correcting the target's bias field (${best.fit}, degree ${best.degree})`);
+  const { output } = correctBias(target, dims, best);
   return {
     output,
-    degree,
-    candidates: degrees.map((d, k) => ({ degree: d, gainDb: gains[k] })),
-    examples: perDegree[bestIdx],
-    guard: verdictOf(perDegree[bestIdx], 'bias-field correction'),
+    fit: best.fit,
+    degree: best.degree,
+    candidates: candidates.map((c, k) => ({ ...c, gainDb: gains[k] })),
+    examples: perCandidate[bestIdx],
+    guard: verdictOf(perCandidate[bestIdx], `bias-field correction (${best.fit}, degree ${best.degree})`),
     seconds: { examples: (t1 - t0) / 1000, target: (performance.now() - t1) / 1000 },
   };
 }

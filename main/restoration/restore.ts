@@ -87,5 +87,5 @@ export async function restoreInContext(
     };
   }
   const r = await correctBiasInContext(target, dims, examples, opts);
-  return { output: r.output, method, why, settings: { degree: r.degree }, examples: r.examples, guard: r.guard, seconds: r.seconds };
+  return { output: r.output, method, why, settings: { field: r.fit, degree: r.degree }, examples: r.examples, guard: r.guard, seconds: r.seconds };
 }

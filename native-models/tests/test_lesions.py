@@ -71,8 +71,9 @@ def test_the_image_changes_where_the_label_is(bank, bright):
         inside = float(img[y].mean())
         wm = float(img[torch.isin(lab, torch.tensor([2, 41]))].mean())
         assert (inside - wm > 0.1) if bright else (wm - inside > 0.1)
-        # Skull-stripped: nothing but background outside the brain dilated by one voxel.
+        # Skull-stripped: nothing but background outside the brain dilated by one voxel, and the background dark.
         assert not bool((lab == 165).any())
+        assert float(img[lab == 0].mean()) < 0.15
 
 
 def test_lesions_move_between_the_pairs_of_one_episode(bank):

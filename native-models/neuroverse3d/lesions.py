@@ -224,7 +224,10 @@ def _percentile_clip(img: torch.Tensor, labels: torch.Tensor, g: torch.Generator
             q = float(T._u(g, 0.88, 0.999))
             sample = fg[torch.randint(fg.numel(), (min(fg.numel(), 20000),), generator=g)]
             hi = float(torch.quantile(sample, q))
-            v = (v / max(hi, 1e-3)).clamp(0, 1)
+            # The lower end as the app's 2nd percentile of the whole volume: the air, which stays at 0.
+            flat = v.flatten()
+            lo = float(torch.quantile(flat[torch.randint(flat.numel(), (20000,), generator=g)], 0.02))
+            v = ((v - lo) / max(hi - lo, 1e-3)).clamp(0, 1)
         out.append(v)
     return torch.stack(out)
 

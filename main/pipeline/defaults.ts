@@ -29,6 +29,11 @@ export function isLesionMethod(m: Method | undefined): m is LesionMethod {
   return m !== undefined && (LESION_METHODS as readonly string[]).includes(m);
 }
 
+/** Whether a lesion run may use a method: the lesion methods, or a model (one trained for lesions; docs/lesions.md). */
+export function isLesionRunMethod(m: Method): boolean {
+  return isLesionMethod(m) || m === 'model';
+}
+
 /**
  * Defaults, chosen by held-out Dice on the five real dev heads whose cold one-click with four pairs stays within a
  * minute on a 2-core machine (issue 24; docs/alignment.md has the table): joint label fusion after affine
@@ -54,12 +59,12 @@ export const MODEL_ALIGN: AlignMode = 'affine';
 
 /**
  * The method and alignment of a run from what the user said: naming a model means the model; a model run
- * aligns as its manifest says it was trained (else MODEL_ALIGN). A lesion run takes the lesion default. Generation
+ * aligns as its manifest says it was trained (else MODEL_ALIGN). A lesion run takes the lesion default unless a model is named. Generation
  * without a method or model runs the classical restoration the task asks for (`restoration`: from the set's task
  * name or the examples, restoration/restore.ts), and the model for other generation tasks (skull stripping).
  */
 export function chooseMethod(task: Task, asked: { method?: Method; modelNamed?: boolean; restoration?: RestorationMethod | null; lesion?: boolean }): Method {
-  if (asked.lesion) return asked.method ?? DEFAULTS.lesion.method;
+  if (asked.lesion) return asked.method ?? (asked.modelNamed ? 'model' : DEFAULTS.lesion.method);
   if (task === 'generate') return asked.method ?? (asked.modelNamed ? 'model' : (asked.restoration ?? 'model'));
   return asked.method ?? (asked.modelNamed ? 'model' : DEFAULTS.segment.method);
 }

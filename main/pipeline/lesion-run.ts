@@ -14,12 +14,34 @@ export type LesionPairFiles = PairFiles & { channelFiles?: string[] };
 
 /** What a lesion run adds to its structure's result: how the mask was made and what it holds. */
 export interface LesionDetails {
-  method: LesionMethod;
-  rule: CleanupRule;
-  /** Mean Dice of the rule on the examples (classifier: each held out of its own fit; threshold: fitted on them). */
+  /** A method fitted on the examples at run time, or the in-context model (one trained for lesions). */
+  method: LesionMethod | 'model';
+  /** The cleanup learned from the examples; null for the model (its output above the manifest's threshold, as it stands). */
+  rule: CleanupRule | null;
+  /** Mean Dice of the rule on the examples (classifier: each held out of its own fit; threshold: fitted on them); null for the model. */
   exampleDice: number | null;
   stats: LesionStats;
   seconds: LesionRunResult['seconds'];
+}
+
+/**
+ * A model's lesion mask described as the other lesion methods' are. Its phases map onto theirs: preparing the target
+ * and pairs is the read, the target encoder the features, encoding the context the fit, the decoder the prediction.
+ */
+export function modelLesionDetails(
+  volume: Volume,
+  seconds: { preprocess: number; targetEncoder: number; context: number; decoder: number; postprocess: number },
+): LesionDetails {
+  const s = {
+    read: seconds.preprocess,
+    features: seconds.targetEncoder,
+    fit: seconds.context,
+    validate: 0,
+    predict: seconds.decoder + seconds.postprocess,
+    total: 0,
+  };
+  s.total = s.read + s.features + s.fit + s.predict;
+  return { method: 'model', rule: null, exampleDice: null, stats: lesionStats(volume), seconds: s };
 }
 
 export interface LesionPipelineInput {

@@ -28,7 +28,7 @@ import type { ModelRunner, ModelProgress } from './model-runner.js';
 import type { PipelineProgress } from './progress.js';
 import { runRestoration, type RestorationOutcome } from './restoration-run.js';
 import type { RestorationJobs } from '../restoration/runner.js';
-import { runLesionPipeline, type LesionDetails } from './lesion-run.js';
+import { modelLesionDetails, runLesionPipeline, type LesionDetails, type LesionPairFiles } from './lesion-run.js';
 import type { LesionMethod } from '../lesion/segment-lesions.js';
 import type { LesionJobs } from '../lesion/lesion-job.js';
 
@@ -79,6 +79,12 @@ export interface PipelineRun {
   targetChannels?: string[];
   /** Lesion methods: the worker pool (lesion/lesion-pool.ts); one per run when absent. */
   lesionPool?: ComputePool<LesionJobs>;
+  /**
+   * A lesion run with method "model" (a model trained for lesions): unaligned, each image framed as the manifest
+   * says, one channel, and the lesion count and volumes of its mask. The other lesion methods are lesion runs by
+   * their method alone.
+   */
+  lesion?: boolean;
 }
 
 export interface PipelineStructureResult {
@@ -149,6 +155,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   }
   const seconds = { align: 0, choose: 0, qc: 0, preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, vote: 0, postprocess: 0 };
   if (isLesionMethod(run.method)) return lesionRun(run, run.method, seconds);
+  if (run.lesion) checkModelLesionRun(run);
   let choices: (ContextChoice | null)[] = run.structures.map(() => null);
   let ranking: AlignedSet | null = null;
   if (run.autoContext) {
@@ -186,7 +193,15 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     return {
       method: run.method,
       align: run.align,
-      structures: r.structures.map((s, k) => ({ ...s, baseline: null, uncertainty: null, contextChoice: null, pairs: run.structures[k].pairs })),
+      structures: r.structures.map((s, k) => ({
+        ...s,
+        baseline: null,
+        uncertainty: null,
+        contextChoice: null,
+        pairs: run.structures[k].pairs,
+        // The target is encoded once for all structures: its seconds go to the first.
+        ...(run.lesion ? { lesion: modelLesionDetails(s.volume, { ...s.seconds, targetEncoder: k === 0 ? r.seconds.targetEncoder : 0 }) } : {}),
+      })),
       alignment: null,
       seconds: { ...seconds, ...r.seconds },
       choice: r.choice,
@@ -567,6 +582,27 @@ async function checkPairs(run: PipelineRun): Promise<void> {
 
 function maskOnTarget(target: Volume, mask: Uint8Array, description: string): Volume {
   return volumeOnGrid(target, mask, description);
+}
+
+/** What a model's lesion run cannot be: aligned, or more than the one channel the model reads. */
+function checkModelLesionRun(run: PipelineRun): void {
+  if (run.method !== 'model') throw new InputError(undefined, `a lesion run uses the model or a lesion method (got "${run.method}")`, 'usage');
+  if (run.align !== 'none')
+    throw new InputError(
+      undefined,
+      `a lesion run with the model is not aligned (got alignment ${run.align}): a lesion is not where the examples' lesions are`,
+      'usage',
+    );
+  if (run.autoContext) throw new InputError(undefined, 'choosing the context ranks aligned images: it does not apply to lesion runs', 'usage');
+  const extra = run.structures.flatMap((s) => s.pairs).find((p) => (p as LesionPairFiles).channelFiles?.length);
+  if (run.targetChannels?.length || extra)
+    throw new InputError(
+      extra?.imageFile,
+      'the model reads one channel (FLAIR or the like): give further channels to the classifier or threshold only',
+      'usage',
+    );
+  for (const s of run.structures)
+    if (s.task !== 'segment') throw new InputError(undefined, 'a lesion run segments: it applies to --task segment only', 'usage');
 }
 
 /**

@@ -12,7 +12,7 @@ import { scannerMatch } from '../library/scanner-match.js';
 import type { ContextSetInfo } from '../library/types.js';
 import { chooseDefaultSet, type DefaultSetChoice } from '../library/default-set.js';
 import { STARTER_CONTEXT_SIZE } from '../library/starter.js';
-import { chooseAlign, chooseMethod, isFusion, isLesionMethod, isRestoration, METHODS, type Method } from '../pipeline/defaults.js';
+import { chooseAlign, chooseMethod, isFusion, isLesionMethod, isLesionRunMethod, isRestoration, METHODS, type Method } from '../pipeline/defaults.js';
 import type { LesionDetails } from '../pipeline/lesion-run.js';
 import { restorationFor, type RestorationOutcome } from '../pipeline/restoration-run.js';
 import type { RestorationJobs } from '../restoration/runner.js';
@@ -195,14 +195,12 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
       : null;
   // A set whose task marks a lesion runs as a lesion run without being told (`run --context-set NAME`, the Run panel).
   const lesion = req.lesion === true || isLesionMethod(req.method) || ctx.lesion;
-  if (ctx.lesion && req.model)
+  if (ctx.lesion && req.method !== undefined && !isLesionRunMethod(req.method))
     throw new InputError(
       undefined,
-      `context set "${ctx.name}" marks a lesion: a model does not apply (the lesion methods are fitted on the pairs at run time)`,
+      `context set "${ctx.name}" marks a lesion: its runs use the method classifier, threshold or model (got "${req.method}")`,
       'usage',
     );
-  if (ctx.lesion && req.method !== undefined && !isLesionMethod(req.method))
-    throw new InputError(undefined, `context set "${ctx.name}" marks a lesion: its runs use the method classifier or threshold (got "${req.method}")`, 'usage');
   const method = chooseMethod(ctx.task, { method: req.method, modelNamed: req.model !== undefined, restoration: restorationAsked?.method, lesion });
   if (lesion && ctx.task !== 'segment') throw new InputError(undefined, 'a lesion run segments: it applies to segmentation only', 'usage');
   if (isRestoration(method) && ctx.task !== 'generate')
@@ -211,6 +209,13 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
   if (isFusion(method) && ctx.task !== 'segment')
     throw new InputError(undefined, `method ${method} fuses label maps: it applies to segmentation only`, 'usage');
 
+  // The installed models are picked for anatomy: a lesion run takes a model only when it is named.
+  if (lesion && method === 'model' && req.model === undefined)
+    throw new InputError(
+      undefined,
+      'a lesion run with the model needs the model named (a package trained for lesions; the bundled one was trained on anatomy)',
+      'usage',
+    );
   let model: RunOutcome['model'] = null;
   let engine: ModelRunner | undefined;
   if (method === 'model') {
@@ -223,7 +228,8 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
       throw new InputError(model.dir, `model was not trained for task "${ctx.task}" (manifest tasks: ${engine.manifest.tasks.join(', ')})`);
     if (model.id === null) model = { ...model, name: engine.manifest.name };
   }
-  const align = chooseAlign(ctx.task, method, req.align, engine?.manifest.alignment);
+  // A lesion run is never aligned, whatever a model's manifest says it was trained with.
+  const align = chooseAlign(ctx.task, method, req.align ?? (lesion ? 'none' : undefined), engine?.manifest.alignment);
   if (req.reference !== undefined && align === 'none') throw new InputError(undefined, 'a reference image needs alignment affine or deformable', 'usage');
   if (lesion && align !== 'none')
     throw new InputError(undefined, `lesion runs are not aligned (got alignment ${align}): a lesion is not where the examples' lesions are`, 'usage');
@@ -254,6 +260,7 @@ export async function orchestrateRun(req: RunRequest, services: RunServices): Pr
     // Lesion pairs carry further channels: the lesion worker checks every channel's grid itself.
     checkPairsFirst: ctx.checkPairsFirst && !lesion,
     targetChannels: req.targetChannels,
+    lesion: lesion && method === 'model',
     autoContext: autoContext === undefined ? undefined : { n: autoContext, headerMatch: (p) => ctx.headerMatch(p as RunPair) },
     pairName: (p) => (p as RunPair).name,
     syntheticPairs: ctx.starter,
@@ -394,10 +401,10 @@ export function checkRunSettings(req: Partial<RunRequest>, w: SettingWords = APP
     throw new InputError(undefined, `${w.method} ${req.method} restores images: it applies to generation only`, 'usage');
   if (req.method !== undefined && isRestoration(req.method) && req.model)
     throw new InputError(undefined, `${w.model} does not apply to method ${req.method} (no model)`, 'usage');
-  if (req.lesion && req.model)
-    throw new InputError(undefined, `${w.model} does not apply to lesion runs (the lesion methods are fitted on the pairs at run time)`, 'usage');
-  if (req.lesion && req.method !== undefined && !isLesionMethod(req.method))
-    throw new InputError(undefined, `lesion runs use ${w.method} classifier or threshold (got "${req.method}")`, 'usage');
+  if (req.lesion && req.method !== undefined && !isLesionRunMethod(req.method))
+    throw new InputError(undefined, `lesion runs use ${w.method} classifier, threshold or model (got "${req.method}")`, 'usage');
+  if (req.model && isLesionMethod(req.method))
+    throw new InputError(undefined, `${w.model} does not apply to method ${req.method} (fitted on the pairs at run time)`, 'usage');
   if (req.targetChannels?.length && !(req.lesion || isLesionMethod(req.method)))
     throw new InputError(undefined, 'further target channels apply to lesion runs', 'usage');
   if (req.autoContext !== undefined && !(Number.isInteger(req.autoContext) && req.autoContext >= 1))

@@ -31,6 +31,10 @@ def context_size(step: int, fixed_steps: int, g: torch.Generator, fixed: int = 3
     return int(torch.randint(1, max_size + 1, (), generator=g))
 
 
+def _task_tag(ep) -> str:
+    return ep.task + ("/aligned" if ep.info.get("aligned") else "/lesion" if ep.info.get("lesion") else "")
+
+
 def save_checkpoint(path: Path, state: Dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -77,6 +81,11 @@ def parse_args(argv=None):
     p.add_argument("--aligned-fraction", type=float, default=0.0,
                    help="share of steps on aligned segmentation episodes (aligned.py: context labels brought onto "
                         "the target as the app's registration does, framed by the structure); the rest by --task-rates")
+    p.add_argument("--lesion-fraction", type=float, default=0.0,
+                   help="share of steps on lesion episodes (lesions.py: lesions painted into the rendered heads, the "
+                        "lesion mask as the label); taken before --aligned-fraction")
+    p.add_argument("--max-context", type=int, default=8,
+                   help="largest context size after the fixed phase (paper: 8); lesion runs use 2-4 examples")
     p.add_argument("--dice-weight", type=float, default=0.0,
                    help="adds this times a soft Dice loss to segmentation steps (what the product is judged by)")
     p.add_argument("--init-package", type=Path, default=None,
@@ -167,8 +176,11 @@ def main(argv=None) -> int:
 
     model.train()
     while keep_going():
-        L = context_size(step, fixed_steps, g)
-        if native is not None and float(torch.rand((), generator=g)) < args.aligned_fraction:
+        L = context_size(step, fixed_steps, g, max_size=args.max_context)
+        if args.lesion_fraction > 0 and float(torch.rand((), generator=g)) < args.lesion_fraction:
+            from .lesions import sample_lesion_episode
+            ep = sample_lesion_episode(bank, L + 1, g)
+        elif native is not None and float(torch.rand((), generator=g)) < args.aligned_fraction:
             from .aligned import sample_aligned_episode
             ep = sample_aligned_episode(native, L + 1, g, cfg.grid)
         else:
@@ -203,8 +215,8 @@ def main(argv=None) -> int:
                 print(f"non-finite loss at step {step} ({ep.task}); stopping", flush=True)
                 return 2
             dt = time.time() - t0
-            running[ep.task + ("/aligned" if ep.info.get("aligned") else "")].append(value / TASKS[ep.task].weight)
-            log.write(json.dumps({"step": step, "task": ep.task + ("/aligned" if ep.info.get("aligned") else ""), "L": L, "loss": value,
+            running[_task_tag(ep)].append(value / TASKS[ep.task].weight)
+            log.write(json.dumps({"step": step, "task": _task_tag(ep), "L": L, "loss": value,
                                   "loss_unweighted": value / TASKS[ep.task].weight, "seconds": round(dt, 3),
                                   "elapsed_s": round(elapsed_before + time.time() - started, 1),
                                   "aug": ep.info.get("seg_aug", []) + ep.info.get("overlay", [])}) + "\n")

@@ -1,11 +1,13 @@
 /**
  * Leave-one-out evaluation of the lesion methods on the real dev cases (../shared/data/lesions): each glioma the
  * target with the other three as examples, each MS patient the target with the other two; per method (the
- * classifier on FLAIR alone, the classifier on FLAIR + T1c / T1, the FLAIR threshold baseline): Dice, lesion-wise
+ * classifier on FLAIR alone, the classifier on FLAIR + T1c / T1, the FLAIR threshold baseline, and with --model DIR the
+ * in-context model of that package on FLAIR): Dice, lesion-wise
  * detection (a true lesion counts as found when the mask touches it; 26-connected), false-positive lesions, volume
  * error and seconds. Rows are appended to the output as they finish, so a run can be split per case:
  *
- *   node dist-scripts/eval/eval-lesions.js [--via module|cli] [--set glioma|ms] [--case NAME] [--method M] [--out FILE]
+ *   node dist-scripts/eval/eval-lesions.js [--via module|cli] [--set glioma|ms] [--case NAME] [--method M[,M...]] [--out FILE]
+ *                                          [--model DIR]   (adds the row "model": `run --lesion --method model --model DIR`, --via cli)
  *                                          [--variant default|noedge|mirror]   (classifier features, --via module)
  *   node dist-scripts/eval/eval-lesions.js --table [--out FILE]     (the Markdown table of docs/lesions.md)
  *
@@ -49,10 +51,11 @@ const CASES: Case[] = [
   })),
 ];
 
-const RUNS: { id: string; method: LesionMethod; multi: boolean }[] = [
+const RUNS: { id: string; method: LesionMethod | 'model'; multi: boolean }[] = [
   { id: 'classifier-flair', method: 'classifier', multi: false },
   { id: 'classifier-multi', method: 'classifier', multi: true },
   { id: 'threshold', method: 'threshold', multi: false },
+  { id: 'model', method: 'model', multi: false },
 ];
 
 /** Feature variants measured beside the default (module runs only): without the edge distance, with the mirror. */
@@ -96,9 +99,10 @@ function score(pred: Uint8Array, truth: Uint8Array, dims: [number, number, numbe
   };
 }
 
-async function viaCli(c: Case, examples: Case[], multi: boolean, method: LesionMethod, work: string) {
+async function viaCli(c: Case, examples: Case[], multi: boolean, method: LesionMethod | 'model', work: string) {
   const out = join(work, `${c.name}-${method}-${multi ? 'multi' : 'flair'}.nii.gz`);
   const args = ['bin/neuroverse.js', 'run', '--lesion', '--method', method, '--target', c.flair, '--out', out, '--json'];
+  if (method === 'model') args.push('--model', resolve(arg('model')!));
   if (multi) args.push('--target-channel', c.second);
   for (const e of examples) args.push('--context', `${e.flair}${multi ? `+${e.second}` : ''},${e.label}`);
   const t0 = performance.now();
@@ -115,7 +119,8 @@ async function viaCli(c: Case, examples: Case[], multi: boolean, method: LesionM
   };
 }
 
-async function viaModule(c: Case, examples: Case[], multi: boolean, method: LesionMethod) {
+async function viaModule(c: Case, examples: Case[], multi: boolean, method: LesionMethod | 'model') {
+  if (method === 'model') throw new Error('the model row runs through the CLI: --via cli');
   const t0 = performance.now();
   const channels = multi ? 2 : 1;
   const target = await readLesionCase({ images: multi ? [c.flair, c.second] : [c.flair] }, channels);
@@ -175,7 +180,9 @@ async function main() {
     const truth = Uint8Array.from(truthVol.data as ArrayLike<number>, (v) => (v ? 1 : 0));
     const voxelMl = truthVol.spacing.slice(0, 3).reduce((a, b) => a * b, 1) / 1000;
     for (const run of RUNS) {
-      if (arg('method') && arg('method') !== run.id) continue;
+      if (arg('method') && !arg('method')!.split(',').includes(run.id)) continue;
+      // The model row needs a package; without --model the runs are the fitted methods' as before.
+      if (run.method === 'model' && !arg('model')) continue;
       const r = via === 'cli' ? await viaCli(c, examples, run.multi, run.method, work) : await viaModule(c, examples, run.multi, run.method);
       const row = {
         set: c.set,

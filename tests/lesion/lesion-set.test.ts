@@ -54,8 +54,9 @@ describe('a lesion context set', () => {
     const threshold = await ws.api.runTask({ targetVolumeId: t.id, contextSet: SET, method: 'threshold' });
     expect(threshold).toMatchObject({ method: 'threshold', align: 'none', lesion: { count: 1 } });
     await expect(ws.api.runTask({ targetVolumeId: t.id, contextSet: SET, method: 'jlf' })).rejects.toThrow(
-      `context set "${SET}" marks a lesion: its runs use the method classifier or threshold (got "jlf")`,
+      `context set "${SET}" marks a lesion: its runs use the method classifier, threshold or model (got "jlf")`,
     );
+    await expect(ws.api.runTask({ targetVolumeId: t.id, contextSet: SET, method: 'model' })).rejects.toThrow(/lesion run with the model needs the model named/);
     await expect(ws.api.runTask({ targetVolumeId: t.id, contextSet: SET, align: 'affine' })).rejects.toThrow(/lesion runs are not aligned/);
   });
 

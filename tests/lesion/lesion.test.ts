@@ -175,6 +175,9 @@ describe('lesion defaults', () => {
     expect(chooseMethod('segment', { lesion: true })).toBe(DEFAULTS.lesion.method);
     expect(DEFAULTS.lesion).toEqual({ method: 'classifier', align: 'none' });
     expect(chooseMethod('segment', { lesion: true, method: 'threshold' })).toBe('threshold');
+    // Naming a model means the model, as for anatomy (a package trained for lesions).
+    expect(chooseMethod('segment', { lesion: true, modelNamed: true })).toBe('model');
+    expect(chooseMethod('segment', { lesion: true, modelNamed: true, method: 'classifier' })).toBe('classifier');
     expect(chooseAlign('segment', 'classifier', undefined)).toBe('none');
     expect(chooseAlign('segment', 'threshold', undefined)).toBe('none');
     // Anatomy keeps its own defaults.

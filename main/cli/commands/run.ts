@@ -62,6 +62,8 @@ export const runCommand: CliCommand = {
   Lesions and tumours (docs/lesions.md): a label that sits somewhere else in every patient
   --lesion             learn the lesion from the pairs at run time: --method ${DEFAULTS.lesion.method} by default (or threshold),
                        no alignment, no anatomy checks; an empty mask is a valid answer; prints lesion count and volumes.
+                       --method model (--model DIR: a package trained for lesions) runs the in-context model on the
+                       unaligned images instead, one channel, mask = output > 0.5.
                        A context set whose task marks a lesion (library add-pair --lesion) runs so without it
   --context IMG[+IMG2...],LABEL  with --lesion, a pair's further channels on its image's grid (e.g. FLAIR+T1c)
   --target-channel IMG the target's further channel(s), in the pairs' order (repeat for more)
@@ -221,11 +223,13 @@ function printSummary(io: CliIo, o: RunOutcome, report: ReturnType<typeof cliRep
   }
   if (s.lesion) {
     const l = s.lesion;
-    const rule = l.rule.keep === 'largest' ? 'largest component' : `components ≥ ${Math.round(l.rule.minMm3)} mm³`;
     const onPairs =
       l.exampleDice !== null ? `, Dice ${l.exampleDice.toFixed(3)} on the pairs${o.method === 'classifier' ? ' (each held out of its own fit)' : ''}` : '';
+    const how = l.rule
+      ? `rule from the pairs: score > ${+l.rule.threshold.toFixed(2)}, ${l.rule.keep === 'largest' ? 'largest component' : `components ≥ ${Math.round(l.rule.minMm3)} mm³`}${onPairs}`
+      : "the model's output above its manifest's threshold, no cleanup";
     io.out(
-      `lesions: ${l.stats.count}, total ${l.stats.totalMl.toFixed(2)} mL${l.stats.count ? ` (largest ${l.stats.lesions[0].volumeMl.toFixed(2)} mL)` : ''}; rule from the pairs: score > ${+l.rule.threshold.toFixed(2)}, ${rule}${onPairs}`,
+      `lesions: ${l.stats.count}, total ${l.stats.totalMl.toFixed(2)} mL${l.stats.count ? ` (largest ${l.stats.lesions[0].volumeMl.toFixed(2)} mL)` : ''}; ${how}`,
     );
     for (const x of l.stats.lesions.slice(0, 10)) io.out(`  lesion ${x.index}: ${x.volumeMl.toFixed(3)} mL at voxel ${x.centreVoxel.join(', ')}`);
     if (l.stats.count > 10) io.out(`  … ${l.stats.count - 10} more (--lesion-csv FILE lists them all)`);

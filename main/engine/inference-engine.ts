@@ -296,18 +296,8 @@ export class InferenceEngine {
   /** Whether the current sessions have finished a run (a GPU provider failing before that is left for the next). */
   private provenOnce = false;
 
-  async run(target: PreparedTarget, structures: StructureInput[], opts: RunOptions = {}): Promise<RunResult> {
-    const host = {
-      choice: this.sessions.choice,
-      reopen: async (earlier: ProviderAttempt[]) => {
-        await this.sessions.release();
-        this.sessions = await ModelSessions.create(this.pkg, 'auto', this.precision, { earlier });
-        host.choice = this.sessions.choice;
-      },
-    };
-    const r = await runWithFallback(host, this.device === 'auto', this.provenOnce, () => this.runOnce(target, structures, opts), opts.signal);
-    this.provenOnce = r.proven;
-    return r.value;
+  run(target: PreparedTarget, structures: StructureInput[], opts: RunOptions = {}): Promise<RunResult> {
+    return this.withSessions(() => this.runOnce(target, structures, opts), opts.signal);
   }
 
   /**

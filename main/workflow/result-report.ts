@@ -24,7 +24,7 @@ function namesOf(origin: ResultOrigin | undefined, given?: Record<number, string
   return origin ? Object.fromEntries(origin.structures.map((s, k) => [k + 1, s.name])) : undefined;
 }
 
-/** ICV only for anatomy (lesions are counted, not normed) and only where asked and atlases exist. */
+/** ICV only for anatomy (lesions are counted, not normed) and unless unticked; scanIcv does nothing without atlases. */
 function wantsIcv(origin: ResultOrigin | undefined, asked: boolean | undefined): boolean {
   return asked !== false && !origin?.run?.lesion;
 }
@@ -37,7 +37,7 @@ export async function resultVolumetry(
   s: ResultReportServices,
   targetId: string,
   maskId: string,
-  o: { icv?: boolean; age?: number; sex?: string } = {},
+  o: { icv?: boolean } = {},
 ): Promise<{ volumetry: VolumetryResult; warnings: string[] }> {
   const target = s.volumes.get(targetId);
   const mask = s.volumes.get(maskId);
@@ -46,7 +46,7 @@ export async function resultVolumetry(
   const v = volumetry(mask, {
     names: namesOf(origin),
     icv: icv?.icv ?? null,
-    demographics: demographicsOf(target.source.dicom, { age: o.age, sex: o.sex }),
+    demographics: demographicsOf(target.source.dicom),
   });
   return { volumetry: v, warnings: icv?.warnings ?? [] };
 }

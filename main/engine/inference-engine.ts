@@ -1,4 +1,5 @@
 import { freemem } from 'node:os';
+import { lapTimer } from '../util/lap-timer.js';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../common/errors.js';
 import type { Volume } from '../imaging/volume.js';
@@ -320,13 +321,7 @@ export class InferenceEngine {
   }
 
   private async runOnce(target: PreparedTarget, structures: StructureInput[], opts: RunOptions): Promise<RunResult> {
-    let t = performance.now();
-    const lap = () => {
-      const now = performance.now();
-      const s = (now - t) / 1000;
-      t = now;
-      return s;
-    };
+    const lap = lapTimer();
     const enc: TargetEncoding = await encodeTarget(this.sessions, target.data, this.manifest.grid);
     const targetEncoderSeconds = lap();
     const results: StructureResult[] = [];

@@ -1,4 +1,5 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { lapTimer } from '../util/lap-timer.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -58,13 +59,7 @@ export async function runTilesOnEngine(engine: InferenceEngine, run: TiledRun): 
     throw new InputError(undefined, `model "${m.name}" was not trained for task "generate" (manifest tasks: ${m.tasks.join(', ')})`);
   if (run.pairs.length === 0) throw new InputError(undefined, 'a structure needs at least one context pair', 'usage');
   const seconds = { preprocess: 0, targetEncoder: 0, context: 0, decoder: 0, postprocess: 0 };
-  let t = performance.now();
-  const lap = () => {
-    const now = performance.now();
-    const s = (now - t) / 1000;
-    t = now;
-    return s;
-  };
+  const lap = lapTimer();
   const target = run.target;
   const dims = spatialDims(target);
   const o = engine.oriented(target);
